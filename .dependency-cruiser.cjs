@@ -1,0 +1,49 @@
+/** Keeps the arrows pointing one way: domain ← ports ← adapters/functions ← infra. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'shared/domain imports nothing outside itself but zod: no SDK, no node I/O, no adapters.',
+      severity: 'error',
+      from: { path: '^shared/domain' },
+      to: { pathNot: ['^shared/domain', 'node_modules/zod'] },
+    },
+    {
+      name: 'ports-speak-the-domain',
+      severity: 'error',
+      from: { path: '^shared/ports\\.ts$' },
+      to: { pathNot: ['^shared/domain', '^shared/ports\\.ts$'] },
+    },
+    {
+      name: 'adapters-never-import-functions-or-infra',
+      severity: 'error',
+      from: { path: '^shared/(aws|local)' },
+      to: { path: '^(functions|infra)/' },
+    },
+    {
+      name: 'aws-sdk-only-in-aws-adapters',
+      comment: 'Every AWS call lives in shared/aws (handler.ts files build the clients they pass in).',
+      severity: 'error',
+      from: { path: '^(shared/(domain|local)|functions/[^/]+/app\\.ts|functions/commons)' },
+      to: { path: 'node_modules/@aws-sdk' },
+    },
+    {
+      name: 'functions-do-not-import-infra',
+      severity: 'error',
+      from: { path: '^functions/' },
+      to: { path: '^infra/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.json'] },
+  },
+};

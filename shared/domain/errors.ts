@@ -1,0 +1,107 @@
+/**
+ * The closed family of Tributary errors. Each has a stable `code`; the HTTP edge maps classes to statuses
+ * in one table (`functions/commons/problem.ts`). Failures of the infrastructure have names of their own,
+ * never one a client could have caused.
+ *
+ * @example
+ * throw new StreamNotFoundError('orders');
+ */
+
+/** One problem found in a request or record: `index` is the record's position in a batch. */
+export interface Issue {
+  index?: number;
+  path: (string | number)[];
+  message: string;
+}
+
+export abstract class TributaryError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A request body, query string or record that does not satisfy its schema. */
+export class RecordValidationError extends TributaryError {
+  readonly code = 'record.invalid';
+  constructor(
+    readonly issues: Issue[],
+    message = summarize(issues),
+  ) {
+    super(message);
+  }
+}
+
+/** A request whose shape is wrong before any record is read (bad query parameter, bad definition). */
+export class BadRequestError extends TributaryError {
+  readonly code = 'request.invalid';
+  constructor(
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class StreamNotFoundError extends TributaryError {
+  readonly code = 'stream.not_found';
+  constructor(readonly streamId: string) {
+    super(`Stream '${streamId}' does not exist.`);
+  }
+}
+
+export class StreamPausedError extends TributaryError {
+  readonly code = 'stream.paused';
+  constructor(readonly streamId: string) {
+    super(`Stream '${streamId}' is paused; resume it to accept data.`);
+  }
+}
+
+/** A change that conflicts with the stream as it is (e.g. changing a field's type). */
+export class StreamConflictError extends TributaryError {
+  readonly code = 'stream.conflict';
+}
+
+export class UnauthenticatedError extends TributaryError {
+  readonly code = 'token.missing';
+  constructor(message = 'A valid bearer token is required.') {
+    super(message);
+  }
+}
+
+export class ForbiddenError extends TributaryError {
+  readonly code = 'token.scope';
+  constructor(readonly needed: string) {
+    super(`The token lacks the scope '${needed}'.`);
+  }
+}
+
+export class PayloadTooLargeError extends TributaryError {
+  readonly code = 'request.too_large';
+}
+
+export class UnsupportedMediaTypeError extends TributaryError {
+  readonly code = 'request.media_type';
+}
+
+/** The service is saturated; the client should retry later. */
+export class BackPressureError extends TributaryError {
+  readonly code = 'service.back_pressure';
+}
+
+/** A store, queue or registry failed: not the client's doing. */
+export class StoreUnavailableError extends TributaryError {
+  readonly code = 'store.unavailable';
+}
+
+export class QueueUnavailableError extends TributaryError {
+  readonly code = 'queue.unavailable';
+}
+
+function summarize(issues: Issue[]): string {
+  const first = issues[0];
+  if (!first) return 'Invalid input.';
+  const where = `${first.index === undefined ? '' : `record ${first.index}: `}${first.path.join('.') || '(root)'}`;
+  return issues.length === 1 ? `${where}: ${first.message}` : `${issues.length} problems; first, ${where}: ${first.message}`;
+}

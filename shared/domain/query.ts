@@ -1,0 +1,216 @@
+import { BadRequestError, type Issue } from './errors';
+import { parseTimestamp } from './datetime';
+import { measureFields, type Stream } from './stream-definition';
+import type { Value } from './validate-record';
+
+/**
+ * The query model: what `GET /v1/streams/{id}/data` and `/latest` ask, parsed from query-string
+ * parameters and checked against the stream's schema. Stores receive only this model, never raw text:
+ * every identifier in it is a field of the schema and every literal is typed.
+ *
+ * @example
+ * const q = parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', granularity: '1h', downsamplers: 'mean,max' }, Date.now());
+ */
+
+export const GRANULARITIES = {
+  '1s': 1_000,
+  '10s': 10_000,
+  '1m': 60_000,
+  '5m': 300_000,
+  '10m': 600_000,
+  '1h': 3_600_000,
+  '6h': 21_600_000,
+  '1d': 86_400_000,
+} as const;
+export type Granularity = 'raw' | keyof typeof GRANULARITIES;
+
+export const DOWNSAMPLERS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'stddev'] as const;
+export type Downsampler = (typeof DOWNSAMPLERS)[number];
+/** Downsamplers that need a numeric field; the others apply to any field. */
+export const NUMERIC_DOWNSAMPLERS: ReadonlySet<Downsampler> = new Set(['mean', 'sum', 'stddev', 'min', 'max']);
+
+export const DEFAULT_LIMIT = 1_000;
+export const MAX_LIMIT = 10_000;
+export const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+
+/** Where the previous page stopped: the last row's time and its ordering key (dimension values). */
+export interface Cursor {
+  time: number;
+  key: string[];
+}
+
+export interface DataQuery {
+  /** Half-open range [start, end), epoch ms. */
+  start: number;
+  end: number;
+  fields: string[];
+  granularity: Granularity;
+  /** Bin width in ms; 0 for raw. Bins are aligned to the UTC epoch. */
+  binMs: number;
+  downsamplers: Downsampler[];
+  /** Series filter: dimension → accepted values. */
+  filters: Record<string, string[]>;
+  /** Raw: every dimension of the stream (a series key). Downsampled: the `groupBy` dimensions. */
+  keyDimensions: string[];
+  groupBy: string[];
+  limit: number;
+  order: 'asc' | 'desc';
+  after?: Cursor;
+}
+
+export interface LatestQuery {
+  fields: string[];
+  filters: Record<string, string[]>;
+}
+
+/** One downsampled value: `{mean, min, max, count, …}`. `null` where the bin has no value of the field. */
+export type Aggregates = Partial<Record<Downsampler, number | null>>;
+
+/** A row as a store returns it. Raw rows carry `Value`s, downsampled rows `Aggregates`. */
+export interface Row {
+  time: number;
+  dimensions: Record<string, string>;
+  values: Record<string, Value | null | Aggregates>;
+}
+
+type Params = Record<string, string | undefined>;
+
+const isNumeric = (stream: Stream, f: string) => stream.schema[f]?.type === 'number' || stream.schema[f]?.type === 'integer';
+
+/** Parses `/data` parameters; throws a `BadRequestError` naming each bad parameter. */
+export function parseDataQuery(stream: Stream, params: Params, now: number): DataQuery {
+  const issues: Issue[] = [];
+  const bad = (param: string, message: string) => issues.push({ path: [param], message });
+
+  const end = params.end === undefined ? now : parseTimestamp(numericOr(params.end));
+  if (end === undefined) bad('end', 'must be an RFC 3339 date-time or epoch milliseconds');
+  const start = params.start === undefined ? (end ?? now) - DEFAULT_WINDOW_MS : parseTimestamp(numericOr(params.start));
+  if (start === undefined) bad('start', 'must be an RFC 3339 date-time or epoch milliseconds');
+  if (start !== undefined && end !== undefined && start >= end) bad('start', 'must be before end');
+
+  const granularity = (params.granularity ?? 'raw') as Granularity;
+  const binMs = granularity === 'raw' ? 0 : GRANULARITIES[granularity as keyof typeof GRANULARITIES];
+  if (binMs === undefined) bad('granularity', `must be raw or one of ${Object.keys(GRANULARITIES).join(', ')}`);
+
+  const measures = measureFields(stream);
+  let fields = list(params.fields);
+  for (const f of fields) {
+    if (!measures.includes(f)) bad('fields', `'${f}' is not a measure field of the stream (${measures.join(', ')})`);
+  }
+
+  let downsamplers: Downsampler[] = [];
+  if (granularity !== 'raw') {
+    downsamplers = (list(params.downsamplers).length ? list(params.downsamplers) : ['mean', 'min', 'max', 'count']) as Downsampler[];
+    for (const d of downsamplers) {
+      if (!DOWNSAMPLERS.includes(d)) bad('downsamplers', `'${d}' is not one of ${DOWNSAMPLERS.join(', ')}`);
+    }
+    if (fields.length === 0) {
+      fields = downsamplers.some((d) => NUMERIC_DOWNSAMPLERS.has(d)) ? measures.filter((f) => isNumeric(stream, f)) : measures;
+    } else {
+      for (const f of fields) {
+        const needsNumber = downsamplers.filter((d) => NUMERIC_DOWNSAMPLERS.has(d));
+        if (measures.includes(f) && !isNumeric(stream, f) && needsNumber.length) {
+          bad('fields', `'${f}' is ${stream.schema[f]?.type}; ${needsNumber.join(', ')} need a number or integer field`);
+        }
+      }
+    }
+  } else if (params.downsamplers !== undefined) {
+    bad('downsamplers', 'applies only with a granularity other than raw');
+  }
+  if (fields.length === 0) fields = measures;
+
+  const filters = parseFilters(stream, params, bad);
+  const groupBy = list(params.groupBy);
+  for (const g of groupBy) {
+    if (!stream.dimensions.includes(g)) bad('groupBy', `'${g}' is not a dimension of the stream (${stream.dimensions.join(', ') || 'none'})`);
+  }
+  if (groupBy.length && granularity === 'raw') bad('groupBy', 'applies only with a granularity other than raw');
+
+  const limit = params.limit === undefined ? DEFAULT_LIMIT : Number(params.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) bad('limit', `must be an integer from 1 to ${MAX_LIMIT}`);
+  const order = params.order ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') bad('order', 'must be asc or desc');
+
+  const keyDimensions = granularity === 'raw' ? [...stream.dimensions] : groupBy;
+  let after: Cursor | undefined;
+  if (params.cursor !== undefined) {
+    after = decodeCursor(params.cursor, keyDimensions.length);
+    if (!after) bad('cursor', 'is not a cursor this query returned; start again without it');
+  }
+  if (issues.length) throw new BadRequestError('Invalid query parameters.', issues);
+  return {
+    start: start!,
+    end: end!,
+    fields,
+    granularity,
+    binMs: binMs!,
+    downsamplers,
+    filters,
+    keyDimensions,
+    groupBy,
+    limit,
+    order: order as 'asc' | 'desc',
+    ...(after && { after }),
+  };
+}
+
+/** Parses `/latest` parameters. */
+export function parseLatestQuery(stream: Stream, params: Params): LatestQuery {
+  const issues: Issue[] = [];
+  const bad = (param: string, message: string) => issues.push({ path: [param], message });
+  const measures = measureFields(stream);
+  const fields = list(params.fields);
+  for (const f of fields) if (!measures.includes(f)) bad('fields', `'${f}' is not a measure field of the stream`);
+  const filters = parseFilters(stream, params, bad);
+  if (issues.length) throw new BadRequestError('Invalid query parameters.', issues);
+  return { fields: fields.length ? fields : measures, filters };
+}
+
+function parseFilters(stream: Stream, params: Params, bad: (param: string, message: string) => void): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (!key.startsWith('dim.') || value === undefined) continue;
+    const name = key.slice(4);
+    if (!stream.dimensions.includes(name)) {
+      bad(key, `'${name}' is not a dimension of the stream (${stream.dimensions.join(', ') || 'none'})`);
+      continue;
+    }
+    // API Gateway joins repeated parameters with commas; a comma therefore separates values in both forms.
+    const values = value.split(',').filter((v) => v.length > 0);
+    if (values.length === 0 || values.length > 100) bad(key, 'needs 1 to 100 comma-separated values');
+    else filters[name] = values;
+  }
+  return filters;
+}
+
+function list(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function numericOr(v: string): string | number {
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+/** Opaque cursor: base64url JSON of the last row's time and key. */
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.time, ...c.key])).toString('base64url');
+}
+
+export function decodeCursor(s: string, keyLength: number): Cursor | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (!Array.isArray(v) || v.length !== keyLength + 1) return undefined;
+    const [time, ...key] = v;
+    if (!Number.isSafeInteger(time) || !key.every((k) => typeof k === 'string')) return undefined;
+    return { time, key };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cursor for the page after `rows` when a store returned more rows than `limit`. */
+export function nextCursor(q: DataQuery, rows: Row[]): string | undefined {
+  if (rows.length <= q.limit) return undefined;
+  const last = rows[q.limit - 1]!;
+  return encodeCursor({ time: last.time, key: q.keyDimensions.map((d) => last.dimensions[d] ?? '') });
+}

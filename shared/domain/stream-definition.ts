@@ -1,0 +1,241 @@
+import { z } from 'zod';
+import { BadRequestError, StreamConflictError, type Issue } from './errors';
+
+/**
+ * Stream definitions: what a client sends to create or change a stream, and the stored form.
+ *
+ * @example
+ * const input = parseStreamInput({
+ *   name: 'Freezers',
+ *   type: 'iot_sensor',
+ *   schema: { deviceId: { type: 'string', required: true }, temperature: { type: 'number', unit: '°C' } },
+ *   dimensions: ['deviceId'],
+ * });
+ */
+
+/** Field names become Timestream dimension or measure names and SQL identifiers: keep them plain. */
+export const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,59}$/;
+/** Stream ids appear in MQTT topics, URLs and Timestream dimension values. */
+export const STREAM_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Names Timestream or Tributary use themselves. */
+export const RESERVED_FIELDS = new Set(['time', 'measure_name', 'stream_id', 'measure_value']);
+export const MAX_DIMENSIONS = 127; // Timestream allows 128, one is stream_id
+export const MAX_MEASURES = 256; // Timestream multi-measure limit
+
+export const FIELD_TYPES = ['number', 'integer', 'string', 'boolean', 'datetime', 'object', 'array'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+export const STREAM_TYPES = ['iot_sensor', 'api_pull', 'event_stream', 'database'] as const;
+export type StreamType = (typeof STREAM_TYPES)[number];
+export type ValidationMode = 'strict' | 'lenient';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const FieldSpecSchema = z
+  .strictObject({
+    type: z.enum(FIELD_TYPES),
+    unit: z.string().min(1).max(32).optional(),
+    description: z.string().max(512).optional(),
+    range: z
+      .strictObject({ min: finite.optional(), max: finite.optional() })
+      .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'range.min must not exceed range.max')
+      .optional(),
+    enum: z
+      .array(z.union([z.string().max(2048), finite]))
+      .min(1)
+      .max(1024)
+      .optional(),
+    required: z.boolean().optional(),
+    maxLength: z.number().int().positive().max(2048).optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.range && f.type !== 'number' && f.type !== 'integer') {
+      ctx.addIssue({ code: 'custom', path: ['range'], message: `range applies to number and integer fields, not ${f.type}` });
+    }
+    if (f.enum) {
+      const want = f.type === 'string' ? 'string' : f.type === 'number' || f.type === 'integer' ? 'number' : undefined;
+      if (!want) ctx.addIssue({ code: 'custom', path: ['enum'], message: `enum applies to string, number and integer fields, not ${f.type}` });
+      else if (f.enum.some((v) => typeof v !== want)) ctx.addIssue({ code: 'custom', path: ['enum'], message: `every enum value must be a ${want}` });
+    }
+  });
+export type FieldSpec = z.infer<typeof FieldSpecSchema>;
+
+const FieldName = z.string().regex(FIELD_NAME, 'must start with a letter or _, then letters, digits or _, at most 60 characters');
+const TagsSchema = z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag keys are 1-64 of A-Z a-z 0-9 _ . : -'), z.string().max(256));
+
+const CreateShape = z.strictObject({
+  id: z.string().regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit').optional(),
+  name: z.string().trim().min(1).max(128),
+  description: z.string().max(1024).optional(),
+  type: z.enum(STREAM_TYPES),
+  schema: z.record(FieldName, FieldSpecSchema),
+  timeField: FieldName.default('timestamp'),
+  dimensions: z.array(FieldName).max(MAX_DIMENSIONS).default([]),
+  tags: TagsSchema.default({}),
+  validation: z.enum(['strict', 'lenient']).default('strict'),
+});
+
+/** What `POST /v1/streams` accepts. */
+export const StreamInputSchema = CreateShape.superRefine((s, ctx) => checkCoherence(s, ctx));
+export type StreamInput = z.output<typeof StreamInputSchema>;
+
+/** What `PATCH /v1/streams/{id}` accepts: fields may be added, never retyped or removed. */
+export const StreamPatchSchema = z.strictObject({
+  name: z.string().trim().min(1).max(128).optional(),
+  description: z.string().max(1024).optional(),
+  schema: z.record(FieldName, FieldSpecSchema).optional(),
+  tags: TagsSchema.optional(),
+  validation: z.enum(['strict', 'lenient']).optional(),
+});
+export type StreamPatch = z.output<typeof StreamPatchSchema>;
+
+export type StreamState = 'active' | 'paused';
+
+/** A stream as stored and returned by the API. */
+export interface Stream {
+  id: string;
+  name: string;
+  description?: string;
+  type: StreamType;
+  schema: Record<string, FieldSpec>;
+  timeField: string;
+  dimensions: string[];
+  tags: Record<string, string>;
+  validation: ValidationMode;
+  state: StreamState;
+  createdAt: string;
+  updatedAt: string;
+  /** Increases on every change; compiled validators are cached by (id, version). */
+  version: number;
+}
+
+function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): void {
+  const names = Object.keys(s.schema);
+  if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field' });
+  for (const name of names) {
+    if (RESERVED_FIELDS.has(name) || name.startsWith('measure_value')) {
+      ctx.addIssue({ code: 'custom', path: ['schema', name], message: `'${name}' is reserved by the store` });
+    }
+  }
+  const timeSpec = s.schema[s.timeField];
+  if (timeSpec && timeSpec.type !== 'datetime') {
+    ctx.addIssue({ code: 'custom', path: ['schema', s.timeField], message: `the time field '${s.timeField}' must have type datetime` });
+  }
+  const seen = new Set<string>();
+  s.dimensions.forEach((d, i) => {
+    const spec = s.schema[d];
+    if (seen.has(d)) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is listed twice` });
+    seen.add(d);
+    if (!spec) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is not a field of the schema` });
+    else if (spec.type !== 'string' && spec.type !== 'integer' && spec.type !== 'boolean') {
+      ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `dimension '${d}' must be a string, integer or boolean field` });
+    }
+    if (d === s.timeField) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: 'the time field cannot be a dimension' });
+  });
+  const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
+  if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
+}
+
+/** Turns zod issues into Tributary issues that keep the field path. */
+export function toIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+}
+
+function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new BadRequestError(`Invalid ${what}.`, toIssues(r.error));
+  return r.data;
+}
+
+/** Parses a stream creation body or throws a `BadRequestError` listing every problem with its path. */
+export function parseStreamInput(body: unknown): StreamInput {
+  return parseWith(StreamInputSchema, body, 'stream definition');
+}
+
+/** Parses a stream patch body or throws a `BadRequestError`. */
+export function parseStreamPatch(body: unknown): StreamPatch {
+  return parseWith(StreamPatchSchema, body, 'stream patch');
+}
+
+/**
+ * Applies a patch: new fields may be added (never required, since stored records lack them); existing
+ * fields keep their type. Returns the stream with `version` bumped.
+ */
+export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Stream {
+  const schema = { ...stream.schema };
+  for (const [name, spec] of Object.entries(patch.schema ?? {})) {
+    const old = schema[name];
+    if (old && old.type !== spec.type) {
+      throw new StreamConflictError(`Field '${name}' is ${old.type}; a field's type cannot change.`);
+    }
+    if (!old && spec.required) {
+      throw new BadRequestError('Invalid stream patch.', [
+        { path: ['schema', name, 'required'], message: 'a field added to an existing stream cannot be required' },
+      ]);
+    }
+    schema[name] = spec;
+  }
+  const next: Stream = {
+    ...stream,
+    ...(patch.name !== undefined && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.tags !== undefined && { tags: patch.tags }),
+    ...(patch.validation !== undefined && { validation: patch.validation }),
+    schema,
+    updatedAt: now.toISOString(),
+    version: stream.version + 1,
+  };
+  parseWith(StreamInputSchema, toInput(next), 'stream patch');
+  return next;
+}
+
+function toInput(s: Stream): z.input<typeof CreateShape> {
+  return {
+    id: s.id,
+    name: s.name,
+    ...(s.description !== undefined && { description: s.description }),
+    type: s.type,
+    schema: s.schema,
+    timeField: s.timeField,
+    dimensions: s.dimensions,
+    tags: s.tags,
+    validation: s.validation,
+  };
+}
+
+/**
+ * Builds a new stream from its input. The id is the client's, or a slug of the name plus a random suffix.
+ *
+ * @example
+ * const stream = newStream(input, new Date(), () => 'k3x9qa');
+ */
+export function newStream(input: StreamInput, now: Date, randomSuffix: () => string): Stream {
+  const slug =
+    input.name
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 48) || 'stream';
+  const id = input.id ?? `${slug}-${randomSuffix()}`;
+  const at = now.toISOString();
+  return {
+    id,
+    name: input.name,
+    ...(input.description !== undefined && { description: input.description }),
+    type: input.type,
+    schema: input.schema,
+    timeField: input.timeField,
+    dimensions: input.dimensions,
+    tags: input.tags,
+    validation: input.validation,
+    state: 'active',
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
+}
+
+/** The measure fields of a stream: every schema field but the time field and the dimensions. */
+export function measureFields(stream: Pick<Stream, 'schema' | 'timeField' | 'dimensions'>): string[] {
+  return Object.keys(stream.schema).filter((n) => n !== stream.timeField && !stream.dimensions.includes(n));
+}

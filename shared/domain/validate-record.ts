@@ -1,0 +1,314 @@
+import { parseTimestamp } from './datetime';
+import type { Issue } from './errors';
+import type { FieldSpec, Stream } from './stream-definition';
+
+/**
+ * A stream's schema compiled once into a validator that also normalizes: one pass per record checks
+ * types, ranges, enums, required and unknown fields, and returns the record as a datapoint.
+ *
+ * @example
+ * const compiled = compileStream(stream);
+ * const { points, issues } = compiled.validate([{ deviceId: 'f1', temperature: -18.5 }], { now: Date.now() });
+ */
+
+/** A typed value: numbers (number, integer), strings (string, object and array as JSON), booleans, times (ms). */
+export type Value = number | string | boolean;
+
+/** One normalized record: its time in epoch milliseconds, its series (dimensions) and its measures. */
+export interface Datapoint {
+  time: number;
+  dimensions: Record<string, string>;
+  values: Record<string, Value>;
+}
+
+export interface ValidateContext {
+  /** Epoch ms; a record without a time field gets it. */
+  receivedAt?: number;
+  /** Epoch ms used for the "not in the future" check. */
+  now: number;
+  /** Fills the `deviceId` dimension of MQTT records that do not carry it. */
+  deviceId?: string;
+}
+
+export interface ValidationResult {
+  /** The valid records, normalized; `indexes[i]` is the batch position of `points[i]`. */
+  points: Datapoint[];
+  indexes: number[];
+  issues: Issue[];
+  /** How many records had at least one issue. */
+  invalid: number;
+}
+
+export interface CompiledStream {
+  readonly stream: Stream;
+  validate(records: readonly unknown[], ctx: ValidateContext): ValidationResult;
+}
+
+export const MAX_FUTURE_MS = 15 * 60_000;
+/** Timestream's limit on one record. */
+export const MAX_RECORD_BYTES = 2048;
+/** Depth allowed inside object and array fields. */
+export const MAX_VALUE_DEPTH = 16;
+
+const enum Kind {
+  Dimension,
+  Measure,
+  Time,
+}
+const enum T {
+  Number,
+  Integer,
+  String,
+  Boolean,
+  Datetime,
+  Object,
+  Array,
+}
+const TYPE_CODE: Record<FieldSpec['type'], T> = {
+  number: T.Number,
+  integer: T.Integer,
+  string: T.String,
+  boolean: T.Boolean,
+  datetime: T.Datetime,
+  object: T.Object,
+  array: T.Array,
+};
+
+interface CompiledField {
+  name: string;
+  kind: Kind;
+  type: T;
+  typeName: string;
+  required: boolean;
+  min: number;
+  max: number;
+  enumSet: Set<unknown> | undefined;
+  enumText: string;
+  maxLength: number;
+  /** Bytes the name costs in a Timestream record. */
+  nameBytes: number;
+}
+
+const INVALID = Symbol('invalid');
+type Checked = Value | typeof INVALID;
+
+/** Compiles a stream's schema. Cache the result by `(stream.id, stream.version)`. */
+export function compileStream(stream: Stream): CompiledStream {
+  const fields: Record<string, CompiledField> = Object.create(null);
+  const required: CompiledField[] = [];
+  for (const [name, spec] of Object.entries(stream.schema)) {
+    const f: CompiledField = {
+      name,
+      kind: name === stream.timeField ? Kind.Time : stream.dimensions.includes(name) ? Kind.Dimension : Kind.Measure,
+      type: TYPE_CODE[spec.type],
+      typeName: spec.type,
+      required: spec.required === true,
+      min: spec.range?.min ?? -Infinity,
+      max: spec.range?.max ?? Infinity,
+      enumSet: spec.enum ? new Set(spec.enum) : undefined,
+      enumText: spec.enum ? spec.enum.map((v) => JSON.stringify(v)).join(', ') : '',
+      maxLength: spec.maxLength ?? Infinity,
+      nameBytes: utf8Length(name),
+    };
+    fields[name] = f;
+    if (f.required) required.push(f);
+  }
+  const timeField = stream.timeField;
+  const timeDeclared = fields[timeField] !== undefined;
+  const strict = stream.validation === 'strict';
+  const fillDevice = stream.dimensions.includes('deviceId');
+  const baseBytes = 'stream_id'.length + utf8Length(stream.id) + 8;
+
+  function validate(records: readonly unknown[], ctx: ValidateContext): ValidationResult {
+    const points: Datapoint[] = [];
+    const indexes: number[] = [];
+    const issues: Issue[] = [];
+    let invalid = 0;
+    const receivedAt = ctx.receivedAt ?? ctx.now;
+    const latest = ctx.now + MAX_FUTURE_MS;
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index];
+      const before = issues.length;
+      const fail = (path: (string | number)[], message: string) => issues.push({ index, path, message });
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+        fail([], `a record must be a JSON object, got ${describe(record)}`);
+        invalid++;
+        continue;
+      }
+      const dimensions: Record<string, string> = {};
+      const values: Record<string, Value> = {};
+      let time = receivedAt;
+      let requiredSeen = 0;
+      let bytes = baseBytes;
+      const rec = record as Record<string, unknown>;
+      for (const key in rec) {
+        const raw = rec[key];
+        const f = fields[key];
+        if (f === undefined) {
+          if (key === timeField && !timeDeclared) {
+            const t = parseTimestamp(raw);
+            if (t === undefined) fail([key], timeMessage(raw));
+            else time = t;
+          } else if (strict) {
+            fail([key], `unknown field '${key}'; the stream's schema does not declare it`);
+          }
+          continue;
+        }
+        if (raw === null || raw === undefined) continue;
+        if (f.required) requiredSeen++;
+        const v = check(f, raw, key, fail);
+        if (v === INVALID) continue;
+        if (f.kind === Kind.Time) {
+          time = v as number;
+        } else if (f.kind === Kind.Dimension) {
+          const s = String(v);
+          if (s.length === 0) continue;
+          dimensions[key] = s;
+          bytes += f.nameBytes + utf8Length(s);
+        } else {
+          values[key] = v;
+          bytes += f.nameBytes + (typeof v === 'string' ? utf8Length(v) : 8);
+        }
+      }
+      if (requiredSeen < required.length) {
+        for (const f of required) {
+          if (rec[f.name] === undefined || rec[f.name] === null) {
+            if (f.name === 'deviceId' && fillDevice && ctx.deviceId !== undefined) continue;
+            fail([f.name], `required field '${f.name}' (${f.typeName}) is missing`);
+          }
+        }
+      }
+      if (time > latest) {
+        fail([timeField], `time ${new Date(time).toISOString()} lies more than 15 minutes in the future`);
+      }
+      if (fillDevice && dimensions.deviceId === undefined && ctx.deviceId !== undefined) {
+        dimensions.deviceId = ctx.deviceId;
+        bytes += 8 + utf8Length(ctx.deviceId);
+      }
+      if (issues.length === before && bytes > MAX_RECORD_BYTES) {
+        fail([], `the record is ${bytes} bytes once stored; the limit is ${MAX_RECORD_BYTES}`);
+      }
+      if (issues.length > before) {
+        invalid++;
+        continue;
+      }
+      points.push({ time, dimensions, values });
+      indexes.push(index);
+    }
+    return { points, indexes, issues, invalid };
+  }
+
+  return { stream, validate };
+}
+
+function check(f: CompiledField, raw: unknown, key: string, fail: (path: (string | number)[], message: string) => void): Checked {
+  switch (f.type) {
+    case T.Number:
+    case T.Integer: {
+      if (typeof raw !== 'number') {
+        fail([key], `must be ${f.type === T.Integer ? 'an integer' : 'a number'}, got ${describe(raw)}`);
+        return INVALID;
+      }
+      if (!Number.isFinite(raw)) {
+        fail([key], `must be a finite number, got ${raw}`);
+        return INVALID;
+      }
+      if (f.type === T.Integer && !Number.isSafeInteger(raw)) {
+        fail([key], Number.isInteger(raw) ? `integer ${raw} is too large to keep exactly` : `must be an integer, got ${raw}`);
+        return INVALID;
+      }
+      if (raw < f.min || raw > f.max) {
+        fail([key], `${raw} is outside the range [${f.min}, ${f.max}]`);
+        return INVALID;
+      }
+      if (f.enumSet && !f.enumSet.has(raw)) {
+        fail([key], `must be one of ${f.enumText}, got ${raw}`);
+        return INVALID;
+      }
+      return raw;
+    }
+    case T.String: {
+      if (typeof raw !== 'string') {
+        fail([key], `must be a string, got ${describe(raw)}`);
+        return INVALID;
+      }
+      if (raw.length > f.maxLength) {
+        fail([key], `must be at most ${f.maxLength} characters, got ${raw.length}`);
+        return INVALID;
+      }
+      if (f.enumSet && !f.enumSet.has(raw)) {
+        fail([key], `must be one of ${f.enumText}, got ${JSON.stringify(raw.slice(0, 64))}`);
+        return INVALID;
+      }
+      return raw;
+    }
+    case T.Boolean:
+      if (typeof raw !== 'boolean') {
+        fail([key], `must be true or false, got ${describe(raw)}`);
+        return INVALID;
+      }
+      return raw;
+    case T.Datetime: {
+      const t = parseTimestamp(raw);
+      if (t === undefined) {
+        fail([key], timeMessage(raw));
+        return INVALID;
+      }
+      return t;
+    }
+    case T.Object:
+    case T.Array: {
+      const isArray = Array.isArray(raw);
+      if (typeof raw !== 'object' || isArray !== (f.type === T.Array)) {
+        fail([key], `must be ${f.type === T.Array ? 'an array' : 'an object'}, got ${describe(raw)}`);
+        return INVALID;
+      }
+      const problem = checkNested(raw, 1);
+      if (problem) {
+        fail([key, ...problem.path], problem.message);
+        return INVALID;
+      }
+      return JSON.stringify(raw);
+    }
+  }
+}
+
+/** Bounded walk of an object or array field: depth cap, and no non-finite numbers. */
+function checkNested(value: unknown, depth: number): { path: (string | number)[]; message: string } | undefined {
+  if (depth > MAX_VALUE_DEPTH) return { path: [], message: `nested deeper than ${MAX_VALUE_DEPTH} levels` };
+  if (typeof value === 'number' && !Number.isFinite(value)) return { path: [], message: `must be a finite number, got ${value}` };
+  if (typeof value !== 'object' || value === null) return undefined;
+  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  for (const [k, v] of entries) {
+    const problem = checkNested(v, depth + 1);
+    if (problem) return { path: [k, ...problem.path], message: problem.message };
+  }
+  return undefined;
+}
+
+function timeMessage(raw: unknown): string {
+  return `must be an RFC 3339 date-time with a time zone (e.g. 2026-01-01T12:00:00Z) or epoch milliseconds, got ${describe(raw)}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** UTF-8 byte length without allocating. */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
