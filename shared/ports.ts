@@ -64,7 +64,8 @@ export interface IngestEnvelope {
 export interface IngestQueue {
   /**
    * Resolves only once every envelope is durably queued (splitting large ones into several messages).
-   * Throws `QueueUnavailableError` otherwise; the caller must not acknowledge the data then.
+   * Throws `QueueUnavailableError` otherwise, or `BackPressureError` when the queue is too deep to take
+   * more now; the caller must not acknowledge the data then.
    */
   send(envelopes: IngestEnvelope[]): Promise<void>;
 }
@@ -78,7 +79,7 @@ export interface StreamStats {
   invalidCount: number;
   /** Records the store refused. */
   rejectedCount: number;
-  /** The latest refusals, newest first, with their reason. */
+  /** The latest invalid or refused records, newest first, with their reason (a record cut to 1 KiB comes back as text). */
   recentRejections: { at: string; reason: string; record?: unknown }[];
 }
 
@@ -86,8 +87,12 @@ export interface StatsDelta {
   /** Epoch ms of the batch. */
   at: number;
   points: number;
+  /** Records that failed validation in the writer. */
   invalid: number;
-  rejected: { reason: string; record?: unknown }[];
+  /** Records the store refused. */
+  rejected: number;
+  /** A few of the invalid or refused records with their reason (the counts above are exact). */
+  samples: { reason: string; record?: unknown }[];
 }
 
 export interface ListStreamsOptions {
@@ -107,6 +112,7 @@ export interface StreamRegistry {
   /** Throws `StreamConflictError` if the id is taken, or was used by a deleted stream. */
   create(stream: Stream): Promise<void>;
   get(id: string): Promise<Stream | undefined>;
+  /** `limit` 1-1000 (default 100); a cursor it did not issue is a `BadRequestError`. */
   list(options?: ListStreamsOptions): Promise<{ streams: Stream[]; nextCursor?: string }>;
   /** Optimistic: throws `StreamConflictError` if the stored version is not `stream.version - 1`. */
   update(stream: Stream): Promise<void>;

@@ -2,14 +2,65 @@
  * The single DynamoDB table's key design, shared by the CDK app and the adapters so they cannot drift.
  *
  * Items: `STREAM#<id>`/`META` (the stream; a deleted one keeps a tombstone so its id is never reused),
- * `STREAM#<id>`/`STATS` and `STREAM#<id>`/`DAY#<yyyy-mm-dd>` (counters), `TOKEN#<sha256>`/`TOKEN`.
+ * `STREAM#<id>`/`STATS` and `STREAM#<id>`/`DAY#<yyyy-mm-dd>` (counters), `STREAM#<id>`/`REJECTIONS` (the
+ * latest refused records), `TOKEN#<sha256>`/`TOKEN`.
  * The `gsi1` index lists streams (`gsi1pk = STREAM`, `gsi1sk = <id>`) and a stream's tokens
  * (`gsi1pk = TOKENS#<streamId>`).
+ *
+ * Attributes, item by item (all written by `DynamoDbRegistry`):
+ *
+ * | pk / sk | attributes |
+ * |---|---|
+ * | `STREAM#<id>` / `META` (live) | `id` S, `definition` S (the `Stream` as JSON), `version` N, `tags` M of S, `gsi1pk` = `STREAM`, `gsi1sk` = `<id>` |
+ * | `STREAM#<id>` / `META` (tombstone) | `id` S, `deletedAt` S; no `definition`, no `gsi1*`: it drops out of the index |
+ * | `STREAM#<id>` / `STATS` | `pointsTotal` N, `invalidCount` N, `rejectedCount` N, `lastDataAt` S (ISO) |
+ * | `STREAM#<id>` / `DAY#<yyyy-mm-dd>` | `points` N, `expiresAt` N (end of that UTC day + `DAY_COUNTER_TTL_DAYS` days) |
+ * | `STREAM#<id>` / `REJECTIONS` | `samples` L of M `{at S, reason S, record? S (JSON, ≤ 1 KiB), recordTruncated? BOOL}`, newest first |
+ * | `TOKEN#<sha256>` / `TOKEN` | `hash` S, `scopes` L of S, `createdAt` S, `streamId`? S, `label`? S, `gsi1pk` = `TOKENS#<streamId>`, `gsi1sk` = `<sha256>` |
+ *
+ * The index must project ALL attributes (`INDEX_PROJECTION`): `list()` reads definitions from it.
+ *
+ * @example
+ * new dynamodb.TableV2(this, 'Table', {
+ *   partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+ *   sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+ *   timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+ *   globalSecondaryIndexes: [{
+ *     indexName: TABLE_KEYS.index.name,
+ *     partitionKey: { name: TABLE_KEYS.index.partitionKey, type: dynamodb.AttributeType.STRING },
+ *     sortKey: { name: TABLE_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
+ *     projectionType: dynamodb.ProjectionType.ALL,
+ *   }],
+ * });
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   index: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-  /** Items with this numeric attribute (epoch seconds) expire: rejected-record samples, day counters. */
+  /** Items with this numeric attribute (epoch seconds) expire: the per-day counters. */
   ttlAttribute: 'expiresAt',
 } as const;
+
+/**
+ * What `gsi1` projects: every attribute, since `list()` returns whole definitions from the index.
+ *
+ * @example
+ * Projection: { ProjectionType: INDEX_PROJECTION }
+ */
+export const INDEX_PROJECTION = 'ALL' as const;
+
+/**
+ * How many days a `DAY#` counter outlives its UTC day (DynamoDB deletes expired items within days, not at once).
+ *
+ * @example
+ * const expiresAt = (dayStartMs + (1 + DAY_COUNTER_TTL_DAYS) * 86_400_000) / 1000;
+ */
+export const DAY_COUNTER_TTL_DAYS = 3;
+
+/**
+ * How many refused records `REJECTIONS` keeps (newest first).
+ *
+ * @example
+ * recentRejections: samples.slice(0, RECENT_REJECTIONS)
+ */
+export const RECENT_REJECTIONS = 20;

@@ -1,3 +1,6 @@
+/** The last instant a `Date` can hold (ECMA-262 §21.4.1.1); beyond it `toISOString()` throws. */
+const MAX_DATE_MS = 8.64e15;
+
 /**
  * RFC 3339 timestamps, parsed without `Date.parse` on the hot path: a record's time is read once per
  * record, and the generic parser costs several times the rest of the validation.
@@ -9,7 +12,7 @@
  */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+    return Number.isSafeInteger(value) && value >= 0 && value <= MAX_DATE_MS ? value : undefined;
   }
   if (typeof value !== 'string') return undefined;
   return parseRfc3339(value);

@@ -89,7 +89,9 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
   if (start !== undefined && end !== undefined && start >= end) bad('start', 'must be before end');
 
   const granularity = (params.granularity ?? 'raw') as Granularity;
-  const binMs = granularity === 'raw' ? 0 : GRANULARITIES[granularity as keyof typeof GRANULARITIES];
+  // own keys only: `granularity=constructor` must not find Object.prototype.constructor
+  const binMs =
+    granularity === 'raw' ? 0 : Object.hasOwn(GRANULARITIES, granularity) ? GRANULARITIES[granularity as keyof typeof GRANULARITIES] : undefined;
   if (binMs === undefined) bad('granularity', `must be raw or one of ${Object.keys(GRANULARITIES).join(', ')}`);
 
   const measures = measureFields(stream);
@@ -105,7 +107,11 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
       if (!DOWNSAMPLERS.includes(d)) bad('downsamplers', `'${d}' is not one of ${DOWNSAMPLERS.join(', ')}`);
     }
     if (fields.length === 0) {
-      fields = downsamplers.some((d) => NUMERIC_DOWNSAMPLERS.has(d)) ? measures.filter((f) => isNumeric(stream, f)) : measures;
+      const needsNumber = downsamplers.filter((d) => NUMERIC_DOWNSAMPLERS.has(d));
+      fields = needsNumber.length ? measures.filter((f) => isNumeric(stream, f)) : measures;
+      if (needsNumber.length && fields.length === 0 && measures.length > 0) {
+        bad('downsamplers', `${needsNumber.join(', ')} need a number or integer field; the stream has none, ask for count, first or last`);
+      }
     } else {
       for (const f of fields) {
         const needsNumber = downsamplers.filter((d) => NUMERIC_DOWNSAMPLERS.has(d));

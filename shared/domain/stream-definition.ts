@@ -137,7 +137,11 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
 
 /** Turns zod issues into Tributary issues that keep the field path. */
 export function toIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+  return error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    // zod reports a bad record key as "Invalid key in record"; the key schema's own message says what to fix
+    message: i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message,
+  }));
 }
 
 function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
@@ -213,6 +217,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     input.name
       .toLowerCase()
       .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 48) || 'stream';

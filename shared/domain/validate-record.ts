@@ -146,6 +146,7 @@ export function compileStream(stream: Stream): CompiledStream {
         const f = fields[key];
         if (f === undefined) {
           if (key === timeField && !timeDeclared) {
+            if (raw === null || raw === undefined) continue;
             const t = parseTimestamp(raw);
             if (t === undefined) fail([key], timeMessage(raw));
             else time = t;
@@ -172,7 +173,8 @@ export function compileStream(stream: Stream): CompiledStream {
       }
       if (requiredSeen < required.length) {
         for (const f of required) {
-          if (rec[f.name] === undefined || rec[f.name] === null) {
+          const present = Object.hasOwn(rec, f.name) ? rec[f.name] : undefined;
+          if (present === undefined || present === null) {
             if (f.name === 'deviceId' && fillDevice && ctx.deviceId !== undefined) continue;
             fail([f.name], `required field '${f.name}' (${f.typeName}) is missing`);
           }
@@ -275,9 +277,9 @@ function check(f: CompiledField, raw: unknown, key: string, fail: (path: (string
 
 /** Bounded walk of an object or array field: depth cap, and no non-finite numbers. */
 function checkNested(value: unknown, depth: number): { path: (string | number)[]; message: string } | undefined {
-  if (depth > MAX_VALUE_DEPTH) return { path: [], message: `nested deeper than ${MAX_VALUE_DEPTH} levels` };
   if (typeof value === 'number' && !Number.isFinite(value)) return { path: [], message: `must be a finite number, got ${value}` };
   if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > MAX_VALUE_DEPTH) return { path: [], message: `nested deeper than ${MAX_VALUE_DEPTH} levels` };
   const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
   for (const [k, v] of entries) {
     const problem = checkNested(v, depth + 1);

@@ -1,0 +1,187 @@
+// `npm run bench`: prints (a) the per-record cost of validate + normalize + build Timestream records next
+// to JSON.parse of the same bytes, (b) local end-to-end ingest over HTTP and MQTT QoS 1, (c) Q1-Q3 on the
+// local runtime; and, unless BENCH_PEERS=0, InfluxDB and VictoriaMetrics measured by the shared harness in
+// the same run. A script: it asserts nothing.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { batches } from '../../shared/bench/peers/gen.mjs';
+import { toTimestreamRecords } from '../shared/aws/timestream-point-store';
+import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
+import { compileStream } from '../shared/domain/validate-record';
+
+const run = promisify(execFile);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const peersDir = process.env.PEERS_DIR ?? resolve(repo, '../shared/bench/peers');
+const ADMIN = 'trb_bench-admin-token-0123456789';
+const T0 = '2026-01-01T00:00:00Z';
+const T_END = '2026-01-05T00:00:00Z';
+const SENSORS = Number(process.env.SENSORS ?? 200);
+const PER_SENSOR = Number(process.env.PER_SENSOR ?? 5000);
+const TOTAL = SENSORS * PER_SENSOR;
+
+const definition = (id: string) => ({
+  id,
+  name: `Bench ${id}`,
+  type: 'iot_sensor',
+  schema: {
+    sensorId: { type: 'string', required: true },
+    location: { type: 'string', enum: ['warehouse', 'office', 'production', 'lab', 'yard'] },
+    temperature: { type: 'number', unit: '°C', range: { min: -50, max: 80 } },
+    humidity: { type: 'number', unit: '%', range: { min: 0, max: 100 } },
+    co2: { type: 'integer', unit: 'ppm', range: { min: 0, max: 10000 } },
+    battery: { type: 'number', unit: '%' },
+  },
+  dimensions: ['sensorId', 'location'],
+});
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function microbench() {
+  const stream = newStream(parseStreamInput(definition('micro')), new Date(), () => '');
+  const compiled = compileStream(stream);
+  const text = batches('json', 10_000, { sensors: SENSORS, perSensor: 50 }).next().value as string;
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const parseMs: number[] = [];
+  const pipelineMs: number[] = [];
+  let sink = 0;
+  for (let i = 0; i < 40; i++) {
+    let t = performance.now();
+    const records = JSON.parse(text) as unknown[];
+    parseMs.push(performance.now() - t);
+    t = performance.now();
+    const { points } = compiled.validate(records, { now });
+    const built = toTimestreamRecords(stream, points);
+    pipelineMs.push(performance.now() - t);
+    sink += built.length;
+  }
+  const parse = median(parseMs.slice(5)) * 1e6 / 10_000;
+  const pipeline = median(pipelineMs.slice(5)) * 1e6 / 10_000;
+  return { records: 10_000, bytes: text.length, jsonParseNsPerRecord: Math.round(parse), pipelineNsPerRecord: Math.round(pipeline), ratio: +(pipeline / parse).toFixed(2), sink };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function startRuntime(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'infra/local/main.ts')], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('Tributary is running')) ok();
+    });
+    child.once('exit', (code) => fail(new Error(`runtime exited ${code}: ${out}`)));
+  });
+  return child;
+}
+
+async function api(base: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
+  const r = await fetch(`${base}${path}`, {
+    method: init.method ?? (init.body ? 'POST' : 'GET'),
+    headers: { authorization: `Bearer ${init.token ?? ADMIN}`, 'content-type': 'application/json' },
+    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+  });
+  const body = (await r.json()) as any;
+  if (r.status >= 300) throw new Error(`${path}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function storedCount(base: string, id: string): Promise<number> {
+  const r = await api(base, `/v1/streams/${id}/data?start=${T0}&end=2026-02-01T00:00:00Z&granularity=1d&fields=temperature&downsamplers=count&limit=10000`);
+  return r.points.reduce((n: number, p: any) => n + (p.values.temperature.count ?? 0), 0);
+}
+
+async function waitStored(base: string, id: string): Promise<number> {
+  const t = performance.now();
+  for (;;) {
+    if ((await storedCount(base, id)) >= TOTAL) return (performance.now() - t) / 1000;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
+async function timeQuery(base: string, path: string): Promise<number> {
+  const url = `${base}${path}`;
+  const curl = async () => {
+    const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', '-H', `authorization: Bearer ${ADMIN}`, url]);
+    return Number(stdout) * 1000;
+  };
+  for (let i = 0; i < 2; i++) await curl();
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) times.push(await curl());
+  return +median(times).toFixed(2);
+}
+
+async function local() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
+  const httpPort = await freePort();
+  const mqttPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
+  try {
+    const http = await api(base, '/v1/streams', { body: definition('bench_http') });
+    const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), `${base}/v1/streams/bench_http/data`, 'json', '5000', '4', 'content-type=application/json', `authorization=Bearer ${http.ingestToken}`], { maxBuffer: 1 << 20 });
+    const load = JSON.parse(stdout.trim().split('\n').pop()!);
+    const drain = await waitStored(base, 'bench_http');
+    const httpIngest = { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
+
+    const queries = {
+      q1_ms: await timeQuery(base, `/v1/streams/bench_http/data?start=${T0}&end=${T_END}&granularity=1h&fields=temperature&downsamplers=mean,min,max&dim.sensorId=s0042`),
+      q2_ms: await timeQuery(base, `/v1/streams/bench_http/data?start=${T0}&end=${T_END}&granularity=1d&fields=temperature&downsamplers=mean&groupBy=location`),
+      q3_ms: await timeQuery(base, `/v1/streams/bench_http/latest?fields=temperature`),
+    };
+
+    const mq = await api(base, '/v1/streams', { body: definition('bench_mqtt') });
+    const m = await run(process.execPath, ['--import', 'tsx', join(repo, 'bench/mqtt-load.ts'), `mqtt://127.0.0.1:${mqttPort}`, 'bench_mqtt', mq.ingestToken], { cwd: repo, maxBuffer: 1 << 20 });
+    const mload = JSON.parse(m.stdout.trim().split('\n').pop()!);
+    const mdrain = await waitStored(base, 'bench_mqtt');
+    const mqttIngest = { acked: mload.pointsPerSec, failed: mload.failed, storedPointsPerSec: Math.round(TOTAL / (mload.seconds + mdrain)), seconds: +(mload.seconds + mdrain).toFixed(2) };
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
+    const peakRssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+    return { httpIngest, mqttIngest, queries, peakRssMb };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((ok) => child.once('exit', ok));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function peers() {
+  if (process.env.BENCH_PEERS === '0' || !existsSync(join(peersDir, 'run-peers.sh'))) return [];
+  const { stdout } = await run('bash', [join(peersDir, 'run-peers.sh')], { maxBuffer: 1 << 22, timeout: 30 * 60_000 });
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
+const micro = microbench();
+console.log(JSON.stringify({ figure: 'a', ...micro }));
+const tributary = await local();
+console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, mqtt: tributary.mqttIngest }));
+console.log(JSON.stringify({ figure: 'c', ...tributary.queries, peakRssMb: tributary.peakRssMb }));
+const others = await peers();
+for (const p of others) console.log(JSON.stringify({ figure: 'peer', ...p }));
+
+const rows = [
+  `| system | ingest points/s | Q1 ms | Q2 ms | Q3 ms |`,
+  `|---|---|---|---|---|`,
+  `| Tributary local, HTTP JSON (stored) | ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${tributary.queries.q1_ms} | ${tributary.queries.q2_ms} | ${tributary.queries.q3_ms} |`,
+  `| Tributary local, MQTT QoS 1 (stored) | ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | |`,
+  ...others.map((p: any) => `| ${p.peer} | ${Number(p.ingest?.pointsPerSec).toLocaleString('en')} | ${p.q1_ms} | ${p.q2_ms} | ${p.q3_ms} |`),
+];
+console.log(`\n(a) validate + normalize + Timestream records: ${micro.pipelineNsPerRecord} ns/record vs JSON.parse ${micro.jsonParseNsPerRecord} ns/record: ${micro.ratio}x (target <= 3x)`);
+console.log(`(b) HTTP accepted ${tributary.httpIngest.accepted.toLocaleString('en')} points/s; MQTT acked ${tributary.mqttIngest.acked.toLocaleString('en')} points/s`);
+console.log(`\n${rows.join('\n')}`);

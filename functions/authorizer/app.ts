@@ -1,0 +1,62 @@
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import type { TokenRecord, TokenStore } from '../../shared/ports';
+import { hashToken, sameHash } from '../../shared/tokens';
+import { allows, bearerToken, requiredScope, type AuthContext } from '../commons/auth';
+import { findRoute } from '../commons/routes';
+
+export interface AuthorizerDeps {
+  tokens: TokenStore;
+  /** SHA-256 of the admin token; compared in constant time. */
+  adminTokenHash?: string;
+}
+
+export type Decision =
+  | { ok: true; context: AuthContext }
+  | { ok: false; status: 401 | 403; reason: string };
+
+/**
+ * Decides whether a bearer token may call a route on a stream. The answer depends on the route's stream,
+ * so a gateway that caches it must key the cache on the stream as well as the token.
+ *
+ * @example
+ * const decide = makeDecide({ tokens, adminTokenHash });
+ * await decide('Bearer trb_…', 'POST /v1/streams/{id}/data', 'freezers'); // { ok: true, … }
+ */
+export function makeDecide(deps: AuthorizerDeps) {
+  async function lookup(token: string): Promise<Pick<TokenRecord, 'scopes'> & { principal: string } | undefined> {
+    const hash = hashToken(token);
+    if (deps.adminTokenHash && sameHash(hash, deps.adminTokenHash)) return { scopes: ['admin'], principal: 'admin' };
+    const found = await deps.tokens.find(hash);
+    if (!found || !sameHash(found.hash, hash)) return undefined;
+    return { scopes: found.scopes, principal: `token:${hash.slice(0, 12)}` };
+  }
+
+  return async function decide(authorization: string | undefined, routeKey: string, streamId: string | undefined): Promise<Decision> {
+    const token = bearerToken(authorization);
+    if (!token) return { ok: false, status: 401, reason: 'Send the header Authorization: Bearer <token>.' };
+    const route = findRoute(routeKey);
+    if (!route) return { ok: false, status: 403, reason: 'No such route.' };
+    const caller = await lookup(token);
+    if (!caller) return { ok: false, status: 401, reason: 'The token is not known.' };
+    const needed = requiredScope(route, streamId);
+    if (!allows(caller.scopes, needed)) return { ok: false, status: 403, reason: `The token lacks the scope '${needed}'.` };
+    return { ok: true, context: { scopes: caller.scopes.join(','), principal: caller.principal } };
+  };
+}
+
+/**
+ * API Gateway HTTP API Lambda authorizer (payload 2.0, simple responses).
+ *
+ * @example
+ * export const handler = makeHttpAuthorizer({ tokens, adminTokenHash });
+ */
+export function makeHttpAuthorizer(deps: AuthorizerDeps) {
+  const decide = makeDecide(deps);
+  return async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthContext>> => {
+    const authorization = event.headers?.authorization ?? event.headers?.Authorization;
+    const decision = await decide(authorization, event.routeKey, event.pathParameters?.id);
+    return decision.ok
+      ? { isAuthorized: true, context: decision.context }
+      : { isAuthorized: false, context: { scopes: '', principal: '' } };
+  };
+}

@@ -1,0 +1,61 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { BadRequestError } from '../../shared/domain/errors';
+import { problemResponse, toProblem } from './problem';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+/** Where handlers write one structured line; never given bodies, headers or tokens. */
+export interface Logger {
+  error(message: string, fields: Record<string, unknown>): void;
+  info(message: string, fields: Record<string, unknown>): void;
+}
+
+export const jsonLogger: Logger = {
+  error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
+  info: (message, fields) => console.log(JSON.stringify({ level: 'info', message, ...fields })),
+};
+
+/**
+ * middy middleware: any error becomes problem+json through the one table; 5xx details are logged with
+ * the request id and the error's name and message only.
+ *
+ * @example
+ * middy().use(problemErrors(jsonLogger)).handler(app)
+ */
+export function problemErrors(log: Logger): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Context> {
+  return {
+    onError: async (request) => {
+      const { problem, internal } = toProblem(request.error);
+      if (internal) {
+        const err = request.error as Error | null;
+        log.error('request failed', {
+          requestId: request.context?.awsRequestId ?? request.event?.requestContext?.requestId,
+          route: request.event?.routeKey,
+          error: err?.name,
+          reason: err?.message,
+          cause: (err?.cause as Error | undefined)?.name,
+        });
+      }
+      request.response = problemResponse(problem, problem.status === 429 ? { 'retry-after': '1' } : {});
+    },
+  };
+}
+
+/** The event's body as text (API Gateway may base64 it). */
+export function bodyText(event: HttpEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+export function header(event: HttpEvent, name: string): string | undefined {
+  return event.headers?.[name] ?? event.headers?.[name.toLowerCase()];
+}
+
+export function pathId(event: HttpEvent): string {
+  const id = event.pathParameters?.id;
+  if (!id) throw new BadRequestError('The path has no stream id.');
+  return id;
+}

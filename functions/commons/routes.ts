@@ -1,0 +1,63 @@
+/**
+ * Contract v1's routes, in one place: the CDK app creates exactly these, the local gateway dispatches
+ * exactly these, and the authorizer derives the scope each needs from them.
+ */
+export type FunctionName = 'streams' | 'ingest' | 'query';
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  fn: FunctionName;
+  /** Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may). */
+  scope: 'admin' | 'ingest' | 'read';
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/v1/streams', fn: 'streams', scope: 'admin' },
+  { method: 'GET', path: '/v1/streams', fn: 'streams', scope: 'admin' },
+  { method: 'GET', path: '/v1/streams/{id}', fn: 'streams', scope: 'read' },
+  { method: 'PATCH', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },
+  { method: 'POST', path: '/v1/streams/{id}/pause', fn: 'streams', scope: 'admin' },
+  { method: 'POST', path: '/v1/streams/{id}/resume', fn: 'streams', scope: 'admin' },
+  { method: 'GET', path: '/v1/streams/{id}/status', fn: 'streams', scope: 'read' },
+  { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
+  { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
+  { method: 'GET', path: '/v1/streams/{id}/data', fn: 'query', scope: 'read' },
+  { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },
+];
+
+export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;
+
+const BY_KEY = new Map(ROUTES.map((r) => [routeKey(r), r]));
+
+export function findRoute(key: string): Route | undefined {
+  return BY_KEY.get(key);
+}
+
+/** Matches a concrete method and path to a route and its `{id}`; `undefined` if none. */
+export function matchRoute(method: string, path: string): { route: Route; id?: string } | { pathKnown: boolean } {
+  const parts = path.split('/');
+  let pathKnown = false;
+  for (const route of ROUTES) {
+    const tpl = route.path.split('/');
+    if (tpl.length !== parts.length) continue;
+    let id: string | undefined;
+    let ok = true;
+    for (let i = 0; i < tpl.length; i++) {
+      if (tpl[i] === '{id}') {
+        try {
+          id = decodeURIComponent(parts[i]!);
+        } catch {
+          ok = false;
+        }
+        if (!id) ok = false;
+      } else if (tpl[i] !== parts[i]) ok = false;
+      if (!ok) break;
+    }
+    if (!ok) continue;
+    pathKnown = true;
+    if (route.method === method) return id === undefined ? { route } : { route, id };
+  }
+  return { pathKnown };
+}

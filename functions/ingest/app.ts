@@ -1,0 +1,51 @@
+import middy from '@middy/core';
+import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
+import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
+import { requireScope } from '../commons/auth';
+import { DEFAULT_LIMITS, parseRecords, requireJson, type BodyLimits } from '../commons/body';
+import { compiledStreams } from '../commons/compiled';
+import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { jsonResponse } from '../commons/problem';
+
+export interface IngestDeps {
+  registry: StreamRegistry;
+  queue: IngestQueue;
+  clock: Clock;
+  log: Logger;
+  limits?: BodyLimits;
+}
+
+/**
+ * `POST /v1/streams/{id}/data`: checks the token's scope, parses under caps, validates every record
+ * against the stream's schema, and answers 202 only once the valid records are on the queue.
+ * Strict streams refuse a batch with any invalid record (400 listing each); lenient ones queue the valid
+ * records and list the invalid ones in the 202.
+ *
+ * @example
+ * export const handler = makeIngestHandler({ registry, queue, clock: systemClock, log: jsonLogger });
+ */
+export function makeIngestHandler(deps: IngestDeps) {
+  const { registry, queue, clock } = deps;
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const compiled = compiledStreams();
+
+  async function app(event: HttpEvent): Promise<HttpResult> {
+    const id = pathId(event);
+    requireScope(event, `ingest:${id}`);
+    requireJson(header(event, 'content-type'));
+    const records = parseRecords(bodyText(event), limits);
+    const stream = await registry.get(id);
+    if (!stream) throw new StreamNotFoundError(id);
+    if (stream.state === 'paused') throw new StreamPausedError(id);
+    const now = clock.now();
+    const result = compiled.for(stream).validate(records, { now, receivedAt: now });
+    if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
+      throw new RecordValidationError(result.issues);
+    }
+    const accepted = result.invalid === 0 ? records : result.indexes.map((i) => records[i]);
+    await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted }]);
+    return jsonResponse(202, { accepted: accepted.length, ...(result.invalid > 0 && { rejected: result.issues }) });
+  }
+
+  return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
+}

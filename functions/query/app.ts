@@ -1,0 +1,60 @@
+import middy from '@middy/core';
+import { StreamNotFoundError } from '../../shared/domain/errors';
+import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
+import type { Stream } from '../../shared/domain/stream-definition';
+import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
+import { requireScope } from '../commons/auth';
+import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { jsonResponse } from '../commons/problem';
+
+export interface QueryDeps {
+  registry: StreamRegistry;
+  store: PointStore;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * `GET /v1/streams/{id}/data` and `/latest`: parameters are parsed against the stream's schema into the
+ * query model; the store answers; rows are shaped for the client (ISO times, typed values).
+ *
+ * @example
+ * export const handler = makeQueryHandler({ registry, store, clock: systemClock, log: jsonLogger });
+ */
+export function makeQueryHandler(deps: QueryDeps) {
+  const { registry, store, clock } = deps;
+
+  async function app(event: HttpEvent): Promise<HttpResult> {
+    const id = pathId(event);
+    requireScope(event, `read:${id}`);
+    const stream = await registry.get(id);
+    if (!stream) throw new StreamNotFoundError(id);
+    const params = event.queryStringParameters ?? {};
+    if (event.routeKey.endsWith('/latest')) {
+      const rows = await store.latest(stream, parseLatestQuery(stream, params));
+      return jsonResponse(200, { streamId: id, points: rows.map((r) => shapeRow(stream, r, true)) });
+    }
+    const q = parseDataQuery(stream, params, clock.now());
+    const rows = await store.query(stream, { ...q, limit: q.limit + 1 });
+    const cursor = nextCursor(q, rows);
+    const points = rows.slice(0, q.limit).map((r) => shapeRow(stream, r, q.granularity === 'raw'));
+    return jsonResponse(200, { streamId: id, granularity: q.granularity, points, ...(cursor && { nextCursor: cursor }) });
+  }
+
+  return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
+}
+
+/** Raw values come back in the schema's types: datetimes as RFC 3339, objects and arrays as JSON. */
+function shapeRow(stream: Stream, row: Row, raw: boolean) {
+  const hasDims = Object.keys(row.dimensions).length > 0;
+  let values = row.values;
+  if (raw) {
+    values = {};
+    for (const [name, v] of Object.entries(row.values)) {
+      if (v === null || v === undefined) continue;
+      const type = stream.schema[name]?.type;
+      values[name] = type === 'datetime' ? new Date(v as number).toISOString() : type === 'object' || type === 'array' ? JSON.parse(v as string) : v;
+    }
+  }
+  return { time: new Date(row.time).toISOString(), ...(hasDims && { dimensions: row.dimensions }), values };
+}

@@ -1,0 +1,5 @@
+import { z } from 'zod';
+import { loadConfig, name } from '../commons/config';
+
+export const QueryConfig = z.object({ TABLE_NAME: name, TIMESTREAM_DATABASE: name, TIMESTREAM_TABLE: name });
+export const queryConfig = (env: Record<string, string | undefined>) => loadConfig(QueryConfig, env);

@@ -1,0 +1,116 @@
+import middy from '@middy/core';
+import { randomBytes } from 'node:crypto';
+import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
+import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
+import type { Clock, Scope, StreamRegistry, TokenStore } from '../../shared/ports';
+import { hashToken, newToken } from '../../shared/tokens';
+import { requireScope, requiredScope } from '../commons/auth';
+import { parseJsonBody, requireJson } from '../commons/body';
+import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { jsonResponse } from '../commons/problem';
+import { findRoute } from '../commons/routes';
+
+export interface StreamsDeps {
+  registry: StreamRegistry;
+  tokens: TokenStore;
+  clock: Clock;
+  log: Logger;
+}
+
+const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
+
+/**
+ * Stream management: create (returning the ingest token once), list, get, patch, delete, pause, resume,
+ * status and new tokens.
+ *
+ * @example
+ * export const handler = makeStreamsHandler({ registry, tokens, clock: systemClock, log: jsonLogger });
+ */
+export function makeStreamsHandler(deps: StreamsDeps) {
+  const { registry, tokens, clock } = deps;
+
+  async function load(id: string): Promise<Stream> {
+    const stream = await registry.get(id);
+    if (!stream) throw new StreamNotFoundError(id);
+    return stream;
+  }
+
+  async function mint(streamId: string, scopes: Scope[], label?: string): Promise<string> {
+    const token = newToken();
+    await tokens.put({ hash: hashToken(token), scopes, streamId, createdAt: new Date(clock.now()).toISOString(), ...(label && { label }) });
+    return token;
+  }
+
+  function body(event: HttpEvent): unknown {
+    requireJson(header(event, 'content-type'));
+    return parseJsonBody(bodyText(event));
+  }
+
+  async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
+    const stream = await load(id);
+    if (stream.state === state) return jsonResponse(200, stream);
+    const next = { ...stream, state, updatedAt: new Date(clock.now()).toISOString(), version: stream.version + 1 };
+    await registry.update(next);
+    return jsonResponse(200, next);
+  }
+
+  async function app(event: HttpEvent): Promise<HttpResult> {
+    const route = findRoute(event.routeKey);
+    if (!route) throw new BadRequestError(`No route ${event.routeKey}.`);
+    const id = route.path.includes('{id}') ? pathId(event) : undefined;
+    requireScope(event, requiredScope(route, id));
+    switch (route.path.replace('/v1/streams', '') || '/') {
+      case '/':
+        if (route.method === 'POST') {
+          const stream = newStream(parseStreamInput(body(event)), new Date(clock.now()), suffix);
+          await registry.create(stream);
+          const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
+          return jsonResponse(201, { ...stream, ingestToken });
+        } else {
+          const params = event.queryStringParameters ?? {};
+          const tags: Record<string, string> = {};
+          for (const [k, v] of Object.entries(params)) if (k.startsWith('tag.') && v !== undefined) tags[k.slice(4)] = v;
+          const limit = params.limit === undefined ? 100 : Number(params.limit);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+            throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: 'must be an integer from 1 to 1000' }]);
+          }
+          const page = await registry.list({ tags, limit, ...(params.cursor && { cursor: params.cursor }) });
+          return jsonResponse(200, page);
+        }
+      case '/{id}':
+        if (route.method === 'GET') return jsonResponse(200, await load(id!));
+        if (route.method === 'DELETE') {
+          await registry.delete(id!);
+          await tokens.deleteForStream(id!);
+          return { statusCode: 204 };
+        } else {
+          const next = applyPatch(await load(id!), parseStreamPatch(body(event)), new Date(clock.now()));
+          await registry.update(next);
+          return jsonResponse(200, next);
+        }
+      case '/{id}/pause':
+        return setState(id!, 'paused');
+      case '/{id}/resume':
+        return setState(id!, 'active');
+      case '/{id}/status': {
+        const stream = await load(id!);
+        const stats = await registry.getStats(id!, clock.now());
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats });
+      }
+      case '/{id}/tokens': {
+        await load(id!);
+        const input = event.body ? body(event) : {};
+        const scope = (input as { scope?: unknown }).scope ?? 'read';
+        if (scope !== 'read' && scope !== 'ingest') {
+          throw new BadRequestError('Invalid token request.', [{ path: ['scope'], message: "must be 'read' or 'ingest'" }]);
+        }
+        const label = (input as { label?: unknown }).label;
+        const token = await mint(id!, [`${scope}:${id!}`], typeof label === 'string' ? label.slice(0, 128) : undefined);
+        return jsonResponse(201, { streamId: id, scope: `${scope}:${id!}`, token });
+      }
+    }
+    throw new BadRequestError(`No route ${event.routeKey}.`);
+  }
+
+  return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
+}

@@ -1,0 +1,109 @@
+import { StoreUnavailableError } from '../../shared/domain/errors';
+import type { Datapoint } from '../../shared/domain/validate-record';
+import type { Clock, IngestEnvelope, PointStore, StatsDelta, StreamRegistry } from '../../shared/ports';
+import { compiledStreams } from '../commons/compiled';
+import type { Logger } from '../commons/http';
+
+/** A queue message, decoded; `envelope` is missing when the body could not be read. */
+export interface QueueMessage {
+  id: string;
+  envelope?: IngestEnvelope;
+  /** Why the body could not be decoded (counted on the stream when its id is known). */
+  invalid?: { streamId?: string; reason: string };
+}
+
+export interface WriterDeps {
+  registry: StreamRegistry;
+  store: PointStore;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface WriteSummary {
+  /** Messages to deliver again (the store was unavailable for their stream). */
+  failedIds: string[];
+  written: number;
+  invalid: number;
+  rejected: number;
+}
+
+/** Samples of refused records kept per batch and stream (the counts are exact). */
+const MAX_SAMPLES = 20;
+
+/**
+ * Writes a batch of queue messages: per stream, one registry read, one validation pass over every record
+ * of the batch, one store write (the store chunks and parallelizes it), and one stats update.
+ * Records that fail validation here (MQTT in AWS is only validated now) are counted, not retried.
+ *
+ * @example
+ * const writeBatch = makeWriter({ registry, store, clock: systemClock, log: jsonLogger });
+ * const { failedIds } = await writeBatch(messages);
+ */
+export function makeWriter(deps: WriterDeps) {
+  const { registry, store, clock, log } = deps;
+  const compiled = compiledStreams();
+
+  return async function writeBatch(messages: QueueMessage[]): Promise<WriteSummary> {
+    const summary: WriteSummary = { failedIds: [], written: 0, invalid: 0, rejected: 0 };
+    const byStream = new Map<string, QueueMessage[]>();
+    for (const m of messages) {
+      const streamId = m.envelope?.streamId ?? m.invalid?.streamId;
+      if (streamId === undefined) {
+        summary.invalid++;
+        log.error('unreadable queue message dropped', { messageId: m.id, reason: m.invalid?.reason });
+        continue;
+      }
+      const list = byStream.get(streamId);
+      if (list) list.push(m);
+      else byStream.set(streamId, [m]);
+    }
+    await Promise.all(
+      [...byStream].map(async ([streamId, group]) => {
+        try {
+          await writeStream(streamId, group, summary);
+        } catch (err) {
+          if (!(err instanceof StoreUnavailableError)) log.error('write failed', { streamId, error: (err as Error).name, reason: (err as Error).message });
+          for (const m of group) summary.failedIds.push(m.id);
+        }
+      }),
+    );
+    return summary;
+  };
+
+  async function writeStream(streamId: string, group: QueueMessage[], summary: WriteSummary): Promise<void> {
+    const stream = await registry.get(streamId);
+    if (!stream) {
+      log.info('records for a deleted stream dropped', { streamId, messages: group.length });
+      return;
+    }
+    const now = clock.now();
+    const validator = compiled.for(stream);
+    const points: Datapoint[] = [];
+    let invalid = 0;
+    const samples: StatsDelta['samples'] = [];
+    for (const m of group) {
+      if (!m.envelope) {
+        invalid++;
+        if (samples.length < MAX_SAMPLES) samples.push({ reason: m.invalid?.reason ?? 'unreadable message' });
+        continue;
+      }
+      const e = m.envelope;
+      const result = validator.validate(e.records, { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) });
+      for (const p of result.points) points.push(p);
+      invalid += result.invalid;
+      for (const issue of result.issues) {
+        if (samples.length >= MAX_SAMPLES) break;
+        samples.push({ reason: `${issue.path.join('.') || 'record'}: ${issue.message}`, record: e.records[issue.index ?? 0] });
+      }
+    }
+    const result = points.length ? await store.write(stream, points) : { written: 0, rejected: [] };
+    for (const r of result.rejected) {
+      if (samples.length >= MAX_SAMPLES) break;
+      samples.push({ reason: r.reason, record: points[r.index] });
+    }
+    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, samples });
+    summary.written += result.written;
+    summary.invalid += invalid;
+    summary.rejected += result.rejected.length;
+  }
+}

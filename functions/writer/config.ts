@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { loadConfig, name } from '../commons/config';
+
+export const WriterConfig = z.object({
+  TABLE_NAME: name,
+  TIMESTREAM_DATABASE: name,
+  TIMESTREAM_TABLE: name,
+  WRITE_PARALLELISM: z.coerce.number().int().min(1).max(32).default(8),
+});
+export const writerConfig = (env: Record<string, string | undefined>) => loadConfig(WriterConfig, env);

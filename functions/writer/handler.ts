@@ -1,0 +1,45 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
+import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { decodeQueueMessage } from '../../shared/aws/ingest-message';
+import { TimestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { systemClock } from '../../shared/ports';
+import { jsonLogger } from '../commons/http';
+import { makeWriter, type QueueMessage } from './app';
+import { writerConfig } from './config';
+
+const config = writerConfig(process.env);
+const writeBatch = makeWriter({
+  registry: new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME }),
+  store: new TimestreamPointStore({
+    writeClient: new TimestreamWriteClient({}),
+    queryClient: new TimestreamQueryClient({}),
+    database: config.TIMESTREAM_DATABASE,
+    table: config.TIMESTREAM_TABLE,
+    maxParallel: config.WRITE_PARALLELISM,
+  }),
+  clock: systemClock,
+  log: jsonLogger,
+});
+
+/** SQS → writer, with partial batch failures: only the messages whose write failed come back. */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  const messages: QueueMessage[] = event.Records.map((r) => {
+    const decoded = decodeQueueMessage(r.body);
+    return decoded.ok ? { id: r.messageId, envelope: decoded.envelope } : { id: r.messageId, invalid: { ...(decoded.streamId && { streamId: decoded.streamId }), reason: decoded.reason } };
+  });
+  const summary = await writeBatch(messages);
+  // CloudWatch embedded metric format: the RejectedRecords alarm reads this
+  console.log(
+    JSON.stringify({
+      _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'Tributary', Dimensions: [[]], Metrics: [{ Name: 'RejectedRecords', Unit: 'Count' }, { Name: 'InvalidRecords', Unit: 'Count' }, { Name: 'WrittenRecords', Unit: 'Count' }] }] },
+      RejectedRecords: summary.rejected,
+      InvalidRecords: summary.invalid,
+      WrittenRecords: summary.written,
+    }),
+  );
+  return { batchItemFailures: summary.failedIds.map((itemIdentifier) => ({ itemIdentifier })) };
+});

@@ -1,0 +1,171 @@
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ROUTES, type FunctionName } from '../../../functions/commons/routes';
+import type { TimestreamTarget } from './ingest';
+import { TributaryFunction } from './function';
+import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
+
+/**
+ * What API Gateway caches an authorizer decision by. HTTP API Lambda authorizers accept only headers
+ * (`$request.header.*`), query strings (`$request.querystring.*`), context variables (`$context.*`) and stage
+ * variables (`$stageVariables.*`) as identity sources; path parameters (`$request.path.id`) are not among them.
+ * The decision depends on the token, the route (its scope: admin, ingest or read) and the stream in the path,
+ * so the key is the token plus `$context.routeKey` plus `$context.path` (the concrete path, which carries the
+ * stream id): an allow cached for stream A can never answer a request for stream B.
+ */
+export const AUTHORIZER_IDENTITY_SOURCES = ['$request.header.Authorization', '$context.routeKey', '$context.path'] as const;
+
+export interface ApiProps {
+  readonly table: dynamodb.ITable;
+  readonly timestream: TimestreamTarget;
+  /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
+  readonly ingestFunction: TributaryFunction;
+  /** The Secrets Manager secret that holds the admin token. */
+  readonly adminTokenSecret: secretsmanager.ISecret;
+  readonly authorizerCacheTtl: Duration;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The HTTP API of contract v1: every route of `functions/commons/routes.ts` (`POST /v1/streams/{id}/data` to
+ * the ingest function, `GET …/data` and `GET …/latest` to the query function, the rest to the streams
+ * function), all behind one Lambda authorizer (payload 2.0, simple responses) whose cached decisions are
+ * keyed by token, route and path. The `$default` stage auto-deploys, logs every request as JSON and throttles.
+ *
+ * @example
+ * const api = new Api(this, 'Api', {
+ *   table, timestream, ingestFunction: ingest.ingestFunction, adminTokenSecret,
+ *   authorizerCacheTtl: Duration.minutes(1), throttle: { rateLimit: 100, burstLimit: 200 }, logRetention: RetentionDays.ONE_MONTH,
+ * });
+ * new CfnOutput(this, 'ApiUrl', { value: api.url });
+ */
+export class Api extends Construct {
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly streamsFunction: TributaryFunction;
+  readonly queryFunction: TributaryFunction;
+  readonly authorizerFunction: TributaryFunction;
+  readonly accessLogGroup: logs.LogGroup;
+  /** The base URL clients call: `https://<api-id>.execute-api.<region>.amazonaws.com/`. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { table, timestream } = props;
+
+    this.streamsFunction = new TributaryFunction(this, 'StreamsFunction', {
+      handler: 'streams',
+      description: 'Tributary /v1/streams: create, list, read, update, delete, pause, resume, status, tokens',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: { TABLE_NAME: table.tableName },
+      logRetention: props.logRetention,
+    });
+    table.grantReadWriteData(this.streamsFunction.role);
+    Validations.of(this.streamsFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+      reason:
+        "Covers only this table's own indexes (gsi1, through which the streams function lists streams and finds a stream's tokens); " +
+        'no other table and no other account is reachable through it.',
+    });
+
+    this.queryFunction = new TributaryFunction(this, 'QueryFunction', {
+      handler: 'query',
+      description: 'Tributary GET /v1/streams/{id}/data and /latest: Timestream queries',
+      memorySize: 512,
+      // Below the HTTP API's 30 s integration limit, so the client gets the function's own error.
+      timeout: Duration.seconds(25),
+      environment: {
+        TABLE_NAME: table.tableName,
+        TIMESTREAM_DATABASE: timestream.databaseName,
+        TIMESTREAM_TABLE: timestream.tableName,
+      },
+      logRetention: props.logRetention,
+    });
+    this.queryFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [timestream.tableArn] }),
+    );
+    this.queryFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }),
+    );
+    grantTableItems(table, this.queryFunction.role, TABLE_READ_ACTIONS);
+
+    this.authorizerFunction = new TributaryFunction(this, 'AuthorizerFunction', {
+      handler: 'authorizer',
+      description: 'Tributary HTTP API authorizer: bearer token to admin / ingest:<id> / read:<id> scopes',
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+      environment: { TABLE_NAME: table.tableName, ADMIN_TOKEN_SECRET_ARN: props.adminTokenSecret.secretArn },
+      logRetention: props.logRetention,
+    });
+    grantTableItems(table, this.authorizerFunction.role, TABLE_READ_ACTIONS);
+    this.authorizerFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.adminTokenSecret.secretArn] }),
+    );
+
+    const authorizer = new HttpLambdaAuthorizer('TokenAuthorizer', this.authorizerFunction.fn, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: [...AUTHORIZER_IDENTITY_SOURCES],
+      resultsCacheTtl: props.authorizerCacheTtl,
+    });
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Tributary API, contract v1',
+      createDefaultStage: false,
+    });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        // No headers, query strings or bodies: tokens never reach the logs.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            routeKey: '$context.routeKey',
+            path: '$context.path',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            principal: '$context.authorizer.principal',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    this.url = this.stage.url;
+
+    const integrations: Record<FunctionName, HttpLambdaIntegration> = {
+      streams: new HttpLambdaIntegration('StreamsIntegration', this.streamsFunction.fn),
+      ingest: new HttpLambdaIntegration('IngestIntegration', props.ingestFunction.fn),
+      query: new HttpLambdaIntegration('QueryIntegration', this.queryFunction.fn),
+    };
+    for (const route of ROUTES) {
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrations[route.fn],
+        authorizer,
+      });
+    }
+  }
+}

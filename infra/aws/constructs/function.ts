@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: entry paths, the lock file and `tsconfig.json` are resolved from here. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The Lambda handlers, by folder under `functions/`; each `handler.ts` exports `handler`. */
+export type HandlerName = 'streams' | 'ingest' | 'query' | 'writer' | 'authorizer' | 'iot-authorizer';
+
+/** Where a handler's entry file lives, relative to the repository root. */
+export const handlerEntry = (name: HandlerName) => `functions/${name}/handler.ts`;
+
+export interface TributaryFunctionProps {
+  /** The folder under `functions/`; its `handler.ts` must export `handler`. */
+  readonly handler: HandlerName;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * One Tributary Lambda: a `NodejsFunction` (Node.js 22 on arm64, ESM bundle built by the local esbuild,
+ * X-Ray active) with its own log group and its own role. The role starts with nothing but writing to that
+ * log group and X-Ray; each construct grants the rest, resource by resource.
+ *
+ * The AWS SDK v3 is bundled rather than taken from the runtime: the adapters in `shared/aws` translate SDK
+ * errors with `instanceof`, which only holds when every client and `@smithy/*` package comes from the one
+ * tested version in `package-lock.json`; the runtime's copy changes under us without a deploy.
+ *
+ * @example
+ * const ingest = new TributaryFunction(this, 'IngestFunction', {
+ *   handler: 'ingest', description: 'POST /v1/streams/{id}/data', memorySize: 512,
+ *   timeout: Duration.seconds(10), environment: { TABLE_NAME: table.tableName }, logRetention: RetentionDays.ONE_MONTH,
+ * });
+ * table.grant(ingest.fn, 'dynamodb:GetItem');
+ */
+export class TributaryFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: TributaryFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An own role instead of the default one, which carries the AWSLambdaBasicExecutionRole managed policy
+    // (logs:CreateLogGroup and PutLogEvents on every log group of the account).
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Tributary ${props.handler} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, handlerEntry(props.handler)),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: props.description,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        ...props.environment,
+        // Stack traces point into the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+        banner: "import { createRequire as __tributaryCreateRequire } from 'node:module'; const require = __tributaryCreateRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) and, for the Timestream functions, ' +
+        'timestream:DescribeEndpoints use "*": these actions have no resource type. Every data action of this role names its resource.',
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is a maintained LTS runtime (Node 22 is supported until April 2027) and the one the bundle targets and the ' +
+        'handlers are tested for; moving to a newer runtime is a deliberate upgrade, not something synth should pick.',
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { TributaryFunction } from './function';
+import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
+
+/** Where the writer writes datapoints. */
+export interface TimestreamTarget {
+  readonly databaseName: string;
+  readonly tableName: string;
+  readonly tableArn: string;
+}
+
+export interface WriterSettings {
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly maxConcurrency: number;
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+}
+
+export interface IngestProps {
+  readonly table: dynamodb.ITable;
+  readonly timestream: TimestreamTarget;
+  readonly writer: WriterSettings;
+  /** Deliveries of a message before it moves to the DLQ (≥ 3). */
+  readonly maxReceiveCount: number;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * The buffered write path: the SQS ingest queue (and its DLQ), the ingest function behind
+ * `POST /v1/streams/{id}/data` that validates and enqueues, and the writer that drains the queue in batches
+ * into Timestream, reporting partial batch failures so only the failed messages come back.
+ *
+ * The queue's visibility timeout is six times the writer's timeout plus the batching window (the Lambda
+ * guidance for SQS event sources), so a message is never redelivered while a writer still holds it.
+ *
+ * @example
+ * const ingest = new Ingest(this, 'Ingest', {
+ *   table: storage.table,
+ *   timestream: { databaseName: storage.timestreamDatabaseName, tableName: storage.timestreamTableName, tableArn: storage.timestreamTableArn },
+ *   writer: config.writer, maxReceiveCount: 5, logRetention: RetentionDays.ONE_MONTH,
+ * });
+ */
+export class Ingest extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly ingestFunction: TributaryFunction;
+  readonly writerFunction: TributaryFunction;
+
+  constructor(scope: Construct, id: string, props: IngestProps) {
+    super(scope, id);
+    const { table, timestream, writer } = props;
+    const writerTimeout = Duration.seconds(writer.timeoutSeconds);
+    const batchingWindow = writer.maxBatchingWindowSeconds > 0 ? Duration.seconds(writer.maxBatchingWindowSeconds) : undefined;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(6 * writer.timeoutSeconds + writer.maxBatchingWindowSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+
+    this.ingestFunction = new TributaryFunction(this, 'IngestFunction', {
+      handler: 'ingest',
+      description: 'Tributary POST /v1/streams/{id}/data: validates records and puts them on the ingest queue',
+      memorySize: 512,
+      timeout: Duration.seconds(10),
+      environment: { TABLE_NAME: table.tableName, QUEUE_URL: this.queue.queueUrl },
+      logRetention: props.logRetention,
+    });
+    this.queue.grant(this.ingestFunction.role, 'sqs:SendMessage');
+    grantTableItems(table, this.ingestFunction.role, TABLE_READ_ACTIONS);
+
+    this.writerFunction = new TributaryFunction(this, 'WriterFunction', {
+      handler: 'writer',
+      description: 'Tributary writer: ingest queue batches to Timestream WriteRecords, stream stats to DynamoDB',
+      memorySize: writer.memorySize,
+      timeout: writerTimeout,
+      environment: {
+        TABLE_NAME: table.tableName,
+        TIMESTREAM_DATABASE: timestream.databaseName,
+        TIMESTREAM_TABLE: timestream.tableName,
+      },
+      logRetention: props.logRetention,
+    });
+    this.writerFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
+    );
+    // The SDK discovers the cell endpoint first; DescribeEndpoints has no resource type.
+    this.writerFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }),
+    );
+    // Reads the stream, then adds to its counters (UpdateItem ADD); never deletes, never uses the index.
+    grantTableItems(table, this.writerFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+
+    this.writerFunction.fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: writer.batchSize,
+        ...(batchingWindow && { maxBatchingWindow: batchingWindow }),
+        reportBatchItemFailures: true,
+        maxConcurrency: writer.maxConcurrency,
+      }),
+    );
+  }
+}

@@ -1,0 +1,124 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { TributaryFunction } from './function';
+
+/**
+ * The writer's count of records Timestream refused. The writer publishes it through CloudWatch embedded
+ * metric format: one JSON log line per batch, `{"_aws": {"CloudWatchMetrics": [{"Namespace": "Tributary",
+ * "Dimensions": [[]], "Metrics": [{"Name": "RejectedRecords", "Unit": "Count"}, …]}]}, "RejectedRecords": n, …}`,
+ * which CloudWatch Logs turns into this metric with no dimensions. No PutMetricData call, so no IAM for it.
+ */
+export const REJECTED_RECORDS_METRIC = { namespace: 'Tributary', metricName: 'RejectedRecords' } as const;
+
+export interface ObservabilityProps {
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Every function whose errors should page, by a short name used in the alarm's id. */
+  readonly functions: Record<string, TributaryFunction>;
+  /** The IoT topic rule's error-action log group: any event in it is MQTT data that did not reach the queue. */
+  readonly topicRuleErrorLogGroup: logs.ILogGroup;
+  readonly maxQueueAge: Duration;
+  readonly alarmEmail?: string;
+}
+
+/**
+ * Alarms on what loses or delays data, all sent to one encrypted SNS topic: messages in the DLQ, an ingest
+ * queue falling behind, any function error, records Timestream rejected, and MQTT data the topic rule could
+ * not deliver.
+ *
+ * @example
+ * new Observability(this, 'Observability', {
+ *   queue, deadLetterQueue, functions: { ingest, writer }, topicRuleErrorLogGroup, maxQueueAge: Duration.minutes(5),
+ * });
+ */
+export class Observability extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+
+    // A customer managed key: CloudWatch cannot use the AWS managed aws/sns key to publish.
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Tributary alarm topic encryption',
+      enableKeyRotation: true,
+    });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Tributary alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const action = new SnsAction(this.alarmTopic);
+
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, threshold: number, comparison: cloudwatch.ComparisonOperator) => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        threshold,
+        comparisonOperator: comparison,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms.push(created);
+      return created;
+    };
+    const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
+
+    alarm(
+      'DeadLetterQueueDepth',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      'Ingest messages are in the DLQ: the writer failed them maxReceiveCount times. Inspect, fix, then redrive to the ingest queue.',
+      0,
+      above,
+    );
+    alarm(
+      'IngestQueueAge',
+      props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      `The oldest ingest message is older than ${props.maxQueueAge.toSeconds()} s: the writer is falling behind or failing.`,
+      props.maxQueueAge.toSeconds(),
+      above,
+    );
+    for (const [name, fn] of Object.entries(props.functions)) {
+      alarm(
+        `${name}Errors`,
+        fn.fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        `The ${name} function failed (an unhandled error or a timeout).`,
+        0,
+        above,
+      );
+    }
+    alarm(
+      'RejectedRecords',
+      new cloudwatch.Metric({ ...REJECTED_RECORDS_METRIC, period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      'Timestream rejected records (too old for the magnetic store, wrong measure type…); the stream status lists recent reasons.',
+      0,
+      above,
+    );
+    alarm(
+      'TopicRuleErrors',
+      new cloudwatch.Metric({
+        namespace: 'AWS/Logs',
+        metricName: 'IncomingLogEvents',
+        dimensionsMap: { LogGroupName: props.topicRuleErrorLogGroup.logGroupName },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      'The IoT topic rule could not put MQTT data on the ingest queue; the payloads are in the rule error log group.',
+      0,
+      above,
+    );
+  }
+}

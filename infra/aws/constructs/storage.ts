@@ -1,0 +1,147 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as timestream from 'aws-cdk-lib/aws-timestream';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
+
+/** Item reads the functions make: a stream, its stats, a token (all by key) and key-range queries. */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+
+/**
+ * Grants item-level actions on the table itself and not on its indexes: `Table.grant*` would add
+ * `<table>/index/*`, which only the streams function (listing via gsi1) needs.
+ *
+ * @example
+ * grantTableItems(storage.table, ingestFunction.role, TABLE_READ_ACTIONS);
+ */
+export function grantTableItems(table: dynamodb.ITable, grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [table.tableArn] });
+}
+
+/** The Timestream table's name: fixed, since table names are scoped to their (per-stack) database. */
+export const TIMESTREAM_TABLE_NAME = 'datapoints';
+
+/** Where Timestream puts reports of records it rejects asynchronously during magnetic store writes. */
+export const REJECTED_REPORTS_PREFIX = 'timestream-rejected/';
+
+export interface StorageProps {
+  /** The Timestream database's name; see {@link defaultTimestreamDatabaseName}. */
+  readonly timestreamDatabaseName: string;
+  readonly memoryRetentionHours: number;
+  readonly magneticRetentionDays: number;
+  readonly rejectedReportExpirationDays: number;
+}
+
+/**
+ * The stack's default Timestream database name: `tributary`-prefixed and unique per stack (database names are
+ * unique per account and region): the stack name when it already starts with "tributary", otherwise
+ * `tributary-<stack name>`.
+ *
+ * @example
+ * defaultTimestreamDatabaseName('Tributary'); // 'Tributary'
+ * defaultTimestreamDatabaseName('Staging'); // 'tributary-Staging'
+ */
+export function defaultTimestreamDatabaseName(stackName: string): string {
+  return /^tributary/i.test(stackName) ? stackName : `tributary-${stackName}`;
+}
+
+/**
+ * Where Tributary keeps things: the single DynamoDB table (streams, hashed tokens, counters; key design in
+ * `shared/aws/dynamodb-table.ts`) and the Timestream database and `datapoints` table, with magnetic store
+ * writes on for late data and an S3 bucket for the reports of records Timestream rejects asynchronously.
+ * Every store is retained when the stack is deleted.
+ *
+ * @example
+ * const storage = new Storage(this, 'Storage', {
+ *   timestreamDatabaseName: 'tributary-Dev', memoryRetentionHours: 24, magneticRetentionDays: 365, rejectedReportExpirationDays: 90,
+ * });
+ * storage.table.grantReadData(fn);
+ */
+export class Storage extends Construct {
+  readonly table: dynamodb.Table;
+  readonly timestreamDatabase: timestream.CfnDatabase;
+  readonly timestreamTable: timestream.CfnTable;
+  readonly rejectedRecordsBucket: s3.Bucket;
+  /** The database name, as the functions receive it in `TIMESTREAM_DATABASE`. */
+  readonly timestreamDatabaseName: string;
+  /** The table name, as the functions receive it in `TIMESTREAM_TABLE`. */
+  readonly timestreamTableName: string;
+  /** `arn:…:timestream:<region>:<account>:database/<db>/table/<table>`: the resource of WriteRecords and Select. */
+  readonly timestreamTableArn: string;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.index.name,
+      partitionKey: { name: TABLE_KEYS.index.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.rejectedRecordsBucket = new s3.Bucket(this, 'RejectedRecordsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ prefix: REJECTED_REPORTS_PREFIX, expiration: Duration.days(props.rejectedReportExpirationDays) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.rejectedRecordsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only Timestream writes here (reports of records it rejected, which the writer already counts in the RejectedRecords metric); ' +
+        'the bucket is private, SSL-only and its reports expire. Access logs would need a second bucket that itself goes unlogged; ' +
+        'reads by operators are visible in CloudTrail.',
+    });
+
+    this.timestreamDatabaseName = props.timestreamDatabaseName;
+    this.timestreamTableName = TIMESTREAM_TABLE_NAME;
+
+    this.timestreamDatabase = new timestream.CfnDatabase(this, 'TimestreamDatabase', {
+      databaseName: this.timestreamDatabaseName,
+    });
+    this.timestreamDatabase.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Validations.of(this.timestreamDatabase).acknowledge({
+      id: 'AwsSolutions-TS3',
+      reason:
+        'Encrypted at rest with the AWS managed Timestream key. Who may read or write is decided by IAM on the timestream:* actions ' +
+        '(only the writer and query roles, on this table); a customer managed key would add a key policy to keep in step without narrowing that.',
+    });
+
+    // The L1 passes these two properties through untouched, so they carry CloudFormation's own casing.
+    this.timestreamTable = new timestream.CfnTable(this, 'TimestreamTable', {
+      // Ref of a Timestream database is its name; it also orders the table after the database.
+      databaseName: this.timestreamDatabase.ref,
+      tableName: this.timestreamTableName,
+      retentionProperties: {
+        MemoryStoreRetentionPeriodInHours: String(props.memoryRetentionHours),
+        MagneticStoreRetentionPeriodInDays: String(props.magneticRetentionDays),
+      },
+      magneticStoreWriteProperties: {
+        EnableMagneticStoreWrites: true,
+        MagneticStoreRejectedDataLocation: {
+          S3Configuration: {
+            BucketName: this.rejectedRecordsBucket.bucketName,
+            EncryptionOption: 'SSE_S3',
+            ObjectKeyPrefix: REJECTED_REPORTS_PREFIX,
+          },
+        },
+      },
+    });
+    this.timestreamTable.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    this.timestreamTableArn = this.timestreamTable.attrArn;
+  }
+}

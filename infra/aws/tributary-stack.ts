@@ -1,0 +1,118 @@
+import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { parseTributaryConfig, type TributaryConfigInput, type TributaryConfigValues } from './config';
+import { Api } from './constructs/api';
+import { Ingest } from './constructs/ingest';
+import { IotIngest } from './constructs/iot';
+import { Observability } from './constructs/observability';
+import { defaultTimestreamDatabaseName, Storage } from './constructs/storage';
+
+export interface TributaryStackProps extends StackProps {
+  /** Tributary's own settings; validated at synth (see `config.ts`), every field has a default. */
+  readonly config?: TributaryConfigInput;
+}
+
+/**
+ * Tributary in one stack: storage (DynamoDB, Timestream), the buffered ingest path (SQS, ingest and writer
+ * functions), the HTTP API with its authorizer, MQTT ingest through IoT Core, and alarms.
+ *
+ * @example
+ * const app = new App();
+ * new TributaryStack(app, 'Tributary', { config: { writer: { batchSize: 50 }, alarmEmail: 'ops@example.com' } });
+ */
+export class TributaryStack extends Stack {
+  readonly config: Readonly<TributaryConfigValues>;
+  readonly storage: Storage;
+  readonly ingest: Ingest;
+  readonly api: Api;
+  readonly iot: IotIngest;
+  readonly observability: Observability;
+  readonly adminTokenSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: TributaryStackProps = {}) {
+    super(scope, id, props);
+    const config = parseTributaryConfig(props.config);
+    this.config = config;
+    const logRetention = config.logRetentionDays;
+
+    this.storage = new Storage(this, 'Storage', {
+      timestreamDatabaseName: config.timestream.databaseName ?? defaultTimestreamDatabaseName(this.stackName),
+      memoryRetentionHours: config.timestream.memoryRetentionHours,
+      magneticRetentionDays: config.timestream.magneticRetentionDays,
+      rejectedReportExpirationDays: config.timestream.rejectedReportExpirationDays,
+    });
+    const timestream = {
+      databaseName: this.storage.timestreamDatabaseName,
+      tableName: this.storage.timestreamTableName,
+      tableArn: this.storage.timestreamTableArn,
+    };
+
+    this.adminTokenSecret = new secretsmanager.Secret(this, 'AdminToken', {
+      description: 'Tributary admin bearer token (scope admin). Read it with: aws secretsmanager get-secret-value --secret-id <name>',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(this.adminTokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A bearer token handed to an operator, not a credential of another service: nothing could rotate it on the client side. ' +
+        'It is replaced by updating the secret; the authorizer reads it at cold start and only keeps its SHA-256 hash.',
+    });
+
+    this.ingest = new Ingest(this, 'Ingest', {
+      table: this.storage.table,
+      timestream,
+      writer: config.writer,
+      maxReceiveCount: config.queue.maxReceiveCount,
+      logRetention,
+    });
+
+    this.api = new Api(this, 'Api', {
+      table: this.storage.table,
+      timestream,
+      ingestFunction: this.ingest.ingestFunction,
+      adminTokenSecret: this.adminTokenSecret,
+      authorizerCacheTtl: Duration.seconds(config.api.authorizerCacheTtlSeconds),
+      throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
+      logRetention,
+    });
+
+    this.iot = new IotIngest(this, 'Iot', { table: this.storage.table, queue: this.ingest.queue, logRetention });
+
+    this.observability = new Observability(this, 'Observability', {
+      queue: this.ingest.queue,
+      deadLetterQueue: this.ingest.deadLetterQueue,
+      functions: {
+        Streams: this.api.streamsFunction,
+        Ingest: this.ingest.ingestFunction,
+        Query: this.api.queryFunction,
+        Writer: this.ingest.writerFunction,
+        Authorizer: this.api.authorizerFunction,
+        IotAuthorizer: this.iot.authorizerFunction,
+      },
+      topicRuleErrorLogGroup: this.iot.ruleErrorLogGroup,
+      maxQueueAge: Duration.seconds(config.queue.maxAgeAlarmSeconds),
+      ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (contract v1 under /v1)' });
+    new CfnOutput(this, 'IotDataEndpointHint', {
+      value: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
+      description: 'The MQTT endpoint is per account and region; this command prints it',
+    });
+    new CfnOutput(this, 'IotAuthorizerName', {
+      value: this.iot.authorizer.ref,
+      description: 'Custom authorizer for MQTT: connect with username <deviceId>?x-amz-customauthorizer-name=<this>',
+    });
+    new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'QueueUrl', { value: this.ingest.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'TimestreamDatabase', { value: this.storage.timestreamDatabaseName });
+    new CfnOutput(this, 'TimestreamTable', { value: this.storage.timestreamTableName });
+    new CfnOutput(this, 'AdminTokenSecretName', {
+      value: this.adminTokenSecret.secretName,
+      description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+  }
+}

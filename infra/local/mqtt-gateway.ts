@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { DeviceDecision, DeviceIdentity } from '../../functions/iot-authorizer/app';
+import { dataTopic, deviceTopicFilter } from '../../functions/iot-authorizer/app';
+import { DEFAULT_LIMITS, parseRecords } from '../../functions/commons/body';
+import { compiledStreams } from '../../functions/commons/compiled';
+import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
+import type { Stream } from '../../shared/domain/stream-definition';
+import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
+
+export interface MqttGatewayDeps {
+  check: (login: { username?: string; clientId?: string; password?: string }) => Promise<DeviceDecision>;
+  registry: StreamRegistry;
+  queue: IngestQueue;
+  clock: Clock;
+  /** How long a device's stream definition is reused between publishes. */
+  streamTtlMs?: number;
+  onRefusal?: (deviceId: string, reason: string) => void;
+}
+
+const devices = new WeakMap<Client, DeviceIdentity>();
+
+/**
+ * The local IoT Core: an aedes broker with the same login check as the custom authorizer, the same topic
+ * rule (`tributary/{streamId}/data`), and one thing IoT Core cannot do: a QoS 1 publish is validated and
+ * durably queued inside `authorizePublish`, which aedes runs before it sends PUBACK, so a PUBACK always
+ * means stored. A refused publish closes the connection (MQTT 3.1.1 has no negative PUBACK).
+ *
+ * @example
+ * const { broker, server } = await createMqttGateway({ check, registry, queue, clock });
+ * server.listen(1883, '127.0.0.1');
+ */
+export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker: Aedes; server: Server }> {
+  const compiled = compiledStreams();
+  const ttl = deps.streamTtlMs ?? 1_000;
+  const streams = new Map<string, { stream: Stream | undefined; at: number }>();
+
+  async function streamOf(id: string): Promise<Stream | undefined> {
+    const now = deps.clock.now();
+    const hit = streams.get(id);
+    if (hit && now - hit.at < ttl) return hit.stream;
+    const stream = await deps.registry.get(id);
+    streams.set(id, { stream, at: now });
+    return stream;
+  }
+
+  const refuse = (device: DeviceIdentity | undefined, reason: string) => {
+    deps.onRefusal?.(device?.deviceId ?? '?', reason);
+    return new Error(reason);
+  };
+
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      deps
+        .check({ username, clientId: client.id, password: password?.toString('utf8') })
+        .then((decision) => {
+          if (decision.ok) {
+            devices.set(client, decision.device);
+            done(null, true);
+          } else {
+            deps.onRefusal?.(username ?? '?', decision.reason);
+            const err = new Error(decision.reason) as AuthenticateError;
+            err.returnCode = 4; // bad user name or password
+            done(err, false);
+          }
+        })
+        .catch(() => {
+          const err = new Error('server unavailable') as AuthenticateError;
+          err.returnCode = 3;
+          done(err, false);
+        });
+    },
+    authorizePublish(client, packet, done) {
+      const device = client ? devices.get(client) : undefined;
+      if (!client || !device) return done(refuse(device, 'not authenticated'));
+      if (packet.topic !== dataTopic(device.streamId)) {
+        return done(refuse(device, `publish refused: a device of stream '${device.streamId}' may publish only to ${dataTopic(device.streamId)}`));
+      }
+      (async () => {
+        const stream = await streamOf(device.streamId);
+        if (!stream) throw refuse(device, `stream '${device.streamId}' no longer exists`);
+        if (stream.state === 'paused') throw new StreamPausedError(stream.id);
+        const records = parseRecords(packet.payload.toString('utf8'), DEFAULT_LIMITS);
+        const now = deps.clock.now();
+        const result = compiled.for(stream).validate(records, { now, receivedAt: now, deviceId: device.deviceId });
+        if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
+          const first = result.issues[0]!;
+          throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`);
+        }
+        const accepted = result.invalid === 0 ? records : result.indexes.map((i) => records[i]);
+        await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted }]);
+      })().then(
+        () => done(null),
+        (err: unknown) => done(err instanceof TributaryError ? refuse(device, err.message) : (err as Error)),
+      );
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const device = devices.get(client);
+      const allowed = device ? deviceTopicFilter(device.streamId) : undefined;
+      const prefix = allowed?.slice(0, -1);
+      if (allowed && (subscription.topic === allowed || (prefix && subscription.topic.startsWith(prefix) && !subscription.topic.includes('+')))) {
+        done(null, subscription);
+      } else {
+        done(refuse(device, `subscribe refused: devices may subscribe under ${allowed ?? 'their stream'}`));
+      }
+    },
+  });
+  const server = createServer(broker.handle);
+  return { broker, server };
+}

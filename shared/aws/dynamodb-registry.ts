@@ -1,0 +1,526 @@
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateItemCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  BadRequestError,
+  PayloadTooLargeError,
+  StoreUnavailableError,
+  StreamConflictError,
+  StreamNotFoundError,
+  type TributaryError,
+} from '../domain/errors';
+import { STREAM_ID, type Stream } from '../domain/stream-definition';
+import {
+  type Clock,
+  type ListStreamsOptions,
+  type StatsDelta,
+  type StreamRegistry,
+  type StreamStats,
+  systemClock,
+  type TokenRecord,
+  type TokenStore,
+} from '../ports';
+import { isConditionFailure, toStoreError } from './dynamodb-errors';
+import { DAY_COUNTER_TTL_DAYS, RECENT_REJECTIONS, TABLE_KEYS } from './dynamodb-table';
+
+/**
+ * What `DynamoDbRegistry` is built from: a ready client (built once per cold start) and the table's name.
+ *
+ * @example
+ * const options: DynamoDbRegistryOptions = { client: new DynamoDBClient({}), tableName: config.TABLE_NAME };
+ */
+export interface DynamoDbRegistryOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Stamps tombstones (`deletedAt`); the system clock unless given. */
+  clock?: Clock;
+}
+
+type Item = Record<string, AttributeValue>;
+interface Sample {
+  at: string;
+  reason: string;
+  record?: string;
+  recordTruncated?: boolean;
+}
+
+const { partitionKey: PK, sortKey: SK, index: GSI } = TABLE_KEYS;
+const STREAMS = 'STREAM';
+const streamKey = (id: string, sk: string): Item => ({ [PK]: { S: `STREAM#${id}` }, [SK]: { S: sk } });
+const tokenKey = (hash: string): Item => ({ [PK]: { S: `TOKEN#${hash}` }, [SK]: { S: 'TOKEN' } });
+
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+/**
+ * A refused record is kept as JSON text cut to this many UTF-8 bytes; a cut one reads back as that text.
+ *
+ * @example
+ * const { record } = stats.recentRejections[0]; // a string of at most SAMPLE_RECORD_BYTES bytes if it was cut
+ */
+export const SAMPLE_RECORD_BYTES = 1024;
+const SAMPLE_REASON_CHARS = 512;
+/** DynamoDB items are capped at 400 KB; leave room for the other attributes. */
+const MAX_DEFINITION_BYTES = 350_000;
+const BATCH_WRITE_SIZE = 25;
+const BATCH_WRITE_ATTEMPTS = 8;
+const DAY_MS = 86_400_000;
+
+/**
+ * `StreamRegistry` and `TokenStore` on one DynamoDB table (the key design of `dynamodb-table.ts`). The
+ * same class runs in AWS and, on dynalite, on one machine.
+ *
+ * - `get` and `find` read strongly consistent, so a stream or token is usable as soon as it is created;
+ *   `list` and `deleteForStream` read the index, which is eventually consistent in AWS.
+ * - Stats are three items, so the hot `STATS` item stays one write unit: `addStats` is one `UpdateItem` on
+ *   `STATS` (ADD counters, SET `lastDataAt`), one on today's `DAY#` item (ADD points, TTL), and, only when
+ *   records were refused, one on `REJECTIONS` that prepends the samples to a list trimmed to the newest 20.
+ *   The updates are not one transaction: dynalite has no `TransactWriteItems`, and a writer that fails
+ *   half-way retries its batch, whose stats are then counted twice (stats are at-least-once, like the queue).
+ *
+ * @example
+ * const registry = new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: process.env.TABLE_NAME! });
+ * await registry.create(stream);
+ * await registry.put({ hash: hashToken(token), scopes: [`ingest:${stream.id}`], streamId: stream.id, createdAt });
+ */
+export class DynamoDbRegistry implements StreamRegistry, TokenStore {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoDbRegistryOptions) {
+    if (!options.client) throw new TypeError('DynamoDbRegistry needs a DynamoDB client.');
+    if (typeof options.tableName !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(options.tableName)) {
+      throw new TypeError(`DynamoDbRegistry needs a valid table name, got ${JSON.stringify(options.tableName)}.`);
+    }
+    this.client = options.client;
+    this.table = options.tableName;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async create(stream: Stream): Promise<void> {
+    await this.call(
+      'PutItem',
+      () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: streamItem(stream),
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PK },
+          }),
+        ),
+      async () => {
+        const existing = await this.getMeta(stream.id);
+        throw new StreamConflictError(
+          existing && !existing.definition
+            ? `Stream id '${stream.id}' belonged to a deleted stream and cannot be used again.`
+            : `Stream id '${stream.id}' is taken.`,
+        );
+      },
+    );
+  }
+
+  async get(id: string): Promise<Stream | undefined> {
+    const meta = await this.getMeta(id);
+    return meta?.definition === undefined ? undefined : parseDefinition(id, meta.definition);
+  }
+
+  async list(options: ListStreamsOptions = {}): Promise<{ streams: Stream[]; nextCursor?: string }> {
+    const asked = Number.isFinite(options.limit) ? Math.trunc(options.limit!) : DEFAULT_LIST_LIMIT;
+    const limit = Math.min(Math.max(asked, 1), MAX_LIST_LIMIT);
+    const tags = Object.entries(options.tags ?? {});
+    const names: Record<string, string> = { '#gpk': GSI.partitionKey };
+    const values: Item = { ':streams': { S: STREAMS } };
+    const filters = tags.map(([key, value], i) => {
+      names['#tags'] = 'tags';
+      names[`#k${i}`] = key;
+      values[`:v${i}`] = { S: value };
+      return `#tags.#k${i} = :v${i}`;
+    });
+    const streams: Stream[] = [];
+    let startKey: Item | undefined = options.cursor === undefined ? undefined : indexKey(decodeCursor(options.cursor));
+    // one more than asked, to know whether another page exists; a filtered page may hold fewer, so read on
+    do {
+      const want = limit + 1 - streams.length;
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        IndexName: GSI.name,
+        KeyConditionExpression: '#gpk = :streams',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        Limit: filters.length ? Math.max(want, 100) : want,
+        ...(filters.length && { FilterExpression: filters.join(' AND ') }),
+        ...(startKey && { ExclusiveStartKey: startKey }),
+      };
+      const page = await this.call('Query', () => this.client.send(new QueryCommand(input)));
+      for (const item of page.Items ?? []) {
+        const id = item.id?.S;
+        const definition = item.definition?.S;
+        if (id === undefined || definition === undefined) continue;
+        streams.push(parseDefinition(id, definition));
+        if (streams.length > limit) break;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (streams.length <= limit && startKey);
+    if (streams.length <= limit) return { streams };
+    const page = streams.slice(0, limit);
+    return { streams: page, nextCursor: encodeCursor(page[page.length - 1]!.id) };
+  }
+
+  async update(stream: Stream): Promise<void> {
+    await this.call(
+      'PutItem',
+      () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: streamItem(stream),
+            ConditionExpression: 'attribute_exists(#definition) AND #version = :previous',
+            ExpressionAttributeNames: { '#definition': 'definition', '#version': 'version' },
+            ExpressionAttributeValues: { ':previous': { N: String(stream.version - 1) } },
+          }),
+        ),
+      async () => {
+        const existing = await this.getMeta(stream.id);
+        if (!existing?.definition) throw new StreamNotFoundError(stream.id);
+        throw new StreamConflictError(
+          `Stream '${stream.id}' is at version ${existing.version ?? '?'}; this change was made from version ${stream.version - 1}. Read it again and retry.`,
+        );
+      },
+    );
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.call(
+      'PutItem',
+      () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: { ...streamKey(id, 'META'), id: { S: id }, deletedAt: { S: new Date(this.clock.now()).toISOString() } },
+            ConditionExpression: 'attribute_exists(#definition)',
+            ExpressionAttributeNames: { '#definition': 'definition' },
+          }),
+        ),
+      async () => {
+        // a tombstone: an earlier delete may have stopped before its clean-up; finish it, still report 404
+        if (await this.getMeta(id)) await this.removeStreamData(id);
+        throw new StreamNotFoundError(id);
+      },
+    );
+    await this.removeStreamData(id);
+  }
+
+  async addStats(streamId: string, delta: StatsDelta): Promise<void> {
+    const { points, invalid, rejected, samples } = normalizeDelta(delta);
+    if (points === 0 && invalid === 0 && rejected === 0 && samples.length === 0) return;
+    const at = new Date(delta.at);
+    const updates: Promise<unknown>[] = [
+      this.call('UpdateItem', () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: streamKey(streamId, 'STATS'),
+            UpdateExpression: 'ADD pointsTotal :points, invalidCount :invalid, rejectedCount :rejected SET lastDataAt = :at',
+            ExpressionAttributeValues: {
+              ':points': { N: String(points) },
+              ':invalid': { N: String(invalid) },
+              ':rejected': { N: String(rejected) },
+              ':at': { S: at.toISOString() },
+            },
+          }),
+        ),
+      ),
+    ];
+    if (points > 0) {
+      const dayStart = Math.floor(delta.at / DAY_MS) * DAY_MS;
+      const expiresAt = (dayStart + (1 + DAY_COUNTER_TTL_DAYS) * DAY_MS) / 1000;
+      updates.push(
+        this.call('UpdateItem', () =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: streamKey(streamId, dayKey(delta.at)),
+              UpdateExpression: 'ADD points :points SET #ttl = :ttl',
+              ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
+              ExpressionAttributeValues: { ':points': { N: String(points) }, ':ttl': { N: String(expiresAt) } },
+            }),
+          ),
+        ),
+      );
+    }
+    if (samples.length) updates.push(this.addSamples(streamId, at.toISOString(), samples));
+    await settleAll(updates);
+  }
+
+  async getStats(streamId: string, now: number): Promise<StreamStats> {
+    const [stats, day, rejections] = await Promise.all([
+      this.getItem(streamKey(streamId, 'STATS'), false),
+      this.getItem(streamKey(streamId, dayKey(now)), false),
+      this.getItem(streamKey(streamId, 'REJECTIONS'), false),
+    ]);
+    const s = stats ? unmarshall(stats) : {};
+    const samples = ((rejections ? unmarshall(rejections).samples : undefined) ?? []) as Sample[];
+    return {
+      ...(typeof s.lastDataAt === 'string' && { lastDataAt: s.lastDataAt }),
+      pointsTotal: Number(s.pointsTotal ?? 0),
+      pointsToday: Number(day?.points?.N ?? 0),
+      invalidCount: Number(s.invalidCount ?? 0),
+      rejectedCount: Number(s.rejectedCount ?? 0),
+      recentRejections: samples.slice(0, RECENT_REJECTIONS).map(fromSample),
+    };
+  }
+
+  async put(token: TokenRecord): Promise<void> {
+    const item = marshall(
+      {
+        hash: token.hash,
+        scopes: token.scopes,
+        createdAt: token.createdAt,
+        streamId: token.streamId,
+        label: token.label,
+        ...(token.streamId !== undefined && { [GSI.partitionKey]: `TOKENS#${token.streamId}`, [GSI.sortKey]: token.hash }),
+      },
+      { removeUndefinedValues: true },
+    );
+    await this.call('PutItem', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...item, ...tokenKey(token.hash) } })));
+  }
+
+  async find(hash: string): Promise<TokenRecord | undefined> {
+    const item = await this.getItem(tokenKey(hash), true);
+    if (!item) return undefined;
+    const t = unmarshall(item);
+    return {
+      hash: t.hash,
+      scopes: t.scopes ?? [],
+      createdAt: t.createdAt,
+      ...(t.streamId !== undefined && { streamId: t.streamId }),
+      ...(t.label !== undefined && { label: t.label }),
+    };
+  }
+
+  async deleteForStream(streamId: string): Promise<void> {
+    const keys = await this.queryKeys({
+      IndexName: GSI.name,
+      KeyConditionExpression: '#gpk = :tokens',
+      ExpressionAttributeNames: { '#gpk': GSI.partitionKey, '#pk': PK, '#sk': SK },
+      ExpressionAttributeValues: { ':tokens': { S: `TOKENS#${streamId}` } },
+    });
+    await this.deleteKeys(keys);
+  }
+
+  /** Every SDK call goes through here: failures become Tributary errors, a failed condition as the caller says. */
+  private async call<T>(action: string, send: () => Promise<T>, onConditionFailed?: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (onConditionFailed && isConditionFailure(err)) return onConditionFailed();
+      throw toStoreError(err, action);
+    }
+  }
+
+  private async getItem(key: Item, consistent: boolean): Promise<Item | undefined> {
+    const out = await this.call('GetItem', () =>
+      this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: consistent })),
+    );
+    return out.Item;
+  }
+
+  private async getMeta(id: string): Promise<{ definition?: string; version?: string } | undefined> {
+    const item = await this.getItem(streamKey(id, 'META'), true);
+    if (!item) return undefined;
+    return {
+      ...(item.definition?.S !== undefined && { definition: item.definition.S }),
+      ...(item.version?.N !== undefined && { version: item.version.N }),
+    };
+  }
+
+  private async addSamples(streamId: string, at: string, samples: StatsDelta['samples']): Promise<void> {
+    // newest first: the batch's later records are the newer ones
+    const fresh = samples.slice(-RECENT_REJECTIONS).reverse().map((s) => toSample(at, s));
+    const out = await this.call('UpdateItem', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: streamKey(streamId, 'REJECTIONS'),
+          UpdateExpression: 'SET samples = list_append(:fresh, if_not_exists(samples, :none))',
+          ExpressionAttributeValues: { ':fresh': { L: fresh.map((s) => ({ M: marshall(s, { removeUndefinedValues: true }) })) }, ':none': { L: [] } },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    const length = out.Attributes?.samples?.L?.length ?? 0;
+    if (length <= RECENT_REJECTIONS) return;
+    // Prepending keeps the oldest samples at the highest indexes, so removing index 20 and up is right even
+    // if another writer prepended in between; the condition only guards against a concurrent trim. Highest
+    // index first: DynamoDB removes the listed positions of the list as it was, dynalite one after another.
+    const excess = Array.from({ length: length - RECENT_REJECTIONS }, (_, i) => `samples[${length - 1 - i}]`);
+    await this.call(
+      'UpdateItem',
+      () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: streamKey(streamId, 'REJECTIONS'),
+            UpdateExpression: `REMOVE ${excess.join(', ')}`,
+            ConditionExpression: 'size(samples) >= :length',
+            ExpressionAttributeValues: { ':length': { N: String(length) } },
+          }),
+        ),
+      async () => ({ $metadata: {} }), // another writer trimmed first
+    );
+  }
+
+  /** Everything of a stream but its tombstone: stats, day counters, rejections, tokens. */
+  private async removeStreamData(id: string): Promise<void> {
+    const keys = await this.queryKeys({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+      ExpressionAttributeValues: { ':pk': { S: `STREAM#${id}` } },
+    });
+    await this.deleteKeys(keys.filter((k) => k[SK]?.S !== 'META'));
+    await this.deleteForStream(id);
+  }
+
+  private async queryKeys(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    const keys: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call('Query', () =>
+        this.client.send(
+          new QueryCommand({ ...input, TableName: this.table, ProjectionExpression: '#pk, #sk', ...(startKey && { ExclusiveStartKey: startKey }) }),
+        ),
+      );
+      for (const item of page.Items ?? []) keys.push({ [PK]: item[PK]!, [SK]: item[SK]! });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return keys;
+  }
+
+  private async deleteKeys(keys: Item[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_SIZE) {
+      let requests: WriteRequest[] = keys.slice(i, i + BATCH_WRITE_SIZE).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length; attempt++) {
+        if (attempt === BATCH_WRITE_ATTEMPTS) {
+          throw new StoreUnavailableError(`DynamoDB BatchWriteItem left ${requests.length} deletes unprocessed after ${attempt} attempts.`);
+        }
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const out = await this.call('BatchWriteItem', () =>
+          this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } })),
+        );
+        requests = out.UnprocessedItems?.[this.table] ?? [];
+      }
+    }
+  }
+}
+
+/**
+ * What one `addStats` call adds. The port's `StatsDelta` lists the store's refusals only, so those are
+ * both the refused count and the samples.
+ */
+function normalizeDelta(delta: StatsDelta): { points: number; invalid: number; rejected: number; samples: StatsDelta['samples'] } {
+  return { points: delta.points, invalid: delta.invalid, rejected: delta.rejected, samples: delta.samples };
+}
+
+function streamItem(stream: Stream): Item {
+  const definition = JSON.stringify(stream);
+  if (Buffer.byteLength(definition, 'utf8') > MAX_DEFINITION_BYTES) {
+    throw new PayloadTooLargeError(`The definition of stream '${stream.id}' is larger than the ${MAX_DEFINITION_BYTES} bytes a stream may take.`);
+  }
+  return {
+    ...streamKey(stream.id, 'META'),
+    id: { S: stream.id },
+    definition: { S: definition },
+    version: { N: String(stream.version) },
+    tags: { M: Object.fromEntries(Object.entries(stream.tags).map(([k, v]) => [k, { S: v }])) },
+    [GSI.partitionKey]: { S: STREAMS },
+    [GSI.sortKey]: { S: stream.id },
+  };
+}
+
+function parseDefinition(id: string, definition: string): Stream {
+  try {
+    return JSON.parse(definition) as Stream;
+  } catch (err) {
+    throw new StoreUnavailableError(`The stored definition of stream '${id}' is unreadable.`, { cause: err });
+  }
+}
+
+/** The index key of a stream's `META` item: where a page that ended on `id` resumes. */
+function indexKey(id: string): Item {
+  return { ...streamKey(id, 'META'), [GSI.partitionKey]: { S: STREAMS }, [GSI.sortKey]: { S: id } };
+}
+
+/** Opaque to clients: base64url of `{"id": <last stream of the page>}`. */
+function encodeCursor(id: string): string {
+  return Buffer.from(JSON.stringify({ id }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  let id: unknown;
+  try {
+    id = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown }).id;
+  } catch {
+    id = undefined;
+  }
+  if (typeof id !== 'string' || !STREAM_ID.test(id)) {
+    throw new BadRequestError('Invalid query parameters.', [{ path: ['cursor'], message: 'is not a cursor returned by this API' }]);
+  }
+  return id;
+}
+
+/** `DAY#yyyy-mm-dd`, the UTC day of `at`. */
+function dayKey(at: number): string {
+  return `DAY#${new Date(at).toISOString().slice(0, 10)}`;
+}
+
+function toSample(at: string, s: { reason: string; record?: unknown }): Sample {
+  const sample: Sample = { at, reason: s.reason.length > SAMPLE_REASON_CHARS ? `${s.reason.slice(0, SAMPLE_REASON_CHARS - 1)}…` : s.reason };
+  let json: string | undefined;
+  try {
+    json = s.record === undefined ? undefined : JSON.stringify(s.record);
+  } catch {
+    json = undefined; // a record JSON cannot hold (a cycle, a BigInt) is kept without its content
+  }
+  if (json === undefined) return sample;
+  const cut = truncateUtf8(json, SAMPLE_RECORD_BYTES);
+  return cut === json ? { ...sample, record: json } : { ...sample, record: cut, recordTruncated: true };
+}
+
+/** A whole record comes back as its value; a cut one as the text it was cut to. */
+function fromSample(s: Sample): StreamStats['recentRejections'][number] {
+  if (s.record === undefined) return { at: s.at, reason: s.reason };
+  if (s.recordTruncated) return { at: s.at, reason: s.reason, record: s.record };
+  try {
+    return { at: s.at, reason: s.reason, record: JSON.parse(s.record) };
+  } catch {
+    return { at: s.at, reason: s.reason, record: s.record };
+  }
+}
+
+/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character boundary. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back off continuation bytes
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/** Runs every update to the end, then throws the first failure (so none is left running unobserved). */
+async function settleAll(updates: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(updates);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason as TributaryError;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

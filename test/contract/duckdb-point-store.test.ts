@@ -1,0 +1,202 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../shared/domain/errors';
+import { parseDataQuery, parseLatestQuery } from '../../shared/domain/query';
+import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
+import { compileStream, type Datapoint } from '../../shared/domain/validate-record';
+import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
+import { pointStoreContract } from './point-store.contract';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const NOW = T0 + 86_400_000;
+const storeModule = pathToFileURL(fileURLToPath(new URL('../../shared/local/duckdb-point-store.ts', import.meta.url))).href;
+
+const dirs: string[] = [];
+async function tempFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'duckdb-point-store-'));
+  dirs.push(dir);
+  return join(dir, 'points.duckdb');
+}
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+pointStoreContract('DuckDbPointStore in memory', async () => {
+  const store = await DuckDbPointStore.open(':memory:');
+  return { store, close: () => store.close() };
+});
+
+pointStoreContract('DuckDbPointStore on a file', async () => {
+  const store = await DuckDbPointStore.open(await tempFile());
+  return { store, close: () => store.close() };
+});
+
+const definition = {
+  id: 'sensors',
+  name: 'Sensors',
+  type: 'iot_sensor',
+  schema: { sensorId: { type: 'string', required: true }, temperature: { type: 'number' }, co2: { type: 'integer' } },
+  dimensions: ['sensorId'],
+};
+const sensors: Stream = newStream(parseStreamInput(definition), new Date(T0), () => 'x');
+
+function readings(stream: Stream, from: number, count: number, sensorCount = 4): Datapoint[] {
+  const records = Array.from({ length: count }, (_, i) => ({
+    sensorId: `s${(from + i) % sensorCount}`,
+    timestamp: T0 + Math.floor((from + i) / sensorCount) * 1000,
+    temperature: (from + i) / 4,
+    co2: from + i,
+  }));
+  const { points, issues } = compileStream(stream).validate(records, { now: NOW });
+  expect(issues).toEqual([]);
+  return points;
+}
+
+const all = (stream: Stream) => parseDataQuery(stream, { start: String(T0), end: String(NOW), limit: '10000' }, NOW);
+const countOf = async (store: DuckDbPointStore, stream: Stream) => {
+  const rows = await store.query(stream, parseDataQuery(stream, { start: String(T0), end: String(NOW), granularity: '1d', fields: 'co2', downsamplers: 'count' }, NOW));
+  return rows.reduce((n, r) => n + ((r.values.co2 as { count: number }).count ?? 0), 0);
+};
+
+describe('DuckDbPointStore on a file', () => {
+  it('keeps every written point across close and reopen, then still drops duplicates and adds new fields', async () => {
+    const path = await tempFile();
+    const first = await DuckDbPointStore.open(path);
+    await first.write(sensors, readings(sensors, 0, 1000));
+    const before = await first.query(sensors, all(sensors));
+    await first.close();
+
+    const second = await DuckDbPointStore.open(path);
+    try {
+      expect(await second.query(sensors, all(sensors))).toEqual(before);
+      await second.write(sensors, readings(sensors, 500, 1000));
+      expect(await countOf(second, sensors)).toBe(1500);
+      const grown = applyPatch(sensors, parseStreamPatch({ schema: { note: { type: 'string' } } }), new Date(NOW));
+      await second.write(grown, compileStream(grown).validate([{ sensorId: 's9', timestamp: T0, note: 'later' }], { now: NOW }).points);
+      const latest = await second.latest(grown, parseLatestQuery(grown, { 'dim.sensorId': 's9', fields: 'note' }));
+      expect(latest).toEqual([{ time: T0, dimensions: { sensorId: 's9' }, values: { note: 'later' } }]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps a write that resolved when the process is killed with SIGKILL right after', async () => {
+    const path = await tempFile();
+    const script = `
+      import { DuckDbPointStore } from ${JSON.stringify(storeModule)};
+      let input = '';
+      for await (const chunk of process.stdin) input += chunk;
+      const { stream, points } = JSON.parse(input);
+      const store = await DuckDbPointStore.open(process.env.DB);
+      await store.write(stream, points);
+      process.stdout.write('written\\n');
+      setInterval(() => {}, 1000);
+    `;
+    const points = readings(sensors, 0, 3000);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, DB: path },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    child.stdin.end(JSON.stringify({ stream: sensors, points }));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('written') && resolve());
+      child.once('exit', (code) => reject(new Error(`child exited with ${code} before writing`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+
+    const store = await DuckDbPointStore.open(path);
+    try {
+      expect(await countOf(store, sensors)).toBe(3000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a second store on the same file in this process', async () => {
+    const path = await tempFile();
+    const store = await DuckDbPointStore.open(path);
+    try {
+      await expect(DuckDbPointStore.open(path)).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await store.close();
+    }
+    const again = await DuckDbPointStore.open(path);
+    await again.close();
+  });
+
+  it('reports a file it cannot open as StoreUnavailableError carrying the engine error', async () => {
+    const error = await DuckDbPointStore.open(join(await tempFile(), 'missing-dir', 'points.duckdb')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).code).toBe('store.unavailable');
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('DuckDbPointStore', () => {
+  it('refuses writes and queries after close with StoreUnavailableError', async () => {
+    const store = await DuckDbPointStore.open(':memory:');
+    await store.write(sensors, readings(sensors, 0, 10));
+    await store.close();
+    await expect(store.write(sensors, readings(sensors, 10, 10))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.query(sensors, all(sensors))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.latest(sensors, parseLatestQuery(sensors, {}))).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('lands every concurrent write whole while queries run beside them', async () => {
+    const store = await DuckDbPointStore.open(':memory:', { readers: 2 });
+    try {
+      const batch = 500;
+      const writes = Array.from({ length: 20 }, (_, i) => store.write(sensors, readings(sensors, i * batch, batch)));
+      const counts = Array.from({ length: 20 }, () => countOf(store, sensors));
+      const results = await Promise.all(writes);
+      expect(results.every((r) => r.written === batch && r.rejected.length === 0)).toBe(true);
+      // Each query sees whole batches: a count that is not a multiple of the batch would be a torn write.
+      for (const n of await Promise.all(counts)) expect(n % batch).toBe(0);
+      expect(await countOf(store, sensors)).toBe(20 * batch);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps fields whose names differ only in case apart (DuckDB compares identifiers without case)', async () => {
+    const stream = newStream(
+      parseStreamInput({ id: 'cases', name: 'Cases', type: 'iot_sensor', schema: { Site: { type: 'string' }, temp: { type: 'number' }, Temp: { type: 'number' }, TIME: { type: 'integer' } }, dimensions: ['Site'] }),
+      new Date(T0),
+      () => 'x',
+    );
+    const store = await DuckDbPointStore.open(':memory:');
+    try {
+      const { points } = compileStream(stream).validate([{ Site: 'x', timestamp: T0, temp: 1, Temp: 2, TIME: 3 }], { now: NOW });
+      await store.write(stream, points);
+      const rows = await store.query(stream, parseDataQuery(stream, { start: String(T0), end: String(NOW) }, NOW));
+      expect(rows).toEqual([{ time: T0, dimensions: { Site: 'x' }, values: { temp: 1, Temp: 2, TIME: 3 } }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects, with its index and reason, a point whose value does not have its field’s type, and stores the rest', async () => {
+    const store = await DuckDbPointStore.open(':memory:');
+    try {
+      const points: Datapoint[] = [
+        { time: T0, dimensions: { sensorId: 's1' }, values: { temperature: 1 } },
+        { time: T0, dimensions: { sensorId: 's2' }, values: { temperature: 'warm' } },
+        { time: T0, dimensions: { sensorId: 's3' }, values: { co2: 1.5 } },
+      ];
+      const result = await store.write(sensors, points);
+      expect(result.written).toBe(1);
+      expect(result.rejected.map((r) => r.index)).toEqual([1, 2]);
+      expect(result.rejected[0]!.reason).toContain('temperature');
+      expect(result.rejected[1]!.reason).toContain('co2');
+      expect((await store.query(sensors, all(sensors))).map((r) => r.dimensions.sensorId)).toEqual(['s1']);
+    } finally {
+      await store.close();
+    }
+  });
+});

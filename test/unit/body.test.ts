@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, depthExceeds, parseJsonBody, parseRecords, requireJson } from '../../functions/commons/body';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../shared/domain/errors';
+
+describe('parseRecords', () => {
+  it('turns one object into a batch of one and keeps arrays as they are', () => {
+    expect(parseRecords('{"a":1}')).toEqual([{ a: 1 }]);
+    expect(parseRecords('[{"a":1},{"a":2}]')).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+  it('refuses an empty array and an empty body with a 400 saying so', () => {
+    expect(() => parseRecords('[]')).toThrow(/empty/);
+    expect(() => parseRecords('')).toThrow(BadRequestError);
+  });
+  it('refuses more records than the per-request maximum with a 413 naming it', () => {
+    const text = JSON.stringify(Array.from({ length: 11 }, () => ({})));
+    expect(() => parseRecords(text, { ...DEFAULT_LIMITS, maxRecords: 10 })).toThrow(PayloadTooLargeError);
+    expect(() => parseRecords(text, { ...DEFAULT_LIMITS, maxRecords: 10 })).toThrow(/at most 10 per request/);
+  });
+  it('refuses a body over the byte limit, counting multi-byte characters', () => {
+    expect(() => parseJsonBody(`"${'é'.repeat(60)}"`, { ...DEFAULT_LIMITS, maxBytes: 100 })).toThrow(PayloadTooLargeError);
+    expect(parseJsonBody(`"${'e'.repeat(60)}"`, { ...DEFAULT_LIMITS, maxBytes: 100 })).toBe('e'.repeat(60));
+  });
+  it('reports malformed JSON as a 400, not a crash', () => {
+    expect(() => parseJsonBody('{"a":')).toThrow(BadRequestError);
+    expect(() => parseJsonBody('{"a":')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('depthExceeds', () => {
+  it('finds the first bracket past the limit', () => {
+    expect(depthExceeds('[[[1]]]', 3)).toBe(-1);
+    expect(depthExceeds('[[[[1]]]]', 3)).toBe(3);
+    expect(depthExceeds('{"a":{"b":{"c":{}}}}', 3)).toBe(15);
+  });
+  it('ignores brackets inside strings, including after escaped quotes', () => {
+    expect(depthExceeds('["[[[[[[", "\\"[[[[[["]', 2)).toBe(-1);
+    expect(depthExceeds('["\\\\", [[1]]]', 2)).toBe(8);
+  });
+  it('answers a 1 MB deeply nested body without parsing it', () => {
+    const deep = '['.repeat(500_000) + ']'.repeat(500_000);
+    const t = performance.now();
+    expect(() => parseJsonBody(deep)).toThrow(/nested deeper than 32/);
+    expect(performance.now() - t).toBeLessThan(200);
+  });
+});
+
+describe('requireJson', () => {
+  it('accepts application/json with parameters and +json types', () => {
+    expect(() => requireJson('application/json; charset=utf-8')).not.toThrow();
+    expect(() => requireJson('application/merge-patch+json')).not.toThrow();
+  });
+  it('refuses other or missing content types with a 415 naming the one expected', () => {
+    expect(() => requireJson('text/plain')).toThrow(UnsupportedMediaTypeError);
+    expect(() => requireJson(undefined)).toThrow(/application\/json \(no content type was given\)/);
+  });
+});
