@@ -39,7 +39,7 @@ export interface SqsIngestQueueOptions {
 }
 
 const Options = z.object({
-  queueUrl: z.string().url(),
+  queueUrl: z.url(),
   maxMessageBytes: z.number().int().min(1024).max(1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES),
   maxAttempts: z.number().int().min(1).max(10).default(4),
 });
@@ -58,6 +58,7 @@ interface BatchOutcome {
   lastFailure?: unknown;
 }
 
+// SQS has no exception class per server-side failure; the SDK marks them all with `$fault: 'server'`.
 const isTransient = (err: unknown): boolean =>
   err instanceof RequestThrottled || err instanceof KmsThrottled || (err instanceof SQSServiceException && err.$fault === 'server');
 

@@ -184,7 +184,8 @@ function toStoreError(err: unknown, action: string): TributaryError {
  *   `rejected` with their position in `points`; the rest of their call is written (a rejected record does
  *   not fail its call).
  * - `query` and `latest` run the built SQL and follow `NextToken` to the end: Timestream may answer the
- *   first call with no rows and a token. Columns are read by position and typed by `ColumnInfo`.
+ *   first call with no rows and a token. Columns are read by position and typed by `ColumnInfo`; every
+ *   asked field is in `values`, null where the record lacked it.
  * - Timestream refuses SQL that names a column no record has created yet (a field never written, a
  *   dimension never set). The store keeps the table's columns from `DESCRIBE`, refreshed at most once a
  *   minute when a query needs a column it did not list, and reads a missing column as NULL.
@@ -413,7 +414,7 @@ function toRow(columns: OutputColumn[], info: ColumnInfo[], r: QueryRow): Row {
         if (v !== null) row.dimensions[col.name] = String(v);
         break;
       case 'value':
-        if (v !== null) row.values[col.field] = v;
+        row.values[col.field] = v;
         break;
       case 'aggregate': {
         const aggregates = (row.values[col.field] ??= {}) as Aggregates;

@@ -19,6 +19,7 @@ export function parseTimestamp(value: unknown): number | undefined {
 }
 
 const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function digits(s: string, from: number, count: number): number {
   let n = 0;
@@ -47,7 +48,7 @@ export function parseRfc3339(s: string): number | undefined {
     return undefined;
   }
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const monthDays = month === 2 ? (leap ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  const monthDays = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]!;
   if (day > monthDays) return undefined;
   let i = 19;
   let ms = 0;

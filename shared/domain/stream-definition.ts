@@ -112,7 +112,8 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   const names = Object.keys(s.schema);
   if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field' });
   for (const name of names) {
-    if (RESERVED_FIELDS.has(name) || name.startsWith('measure_value')) {
+    // Timestream reserves these names and prefixes for its own columns
+    if (RESERVED_FIELDS.has(name) || name.startsWith('measure_') || name.startsWith('ts_') || name === '__proto__') {
       ctx.addIssue({ code: 'custom', path: ['schema', name], message: `'${name}' is reserved by the store` });
     }
   }

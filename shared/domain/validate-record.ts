@@ -108,7 +108,8 @@ export function compileStream(stream: Stream): CompiledStream {
       enumSet: spec.enum ? new Set(spec.enum) : undefined,
       enumText: spec.enum ? spec.enum.map((v) => JSON.stringify(v)).join(', ') : '',
       maxLength: spec.maxLength ?? Infinity,
-      nameBytes: utf8Length(name),
+      // measures are stored as `<name>__<type>` columns (see shared/aws/timestream-sql.ts): count the suffix
+      nameBytes: utf8Length(name) + (name !== stream.timeField && !stream.dimensions.includes(name) ? 10 : 0),
     };
     fields[name] = f;
     if (f.required) required.push(f);
@@ -126,12 +127,14 @@ export function compileStream(stream: Stream): CompiledStream {
     let invalid = 0;
     const receivedAt = ctx.receivedAt ?? ctx.now;
     const latest = ctx.now + MAX_FUTURE_MS;
+    const fail = (index: number, path: (string | number)[], message: string) => {
+      issues.push({ index, path, message });
+    };
     for (let index = 0; index < records.length; index++) {
       const record = records[index];
       const before = issues.length;
-      const fail = (path: (string | number)[], message: string) => issues.push({ index, path, message });
       if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-        fail([], `a record must be a JSON object, got ${describe(record)}`);
+        fail(index, [], `a record must be a JSON object, got ${describe(record)}`);
         invalid++;
         continue;
       }
@@ -148,21 +151,24 @@ export function compileStream(stream: Stream): CompiledStream {
           if (key === timeField && !timeDeclared) {
             if (raw === null || raw === undefined) continue;
             const t = parseTimestamp(raw);
-            if (t === undefined) fail([key], timeMessage(raw));
+            if (t === undefined) fail(index, [key], timeMessage(raw));
             else time = t;
           } else if (strict) {
-            fail([key], `unknown field '${key}'; the stream's schema does not declare it`);
+            fail(index, [key], `unknown field '${key}'; the stream's schema does not declare it`);
           }
           continue;
         }
         if (raw === null || raw === undefined) continue;
         if (f.required) requiredSeen++;
-        const v = check(f, raw, key, fail);
-        if (v === INVALID) continue;
+        const v = check(f, raw);
+        if (v === INVALID) {
+          issues.push({ index, path: [key, ...failure.path], message: failure.message });
+          continue;
+        }
         if (f.kind === Kind.Time) {
           time = v as number;
         } else if (f.kind === Kind.Dimension) {
-          const s = String(v);
+          const s = typeof v === 'string' ? v : String(v);
           if (s.length === 0) continue;
           dimensions[key] = s;
           bytes += f.nameBytes + utf8Length(s);
@@ -176,19 +182,19 @@ export function compileStream(stream: Stream): CompiledStream {
           const present = Object.hasOwn(rec, f.name) ? rec[f.name] : undefined;
           if (present === undefined || present === null) {
             if (f.name === 'deviceId' && fillDevice && ctx.deviceId !== undefined) continue;
-            fail([f.name], `required field '${f.name}' (${f.typeName}) is missing`);
+            fail(index, [f.name], `required field '${f.name}' (${f.typeName}) is missing`);
           }
         }
       }
       if (time > latest) {
-        fail([timeField], `time ${new Date(time).toISOString()} lies more than 15 minutes in the future`);
+        fail(index, [timeField], `time ${new Date(time).toISOString()} lies more than 15 minutes in the future`);
       }
       if (fillDevice && dimensions.deviceId === undefined && ctx.deviceId !== undefined) {
         dimensions.deviceId = ctx.deviceId;
         bytes += 8 + utf8Length(ctx.deviceId);
       }
       if (issues.length === before && bytes > MAX_RECORD_BYTES) {
-        fail([], `the record is ${bytes} bytes once stored; the limit is ${MAX_RECORD_BYTES}`);
+        fail(index, [], `the record is ${bytes} bytes once stored; the limit is ${MAX_RECORD_BYTES}`);
       }
       if (issues.length > before) {
         invalid++;
@@ -203,58 +209,57 @@ export function compileStream(stream: Stream): CompiledStream {
   return { stream, validate };
 }
 
-function check(f: CompiledField, raw: unknown, key: string, fail: (path: (string | number)[], message: string) => void): Checked {
+/** Why the last `check` returned INVALID: set instead of allocating a callback per record. */
+const failure: { path: (string | number)[]; message: string } = { path: [], message: '' };
+
+function invalid(message: string, path: (string | number)[] = []): typeof INVALID {
+  failure.message = message;
+  failure.path = path;
+  return INVALID;
+}
+
+function check(f: CompiledField, raw: unknown): Checked {
   switch (f.type) {
     case T.Number:
     case T.Integer: {
       if (typeof raw !== 'number') {
-        fail([key], `must be ${f.type === T.Integer ? 'an integer' : 'a number'}, got ${describe(raw)}`);
-        return INVALID;
+        return invalid(`must be ${f.type === T.Integer ? 'an integer' : 'a number'}, got ${describe(raw)}`);
       }
       if (!Number.isFinite(raw)) {
-        fail([key], `must be a finite number, got ${raw}`);
-        return INVALID;
+        return invalid(`must be a finite number, got ${raw}`);
       }
       if (f.type === T.Integer && !Number.isSafeInteger(raw)) {
-        fail([key], Number.isInteger(raw) ? `integer ${raw} is too large to keep exactly` : `must be an integer, got ${raw}`);
-        return INVALID;
+        return invalid(Number.isInteger(raw) ? `integer ${raw} is too large to keep exactly` : `must be an integer, got ${raw}`);
       }
       if (raw < f.min || raw > f.max) {
-        fail([key], `${raw} is outside the range [${f.min}, ${f.max}]`);
-        return INVALID;
+        return invalid(`${raw} is outside the range [${f.min}, ${f.max}]`);
       }
       if (f.enumSet && !f.enumSet.has(raw)) {
-        fail([key], `must be one of ${f.enumText}, got ${raw}`);
-        return INVALID;
+        return invalid(`must be one of ${f.enumText}, got ${raw}`);
       }
       return raw;
     }
     case T.String: {
       if (typeof raw !== 'string') {
-        fail([key], `must be a string, got ${describe(raw)}`);
-        return INVALID;
+        return invalid(`must be a string, got ${describe(raw)}`);
       }
       if (raw.length > f.maxLength) {
-        fail([key], `must be at most ${f.maxLength} characters, got ${raw.length}`);
-        return INVALID;
+        return invalid(`must be at most ${f.maxLength} characters, got ${raw.length}`);
       }
       if (f.enumSet && !f.enumSet.has(raw)) {
-        fail([key], `must be one of ${f.enumText}, got ${JSON.stringify(raw.slice(0, 64))}`);
-        return INVALID;
+        return invalid(`must be one of ${f.enumText}, got ${JSON.stringify(raw.slice(0, 64))}`);
       }
       return raw;
     }
     case T.Boolean:
       if (typeof raw !== 'boolean') {
-        fail([key], `must be true or false, got ${describe(raw)}`);
-        return INVALID;
+        return invalid(`must be true or false, got ${describe(raw)}`);
       }
       return raw;
     case T.Datetime: {
       const t = parseTimestamp(raw);
       if (t === undefined) {
-        fail([key], timeMessage(raw));
-        return INVALID;
+        return invalid(timeMessage(raw));
       }
       return t;
     }
@@ -262,13 +267,11 @@ function check(f: CompiledField, raw: unknown, key: string, fail: (path: (string
     case T.Array: {
       const isArray = Array.isArray(raw);
       if (typeof raw !== 'object' || isArray !== (f.type === T.Array)) {
-        fail([key], `must be ${f.type === T.Array ? 'an array' : 'an object'}, got ${describe(raw)}`);
-        return INVALID;
+        return invalid(`must be ${f.type === T.Array ? 'an array' : 'an object'}, got ${describe(raw)}`);
       }
       const problem = checkNested(raw, 1);
       if (problem) {
-        fail([key, ...problem.path], problem.message);
-        return INVALID;
+        return invalid(problem.message, problem.path);
       }
       return JSON.stringify(raw);
     }

@@ -92,6 +92,10 @@ export class DuckDbPointStore implements PointStore {
     }
   }
 
+  /**
+   * One transaction per call. `written` counts every accepted point, repeats of stored points included (they
+   * change nothing); a point whose value does not have its field's type is refused in `rejected`.
+   */
   async write(stream: Stream, points: Datapoint[]): Promise<WriteResult> {
     if (points.length === 0) return { written: 0, rejected: [] };
     return this.exclusive(async () => {
@@ -107,11 +111,13 @@ export class DuckDbPointStore implements PointStore {
           await this.writer.run('COMMIT');
         } catch (err) {
           await this.writer.run('ROLLBACK').catch(() => {});
-          // classify() already placed the new series in the index; reload it from what was committed.
+          // classify() already placed the new series in the index, and the rollback may have taken the staging
+          // table with it: both are rebuilt from what was committed.
           table.index = undefined;
+          table.stageReady = false;
           throw unavailable(`write to stream '${stream.id}'`, err);
         }
-        series.dimensions.push(...batch.newSeries);
+        for (const values of batch.newSeries) series.dimensions.push(values);
         series.count += batch.newSeries.length;
         for (const [sid, time] of batch.newest) series.newest[sid] = time;
       }
@@ -139,7 +145,9 @@ export class DuckDbPointStore implements PointStore {
     const known = series.count;
     let bound = Number.MAX_SAFE_INTEGER;
     for (let sid = 0; sid < known; sid++) {
-      if (matches(table.dims, series.dimensions[sid]!, q.filters)) bound = Math.min(bound, series.newest[sid] ?? bound);
+      if (!matches(table.dims, series.dimensions[sid]!, q.filters)) continue;
+      const newest = series.newest[sid];
+      bound = newest === undefined ? Number.MIN_SAFE_INTEGER : Math.min(bound, newest);
     }
     const columns = await this.read(latestSql(stream, table, q, bound, known), `read the latest of stream '${stream.id}'`);
     return rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)));
@@ -231,9 +239,10 @@ export class DuckDbPointStore implements PointStore {
   private async ensureTable(stream: Stream): Promise<Table> {
     const known = this.tables.get(stream.id);
     if (known && known.version >= stream.version) return known;
-    if (!STREAM_ID.test(stream.id)) throw new StoreUnavailableError(`Stream id '${stream.id}' cannot name a table.`);
+    if (!STREAM_ID.test(stream.id)) throw new Error(`Stream id '${stream.id}' cannot name a table.`);
     const measures = measureKinds(stream);
     const statements: string[] = [];
+    let seriesAltered = false;
     if (!known) {
       const dims = stream.dimensions.map((d) => `${ident(columnOf(d))} VARCHAR NOT NULL`);
       const cols = [...measures].map(([f, kind]) => `${ident(columnOf(f))} ${SQL_TYPE[kind]}`);
@@ -246,7 +255,9 @@ export class DuckDbPointStore implements PointStore {
         if (!known.measures.has(f)) statements.push(`ALTER TABLE ${known.points} ADD COLUMN ${ident(columnOf(f))} ${SQL_TYPE[kind]}`);
       }
       for (const d of stream.dimensions) {
-        if (!known.dims.includes(d)) statements.push(`ALTER TABLE ${known.series} ADD COLUMN ${ident(columnOf(d))} VARCHAR DEFAULT ''`);
+        if (known.dims.includes(d)) continue;
+        statements.push(`ALTER TABLE ${known.series} ADD COLUMN ${ident(columnOf(d))} VARCHAR DEFAULT ''`);
+        seriesAltered = true;
       }
     }
     if (statements.length === 0) {
@@ -268,6 +279,8 @@ export class DuckDbPointStore implements PointStore {
       const points = rows.filter((r) => r[0].startsWith('points/')).map((r): [string, string] => [r[1], r[2]]);
       const series = rows.filter((r) => r[0].startsWith('series/')).map((r) => r[1]);
       const table = tableOf(stream.id, points, series, stream.version);
+      // New measure columns leave the series as they were; a new dimension changes every series' key.
+      if (known && !seriesAltered) table.index = known.index;
       this.tables.set(stream.id, table);
       return table;
     } catch (err) {
@@ -348,7 +361,12 @@ export class DuckDbPointStore implements PointStore {
   }
 }
 
-/** Options of `DuckDbPointStore.open`. */
+/**
+ * Options of `DuckDbPointStore.open`, checked when the store opens.
+ *
+ * @example
+ * const store = await DuckDbPointStore.open(path, { readers: 4, threads: 2 });
+ */
 export interface DuckDbPointStoreOptions {
   /** Connections that serve queries beside the one writer (default 2). */
   readers: number;
@@ -404,7 +422,10 @@ interface SeriesNode {
   next?: Map<string, SeriesNode>;
 }
 
-/** Committed series: a trie on dimension values to the series number, and per series its values and newest time. */
+/**
+ * A stream's series: a trie from dimension values to the series number (during a write it also holds the
+ * series that write creates), and per committed series its dimension values and newest stored time.
+ */
 interface SeriesIndex {
   root: SeriesNode;
   dimensions: string[][];
@@ -462,7 +483,7 @@ function fieldOf(column: string): string {
 const SAFE_IDENT = /^[A-Za-z_^][A-Za-z0-9_^]*$/;
 
 function ident(name: string): string {
-  if (!SAFE_IDENT.test(name)) throw new StoreUnavailableError(`'${name}' cannot be a column name.`);
+  if (!SAFE_IDENT.test(name)) throw new Error(`'${name}' cannot be a column name.`);
   return `"${name}"`;
 }
 
@@ -608,9 +629,9 @@ class Sql {
 
 const TIME = 'p."time"';
 
-function fieldExpr(table: Table, field: string): string {
-  const kind = table.measures.get(field);
-  return kind === undefined ? 'NULL' : `p.${ident(columnOf(field))}`;
+/** A field's column, or a typed NULL while the schema has a field no write has stored yet. */
+function fieldExpr(stream: Stream, table: Table, field: string): string {
+  return table.measures.has(field) ? `p.${ident(columnOf(field))}` : `NULL::${SQL_TYPE[kindOf(stream, field)]}`;
 }
 
 function dimExpr(table: Table, dim: string): string {
@@ -646,10 +667,7 @@ function rawSql(stream: Stream, table: Table, q: DataQuery): Sql {
   const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...filterConditions(sql, table, q.filters)];
   const keyExprs = q.keyDimensions.map((d) => dimExpr(table, d));
   if (q.after) where.push(...afterConditions(sql, TIME, keyExprs, q.after, q.order));
-  const fields = q.fields.map((f) => {
-    const e = fieldExpr(table, f);
-    return table.measures.get(f) === 'bigint' ? `${e}::DOUBLE` : e;
-  });
+  const fields = q.fields.map((f) => (kindOf(stream, f) === 'bigint' ? `${fieldExpr(stream, table, f)}::DOUBLE` : fieldExpr(stream, table, f)));
   sql.text = `SELECT ${TIME}::DOUBLE${stream.dimensions.map((d) => `, ${dimExpr(table, d)}`).join('')}${fields.map((f) => `, ${f}`).join('')}
     FROM ${table.points} AS p JOIN ${table.series} AS s ON s."$series" = p."$series"
     WHERE ${where.join(' AND ')}
@@ -658,9 +676,9 @@ function rawSql(stream: Stream, table: Table, q: DataQuery): Sql {
   return sql;
 }
 
-function aggregateExpr(table: Table, field: string, d: Downsampler): string {
-  const e = fieldExpr(table, field);
-  const asNumber = (x: string) => (table.measures.get(field) === 'bigint' ? `(${x})::DOUBLE` : x);
+function aggregateExpr(stream: Stream, table: Table, field: string, d: Downsampler): string {
+  const e = fieldExpr(stream, table, field);
+  const asNumber = (x: string) => (kindOf(stream, field) === 'bigint' ? `(${x})::DOUBLE` : x);
   switch (d) {
     case 'mean':
       return `avg(${e})`;
@@ -694,7 +712,7 @@ function downsampledSql(stream: Stream, table: Table, q: DataQuery): Sql {
   }
   const join = q.groupBy.length > 0 || Object.keys(q.filters).length > 0;
   const groups = q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`);
-  const aggregates = q.fields.flatMap((f, i) => q.downsamplers.map((d, j) => `${aggregateExpr(table, f, d)} AS "a${i}_${j}"`));
+  const aggregates = q.fields.flatMap((f, i) => q.downsamplers.map((d, j) => `${aggregateExpr(stream, table, f, d)} AS "a${i}_${j}"`));
   const keyExprs = q.groupBy.map((_, i) => `g."g${i}"`);
   const outer = q.after ? afterConditions(sql, 'g."$bin"', keyExprs, q.after, q.order) : [];
   sql.text = `SELECT g.* FROM (
@@ -716,10 +734,10 @@ function downsampledSql(stream: Stream, table: Table, q: DataQuery): Sql {
  */
 function latestSql(stream: Stream, table: Table, q: LatestQuery, bound: number, known: number): Sql {
   const sql = new Sql();
-  const columns = ['p."$series"', TIME, ...q.fields.map((f, i) => `${fieldExpr(table, f)} AS "f${i}"`)].join(', ');
-  const fields = q.fields.map((_, i) => {
+  const columns = ['p."$series"', TIME, ...q.fields.map((f, i) => `${fieldExpr(stream, table, f)} AS "f${i}"`)].join(', ');
+  const fields = q.fields.map((f, i) => {
     const e = `arg_max_null(p."f${i}", ${TIME})`;
-    return `${table.measures.get(q.fields[i]!) === 'bigint' ? `(${e})::DOUBLE` : e} AS "a${i}"`;
+    return `${kindOf(stream, f) === 'bigint' ? `(${e})::DOUBLE` : e} AS "a${i}"`;
   });
   const filters = filterConditions(sql, table, q.filters);
   // Two plain filters, not one OR: DuckDB skips row groups by zonemap only for a filter it can push into the scan.

@@ -181,6 +181,24 @@ describe('DuckDbPointStore', () => {
     }
   });
 
+  it('bins points from before 1970 at their epoch-aligned start (flooring, not truncating)', async () => {
+    const store = await DuckDbPointStore.open(':memory:');
+    try {
+      const times = ['1969-12-31T23:58:30Z', '1969-12-31T23:59:30Z', '1970-01-01T00:00:10Z'];
+      const { points } = compileStream(sensors).validate(times.map((timestamp, i) => ({ sensorId: 's1', timestamp, co2: i })), { now: NOW });
+      await store.write(sensors, points);
+      const q = parseDataQuery(sensors, { start: '1969-12-31T23:00:00Z', end: '1970-01-01T01:00:00Z', granularity: '1m', fields: 'co2', downsamplers: 'sum' }, NOW);
+      const rows = await store.query(sensors, q);
+      expect(rows.map((r) => [r.time, r.values.co2])).toEqual([
+        [-120_000, { sum: 0 }],
+        [-60_000, { sum: 1 }],
+        [0, { sum: 2 }],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('rejects, with its index and reason, a point whose value does not have its field’s type, and stores the rest', async () => {
     const store = await DuckDbPointStore.open(':memory:');
     try {

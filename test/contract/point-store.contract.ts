@@ -4,7 +4,12 @@ import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream 
 import { compileStream, type Datapoint } from '../../shared/domain/validate-record';
 import type { PointStore } from '../../shared/ports';
 
-/** What a contract run needs: a store on a real engine, and how to dispose of it. */
+/**
+ * What a contract run needs: a store on a real engine, and how to dispose of it.
+ *
+ * @example
+ * const handle: PointStoreHandle = { store, close: () => store.close() };
+ */
 export interface PointStoreHandle {
   store: PointStore;
   close(): Promise<void>;
@@ -393,6 +398,9 @@ export function pointStoreContract(name: string, makeStore: () => Promise<PointS
 
         const beforeWrite = await store.query(v2, dataQuery(v2, { fields: 'temp,pressure' }));
         expect(beforeWrite.map((r) => r.values)).toEqual([{ temp: 1, pressure: null }]);
+        const [binBefore] = await store.query(v2, dataQuery(v2, { granularity: '1h', fields: 'pressure,note', downsamplers: 'count,last' }));
+        expect(binBefore!.values).toEqual({ pressure: { count: 0, last: null }, note: { count: 0, last: null } });
+        expect(await store.latest(v2, parseLatestQuery(v2, { fields: 'pressure' }))).toEqual([{ time: s(0), dimensions: { site: 'a' }, values: { pressure: null } }]);
 
         await store.write(v2, pointsOf(v2, [{ site: 'a', timestamp: iso(s(1)), temp: 2, pressure: 1013.25, note: 'new' }]));
         const rows = await store.query(v2, dataQuery(v2, { fields: 'temp,pressure,note' }));
@@ -439,6 +447,23 @@ export function pointStoreContract(name: string, makeStore: () => Promise<PointS
         await store.write(stream, pointsOf(stream, [{ site: 'c', timestamp: iso(s(1)), temp: 7 }]));
         const rows = await store.latest(stream, parseLatestQuery(stream, { fields: 'temp' }));
         expect(rows.find((r) => r.dimensions.site === 'c')).toEqual({ time: s(1), dimensions: { site: 'c' }, values: { temp: 7 } });
+      });
+    });
+
+    describe('a stream without dimensions', () => {
+      it('is one series: raw rows, bins and latest work without any dimension', async () => {
+        const stream = makeStream('solo', { schema: { level: { type: 'number' } } });
+        await store.write(stream, pointsOf(stream, [
+          { timestamp: iso(s(0)), level: 1 },
+          { timestamp: iso(s(30)), level: 3 },
+          { timestamp: iso(s(30)), level: 9 },
+        ]));
+        expect(await store.query(stream, dataQuery(stream))).toEqual([
+          { time: s(0), dimensions: {}, values: { level: 1 } },
+          { time: s(30), dimensions: {}, values: { level: 3 } },
+        ]);
+        expect(await store.query(stream, dataQuery(stream, { granularity: '1m', downsamplers: 'mean' }))).toEqual([{ time: s(0), dimensions: {}, values: { level: { mean: 2 } } }]);
+        expect(await store.latest(stream, parseLatestQuery(stream, {}))).toEqual([{ time: s(30), dimensions: {}, values: { level: 3 } }]);
       });
     });
 
