@@ -772,7 +772,7 @@ function rowsOf(columns: DuckDBValue[][], dims: string[], fields: string[], conv
     });
     const values: Row['values'] = {};
     fields.forEach((f, i) => {
-      values[f] = convert(columns[1 + dims.length + i]![r]!, i);
+      values[f] = convert(columns[1 + dims.length + i]![r] ?? null, i);
     });
     rows[r] = { time: Number(times[r]), dimensions, values };
   }
@@ -793,8 +793,8 @@ function aggregateRowsOf(columns: DuckDBValue[][], q: DataQuery, stream: Stream)
     for (const f of q.fields) {
       const kind = kindOf(stream, f);
       const aggregates: Record<string, Value | null> = {};
-      for (const d of q.downsamplers) aggregates[d] = valueOf(columns[c++]![r]!, d === 'first' || d === 'last' ? kind : 'double');
-      // first and last of a string or boolean field are that field's value, not a number.
+      for (const d of q.downsamplers) aggregates[d] = valueOf(columns[c++]![r] ?? null, d === 'first' || d === 'last' ? kind : 'double');
+      // `Aggregates` says number, but first and last of a string or boolean field are that field's value.
       values[f] = aggregates as Aggregates;
     }
     rows[r] = { time: Number(times[r]), dimensions, values };
