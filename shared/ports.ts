@@ -53,6 +53,11 @@ export interface IngestEnvelope {
   source: 'http' | 'mqtt' | 'pull';
   deviceId?: string;
   records: unknown[];
+  /**
+   * `records` as the JSON text of an array, when the sender already holds it (an HTTP body queued whole):
+   * a queue that stores JSON may write it instead of encoding the records again. Never part of a message.
+   */
+  recordsJson?: string;
 }
 
 /**

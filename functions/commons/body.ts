@@ -44,6 +44,18 @@ export function parseJsonBody(text: string, limits: BodyLimits = DEFAULT_LIMITS)
   }
 }
 
+/**
+ * Parses an ingest body into records: one object or an array of 1..maxRecords. `json` is the records as
+ * the text of a JSON array (the body itself, or the one object in brackets), to queue without re-encoding.
+ *
+ * @example
+ * const { records, json } = parseRecordsText('{"t":1}'); // records [{ t: 1 }], json '[{"t":1}]'
+ */
+export function parseRecordsText(text: string, limits: BodyLimits = DEFAULT_LIMITS): { records: unknown[]; json: string } {
+  const records = parseRecords(text, limits);
+  return { records, json: text.trimStart().startsWith('[') ? text : `[${text}]` };
+}
+
 /** Parses an ingest body into records: one object or an array of 1..maxRecords. */
 export function parseRecords(text: string, limits: BodyLimits = DEFAULT_LIMITS): unknown[] {
   const value = parseJsonBody(text, limits);

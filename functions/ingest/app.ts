@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
-import { DEFAULT_LIMITS, parseRecords, requireJson, type BodyLimits } from '../commons/body';
+import { DEFAULT_LIMITS, parseRecordsText, requireJson, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
@@ -33,7 +33,7 @@ export function makeIngestHandler(deps: IngestDeps) {
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
     requireJson(header(event, 'content-type'));
-    const records = parseRecords(bodyText(event), limits);
+    const { records, json } = parseRecordsText(bodyText(event), limits);
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
     if (stream.state === 'paused') throw new StreamPausedError(id);
@@ -42,8 +42,9 @@ export function makeIngestHandler(deps: IngestDeps) {
     if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
       throw new RecordValidationError(result.issues);
     }
-    const accepted = result.invalid === 0 ? records : result.indexes.map((i) => records[i]);
-    await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted }]);
+    const whole = result.invalid === 0;
+    const accepted = whole ? records : result.indexes.map((i) => records[i]);
+    await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && { recordsJson: json }) }]);
     return jsonResponse(202, { accepted: accepted.length, ...(result.invalid > 0 && { rejected: result.issues }) });
   }
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceDecision, DeviceIdentity } from '../../functions/iot-authorizer/app';
 import { dataTopic, deviceTopicFilter } from '../../functions/iot-authorizer/app';
-import { DEFAULT_LIMITS, parseRecords } from '../../functions/commons/body';
+import { DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
 import { compiledStreams } from '../../functions/commons/compiled';
 import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
@@ -80,15 +80,16 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
         const stream = await streamOf(device.streamId);
         if (!stream) throw refuse(device, `stream '${device.streamId}' no longer exists`);
         if (stream.state === 'paused') throw new StreamPausedError(stream.id);
-        const records = parseRecords(packet.payload.toString('utf8'), DEFAULT_LIMITS);
+        const { records, json } = parseRecordsText(packet.payload.toString('utf8'), DEFAULT_LIMITS);
         const now = deps.clock.now();
         const result = compiled.for(stream).validate(records, { now, receivedAt: now, deviceId: device.deviceId });
         if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
           const first = result.issues[0]!;
           throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`);
         }
-        const accepted = result.invalid === 0 ? records : result.indexes.map((i) => records[i]);
-        await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted }]);
+        const whole = result.invalid === 0;
+        const accepted = whole ? records : result.indexes.map((i) => records[i]);
+        await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && { recordsJson: json }) }]);
       })().then(
         () => done(null),
         (err: unknown) => done(err instanceof TributaryError ? refuse(device, err.message) : (err as Error)),

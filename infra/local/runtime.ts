@@ -68,6 +68,9 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     closers.push(() => store.close());
     const queue = await FileQueue.open({
       dir: join(config.dataDir, 'queue'),
+      // one writer pass per batch: gather many one-record MQTT messages, but not too many big HTTP ones
+      batchSize: 10_000,
+      batchRecords: 50_000,
       onError: (error, context) => log.error('queue error', { context, error: (error as Error)?.name, reason: (error as Error)?.message }),
       onDeadLetter: (letters) =>
         letters.forEach((l) => log.error('message dead-lettered', { messageId: l.id, streamId: l.envelope.streamId, receives: l.receiveCount })),

@@ -124,14 +124,22 @@ export function toTimestreamRecords(stream: Stream, points: readonly Datapoint[]
   }
   const dimensionNames = stream.dimensions;
   const records: _Record[] = new Array(points.length);
+  // points of one series share one (read-only) Dimensions array: a batch holds few series and many points
+  const seriesDimensions = new Map<string, Dimension[]>();
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
     const dims = p.dimensions;
-    const dimensions: Dimension[] = [];
-    for (let d = 0; d < dimensionNames.length; d++) {
-      const name = dimensionNames[d]!;
-      const value = dims[name];
-      if (value !== undefined) dimensions.push({ Name: name, Value: value });
+    let key = '';
+    for (let d = 0; d < dimensionNames.length; d++) key += `${dims[dimensionNames[d]!] ?? ''}\u0000`;
+    let dimensions = seriesDimensions.get(key);
+    if (dimensions === undefined) {
+      dimensions = [];
+      for (let d = 0; d < dimensionNames.length; d++) {
+        const name = dimensionNames[d]!;
+        const value = dims[name];
+        if (value !== undefined) dimensions.push({ Name: name, Value: value });
+      }
+      seriesDimensions.set(key, dimensions);
     }
     const values = p.values;
     const measureValues: MeasureValue[] = [];
@@ -139,13 +147,36 @@ export function toTimestreamRecords(stream: Stream, points: readonly Datapoint[]
       const spec = measures[name];
       const v = values[name];
       if (spec === undefined || v === undefined) continue;
-      const text = typeof v === 'string' ? v : String(v);
+      const text = typeof v === 'string' ? v : typeof v === 'number' ? numberText(v) : String(v);
       if (text.length === 0) continue;
       measureValues.push({ Name: spec.column, Value: text, Type: spec.type });
     }
     records[i] = { Time: String(p.time), Dimensions: dimensions, MeasureValues: measureValues };
   }
   return records;
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000];
+
+/**
+ * A number as text that parses back to exactly the same double: `String(x)`, but about twice as fast for
+ * the common case of a reading with one to four decimals. `m / 10^k === x` proves that the decimal
+ * `m·10^-k` rounds to `x` (division and parsing are both correctly rounded), so its text is exact.
+ *
+ * @example
+ * numberText(16.25) // '16.25'
+ */
+export function numberText(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  for (let k = 1; k < POWERS_OF_TEN.length; k++) {
+    const scale = POWERS_OF_TEN[k]!;
+    const m = Math.round(x * scale);
+    if (m / scale !== x || m > 0x7fffffff || m < -0x7fffffff) continue;
+    const digits = String(m < 0 ? -m : m).padStart(k + 1, '0');
+    const cut = digits.length - k;
+    return `${m < 0 ? '-' : ''}${digits.slice(0, cut)}.${digits.slice(cut)}`;
+  }
+  return String(x);
 }
 
 interface Chunk {

@@ -103,6 +103,11 @@ export interface FileQueueOptions {
   dir: string;
   /** Most messages per batch (default 100). */
   batchSize?: number;
+  /**
+   * A batch stops growing once it holds this many records (default: no cap); it always takes at least one
+   * message. Lets a large `batchSize` gather many one-record messages (MQTT) without gathering as many big ones.
+   */
+  batchRecords?: number;
   /** How long to wait for a batch to fill once a message is there (default 50 ms), like SQS's batching window. */
   batchWindowMs?: number;
   /** Receives before a failing message moves to the dead-letter file (default 3). */
@@ -131,6 +136,7 @@ const fn = <T>() => z.custom<T>((v) => typeof v === 'function', 'expected a func
 const optionsSchema = z.strictObject({
   dir: z.string().min(1),
   batchSize: z.int().min(1).max(100_000).default(100),
+  batchRecords: z.int().min(1).optional(),
   batchWindowMs: z.number().min(0).max(600_000).default(50),
   maxReceiveCount: z.int().min(1).default(3),
   visibilityTimeoutMs: z.number().positive().max(DAY_MS).optional(),
@@ -311,7 +317,7 @@ export class FileQueue implements IngestQueue {
     let bytes = 0;
     const firstSeq = this.nextSeq;
     for (const envelope of envelopes) {
-      const payload = Buffer.from(JSON.stringify(envelope));
+      const payload = Buffer.from(envelopeJson(envelope));
       const head = frameHead(KIND.message, payload, this.nextSeq++);
       parts.push(head, payload);
       bytes += head.length + payload.length;
@@ -327,7 +333,7 @@ export class FileQueue implements IngestQueue {
           this.reserved -= records;
           this.records += records;
           segment.live += envelopes.length;
-          envelopes.forEach((envelope, i) => {
+          envelopes.forEach(({ recordsJson: _text, ...envelope }, i) => {
             const seq = firstSeq + i;
             this.ready.push({ seq, id: String(seq), envelope, records: envelope.records.length, receiveCount: 0, segment, visibleAt: 0 });
           });
@@ -442,7 +448,9 @@ export class FileQueue implements IngestQueue {
   // The consumer.
 
   private async consume(handler: BatchHandler): Promise<void> {
-    const { batchSize, batchWindowMs, retryDelayMs } = this.settings;
+    const { batchSize, batchWindowMs, retryDelayMs, batchRecords = Number.POSITIVE_INFINITY } = this.settings;
+    // nothing is in flight here, so `this.records` is what waits: enough of it fills a batch by records
+    const unfilled = (available: number) => available < batchSize && this.records < batchRecords;
     while (this.running) {
       try {
         let available = this.available(Date.now());
@@ -450,9 +458,9 @@ export class FileQueue implements IngestQueue {
           await this.waitForWork(this.nextVisible() - Date.now());
           continue;
         }
-        if (available < batchSize && batchWindowMs > 0) {
+        if (unfilled(available) && batchWindowMs > 0) {
           const deadline = Date.now() + batchWindowMs;
-          while (this.running && available < batchSize && Date.now() < deadline) {
+          while (this.running && unfilled(available) && Date.now() < deadline) {
             await this.waitForWork(Math.min(deadline, this.nextVisible()) - Date.now());
             available = this.available(Date.now());
           }
@@ -578,11 +586,13 @@ export class FileQueue implements IngestQueue {
 
   /** Failed messages due again first (they are older), then new ones: both in send order. */
   private take(now: number): Entry[] {
-    const { batchSize } = this.settings;
+    const { batchSize, batchRecords = Number.POSITIVE_INFINITY } = this.settings;
     const batch: Entry[] = [];
-    while (batch.length < batchSize && this.delayed.length > 0 && this.delayed.at(0).visibleAt <= now) batch.push(this.delayed.shift());
+    let records = 0;
+    const room = () => batch.length < batchSize && records < batchRecords;
+    while (room() && this.delayed.length > 0 && this.delayed.at(0).visibleAt <= now) records += batch[batch.push(this.delayed.shift()) - 1]!.records;
     batch.sort((a, b) => a.seq - b.seq);
-    while (batch.length < batchSize && this.ready.length > 0) batch.push(this.ready.shift());
+    while (room() && this.ready.length > 0) records += batch[batch.push(this.ready.shift()) - 1]!.records;
     return batch;
   }
 
@@ -764,6 +774,13 @@ export class FileQueue implements IngestQueue {
 }
 
 // Framing.
+
+/** An envelope as stored: its records' own JSON text when the sender gave it, else encoded here. */
+function envelopeJson(envelope: IngestEnvelope): string {
+  const { recordsJson, records, ...head } = envelope;
+  if (recordsJson === undefined) return JSON.stringify({ ...head, records });
+  return `${JSON.stringify(head).slice(0, -1)},"records":${recordsJson}}`;
+}
 
 function frameHead(kind: number, payload: Buffer, seq?: number): Buffer {
   const fixed = seq === undefined ? 1 : MESSAGE_PREFIX;

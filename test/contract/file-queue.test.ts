@@ -82,6 +82,18 @@ describe('FileQueue', () => {
     expect(batches.slice(0, 2).map((b) => b.map(nOf))).toEqual([range(0, 10), range(10, 20)]);
   });
 
+  it('closes a batch at batchRecords records, without waiting for the window, and never splits a message', async () => {
+    const queue = await openQueue({ dir: await tempDir(), batchSize: 1_000, batchRecords: 10, batchWindowMs: 5_000 });
+    await queue.send([envelope(0, 4), envelope(1, 4), envelope(2, 4), envelope(3, 25), envelope(4, 1)]);
+    const { handler, batches } = recorder();
+    const started = Date.now();
+    queue.start(handler);
+    await until(() => expect(batches.length).toBeGreaterThanOrEqual(2));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // 4+4+4 reaches the cap of 10; 25 alone is over it but still delivered whole; the 1 left waits for the window
+    expect(batches.map((b) => b.map(nOf))).toEqual([[0, 1, 2], [3]]);
+  });
+
   it('waits up to batchWindowMs to fill a batch, then delivers what it has', async () => {
     const queue = await openQueue({ dir: await tempDir(), batchSize: 100, batchWindowMs: 300 });
     const { handler, batches } = recorder();
@@ -198,6 +210,24 @@ describe('FileQueue', () => {
     await until(() => expect(after.deliveries()).toHaveLength(6));
     expect(after.deliveries().map((m) => [nOf(m), m.receiveCount])).toEqual(range(4, 10).map((n) => [n, 2]));
     expect(after.deliveries()[0]!.envelope).toEqual(envelope(4, 3));
+  });
+
+  it('stores an envelope given with recordsJson as that text, and delivers the same records live and after a restart', async () => {
+    const dir = await tempDir();
+    const queue = await openQueue({ dir, batchWindowMs: 5 });
+    const records = [{ sensor: 's1', t: 1.5, note: 'café \u2028' }, { sensor: 's2', t: -0.25 }];
+    await queue.send([{ ...envelope(7), records, recordsJson: ` ${JSON.stringify(records, null, 1)}` }]);
+    const live = recorder(() => true);
+    queue.start(live.handler);
+    await until(() => expect(live.deliveries()).toHaveLength(1));
+    expect(live.deliveries()[0]!.envelope).toEqual({ ...envelope(7), records });
+    await queue.close();
+
+    const reopened = await openQueue({ dir, batchWindowMs: 5 });
+    const after = recorder();
+    reopened.start(after.handler);
+    await until(() => expect(after.deliveries()).toHaveLength(1));
+    expect(after.deliveries()[0]!.envelope).toEqual({ ...envelope(7), records });
   });
 
   it.each([

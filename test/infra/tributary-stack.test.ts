@@ -214,7 +214,7 @@ describe('functions', () => {
       const vars = resources[logicalId(fn.fn)]!.Properties.Environment.Variables;
       const { NODE_OPTIONS, ...own } = vars;
       expect(own, name).toEqual(expected[name]);
-      expect(NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=32');
     }
   });
 });

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, depthExceeds, parseJsonBody, parseRecords, requireJson } from '../../functions/commons/body';
+import { DEFAULT_LIMITS, depthExceeds, parseJsonBody, parseRecords, parseRecordsText, requireJson } from '../../functions/commons/body';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../shared/domain/errors';
+
+describe('parseRecordsText', () => {
+  it('gives the records with their JSON array text: the body itself, or the one object in brackets', () => {
+    for (const body of [' \n[{"a":1},{"a":2.50}]', '{"a":1e2}']) {
+      const { records, json } = parseRecordsText(body);
+      expect(JSON.parse(json)).toEqual(records);
+      expect(Array.isArray(JSON.parse(json))).toBe(true);
+    }
+  });
+});
 
 describe('parseRecords', () => {
   it('turns one object into a batch of one and keeps arrays as they are', () => {
