@@ -129,7 +129,9 @@ export class DuckDbPointStore implements PointStore {
     this.assertOpen();
     const table = this.tables.get(stream.id);
     if (!table) return [];
-    const sql = q.granularity === 'raw' ? rawSql(stream, table, q) : downsampledSql(stream, table, q);
+    const sids = await this.seriesMatching(table, q.filters);
+    if (sids?.length === 0) return [];
+    const sql = q.granularity === 'raw' ? rawSql(stream, table, q, sids) : downsampledSql(stream, table, q, sids);
     const columns = await this.read(sql, `query stream '${stream.id}'`);
     return q.granularity === 'raw'
       ? rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)))
@@ -151,6 +153,22 @@ export class DuckDbPointStore implements PointStore {
     }
     const columns = await this.read(latestSql(stream, table, q, bound, known), `read the latest of stream '${stream.id}'`);
     return rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)));
+  }
+
+  /**
+   * The series numbers the `dim.` filters keep, from the in-memory index, so a query filters on integers
+   * pushed into the scan instead of joining the series table; `undefined` when there are no filters, or so
+   * many matches that the join is cheaper.
+   */
+  private async seriesMatching(table: Table, filters: Record<string, string[]>): Promise<number[] | undefined> {
+    if (Object.keys(filters).length === 0) return undefined;
+    const series = table.index ?? (await this.exclusive(async () => table.index ?? (table.index = await this.loadSeries(table))));
+    const sids: number[] = [];
+    for (let sid = 0; sid < series.count; sid++) {
+      if (!matches(table.dims, series.dimensions[sid]!, filters)) continue;
+      if (sids.push(sid) > MAX_SERIES_LIST) return undefined;
+    }
+    return sids;
   }
 
   /** Waits for running writes and reads, then closes the database (DuckDB checkpoints on close). */
@@ -643,6 +661,15 @@ function filterConditions(sql: Sql, table: Table, filters: Record<string, string
   return Object.entries(filters).map(([d, values]) => `${dimExpr(table, d)} IN (${values.map((v) => sql.param(v, VARCHAR)).join(', ')})`);
 }
 
+/** Most series numbers a query lists inline; past it, it joins the series table and filters there. */
+const MAX_SERIES_LIST = 1_000;
+
+/** The `dim.` filters as series numbers when the index resolved them (`sids`), else on the joined dimensions. */
+function seriesConditions(sql: Sql, table: Table, filters: Record<string, string[]>, sids: number[] | undefined): string[] {
+  if (sids === undefined) return filterConditions(sql, table, filters);
+  return [`p."$series" IN (${sids.map((sid) => sql.param(sid, INTEGER)).join(', ')})`];
+}
+
 /** Rows strictly after the cursor in (time, key…) order; `>=` on time first so zonemaps can prune. */
 function afterConditions(sql: Sql, timeExpr: string, keyExprs: string[], after: Cursor, order: 'asc' | 'desc'): string[] {
   const gt = order === 'asc' ? '>' : '<';
@@ -662,9 +689,9 @@ function orderBy(exprs: string[], order: 'asc' | 'desc'): string {
   return exprs.map((e) => `${e} ${order.toUpperCase()}`).join(', ');
 }
 
-function rawSql(stream: Stream, table: Table, q: DataQuery): Sql {
+function rawSql(stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined): Sql {
   const sql = new Sql();
-  const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...filterConditions(sql, table, q.filters)];
+  const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...seriesConditions(sql, table, q.filters, sids)];
   const keyExprs = q.keyDimensions.map((d) => dimExpr(table, d));
   if (q.after) where.push(...afterConditions(sql, TIME, keyExprs, q.after, q.order));
   const fields = q.fields.map((f) => (kindOf(stream, f) === 'bigint' ? `${fieldExpr(stream, table, f)}::DOUBLE` : fieldExpr(stream, table, f)));
@@ -699,18 +726,18 @@ function aggregateExpr(stream: Stream, table: Table, field: string, d: Downsampl
   }
 }
 
-function downsampledSql(stream: Stream, table: Table, q: DataQuery): Sql {
+function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined): Sql {
   const sql = new Sql();
   const bin = sql.param(q.binMs, BIGINT);
   // `//` truncates toward zero: exact flooring only when no time in range is negative (before 1970).
   const binExpr = q.start >= 0 ? `(${TIME} // ${bin}) * ${bin}` : `(${TIME} - ((${TIME} % ${bin}) + ${bin}) % ${bin})`;
-  const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...filterConditions(sql, table, q.filters)];
+  const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...seriesConditions(sql, table, q.filters, sids)];
   if (q.after) {
     // Prunes on raw time; the exact cursor test runs on the bins below.
     const start = Math.floor(q.after.time / q.binMs) * q.binMs;
     where.push(q.order === 'asc' ? `${TIME} >= ${sql.param(start, BIGINT)}` : `${TIME} < ${sql.param(start + q.binMs, BIGINT)}`);
   }
-  const join = q.groupBy.length > 0 || Object.keys(q.filters).length > 0;
+  const join = q.groupBy.length > 0 || (sids === undefined && Object.keys(q.filters).length > 0);
   const groups = q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`);
   const aggregates = q.fields.flatMap((f, i) => q.downsamplers.map((d, j) => `${aggregateExpr(stream, table, f, d)} AS "a${i}_${j}"`));
   const keyExprs = q.groupBy.map((_, i) => `g."g${i}"`);

@@ -164,6 +164,26 @@ describe('DuckDbPointStore', () => {
     }
   });
 
+  it('filters by dimension the same way with few matching series (listed by number) and many (joined)', async () => {
+    const sited = newStream(parseStreamInput({ ...definition, id: 'sited', schema: { ...definition.schema, site: { type: 'string' } }, dimensions: ['sensorId', 'site'] }), new Date(T0), () => 'x');
+    const store = await DuckDbPointStore.open(':memory:');
+    try {
+      // 1 200 series in two sites, 2 points each: co2 is 0..2 399
+      const points = readings(sited, 0, 2_400, 1_200).map((p) => ({ ...p, dimensions: { ...p.dimensions, site: Number(p.dimensions.sensorId!.slice(1)) < 1_100 ? 'north' : 'south' } }));
+      await store.write(sited, points);
+      const q = (filters: Record<string, string>) =>
+        parseDataQuery(sited, { start: String(T0), end: String(NOW), granularity: '1d', fields: 'co2', downsamplers: 'count,sum', ...filters }, NOW);
+      const few = await store.query(sited, q({ 'dim.sensorId': 's7,s1199,nope' }));
+      expect(few.map((r) => r.values.co2)).toEqual([{ count: 4, sum: 7 + 1_207 + 1_199 + 2_399 }]);
+      const north = await store.query(sited, q({ 'dim.site': 'north' }));
+      const sum = Array.from({ length: 1_100 }, (_, i) => i + (i + 1_200)).reduce((a, b) => a + b, 0);
+      expect(north.map((r) => r.values.co2)).toEqual([{ count: 2_200, sum }]);
+      expect(await store.query(sited, q({ 'dim.sensorId': 'nope' }))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps fields whose names differ only in case apart (DuckDB compares identifiers without case)', async () => {
     const stream = newStream(
       parseStreamInput({ id: 'cases', name: 'Cases', type: 'iot_sensor', schema: { Site: { type: 'string' }, temp: { type: 'number' }, Temp: { type: 'number' }, TIME: { type: 'integer' } }, dimensions: ['Site'] }),
