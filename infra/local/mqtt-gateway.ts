@@ -33,14 +33,16 @@ const devices = new WeakMap<Client, DeviceIdentity>();
 export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker: Aedes; server: Server }> {
   const compiled = compiledStreams();
   const ttl = deps.streamTtlMs ?? 1_000;
-  const streams = new Map<string, { stream: Stream | undefined; at: number }>();
+  // the read itself is cached, so the publishes in flight when the entry expires share one registry read
+  const streams = new Map<string, { stream: Promise<Stream | undefined>; at: number }>();
 
-  async function streamOf(id: string): Promise<Stream | undefined> {
+  function streamOf(id: string): Promise<Stream | undefined> {
     const now = deps.clock.now();
     const hit = streams.get(id);
     if (hit && now - hit.at < ttl) return hit.stream;
-    const stream = await deps.registry.get(id);
+    const stream = deps.registry.get(id);
     streams.set(id, { stream, at: now });
+    stream.catch(() => streams.get(id)?.stream === stream && streams.delete(id));
     return stream;
   }
 
