@@ -667,6 +667,7 @@ const MAX_SERIES_LIST = 1_000;
 /** The `dim.` filters as series numbers when the index resolved them (`sids`), else on the joined dimensions. */
 function seriesConditions(sql: Sql, table: Table, filters: Record<string, string[]>, sids: number[] | undefined): string[] {
   if (sids === undefined) return filterConditions(sql, table, filters);
+  if (sids.length === 1) return [`p."$series" = ${sql.param(sids[0]!, INTEGER)}`];
   return [`p."$series" IN (${sids.map((sid) => sql.param(sid, INTEGER)).join(', ')})`];
 }
 
