@@ -179,12 +179,17 @@ console.log(JSON.stringify({ figure: 'c', ...tributary.queries, peakRssMb: tribu
 const others = parts.has('peers') ? await peers() : [];
 for (const p of others) console.log(JSON.stringify({ figure: 'peer', ...p }));
 
+const influx = others.find((p: any) => String(p.peer).startsWith('influxdb'));
+const vs = (ours: number, theirs: number | undefined, higherIsBetter: boolean) =>
+  theirs ? ` (${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}x InfluxDB)` : '';
 const rows = [
-  `| system | ingest points/s | Q1 ms | Q2 ms | Q3 ms |`,
-  `|---|---|---|---|---|`,
-  `| Tributary local, HTTP JSON (stored) | ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${tributary.queries.q1_ms} | ${tributary.queries.q2_ms} | ${tributary.queries.q3_ms} |`,
-  `| Tributary local, MQTT QoS 1 (stored) | ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | |`,
-  ...others.map((p: any) => `| ${p.peer} | ${Number(p.ingest?.pointsPerSec).toLocaleString('en')} | ${p.q1_ms} | ${p.q2_ms} | ${p.q3_ms} |`),
+  `| system | ingest points/s | Q1 ms | Q2 ms | Q3 ms | peak RSS MB |`,
+  `|---|---|---|---|---|---|`,
+  `| Tributary local, HTTP JSON (stored) | ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${tributary.queries.q1_ms} | ${tributary.queries.q2_ms} | ${tributary.queries.q3_ms} | ${tributary.peakRssMb} |`,
+  `| Tributary local, MQTT QoS 1 (stored) | ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
+  ...others.map((p: any) => `| ${p.peer} | ${Number(p.ingest?.pointsPerSec).toLocaleString('en')} | ${p.q1_ms} | ${p.q2_ms} | ${p.q3_ms} | ${Math.round(p.peak_rss_kb / 1024)} |`),
 ];
-console.log(`(b) HTTP accepted ${tributary.httpIngest.accepted.toLocaleString('en')} points/s; MQTT acked ${tributary.mqttIngest.acked.toLocaleString('en')} points/s`);
+const i = influx as any;
+console.log(`(b) HTTP stored ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.httpIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)} (accepted ${tributary.httpIngest.accepted.toLocaleString('en')}/s); MQTT QoS 1 stored ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} points/s (acked ${tributary.mqttIngest.acked.toLocaleString('en')}/s)`);
+console.log(`(c) Q1 ${tributary.queries.q1_ms} ms${vs(tributary.queries.q1_ms, i?.q1_ms, false)}, Q2 ${tributary.queries.q2_ms} ms${vs(tributary.queries.q2_ms, i?.q2_ms, false)}, Q3 ${tributary.queries.q3_ms} ms${vs(tributary.queries.q3_ms, i?.q3_ms, false)}`);
 console.log(`\n${rows.join('\n')}`);
