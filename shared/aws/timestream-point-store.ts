@@ -449,8 +449,7 @@ function toRow(columns: OutputColumn[], info: ColumnInfo[], r: QueryRow): Row {
         break;
       case 'aggregate': {
         const aggregates = (row.values[col.field] ??= {}) as Aggregates;
-        // first/last of a string or boolean field is that string or boolean, which `Aggregates` does not name yet
-        aggregates[col.downsampler] = v as number | null;
+        aggregates[col.downsampler] = v as Value | null;
         break;
       }
     }

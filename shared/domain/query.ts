@@ -64,7 +64,8 @@ export interface LatestQuery {
 }
 
 /** One downsampled value: `{mean, min, max, count, …}`. `null` where the bin has no value of the field. */
-export type Aggregates = Partial<Record<Downsampler, number | null>>;
+/** Per downsampler: a number, or for `first`/`last` of a string or boolean field that field's value; null when no value. */
+export type Aggregates = Partial<Record<Downsampler, Value | null>>;
 
 /** A row as a store returns it. Raw rows carry `Value`s, downsampled rows `Aggregates`. */
 export interface Row {

@@ -820,10 +820,9 @@ function aggregateRowsOf(columns: DuckDBValue[][], q: DataQuery, stream: Stream)
     let c = 1 + q.groupBy.length;
     for (const f of q.fields) {
       const kind = kindOf(stream, f);
-      const aggregates: Record<string, Value | null> = {};
+      const aggregates: Aggregates = {};
       for (const d of q.downsamplers) aggregates[d] = valueOf(columns[c++]![r] ?? null, d === 'first' || d === 'last' ? kind : 'double');
-      // `Aggregates` says number, but first and last of a string or boolean field are that field's value.
-      values[f] = aggregates as Aggregates;
+      values[f] = aggregates;
     }
     rows[r] = { time: Number(times[r]), dimensions, values };
   }
