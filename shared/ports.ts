@@ -3,6 +3,8 @@
  * clients, `shared/local` on embedded engines; the contract suites in `test/contract` hold every adapter
  * to the same behaviour.
  */
+import type { Alert, AlertState, SeriesState } from './domain/alert-evaluation';
+import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { Stream } from './domain/stream-definition';
 import type { Datapoint } from './domain/validate-record';
@@ -149,4 +151,181 @@ export interface TokenStore {
   find(hash: string): Promise<TokenRecord | undefined>;
   /** Deletes every token of a stream. */
   deleteForStream(streamId: string): Promise<void>;
+}
+
+/** Why a pull run failed: a stable `code` (`target.forbidden`, `source.timeout`, `db.auth`, …) and a message for people. */
+export interface PullErrorInfo {
+  at: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * A pull stream's state between runs: the database cursor, the dedupe memory, what the last run did and
+ * when the next one is due. One DynamoDB item per stream (`STREAM#<id>`/`PULL`).
+ */
+export interface PullState {
+  streamId: string;
+  /** The last incremental value enqueued (database streams); `$1` of the next query. */
+  cursor?: string | number | null;
+  /** Dedupe memory: key hash → the newest record time (epoch ms) sent for it. Bounded. */
+  seen: Record<string, number>;
+  lastRunAt?: string;
+  lastSuccessAt?: string;
+  lastStatus?: 'succeeded' | 'failed';
+  /** The last failure; cleared by the next success. */
+  lastError?: PullErrorInfo;
+  /** When the schedule is next due (ISO); absent until the dispatcher first sees the stream. */
+  nextRunAt?: string;
+  /** The schedule expression `nextRunAt` was computed from: a changed schedule is re-read at once. */
+  schedule?: string;
+  runs: number;
+  failures: number;
+  recordsPulled: number;
+  recordsEnqueued: number;
+  recordsDeduped: number;
+  recordsInvalid: number;
+}
+
+/** What one finished run changes in the state. A failed run keeps the cursor and the dedupe memory. */
+export type PullOutcome =
+  | { ok: true; at: number; cursor?: string | number | null; seen: Record<string, number>; pulled: number; enqueued: number; deduped: number; invalid: number }
+  | { ok: false; at: number; error: PullErrorInfo; pulled: number };
+
+/**
+ * Per-stream pull state, with a lease so one stream is never pulled twice at once.
+ *
+ * @example
+ * if (await state.acquire('vendor', now, now + 60_000)) {
+ *   try { … } finally { await state.finish('vendor', outcome); }
+ * }
+ */
+export interface PullStateStore {
+  get(streamId: string): Promise<PullState | undefined>;
+  /** The states of several streams (missing ones are absent from the map). */
+  getMany(streamIds: string[]): Promise<Map<string, PullState>>;
+  /** Takes the stream's lease until `until` (epoch ms); `false` while another run holds an unexpired lease. */
+  acquire(streamId: string, now: number, until: number): Promise<boolean>;
+  /** Records a finished run and releases the lease. */
+  finish(streamId: string, outcome: PullOutcome): Promise<void>;
+  /**
+   * Moves `nextRunAt` from `expected` to `next` and records the `schedule` it was computed from; `false` if it
+   * was no longer `expected` (another dispatcher claimed the run).
+   */
+  claimSchedule(streamId: string, expected: string | undefined, next: string, schedule: string): Promise<boolean>;
+}
+
+/**
+ * Secret values for pull sources: Secrets Manager (`tributary/pull/<NAME>`) in AWS, environment variables
+ * or a 0600 file on one machine. Throws `SecretUnavailableError` naming the first missing secret.
+ *
+ * @example
+ * const { VENDOR_TOKEN } = await secrets.get(['VENDOR_TOKEN']);
+ */
+export interface SecretSource {
+  get(names: string[]): Promise<Record<string, string>>;
+}
+
+/** A page of alerts, newest first; `nextCursor` fetches the next page. */
+export interface AlertPage {
+  alerts: Alert[];
+  nextCursor?: string;
+}
+
+/** How one action ended, as the state machine's last task reports it. */
+export interface ActionResult {
+  index: number;
+  status: 'succeeded' | 'failed';
+  error?: string;
+}
+
+/**
+ * Alerts and the per (rule, series) state behind them: DynamoDB in AWS, dynalite on one machine.
+ *
+ * `fire` is the race's referee: of two batches that fire the same rule and series at once, exactly one
+ * gets `true` and records its alert.
+ *
+ * @example
+ * const states = await alerts.loadStates(stream.id);
+ * if (await alerts.fire(alert, 300_000)) await starter.start(alert, rule.actions);
+ */
+export interface AlertStore {
+  /** Every (rule, series) state of a stream (one query per batch). */
+  loadStates(streamId: string): Promise<SeriesState[]>;
+  /**
+   * Marks the series firing and records the alert, unless it is firing already or fired within
+   * `cooldownMs` of `now` (then `false`, nothing written).
+   */
+  fire(alert: Alert, cooldownMs: number, now: number): Promise<boolean>;
+  /** Marks a firing series and its alert resolved; `false` if it was not firing with that alert. */
+  resolve(streamId: string, rule: string, series: string, alertId: string, at: number): Promise<boolean>;
+  get(alertId: string): Promise<Alert | undefined>;
+  /** `limit` 1-1000; a cursor it did not issue is a `BadRequestError`. */
+  listByStream(streamId: string, page: { limit: number; cursor?: string }): Promise<AlertPage>;
+  listByState(state: AlertState, page: { limit: number; cursor?: string }): Promise<AlertPage>;
+  /** Throws `AlertNotFoundError`. Acknowledging twice keeps the first time. */
+  acknowledge(alertId: string, at: number): Promise<Alert>;
+  /** One attempt of one action: counts it, keeps its error. */
+  recordAttempt(alertId: string, index: number, at: number, error?: string): Promise<void>;
+  /** The final status of each action. */
+  recordOutcomes(alertId: string, results: ActionResult[], at: number): Promise<void>;
+}
+
+/**
+ * The per-stream secret that signs webhook bodies: created once, returned to the client once.
+ *
+ * @example
+ * const created = await secrets.ensureSigningSecret(stream.id, newSecret); // the secret if it is new, else undefined
+ */
+export interface SigningSecretStore {
+  /** Stores `candidate` unless the stream has a secret; returns it only when it was stored now. */
+  ensureSigningSecret(streamId: string, candidate: string): Promise<string | undefined>;
+  getSigningSecret(streamId: string): Promise<string | undefined>;
+}
+
+/** What the alert state machine is started with. */
+export interface AlertExecutionInput {
+  alert: Alert;
+  actions: { index: number; action: AlertAction }[];
+}
+
+/**
+ * Starts an alert's actions: a Step Functions execution in AWS (named after the alert, so a retry does not
+ * start it twice), the same ASL in-process on one machine. Resolves once started, not once done.
+ *
+ * @example
+ * await starter.start({ alert, actions: rule.actions.map((action, index) => ({ index, action })) });
+ */
+export interface AlertStarter {
+  start(input: AlertExecutionInput): Promise<void>;
+}
+
+/**
+ * Evaluates a stream's alert rules on a written batch (the writer's optional hook).
+ *
+ * @example
+ * await evaluator.evaluate(stream, writtenPoints);
+ */
+export interface AlertEvaluator {
+  evaluate(stream: Stream, points: Datapoint[]): Promise<void>;
+}
+
+/**
+ * Sends an alert email: an SNS topic in AWS, the log on one machine.
+ *
+ * @example
+ * await email.send({ subject: 'freezer warm', message: 'f1 at -12 °C' });
+ */
+export interface AlertEmailSender {
+  send(message: { subject: string; message: string }): Promise<void>;
+}
+
+/**
+ * Publishes an MQTT message to a stream's devices: the IoT data plane in AWS, the aedes broker locally.
+ *
+ * @example
+ * await publisher.publish('tributary/freezers/devices/f1/alerts', JSON.stringify(alert));
+ */
+export interface AlertPublisher {
+  publish(topic: string, payload: string): Promise<void>;
 }

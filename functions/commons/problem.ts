@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
+  AlertNotFoundError,
   BackPressureError,
   BadRequestError,
   ForbiddenError,
@@ -26,6 +27,7 @@ const STATUS = new Map<new (...args: never[]) => TributaryError, { status: numbe
   [UnauthenticatedError, { status: 401, title: 'Unauthenticated' }],
   [ForbiddenError, { status: 403, title: 'Forbidden' }],
   [StreamNotFoundError, { status: 404, title: 'Stream not found' }],
+  [AlertNotFoundError, { status: 404, title: 'Alert not found' }],
   [StreamPausedError, { status: 409, title: 'Stream paused' }],
   [StreamConflictError, { status: 409, title: 'Conflict' }],
   [PayloadTooLargeError, { status: 413, title: 'Payload too large' }],

@@ -2,7 +2,7 @@
  * Contract v1's routes, in one place: the CDK app creates exactly these, the local gateway dispatches
  * exactly these, and the authorizer derives the scope each needs from them.
  */
-export type FunctionName = 'streams' | 'ingest' | 'query';
+export type FunctionName = 'streams' | 'ingest' | 'query' | 'alerts' | 'pull';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -25,6 +25,11 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
   { method: 'GET', path: '/v1/streams/{id}/data', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },
+  { method: 'POST', path: '/v1/streams/{id}/pull', fn: 'pull', scope: 'admin' },
+  { method: 'GET', path: '/v1/streams/{id}/alerts', fn: 'alerts', scope: 'read' },
+  { method: 'GET', path: '/v1/alerts', fn: 'alerts', scope: 'admin' },
+  // `{id}` is an alert id here: admin only, since the authorizer reads `{id}` as a stream id for stream scopes
+  { method: 'POST', path: '/v1/alerts/{id}/ack', fn: 'alerts', scope: 'admin' },
 ];
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;

@@ -2,7 +2,9 @@ import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
 import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
-import type { Clock, Scope, StreamRegistry, TokenStore } from '../../shared/ports';
+import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { pullStatus } from '../pull/status';
+import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
 import { requireScope, requiredScope } from '../commons/auth';
 import { parseJsonBody, requireJson } from '../commons/body';
@@ -15,6 +17,10 @@ export interface StreamsDeps {
   tokens: TokenStore;
   clock: Clock;
   log: Logger;
+  /** Where webhook signing secrets live; a stream with alert rules gets one, returned once as `alertSigningSecret`. */
+  signingSecrets?: SigningSecretStore;
+  /** Pull state, for the `pull` section of a pull stream's status. */
+  pullState?: Pick<PullStateStore, 'get'>;
 }
 
 const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
@@ -46,6 +52,13 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return parseJsonBody(bodyText(event));
   }
 
+  /** `{alertSigningSecret}` the first time a stream has alert rules, else nothing: the secret is shown once. */
+  async function signingSecretFor(stream: Stream): Promise<{ alertSigningSecret?: string }> {
+    if (!deps.signingSecrets || !stream.alerts?.length) return {};
+    const created = await deps.signingSecrets.ensureSigningSecret(stream.id, newSigningSecret());
+    return created ? { alertSigningSecret: created } : {};
+  }
+
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
     if (stream.state === state) return jsonResponse(200, stream);
@@ -65,7 +78,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           const stream = newStream(parseStreamInput(body(event)), new Date(clock.now()), suffix);
           await registry.create(stream);
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
-          return jsonResponse(201, { ...stream, ingestToken });
+          return jsonResponse(201, { ...stream, ingestToken, ...(await signingSecretFor(stream)) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags: Record<string, string> = {};
@@ -86,7 +99,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         } else {
           const next = applyPatch(await load(id!), parseStreamPatch(body(event)), new Date(clock.now()));
           await registry.update(next);
-          return jsonResponse(200, next);
+          return jsonResponse(200, { ...next, ...(await signingSecretFor(next)) });
         }
       case '/{id}/pause':
         return setState(id!, 'paused');
@@ -95,7 +108,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/{id}/status': {
         const stream = await load(id!);
         const stats = await registry.getStats(id!, clock.now());
-        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats });
+        const pull = stream.source && deps.pullState ? pullStatus({ source: stream.source, createdAt: stream.createdAt, updatedAt: stream.updatedAt }, await deps.pullState.get(stream.id)) : undefined;
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }) });
       }
       case '/{id}/tokens': {
         await load(id!);

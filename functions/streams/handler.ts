@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
+import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { systemClock } from '../../shared/ports';
 import { jsonLogger } from '../commons/http';
@@ -8,4 +10,8 @@ import { streamsConfig } from './config';
 const config = streamsConfig(process.env);
 const registry = new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
 
-export const handler = makeStreamsHandler({ registry, tokens: registry, clock: systemClock, log: jsonLogger });
+const signingSecrets = new DynamoDbAlertStore({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
+
+const pullState = new DynamoDbPullStateStore({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
+
+export const handler = makeStreamsHandler({ registry, tokens: registry, clock: systemClock, log: jsonLogger, signingSecrets, pullState });

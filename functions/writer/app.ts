@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '../../shared/domain/errors';
 import type { Datapoint } from '../../shared/domain/validate-record';
-import type { Clock, IngestEnvelope, PointStore, StatsDelta, StreamRegistry } from '../../shared/ports';
+import type { Stream } from '../../shared/domain/stream-definition';
+import type { AlertEvaluator, Clock, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { compiledStreams } from '../commons/compiled';
 import type { Logger } from '../commons/http';
 
@@ -17,6 +18,8 @@ export interface WriterDeps {
   store: PointStore;
   clock: Clock;
   log: Logger;
+  /** Alert rules, evaluated once per stream and batch after the store write; a failure there is logged, never retried. */
+  alerts?: AlertEvaluator;
 }
 
 export interface WriteSummary {
@@ -102,8 +105,20 @@ export function makeWriter(deps: WriterDeps) {
       samples.push({ reason: r.reason, record: points[r.index] });
     }
     await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, samples });
+    if (deps.alerts && result.written > 0) await evaluateAlerts(deps.alerts, stream, points, result.rejected);
     summary.written += result.written;
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;
+  }
+
+  /** The written points only; an alert failure must not send the batch back (it is written). */
+  async function evaluateAlerts(alerts: AlertEvaluator, stream: Stream, points: Datapoint[], rejected: RejectedPoint[]): Promise<void> {
+    const refused = new Set(rejected.map((r) => r.index));
+    const written = refused.size ? points.filter((_, i) => !refused.has(i)) : points;
+    try {
+      await alerts.evaluate(stream, written);
+    } catch (err) {
+      log.error('alert evaluation failed', { streamId: stream.id, error: (err as Error).name, reason: (err as Error).message });
+    }
   }
 }

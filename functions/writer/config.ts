@@ -6,5 +6,7 @@ export const WriterConfig = z.object({
   TIMESTREAM_DATABASE: name,
   TIMESTREAM_TABLE: name,
   WRITE_PARALLELISM: z.coerce.number().int().min(1).max(32).default(8),
+  /** The alert state machine; alert rules are evaluated only when it is set. */
+  ALERT_STATE_MACHINE_ARN: name.optional(),
 });
 export const writerConfig = (env: Record<string, string | undefined>) => loadConfig(WriterConfig, env);

@@ -3,7 +3,11 @@ import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
+import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { decodeQueueMessage } from '../../shared/aws/ingest-message';
 import { TimestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
@@ -12,17 +16,30 @@ import { makeWriter, type QueueMessage } from './app';
 import { writerConfig } from './config';
 
 const config = writerConfig(process.env);
+const dynamo = new DynamoDBClient({});
+const store = new TimestreamPointStore({
+  writeClient: new TimestreamWriteClient({}),
+  queryClient: new TimestreamQueryClient({}),
+  database: config.TIMESTREAM_DATABASE,
+  table: config.TIMESTREAM_TABLE,
+  maxParallel: config.WRITE_PARALLELISM,
+});
+const alerts =
+  config.ALERT_STATE_MACHINE_ARN === undefined
+    ? undefined
+    : makeAlertEvaluator({
+        store,
+        alerts: new DynamoDbAlertStore({ client: dynamo, tableName: config.TABLE_NAME }),
+        starter: new SfnAlertStarter({ client: new SFNClient({}), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
+        clock: systemClock,
+        log: jsonLogger,
+      });
 const writeBatch = makeWriter({
-  registry: new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME }),
-  store: new TimestreamPointStore({
-    writeClient: new TimestreamWriteClient({}),
-    queryClient: new TimestreamQueryClient({}),
-    database: config.TIMESTREAM_DATABASE,
-    table: config.TIMESTREAM_TABLE,
-    maxParallel: config.WRITE_PARALLELISM,
-  }),
+  registry: new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME }),
+  store,
   clock: systemClock,
   log: jsonLogger,
+  ...(alerts && { alerts }),
 });
 
 /** SQS → writer, with partial batch failures: only the messages whose write failed come back. */

@@ -1,16 +1,22 @@
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type { FunctionNetwork } from './constructs/function';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { parseTributaryConfig, type TributaryConfigInput, type TributaryConfigValues } from './config';
+import { Alerts } from './constructs/alerts';
 import { Api } from './constructs/api';
 import { Ingest } from './constructs/ingest';
 import { IotIngest } from './constructs/iot';
 import { Observability } from './constructs/observability';
+import { Pulls } from './constructs/pulls';
 import { defaultTimestreamDatabaseName, Storage } from './constructs/storage';
 
 export interface TributaryStackProps extends StackProps {
   /** Tributary's own settings; validated at synth (see `config.ts`), every field has a default. */
   readonly config?: TributaryConfigInput;
+  /** Puts the pull function in a VPC (to reach a private database); built in the stack, e.g. with `Vpc.fromLookup`. */
+  readonly pullNetwork?: (stack: Stack) => FunctionNetwork;
 }
 
 /**
@@ -28,6 +34,8 @@ export class TributaryStack extends Stack {
   readonly api: Api;
   readonly iot: IotIngest;
   readonly observability: Observability;
+  readonly alerts: Alerts;
+  readonly pulls: Pulls;
   readonly adminTokenSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: TributaryStackProps = {}) {
@@ -67,10 +75,19 @@ export class TributaryStack extends Stack {
       logRetention,
     });
 
+    this.pulls = new Pulls(this, 'Pulls', {
+      table: this.storage.table,
+      ingestQueue: this.ingest.queue,
+      maxReceiveCount: config.queue.maxReceiveCount,
+      logRetention,
+      ...(props.pullNetwork && { network: props.pullNetwork(this) }),
+    });
+
     this.api = new Api(this, 'Api', {
       table: this.storage.table,
       timestream,
       ingestFunction: this.ingest.ingestFunction,
+      pullFunction: this.pulls.pullFunction,
       adminTokenSecret: this.adminTokenSecret,
       authorizerCacheTtl: Duration.seconds(config.api.authorizerCacheTtlSeconds),
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
@@ -86,13 +103,25 @@ export class TributaryStack extends Stack {
         Streams: this.api.streamsFunction,
         Ingest: this.ingest.ingestFunction,
         Query: this.api.queryFunction,
+        Alerts: this.api.alertsFunction,
         Writer: this.ingest.writerFunction,
         Authorizer: this.api.authorizerFunction,
         IotAuthorizer: this.iot.authorizerFunction,
+        Pull: this.pulls.pullFunction,
+        PullDispatcher: this.pulls.dispatcherFunction,
       },
       topicRuleErrorLogGroup: this.iot.ruleErrorLogGroup,
       maxQueueAge: Duration.seconds(config.queue.maxAgeAlarmSeconds),
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
+    });
+    this.pulls.addAlarms(new SnsAction(this.observability.alarmTopic));
+
+    this.alerts = new Alerts(this, 'Alerts', {
+      table: this.storage.table,
+      timestream,
+      writerFunction: this.ingest.writerFunction,
+      alarmTopic: this.observability.alarmTopic,
+      logRetention,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (contract v1 under /v1)' });
@@ -113,6 +142,13 @@ export class TributaryStack extends Stack {
       value: this.adminTokenSecret.secretName,
       description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
     });
+    new CfnOutput(this, 'PullQueueUrl', { value: this.pulls.queue.queueUrl });
+    new CfnOutput(this, 'PullDeadLetterQueueUrl', { value: this.pulls.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'AlertEmailTopicArn', {
+      value: this.alerts.emailTopic.topicArn,
+      description: 'email alert actions publish here: subscribe addresses with aws sns subscribe --protocol email',
+    });
+    new CfnOutput(this, 'AlertStateMachineArn', { value: this.alerts.stateMachine.stateMachineArn });
   }
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makeDecide } from '../../functions/authorizer/app';
 import type { HttpHandler, Logger } from '../../functions/commons/http';
+import type { FunctionName } from '../../functions/commons/routes';
 import { makeIngestHandler } from '../../functions/ingest/app';
 import { makeDeviceCheck } from '../../functions/iot-authorizer/app';
 import { makeQueryHandler } from '../../functions/query/app';
@@ -16,8 +17,10 @@ import { FileQueue, type FileQueueOptions } from '../../shared/local/file-queue'
 import { systemClock, type Clock } from '../../shared/ports';
 import { hashToken, newToken } from '../../shared/tokens';
 import type { LocalConfig } from './config';
+import { createLocalAlerts, type LocalAlerts, type LocalAlertsOptions } from './alerts';
 import { createHttpGateway } from './http-gateway';
 import { createMqttGateway } from './mqtt-gateway';
+import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
 
 export const TABLE_NAME = 'tributary';
 
@@ -30,6 +33,10 @@ export interface Runtime {
   /** Set only on the first start: the demo stream and its ingest token, to print once. */
   demo?: { streamId: string; ingestToken: string };
   queue: FileQueue;
+  /** Alert rules, actions and the silence check (see `alerts.ts`). */
+  alerts: LocalAlerts;
+  /** Scheduled pulls: the dispatcher tick and the pull state (see `pulls.ts`). */
+  pulls: LocalPulls;
   close(): Promise<void>;
 }
 
@@ -39,6 +46,8 @@ export interface RuntimeOptions {
   /** Create the `demo` stream on first start (default true). */
   demo?: boolean;
   queue?: Partial<Omit<FileQueueOptions, 'dir'>>;
+  alerts?: LocalAlertsOptions;
+  pulls?: LocalPullsOptions;
 }
 
 const quietLog: Logger = { error: (m, f) => console.error(JSON.stringify({ level: 'error', message: m, ...f })), info: () => {} };
@@ -80,12 +89,18 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
-    const handlers: Record<'streams' | 'ingest' | 'query', HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log }),
+    const alerts = createLocalAlerts({ client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log }, options.alerts);
+    closers.push(() => alerts.close());
+    const pulls = createLocalPulls({ client: dynamo.client, tableName: TABLE_NAME, registry, queue, dataDir: config.dataDir, clock, log }, options.pulls);
+    closers.push(() => pulls.close());
+    const handlers: Record<FunctionName, HttpHandler> = {
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state }),
       ingest: makeIngestHandler({ registry, queue, clock, log }),
       query: makeQueryHandler({ registry, store, clock, log }),
+      alerts: alerts.handler,
+      pull: pulls.handler,
     };
-    const writeBatch = makeWriter({ registry, store, clock, log });
+    const writeBatch = makeWriter({ registry, store, clock, log, alerts: alerts.evaluator });
     queue.start(async (messages) => {
       const summary = await writeBatch(messages.map((m) => ({ id: m.id, envelope: m.envelope })));
       return { failedIds: summary.failedIds };
@@ -99,6 +114,9 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const mqtt = await createMqttGateway({ check: makeDeviceCheck({ tokens: registry }), registry, queue, clock });
     await listen(mqtt.server, config.mqttPort, config.host);
     closers.push(() => new Promise((resolve) => mqtt.broker.close(() => mqtt.server.close(resolve))));
+    alerts.attachBroker(mqtt.broker);
+    alerts.start();
+    pulls.start();
 
     let demo: Runtime['demo'];
     if (options.demo !== false && admin.generated !== false && !(await registry.get('demo'))) {
@@ -111,6 +129,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       ...(admin.generated && { generatedAdminToken: admin.token }),
       ...(demo && { demo }),
       queue,
+      alerts,
+      pulls,
       close: closeAll,
     };
   } catch (err) {

@@ -3,9 +3,11 @@
  *
  * Items: `STREAM#<id>`/`META` (the stream; a deleted one keeps a tombstone so its id is never reused),
  * `STREAM#<id>`/`STATS` and `STREAM#<id>`/`DAY#<yyyy-mm-dd>` (counters), `STREAM#<id>`/`REJECTIONS` (the
- * latest refused records), `TOKEN#<sha256>`/`TOKEN`.
+ * latest refused records), `STREAM#<id>`/`PULL` (a pull stream's state), `TOKEN#<sha256>`/`TOKEN`.
  * The `gsi1` index lists streams (`gsi1pk = STREAM`, `gsi1sk = <id>`) and a stream's tokens
- * (`gsi1pk = TOKENS#<streamId>`).
+ * (`gsi1pk = TOKENS#<streamId>`), and alerts by state across streams (`gsi1pk = ALERTS#firing | ALERTS#resolved`,
+ * newest first; a resolve moves the item). A stream's alerts are read from its own partition (`ALERT#`, ids sort
+ * by time). `ALERTSTATE#`, `ALERT#` and `ALERTSECRET` items are written by `DynamoDbAlertStore`.
  *
  * Attributes, item by item (all written by `DynamoDbRegistry`):
  *
@@ -16,7 +18,11 @@
  * | `STREAM#<id>` / `STATS` | `pointsTotal` N, `invalidCount` N, `rejectedCount` N, `lastDataAt` S (ISO) |
  * | `STREAM#<id>` / `DAY#<yyyy-mm-dd>` | `points` N, `expiresAt` N (end of that UTC day + `DAY_COUNTER_TTL_DAYS` days) |
  * | `STREAM#<id>` / `REJECTIONS` | `samples` L of M `{at S, reason S, record? S (JSON, ≤ 1 KiB), recordTruncated? BOOL}`, newest first |
+ * | `STREAM#<id>` / `PULL` | written by `DynamoDbPullStateStore`: `cursorJson` S (the database cursor as JSON), `seenJson` S (dedupe memory: key hash → newest time), `nextRunAt` S (ISO; the dispatcher's compare-and-set claim), `scheduleExpression` S (what `nextRunAt` was computed from), `leaseUntil` N (epoch ms; one run at a time), `lastRunAt` S, `lastSuccessAt` S, `lastStatus` S, `lastError` S (JSON `{at, code, message}`), `runs` N, `failures` N, `recordsPulled` N, `recordsEnqueued` N, `recordsDeduped` N, `recordsInvalid` N |
  * | `TOKEN#<sha256>` / `TOKEN` | `hash` S, `scopes` L of S, `createdAt` S, `streamId`? S, `label`? S, `gsi1pk` = `TOKENS#<streamId>`, `gsi1sk` = `<sha256>` |
+| `STREAM#<id>` / `ALERTSTATE#<rule>#<series>` | `rule` S, `series` S, `alertState` S (`firing` \| `resolved`), `alertId` S, `firedAt` N (epoch ms; the cooldown counts from it) |
+| `STREAM#<id>` / `ALERT#<alertId>` | `body` S (the alert's fixed part as JSON), `alertState` S, `resolvedAt`? S, `acknowledged` BOOL, `acknowledgedAt`? S, `outcomes` L of M `{type S, status S, attempts N, lastError? S, lastAttemptAt? S}`, `actionsDoneAt`? S, `gsi1pk` = `ALERTS#<state>`, `gsi1sk` = `<firedAt ISO>#<alertId>` |
+| `STREAM#<id>` / `ALERTSECRET` | `secret` S (the webhook signing secret) |
  *
  * The index must project ALL attributes (`INDEX_PROJECTION`): `list()` reads definitions from it.
  *

@@ -51,6 +51,13 @@ export class StreamNotFoundError extends TributaryError {
   }
 }
 
+export class AlertNotFoundError extends TributaryError {
+  readonly code = 'alert.not_found';
+  constructor(readonly alertId: string) {
+    super(`Alert '${alertId}' does not exist.`);
+  }
+}
+
 export class StreamPausedError extends TributaryError {
   readonly code = 'stream.paused';
   constructor(readonly streamId: string) {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
+import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
 
 /**
  * Stream definitions: what a client sends to create or change a stream, and the stored form.
@@ -72,6 +74,11 @@ const CreateShape = z.strictObject({
   dimensions: z.array(FieldName).max(MAX_DIMENSIONS).default([]),
   tags: TagsSchema.default({}),
   validation: z.enum(['strict', 'lenient']).default('strict'),
+  /** Where an `api_pull` or `database` stream pulls from, and when (see `pull-source.ts`). */
+  source: PullSourceSchema.optional(),
+  /** Alert rules (`alert-rules.ts`); `alertThresholds` is the legacy shorthand, folded into `alerts`. */
+  alerts: AlertRulesSchema.optional(),
+  alertThresholds: AlertThresholdsSchema.optional(),
 });
 
 /** What `POST /v1/streams` accepts. */
@@ -85,6 +92,11 @@ export const StreamPatchSchema = z.strictObject({
   schema: z.record(FieldName, FieldSpecSchema).optional(),
   tags: TagsSchema.optional(),
   validation: z.enum(['strict', 'lenient']).optional(),
+  /** Replaces a pull stream's source as a whole. */
+  source: PullSourceSchema.optional(),
+  /** Replaces every alert rule (the shorthand's rules included). */
+  alerts: AlertRulesSchema.optional(),
+  alertThresholds: AlertThresholdsSchema.optional(),
 });
 export type StreamPatch = z.output<typeof StreamPatchSchema>;
 
@@ -101,6 +113,10 @@ export interface Stream {
   dimensions: string[];
   tags: Record<string, string>;
   validation: ValidationMode;
+  /** Pull streams only: where and when records are pulled. */
+  source?: PullSource;
+  /** Alert rules, the legacy `alertThresholds` already mapped onto them; absent when the stream has none. */
+  alerts?: AlertRule[];
   state: StreamState;
   createdAt: string;
   updatedAt: string;
@@ -109,6 +125,7 @@ export interface Stream {
 }
 
 function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): void {
+  checkSourceFits(s, ctx);
   const names = Object.keys(s.schema);
   if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field' });
   for (const name of names) {
@@ -132,6 +149,9 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
     }
     if (d === s.timeField) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: 'the time field cannot be a dimension' });
   });
+  const report = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (s.alerts) checkAlertRules(s.alerts, s.schema, ['alerts'], report);
+  if (s.alertThresholds) checkAlertThresholds(s.alertThresholds, s.schema, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
 }
@@ -185,6 +205,8 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.description !== undefined && { description: patch.description }),
     ...(patch.tags !== undefined && { tags: patch.tags }),
     ...(patch.validation !== undefined && { validation: patch.validation }),
+    ...(patch.source !== undefined && { source: patch.source }),
+    ...((patch.alerts !== undefined || patch.alertThresholds !== undefined) && { alerts: mergeRules(patch.alerts, patch.alertThresholds) }),
     schema,
     updatedAt: now.toISOString(),
     version: stream.version + 1,
@@ -204,6 +226,8 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     dimensions: s.dimensions,
     tags: s.tags,
     validation: s.validation,
+    ...(s.source !== undefined && { source: s.source }),
+    ...(s.alerts !== undefined && { alerts: s.alerts }),
   };
 }
 
@@ -234,6 +258,8 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     dimensions: input.dimensions,
     tags: input.tags,
     validation: input.validation,
+    ...(input.source !== undefined && { source: input.source }),
+    ...((input.alerts !== undefined || input.alertThresholds !== undefined) && { alerts: mergeRules(input.alerts, input.alertThresholds) }),
     state: 'active',
     createdAt: at,
     updatedAt: at,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startRuntime, type Runtime } from '../../infra/local/runtime';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../../infra/local/runtime';
 
 export const ADMIN = 'trb_e2e-admin-token-0123456789abcdef';
 
@@ -20,11 +20,11 @@ export interface Local {
 }
 
 /** Starts the local runtime on free ports in a fresh data dir. */
-export async function startLocal(options: { dataDir?: string } = {}): Promise<Local> {
+export async function startLocal(options: { dataDir?: string; alerts?: RuntimeOptions['alerts']; pulls?: RuntimeOptions['pulls'] } = {}): Promise<Local> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tributary-e2e-')));
   const rt = await startRuntime(
     { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, quiet: true },
-    { demo: false, queue: { batchWindowMs: 5 } },
+    { demo: false, queue: { batchWindowMs: 5 }, ...(options.alerts && { alerts: options.alerts }), ...(options.pulls && { pulls: options.pulls }) },
   );
   const base = `http://127.0.0.1:${rt.httpPort}`;
   const clients: MqttClient[] = [];

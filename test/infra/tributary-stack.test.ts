@@ -90,7 +90,11 @@ describe('ingest queue', () => {
   });
 
   it('feeds the writer in batches with a batching window, bounded concurrency and partial batch failures', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // the ingest queue feeds only the writer (the other mapping is the pull queue's, see pulls.test.ts)
+    const ingestMappings = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.EventSourceArn) === JSON.stringify(getAtt(stack.ingest.queue)),
+    );
+    expect(ingestMappings).toHaveLength(1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: getAtt(stack.ingest.queue),
       FunctionName: { Ref: logicalId(stack.ingest.writerFunction.fn) },
@@ -99,7 +103,7 @@ describe('ingest queue', () => {
       MaximumBatchingWindowInSeconds: Match.anyValue(),
       ScalingConfig: { MaximumConcurrency: Match.anyValue() },
     });
-    const mapping = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping')!.Properties;
+    const mapping = ingestMappings[0]!.Properties;
     expect(mapping.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
     expect(mapping.ScalingConfig.MaximumConcurrency).toBeLessThanOrEqual(100);
   });
@@ -174,10 +178,15 @@ describe('functions', () => {
     writer: stack.ingest.writerFunction,
     authorizer: stack.api.authorizerFunction,
     'iot-authorizer': stack.iot.authorizerFunction,
+    alerts: stack.api.alertsFunction,
+    'alert-actions': stack.alerts.actionsFunction,
+    silence: stack.alerts.silenceFunction,
+    pull: stack.pulls.pullFunction,
+    'pull-dispatcher': stack.pulls.dispatcherFunction,
   });
 
-  it('runs all six handlers on nodejs22.x arm64 with active tracing and a log group that expires', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+  it('runs every handler on nodejs22.x arm64 with active tracing and a log group that expires', () => {
+    template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length);
     for (const fn of Object.values(fns())) {
       const props = resources[logicalId(fn.fn)]!.Properties;
       expect(props.Runtime).toBe('nodejs22.x');
@@ -206,9 +215,14 @@ describe('functions', () => {
       streams: { TABLE_NAME: table },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(stack.ingest.queue) } },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
-      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
+      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(stack.alerts.stateMachine) } },
+      alerts: { TABLE_NAME: table },
+      'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(stack.alerts.emailTopic) } },
+      silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(stack.alerts.stateMachine) } },
       authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret },
       'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' } },
+      pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
+      'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(stack.pulls.queue) } },
     };
     for (const [name, fn] of Object.entries(fns())) {
       const vars = resources[logicalId(fn.fn)]!.Properties.Environment.Variables;
@@ -237,7 +251,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the writer write records to its Timestream table only, update stream stats and consume the queue', () => {
+  it('lets the writer write records to its Timestream table only, update stream stats, consume the queue and start alert executions', () => {
     const { actions, managedPolicies } = grantsOf(stack.ingest.writerFunction);
     expect(actions).toEqual(
       sorted(
@@ -252,12 +266,15 @@ describe('least privilege', () => {
         'sqs:GetQueueUrl',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
+        // alert rules: window aggregates read the stream's points; fired alerts start the state machine
+        'timestream:Select',
+        'states:StartExecution',
       ),
     );
     expect(managedPolicies).toEqual([]);
     expect(resourcesFor(stack.ingest.writerFunction, 'timestream:WriteRecords')).toEqual([getAtt(stack.storage.timestreamTable)]);
+    expect(resourcesFor(stack.ingest.writerFunction, 'timestream:Select')).toEqual([getAtt(stack.storage.timestreamTable)]);
     expect(resourcesFor(stack.ingest.writerFunction, 'timestream:DescribeEndpoints')).toEqual(['*']);
-    expect(actions).not.toContain('timestream:Select');
     expect(actions).not.toContain('dynamodb:DeleteItem');
   });
 
@@ -306,7 +323,7 @@ describe('HTTP API', () => {
   it('creates exactly the contract v1 routes, each behind the Lambda authorizer and on the function the route table names', () => {
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
-    const fnOf = { streams: stack.api.streamsFunction, ingest: stack.ingest.ingestFunction, query: stack.api.queryFunction };
+    const fnOf = { streams: stack.api.streamsFunction, ingest: stack.ingest.ingestFunction, query: stack.api.queryFunction, alerts: stack.api.alertsFunction, pull: stack.pulls.pullFunction };
     for (const route of ROUTES) {
       const r = routes.find((x) => x.Properties.RouteKey === routeKey(route))!.Properties;
       expect(r.AuthorizationType, routeKey(route)).toBe('CUSTOM');

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
+import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
 
 /**
@@ -28,6 +29,8 @@ export interface ApiProps {
   readonly timestream: TimestreamTarget;
   /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
   readonly ingestFunction: TributaryFunction;
+  /** The function behind `POST /v1/streams/{id}/pull`, built by the `Pulls` construct. */
+  readonly pullFunction: TributaryFunction;
   /** The Secrets Manager secret that holds the admin token. */
   readonly adminTokenSecret: secretsmanager.ISecret;
   readonly authorizerCacheTtl: Duration;
@@ -43,7 +46,7 @@ export interface ApiProps {
  *
  * @example
  * const api = new Api(this, 'Api', {
- *   table, timestream, ingestFunction: ingest.ingestFunction, adminTokenSecret,
+ *   table, timestream, ingestFunction: ingest.ingestFunction, pullFunction: pulls.pullFunction, adminTokenSecret,
  *   authorizerCacheTtl: Duration.minutes(1), throttle: { rateLimit: 100, burstLimit: 200 }, logRetention: RetentionDays.ONE_MONTH,
  * });
  * new CfnOutput(this, 'ApiUrl', { value: api.url });
@@ -53,6 +56,8 @@ export class Api extends Construct {
   readonly stage: apigwv2.HttpStage;
   readonly streamsFunction: TributaryFunction;
   readonly queryFunction: TributaryFunction;
+  /** `GET /v1/streams/{id}/alerts`, `GET /v1/alerts`, `POST /v1/alerts/{id}/ack`. */
+  readonly alertsFunction: TributaryFunction;
   readonly authorizerFunction: TributaryFunction;
   readonly accessLogGroup: logs.LogGroup;
   /** The base URL clients call: `https://<api-id>.execute-api.<region>.amazonaws.com/`. */
@@ -98,6 +103,20 @@ export class Api extends Construct {
       new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }),
     );
     grantTableItems(table, this.queryFunction.role, TABLE_READ_ACTIONS);
+
+    this.alertsFunction = new TributaryFunction(this, 'AlertsFunction', {
+      handler: 'alerts',
+      description: 'Tributary alerts API: list by stream and by state, acknowledge',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: { TABLE_NAME: table.tableName },
+      logRetention: props.logRetention,
+    });
+    grantTableItems(table, this.alertsFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:UpdateItem']);
+    // gsi1 lists alerts by state; named, not index/*
+    this.alertsFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_KEYS.index.name}`] }),
+    );
 
     this.authorizerFunction = new TributaryFunction(this, 'AuthorizerFunction', {
       handler: 'authorizer',
@@ -157,7 +176,9 @@ export class Api extends Construct {
     const integrations: Record<FunctionName, HttpLambdaIntegration> = {
       streams: new HttpLambdaIntegration('StreamsIntegration', this.streamsFunction.fn),
       ingest: new HttpLambdaIntegration('IngestIntegration', props.ingestFunction.fn),
+      pull: new HttpLambdaIntegration('PullIntegration', props.pullFunction.fn),
       query: new HttpLambdaIntegration('QueryIntegration', this.queryFunction.fn),
+      alerts: new HttpLambdaIntegration('AlertsIntegration', this.alertsFunction.fn),
     };
     for (const route of ROUTES) {
       this.httpApi.addRoutes({

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,7 +15,7 @@ export const NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=32';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The Lambda handlers, by folder under `functions/`; each `handler.ts` exports `handler`. */
-export type HandlerName = 'streams' | 'ingest' | 'query' | 'writer' | 'authorizer' | 'iot-authorizer';
+export type HandlerName = 'streams' | 'ingest' | 'query' | 'writer' | 'authorizer' | 'iot-authorizer' | 'alerts' | 'alert-actions' | 'silence' | 'pull' | 'pull-dispatcher';
 
 /** Where a handler's entry file lives, relative to the repository root. */
 export const handlerEntry = (name: HandlerName) => `functions/${name}/handler.ts`;
@@ -27,6 +28,20 @@ export interface TributaryFunctionProps {
   readonly timeout: Duration;
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
+  /** Runs the function in a VPC (none by default); Lambda then adds the ENI permissions to the role. */
+  readonly network?: FunctionNetwork;
+}
+
+/**
+ * Where a function that must reach private resources runs.
+ *
+ * @example
+ * const network: FunctionNetwork = { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } };
+ */
+export interface FunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 /**
@@ -78,6 +93,7 @@ export class TributaryFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
+      ...(props.network && { vpc: props.network.vpc, vpcSubnets: props.network.vpcSubnets, securityGroups: props.network.securityGroups }),
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         ...props.environment,

@@ -18,6 +18,30 @@ import type { TributaryFunction } from './function';
  */
 export const REJECTED_RECORDS_METRIC = { namespace: 'Tributary', metricName: 'RejectedRecords' } as const;
 
+/**
+ * An alarm that pages through `action` when it fires and when it clears; missing data is not breaching.
+ *
+ * @example
+ * pagingAlarm(this, 'FailedExecutions', { metric: machine.metricFailed(), description: 'An execution failed.', action: new SnsAction(topic) });
+ */
+export function pagingAlarm(
+  scope: Construct,
+  id: string,
+  options: { metric: cloudwatch.IMetric; description: string; action: cloudwatch.IAlarmAction; threshold?: number; comparison?: cloudwatch.ComparisonOperator },
+): cloudwatch.Alarm {
+  const created = new cloudwatch.Alarm(scope, id, {
+    metric: options.metric,
+    threshold: options.threshold ?? 0,
+    comparisonOperator: options.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    alarmDescription: options.description,
+  });
+  created.addAlarmAction(options.action);
+  created.addOkAction(options.action);
+  return created;
+}
+
 export interface ObservabilityProps {
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
@@ -62,16 +86,7 @@ export class Observability extends Construct {
     const action = new SnsAction(this.alarmTopic);
 
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, threshold: number, comparison: cloudwatch.ComparisonOperator) => {
-      const created = new cloudwatch.Alarm(this, alarmId, {
-        metric,
-        threshold,
-        comparisonOperator: comparison,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
+      const created = pagingAlarm(this, alarmId, { metric, description, threshold, comparison, action });
       this.alarms.push(created);
       return created;
     };

@@ -1,0 +1,198 @@
+import type { Alert } from '../../shared/domain/alert-evaluation';
+import type { AlertAction } from '../../shared/domain/alert-rules';
+import { renderTemplate } from '../../shared/domain/alert-template';
+import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SigningSecretStore } from '../../shared/ports';
+import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signing';
+
+/** An action that will fail the same way however often it is retried (a 4xx, no signing secret); the ASL does not retry it. */
+export class ActionPermanentError extends Error {
+  override readonly name = 'ActionPermanentError';
+}
+
+/** An action that failed this time (a 5xx, a timeout, a broker down); the ASL retries it with backoff. */
+export class ActionFailedError extends Error {
+  override readonly name = 'ActionFailedError';
+}
+
+export interface AlertTaskDeps {
+  alerts: AlertStore;
+  secrets: SigningSecretStore;
+  email: AlertEmailSender;
+  mqtt: AlertPublisher;
+  clock: Clock;
+  /** Per webhook request; 10 s unless given. */
+  webhookTimeoutMs?: number;
+}
+
+/** The input of the `RunAction` task: one action of one alert. */
+export interface RunActionInput {
+  task: 'run-action';
+  alert: Alert;
+  index: number;
+  action: AlertAction;
+}
+
+/** The input of the `RecordOutcomes` task: the Map's results, one per action. */
+export interface RecordOutcomesInput {
+  task: 'record-outcomes';
+  alertId: string;
+  results: { index: number; status: 'succeeded' | 'failed'; error?: unknown }[];
+}
+
+export type AlertTaskInput = RunActionInput | RecordOutcomesInput;
+
+/**
+ * The two tasks of the alert state machine, the same code in the Lambda and in the local runtime:
+ * `runAction` performs one action and counts the attempt on the alert (throwing lets the ASL retry or catch
+ * it); `recordOutcomes` writes each action's final status.
+ *
+ * @example
+ * const tasks = makeAlertTasks({ alerts, secrets: alerts, email, mqtt, clock: systemClock });
+ * await tasks.runAction({ task: 'run-action', alert, index: 0, action: { type: 'webhook', url } });
+ */
+export function makeAlertTasks(deps: AlertTaskDeps) {
+  const { alerts, clock } = deps;
+  const timeoutMs = deps.webhookTimeoutMs ?? 10_000;
+
+  async function runAction(input: RunActionInput): Promise<ActionResult> {
+    const { alert, index, action } = input;
+    try {
+      await perform(action, alert);
+    } catch (err) {
+      await alerts.recordAttempt(alert.id, index, clock.now(), (err as Error).message);
+      throw err;
+    }
+    await alerts.recordAttempt(alert.id, index, clock.now());
+    return { index, status: 'succeeded' };
+  }
+
+  async function recordOutcomes(input: RecordOutcomesInput): Promise<{ alertId: string; results: ActionResult[] }> {
+    const results = input.results.map((r) => ({ index: r.index, status: r.status, ...(r.status === 'failed' && { error: errorText(r.error) }) }));
+    await alerts.recordOutcomes(input.alertId, results, clock.now());
+    return { alertId: input.alertId, results };
+  }
+
+  async function perform(action: AlertAction, alert: Alert): Promise<void> {
+    const context = templateContext(alert);
+    switch (action.type) {
+      case 'webhook':
+        return post(action.url, alert, action.body === undefined ? JSON.stringify(alertPayload(alert)) : renderTemplate(action.body, context));
+      case 'ticket':
+        return post(action.url, alert, JSON.stringify(ticketBody(alert, action, context)));
+      case 'email':
+        return deps.email.send({
+          subject: renderTemplate(action.subject ?? '[{{alert.severity}}] {{alert.rule}} on {{stream.id}}', context).slice(0, 100),
+          message: action.message === undefined ? defaultMessage(alert) : renderTemplate(action.message, context),
+        });
+      case 'mqtt_publish': {
+        const topic = alertTopic(alert.streamId, renderTemplate(action.topic ?? 'alerts', context));
+        const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : renderTemplate(action.payload, context);
+        try {
+          return await deps.mqtt.publish(topic, payload);
+        } catch (err) {
+          throw new ActionFailedError(`MQTT publish to ${topic} failed: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    }
+  }
+
+  async function post(url: string, alert: Alert, body: string): Promise<void> {
+    const secret = await deps.secrets.getSigningSecret(alert.streamId);
+    if (!secret) throw new ActionPermanentError(`Stream '${alert.streamId}' has no signing secret; patch its alerts to create one.`);
+    const timestamp = Math.floor(clock.now() / 1000);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Tributary-Alerts/1',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+          'x-tributary-alert-id': alert.id,
+        },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
+      await res.arrayBuffer().catch(() => undefined);
+    } catch (err) {
+      throw new ActionFailedError(`POST ${origin(url)} failed: ${(err as Error).name}`, { cause: err });
+    }
+    if (res.ok) return;
+    const message = `POST ${origin(url)} answered HTTP ${res.status}`;
+    throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new ActionPermanentError(message) : new ActionFailedError(message);
+  }
+
+  return { runAction, recordOutcomes };
+}
+
+/**
+ * The MQTT topic of an action: always under `tributary/{streamId}/devices/`, the tree the stream's devices
+ * may subscribe to (and the only one the action's IAM allows in AWS).
+ *
+ * @example
+ * alertTopic('freezers', 'f1/alerts'); // 'tributary/freezers/devices/f1/alerts'
+ */
+export function alertTopic(streamId: string, relative: string): string {
+  const clean = relative.replace(/[#+\u0000]/g, '_').replace(/^\/+/, '') || 'alerts';
+  return `tributary/${streamId}/devices/${clean}`;
+}
+
+/**
+ * What a webhook receives unless the action gives a body template.
+ *
+ * @example
+ * JSON.stringify(alertPayload(alert)); // '{"type":"tributary.alert","alert":{"id":"freezers.…",…}}'
+ */
+export function alertPayload(alert: Alert): { type: 'tributary.alert'; alert: Omit<Alert, 'actions' | 'acknowledged'> } {
+  const { actions: _actions, acknowledged: _ack, ...rest } = alert;
+  return { type: 'tributary.alert', alert: rest };
+}
+
+function templateContext(alert: Alert): Record<string, unknown> {
+  const { actions: _actions, data, ...rest } = alert;
+  return { alert: rest, data: data ?? {}, dimensions: alert.dimensions, stream: { id: alert.streamId } };
+}
+
+function ticketBody(alert: Alert, action: Extract<AlertAction, { type: 'ticket' }>, context: Record<string, unknown>) {
+  return {
+    title: renderTemplate(action.title ?? '[{{alert.severity}}] {{alert.rule}} on {{stream.id}} {{alert.series}}', context),
+    description: action.description === undefined ? defaultMessage(alert) : renderTemplate(action.description, context),
+    severity: alert.severity,
+    labels: ['tributary', `severity:${alert.severity}`, `stream:${alert.streamId}`],
+    externalId: alert.id,
+    source: 'tributary',
+    alert: alertPayload(alert).alert,
+  };
+}
+
+function defaultMessage(alert: Alert): string {
+  const value = alert.value === null ? '' : ` value ${JSON.stringify(alert.value)}`;
+  return `Alert '${alert.rule}' (${alert.severity}) fired on stream ${alert.streamId}, series ${alert.series}, at ${alert.time}:${value}. Alert id ${alert.id}.`;
+}
+
+/** Only the origin of a URL goes into errors and logs: its path or query may hold a token. */
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the webhook';
+  }
+}
+
+/** Step Functions catches `{Error, Cause}`; a Lambda's Cause is JSON with `errorMessage`. */
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  const e = error as { Error?: unknown; Cause?: unknown } | undefined;
+  if (typeof e?.Cause === 'string') {
+    try {
+      const parsed = JSON.parse(e.Cause) as { errorMessage?: unknown };
+      if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+    } catch {
+      return e.Cause;
+    }
+    return e.Cause;
+  }
+  return typeof e?.Error === 'string' ? e.Error : 'failed';
+}

@@ -1,0 +1,61 @@
+import middy from '@middy/core';
+import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
+import type { AlertStore, Clock, StreamRegistry } from '../../shared/ports';
+import { requireScope, requiredScope } from '../commons/auth';
+import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { jsonResponse } from '../commons/problem';
+import { findRoute } from '../commons/routes';
+
+export interface AlertsDeps {
+  registry: StreamRegistry;
+  alerts: AlertStore;
+  clock: Clock;
+  log: Logger;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/**
+ * The alerts API: `GET /v1/streams/{id}/alerts` (read scope), `GET /v1/alerts?state=firing|resolved` (admin)
+ * and `POST /v1/alerts/{id}/ack` (admin; the id is an alert's, so the route stays admin-only: the
+ * authorizer reads `{id}` as a stream id for stream scopes). Lists page with `limit` and `cursor`.
+ *
+ * @example
+ * export const handler = makeAlertsHandler({ registry, alerts, clock: systemClock, log: jsonLogger });
+ */
+export function makeAlertsHandler(deps: AlertsDeps) {
+  const { registry, alerts, clock } = deps;
+
+  async function app(event: HttpEvent): Promise<HttpResult> {
+    const route = findRoute(event.routeKey);
+    if (!route || route.fn !== 'alerts') throw new BadRequestError(`No route ${event.routeKey}.`);
+    const id = route.path.includes('{id}') ? pathId(event) : undefined;
+    requireScope(event, requiredScope(route, id));
+    const params = event.queryStringParameters ?? {};
+    switch (route.path) {
+      case '/v1/streams/{id}/alerts': {
+        if (!(await registry.get(id!))) throw new StreamNotFoundError(id!);
+        return jsonResponse(200, await alerts.listByStream(id!, pageOf(params)));
+      }
+      case '/v1/alerts': {
+        const state = params.state ?? 'firing';
+        if (state !== 'firing' && state !== 'resolved') throw new BadRequestError('Invalid query parameters.', [{ path: ['state'], message: 'must be firing or resolved' }]);
+        return jsonResponse(200, await alerts.listByState(state, pageOf(params)));
+      }
+      case '/v1/alerts/{id}/ack':
+        return jsonResponse(200, await alerts.acknowledge(id!, clock.now()));
+    }
+    throw new BadRequestError(`No route ${event.routeKey}.`);
+  }
+
+  return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
+}
+
+function pageOf(params: Record<string, string | undefined>): { limit: number; cursor?: string } {
+  const limit = params.limit === undefined ? DEFAULT_LIMIT : Number(params.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+  }
+  return { limit, ...(params.cursor && { cursor: params.cursor }) };
+}

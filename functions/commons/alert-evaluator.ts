@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import {
+  aggregate,
+  alertId,
+  evaluateBatch,
+  evaluateSilence,
+  groupBySeries,
+  ingestRules,
+  newAlert,
+  seriesKey,
+  silenceRules,
+  stateKey,
+  windowRules,
+  type SeriesPoints,
+  type SeriesState,
+  type Transition,
+} from '../../shared/domain/alert-evaluation';
+import { parseDuration, windowMs, type AlertRule } from '../../shared/domain/alert-rules';
+import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
+import { measureFields, type Stream } from '../../shared/domain/stream-definition';
+import type { Datapoint, Value } from '../../shared/domain/validate-record';
+import type { AlertEvaluator, AlertStarter, AlertStore, Clock, PointStore } from '../../shared/ports';
+import type { Logger } from './http';
+
+export interface AlertEvaluatorDeps {
+  store: PointStore;
+  alerts: AlertStore;
+  starter: AlertStarter;
+  clock: Clock;
+  log: Logger;
+  /** The random part of alert ids (tests pass a counter). */
+  random?: () => string;
+}
+
+const randomPart = () => randomBytes(5).toString('hex').slice(0, 9).padStart(9, '0');
+
+/**
+ * Runs a stream's alert rules: on a written batch (`evaluate`, the writer's hook) and on a schedule for
+ * silences (`checkSilence`). Per batch and stream: one query of the alert states, one `PointStore.query`
+ * per window rule, then one conditional write per transition and one execution start per fired alert
+ * with actions. Nothing is read or written per record.
+ *
+ * @example
+ * const alerts = makeAlertEvaluator({ store, alerts: alertStore, starter, clock: systemClock, log: jsonLogger });
+ * const writeBatch = makeWriter({ registry, store, clock, log, alerts });
+ */
+export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & { checkSilence(stream: Stream): Promise<void> } {
+  const { store, alerts, starter, clock, log } = deps;
+  const random = deps.random ?? randomPart;
+
+  async function evaluate(stream: Stream, points: Datapoint[]): Promise<void> {
+    const rules = ingestRules(stream);
+    if (rules.length === 0 || points.length === 0) return;
+    const series = groupBySeries(stream, points);
+    const [states, windows] = await Promise.all([statesOf(stream.id), windowAggregates(stream, windowRules(rules), series)]);
+    const transitions = await evaluateBatch({ rules, series, states, windows, now: clock.now() });
+    await apply(stream, transitions);
+  }
+
+  async function checkSilence(stream: Stream): Promise<void> {
+    const rules = silenceRules(stream);
+    if (rules.length === 0) return;
+    const [rows, states] = await Promise.all([store.latest(stream, { fields: measureFields(stream), filters: {} }), statesOf(stream.id)]);
+    const latest = rows.map((r) => ({ key: seriesKey(stream.dimensions, r.dimensions), dimensions: r.dimensions, time: r.time }));
+    await apply(stream, evaluateSilence({ rules, latest, states, now: clock.now() }));
+  }
+
+  async function statesOf(streamId: string): Promise<Map<string, SeriesState>> {
+    return new Map((await alerts.loadStates(streamId)).map((s) => [stateKey(s.rule, s.series), s]));
+  }
+
+  /** One query per window rule over the batch's series, aggregated per series over the window ending at its last point. */
+  async function windowAggregates(stream: Stream, rules: AlertRule[], series: SeriesPoints[]): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>();
+    if (rules.length === 0) return out;
+    const lastOf = new Map(series.map((s) => [s.key, s.points[s.points.length - 1]!.time]));
+    const filters: Record<string, string[]> = {};
+    for (const d of stream.dimensions) filters[d] = [...new Set(series.map((s) => s.dimensions[d] ?? ''))];
+    const lasts = [...lastOf.values()];
+    await Promise.all(
+      rules.map(async (rule) => {
+        const c = rule.when;
+        if (!('field' in c) || !c.window) return;
+        const span = windowMs(c)!;
+        const q: DataQuery = {
+          start: Math.min(...lasts) - span,
+          end: Math.max(...lasts) + 1,
+          fields: [c.field],
+          granularity: 'raw',
+          binMs: 0,
+          downsamplers: [],
+          filters,
+          keyDimensions: [...stream.dimensions],
+          groupBy: [],
+          limit: MAX_LIMIT,
+          order: 'desc',
+        };
+        const values = new Map<string, Value[]>();
+        for (const row of await store.query(stream, q)) {
+          const key = seriesKey(stream.dimensions, row.dimensions);
+          const last = lastOf.get(key);
+          const v = row.values[c.field];
+          if (last === undefined || row.time < last - span || row.time > last || v === null || v === undefined || typeof v === 'object') continue;
+          const list = values.get(key);
+          if (list) list.push(v);
+          else values.set(key, [v]);
+        }
+        const byRule = new Map<string, number>();
+        for (const [key, list] of values) {
+          const a = aggregate(c.window.agg, list);
+          if (a !== undefined) byRule.set(key, a);
+        }
+        out.set(rule.name, byRule);
+      }),
+    );
+    return out;
+  }
+
+  /** Applies transitions: each (rule, series) in order, the pairs in parallel. */
+  async function apply(stream: Stream, transitions: Transition[]): Promise<void> {
+    const byPair = new Map<string, Transition[]>();
+    for (const t of transitions) {
+      const key = stateKey(t.rule.name, t.series);
+      const list = byPair.get(key);
+      if (list) list.push(t);
+      else byPair.set(key, [t]);
+    }
+    await Promise.all([...byPair.values()].map((list) => applyPair(stream, list)));
+  }
+
+  async function applyPair(stream: Stream, list: Transition[]): Promise<void> {
+    let firedId: string | undefined;
+    for (const t of list) {
+      const now = clock.now();
+      if (t.kind === 'fire') {
+        const alert = newAlert(stream.id, t, alertId(stream.id, now, random), now);
+        if (!(await alerts.fire(alert, parseDuration(t.rule.cooldown) ?? 0, now))) continue;
+        firedId = alert.id;
+        log.info('alert fired', { streamId: stream.id, alertId: alert.id, rule: t.rule.name, series: t.series });
+        if (t.rule.actions.length === 0) continue;
+        await starter.start({ alert, actions: t.rule.actions.map((action, index) => ({ index, action })) }).catch((err: unknown) => {
+          log.error('alert actions not started', { streamId: stream.id, alertId: alert.id, error: (err as Error).name, reason: (err as Error).message });
+        });
+      } else {
+        const id = t.alertId ?? firedId;
+        if (id && (await alerts.resolve(stream.id, t.rule.name, t.series, id, now))) {
+          log.info('alert resolved', { streamId: stream.id, alertId: id, rule: t.rule.name, series: t.series });
+        }
+      }
+    }
+  }
+
+  return { evaluate, checkSilence };
+}

@@ -1,0 +1,31 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
+import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
+import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
+import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
+import { TimestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { systemClock } from '../../shared/ports';
+import { makeAlertEvaluator } from '../commons/alert-evaluator';
+import { jsonLogger } from '../commons/http';
+import { makeSilenceCheck } from './app';
+import { silenceConfig } from './config';
+
+const config = silenceConfig(process.env);
+const client = new DynamoDBClient({});
+const evaluator = makeAlertEvaluator({
+  store: new TimestreamPointStore({
+    writeClient: new TimestreamWriteClient({}),
+    queryClient: new TimestreamQueryClient({}),
+    database: config.TIMESTREAM_DATABASE,
+    table: config.TIMESTREAM_TABLE,
+  }),
+  alerts: new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME }),
+  starter: new SfnAlertStarter({ client: new SFNClient({}), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
+  clock: systemClock,
+  log: jsonLogger,
+});
+
+/** EventBridge `rate(1 minute)` → one silence check over every stream with a `no data for …` rule. */
+export const handler = makeSilenceCheck({ registry: new DynamoDbRegistry({ client, tableName: config.TABLE_NAME }), evaluator, log: jsonLogger });

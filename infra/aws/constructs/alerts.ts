@@ -1,0 +1,156 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../functions/alert-actions/definition';
+import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
+import { TributaryFunction } from './function';
+import type { TimestreamTarget } from './ingest';
+import { pagingAlarm } from './observability';
+import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
+
+/** The MQTT topics alert actions may publish to: each stream's device tree, nothing else. */
+export const ALERT_TOPIC_PATTERN = 'tributary/*/devices/*';
+
+export interface AlertsProps {
+  readonly table: dynamodb.ITable;
+  readonly timestream: TimestreamTarget;
+  /** The writer evaluates rules on every batch; it gets the state machine's ARN and the right to start it. */
+  readonly writerFunction: TributaryFunction;
+  /** Where the alarms on failed executions and on the alert functions go. */
+  readonly alarmTopic: sns.ITopic;
+  /** Subscribed to the alert email topic, if given. */
+  readonly alertEmail?: string;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * Alerts: the state machine that runs an alert's actions (the ASL file `alert-actions.asl.json`, its tasks on
+ * the alert-actions function), the SNS topic of `email` actions, the silence check on an EventBridge
+ * `rate(1 minute)` schedule, and alarms on failed executions. `mqtt_publish` may reach only
+ * `tributary/*\/devices/*` through the IoT data plane.
+ *
+ * @example
+ * const alerts = new Alerts(this, 'Alerts', {
+ *   table, timestream, writerFunction: ingest.writerFunction, alarmTopic: observability.alarmTopic, logRetention,
+ * });
+ */
+export class Alerts extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly actionsFunction: TributaryFunction;
+  readonly silenceFunction: TributaryFunction;
+  readonly emailTopic: sns.Topic;
+  readonly schedule: events.Rule;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: AlertsProps) {
+    super(scope, id);
+    const { table, timestream } = props;
+    const stack = Stack.of(this);
+
+    const key = new kms.Key(this, 'EmailTopicKey', { description: 'Tributary alert email topic encryption', enableKeyRotation: true });
+    this.emailTopic = new sns.Topic(this, 'EmailTopic', { displayName: 'Tributary alerts', masterKey: key, enforceSSL: true });
+    if (props.alertEmail) this.emailTopic.addSubscription(new EmailSubscription(props.alertEmail));
+
+    this.actionsFunction = new TributaryFunction(this, 'ActionsFunction', {
+      handler: 'alert-actions',
+      description: 'Tributary alert actions: webhook, ticket, email (SNS) and MQTT publish, one attempt per invocation',
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      environment: { TABLE_NAME: table.tableName, ALERT_TOPIC_ARN: this.emailTopic.topicArn },
+      logRetention: props.logRetention,
+    });
+    // Reads the signing secret, counts attempts and writes outcomes on the alert item.
+    grantTableItems(table, this.actionsFunction.role, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    this.actionsFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.emailTopic.topicArn] }));
+    key.grant(this.actionsFunction.role, 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.actionsFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [stack.formatArn({ service: 'iot', resource: 'topic', resourceName: ALERT_TOPIC_PATTERN })] }),
+    );
+    Validations.of(this.actionsFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:topic/tributary/*/devices/*]',
+      reason:
+        "mqtt_publish sends to a topic of the alert's stream, chosen per rule: iot:Publish is limited to the tree tributary/<streamId>/devices/ " +
+        'that the IoT authorizer lets only that stream’s devices subscribe to; the data topics tributary/<streamId>/data stay out of reach.',
+    });
+    Validations.of(this.actionsFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'Publishing to the encrypted alert topic needs a data key of its own KMS key; the statement names that one key only.',
+    });
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const substitutions: AlertActionsSubstitutions = {
+      RunActionFunctionArn: this.actionsFunction.fn.functionArn,
+      RecordOutcomesFunctionArn: this.actionsFunction.fn.functionArn,
+    };
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromString(readAlertActionsAsl()),
+      definitionSubstitutions: substitutions,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      // Execution data stays out of the logs: a webhook URL may carry a token in its query.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.actionsFunction.fn.functionArn] }));
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, ListLogDeliveries, …) and X-Ray tracing, which ' +
+        'Step Functions needs for execution logging and tracing and which have no resource type; the invoke names the one function.',
+    });
+
+    this.silenceFunction = new TributaryFunction(this, 'SilenceFunction', {
+      handler: 'silence',
+      description: 'Tributary silence check: fires "no data for …" alert rules, every minute',
+      memorySize: 256,
+      timeout: Duration.seconds(50),
+      environment: {
+        TABLE_NAME: table.tableName,
+        TIMESTREAM_DATABASE: timestream.databaseName,
+        TIMESTREAM_TABLE: timestream.tableName,
+        ALERT_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+      },
+      logRetention: props.logRetention,
+    });
+    grantTableItems(table, this.silenceFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // lists streams through gsi1; named, not index/*
+    this.silenceFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_KEYS.index.name}`] }),
+    );
+    this.grantAlertEvaluation(this.silenceFunction, timestream);
+    // The SDK discovers the cell endpoint first; DescribeEndpoints has no resource type (the writer has it already).
+    this.silenceFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }));
+    this.schedule = new events.Rule(this, 'SilenceSchedule', {
+      description: 'Tributary silence check, every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.silenceFunction.fn, { retryAttempts: 0 })],
+    });
+
+    props.writerFunction.fn.addEnvironment('ALERT_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.grantAlertEvaluation(props.writerFunction, timestream);
+
+    const action = new SnsAction(props.alarmTopic);
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) =>
+      this.alarms.push(pagingAlarm(this, alarmId, { metric, description, action }));
+    const fiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    alarm('FailedExecutions', this.stateMachine.metricFailed(fiveMinutes), 'An alert state machine execution failed as a whole (its outcomes may not be recorded).');
+    alarm('TimedOutExecutions', this.stateMachine.metricTimedOut(fiveMinutes), 'An alert state machine execution timed out.');
+    alarm('ActionsErrors', this.actionsFunction.fn.metricErrors(fiveMinutes), 'The alert actions function failed (an unhandled error or a timeout).');
+    alarm('SilenceErrors', this.silenceFunction.fn.metricErrors(fiveMinutes), 'The silence check failed (an unhandled error or a timeout).');
+  }
+
+  /** What evaluating rules takes beyond the table: window queries and `latest` on Timestream, and starting executions. */
+  private grantAlertEvaluation(fn: TributaryFunction, timestream: TimestreamTarget): void {
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [timestream.tableArn] }));
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }));
+  }
+}

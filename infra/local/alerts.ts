@@ -1,0 +1,95 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Cron } from 'croner';
+import { ALERT_TASK_STATES, loadAlertActionsDefinition } from '../../functions/alert-actions/definition';
+import { makeAlertTasks } from '../../functions/alert-actions/tasks';
+import { makeAlertsHandler } from '../../functions/alerts/app';
+import { makeAlertEvaluator } from '../../functions/commons/alert-evaluator';
+import type { HttpHandler, Logger } from '../../functions/commons/http';
+import { makeSilenceCheck } from '../../functions/silence/app';
+import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
+import { AedesAlertPublisher, type BrokerLike } from '../../shared/local/aedes-alert-publisher';
+import { LocalStepFunctions } from '../../shared/local/local-step-functions';
+import { LogEmailSender } from '../../shared/local/log-email-sender';
+import type { AlertEvaluator, Clock, PointStore, StreamRegistry } from '../../shared/ports';
+
+/** Every minute, at second 0: EventBridge's `rate(1 minute)` for the silence check. */
+export const SILENCE_SCHEDULE = '0 * * * * *';
+/** The ARN the local ASL names for both tasks; aws-local-stepfunctions runs the task code instead. */
+const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:tributary-alert-actions';
+
+export interface LocalAlertsOptions {
+  /** Milliseconds between retries of an action instead of the ASL's backoff (tests pass a few). */
+  retryIntervalMs?: number;
+  /** croner pattern of the silence check (with seconds); `SILENCE_SCHEDULE` unless given. */
+  silenceSchedule?: string;
+  /** Where local alert emails are written (the log by default). */
+  emailLog?: (line: string) => void;
+}
+
+export interface LocalAlerts {
+  evaluator: AlertEvaluator;
+  handler: HttpHandler;
+  store: DynamoDbAlertStore;
+  /** Hands the aedes broker to `mqtt_publish` actions once the MQTT gateway is up. */
+  attachBroker(broker: BrokerLike): void;
+  /** Starts the silence schedule. */
+  start(): void;
+  /** Runs one silence check now. */
+  checkSilence(): Promise<unknown>;
+  /** Resolves once no alert execution is running. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Alerts on one machine: the DynamoDB alert store on dynalite, the alert ASL in aws-local-stepfunctions
+ * with the Lambda's own task code, `mqtt_publish` on the aedes broker, email to the log, and croner for
+ * the silence check.
+ *
+ * @example
+ * const alerts = createLocalAlerts({ client: dynamo.client, tableName, registry, store, clock, log });
+ * const writeBatch = makeWriter({ registry, store, clock, log, alerts: alerts.evaluator });
+ */
+export function createLocalAlerts(
+  deps: { client: DynamoDBClient; tableName: string; registry: StreamRegistry; store: PointStore; clock: Clock; log: Logger },
+  options: LocalAlertsOptions = {},
+): LocalAlerts {
+  const { clock, log } = deps;
+  const alertStore = new DynamoDbAlertStore({ client: deps.client, tableName: deps.tableName });
+  const publisher = new AedesAlertPublisher();
+  const tasks = makeAlertTasks({
+    alerts: alertStore,
+    secrets: alertStore,
+    email: new LogEmailSender(options.emailLog ?? ((line) => console.log(line))),
+    mqtt: publisher,
+    clock,
+  });
+  const retry = options.retryIntervalMs;
+  const sfn = new LocalStepFunctions({
+    definition: loadAlertActionsDefinition({ RunActionFunctionArn: LOCAL_FUNCTION_ARN, RecordOutcomesFunctionArn: LOCAL_FUNCTION_ARN }),
+    tasks: { [ALERT_TASK_STATES.runAction]: tasks.runAction, [ALERT_TASK_STATES.recordOutcomes]: tasks.recordOutcomes },
+    ...(retry !== undefined && { retryIntervalMs: { [ALERT_TASK_STATES.runAction]: retry, [ALERT_TASK_STATES.recordOutcomes]: retry } }),
+    onExecutionError: (err, input) => log.error('alert execution failed', { alertId: input.alert.id, error: (err as Error)?.name, reason: (err as Error)?.message }),
+  });
+  const evaluator = makeAlertEvaluator({ store: deps.store, alerts: alertStore, starter: sfn, clock, log });
+  const checkSilence = makeSilenceCheck({ registry: deps.registry, evaluator, log });
+  let cron: Cron | undefined;
+
+  return {
+    evaluator,
+    store: alertStore,
+    handler: makeAlertsHandler({ registry: deps.registry, alerts: alertStore, clock, log }),
+    attachBroker: (broker) => publisher.attach(broker),
+    start() {
+      cron = new Cron(options.silenceSchedule ?? SILENCE_SCHEDULE, { protect: true, catch: true }, async () => {
+        await checkSilence();
+      });
+    },
+    checkSilence,
+    idle: () => sfn.idle(),
+    async close() {
+      cron?.stop();
+      await sfn.close();
+    },
+  };
+}

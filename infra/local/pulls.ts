@@ -1,0 +1,97 @@
+import { Cron } from 'croner';
+import { join } from 'node:path';
+import type { HttpHandler, Logger } from '../../functions/commons/http';
+import { makePullHttpHandler, makePullRunner } from '../../functions/pull/app';
+import { makeDispatcher } from '../../functions/pull-dispatcher/app';
+import type { DynamoDBClient } from '../../shared/aws/dynamodb-local-client';
+import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
+import { FileSecretSource } from '../../shared/local/file-secret-source';
+import type { Clock, IngestQueue, PullStateStore, StreamRegistry } from '../../shared/ports';
+
+/**
+ * Settings of the local pull scheduler.
+ *
+ * @example
+ * const options: LocalPullsOptions = { tick: '* * * * * *', allowLoopback: true };
+ */
+export interface LocalPullsOptions {
+  /** croner pattern of the dispatcher's tick (default every 5 seconds; EventBridge's is every minute). */
+  tick?: string;
+  /** Let pulls reach 127.0.0.0/8 and ::1 (default true on one machine: the sources are often beside it). */
+  allowLoopback?: boolean;
+  /** The environment `TRIBUTARY_SECRET_<NAME>` is read from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** The scheduler's clock (default the runtime's); tests move it to reach the next scheduled run. */
+  clock?: Clock;
+}
+
+export interface LocalPulls {
+  state: PullStateStore;
+  /** `POST /v1/streams/{id}/pull`. */
+  handler: HttpHandler;
+  /** One dispatcher tick, now (what the croner job runs). */
+  tick(): Promise<{ dispatched: string[] }>;
+  /** Starts the croner job. */
+  start(): void;
+  /** Stops the job and waits for running pulls. */
+  close(): Promise<void>;
+}
+
+export interface LocalPullsDeps {
+  client: DynamoDBClient;
+  tableName: string;
+  registry: StreamRegistry;
+  queue: IngestQueue;
+  dataDir: string;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Scheduled pulls on one machine: the same dispatcher and pull runner as the Lambdas, with the pull state
+ * in the same DynamoDB table (on dynalite), secrets from the environment or `<dataDir>/secrets.json`, and
+ * croner standing in for EventBridge. Every tick re-reads the registry, so a created, patched, paused or
+ * deleted stream is picked up on the next tick; due pulls run in the background, one per stream at a time.
+ *
+ * @example
+ * const pulls = createLocalPulls({ client, tableName, registry, queue, dataDir, clock, log }, { tick: '* * * * * *' });
+ * pulls.start();
+ */
+export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOptions = {}): LocalPulls {
+  const state = new DynamoDbPullStateStore({ client: deps.client, tableName: deps.tableName });
+  const secrets = new FileSecretSource({ env: options.env ?? process.env, file: join(deps.dataDir, 'secrets.json') });
+  const runPull = makePullRunner({
+    registry: deps.registry,
+    queue: deps.queue,
+    state,
+    secrets,
+    clock: deps.clock,
+    log: deps.log,
+    allowLoopback: options.allowLoopback ?? true,
+  });
+  const running = new Set<Promise<unknown>>();
+  const dispatch = async (streamIds: string[]) => {
+    for (const id of streamIds) {
+      const run = runPull(id, 'schedule')
+        .catch((err: Error) => deps.log.error('scheduled pull failed', { streamId: id, error: err?.name, reason: err?.message }))
+        .finally(() => running.delete(run));
+      running.add(run);
+    }
+  };
+  const tick = makeDispatcher({ registry: deps.registry, state, clock: options.clock ?? deps.clock, log: deps.log, dispatch });
+  let job: Cron | undefined;
+  return {
+    state,
+    handler: makePullHttpHandler({ runPull, log: deps.log }),
+    tick,
+    start() {
+      job ??= new Cron(options.tick ?? '*/5 * * * * *', { protect: true, unref: true, catch: (err) => deps.log.error('pull dispatcher failed', { reason: (err as Error)?.message }) }, async () => {
+        await tick();
+      });
+    },
+    async close() {
+      job?.stop();
+      await Promise.allSettled([...running]);
+    },
+  };
+}

@@ -1,0 +1,333 @@
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { streamOfAlert, type ActionOutcome, type Alert, type AlertState, type SeriesState } from '../domain/alert-evaluation';
+import { AlertNotFoundError, BadRequestError } from '../domain/errors';
+import type { ActionResult, AlertPage, AlertStore, SigningSecretStore } from '../ports';
+import { callDynamo, checkTableOptions } from './dynamodb-call';
+import { TABLE_KEYS } from './dynamodb-table';
+
+/**
+ * What `DynamoDbAlertStore` is built from: a ready client and the table's name.
+ *
+ * @example
+ * const options: DynamoDbAlertStoreOptions = { client: new DynamoDBClient({}), tableName: config.TABLE_NAME };
+ */
+export interface DynamoDbAlertStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+}
+
+type Item = Record<string, AttributeValue>;
+const { partitionKey: PK, sortKey: SK, index: GSI } = TABLE_KEYS;
+const streamPk = (streamId: string): AttributeValue => ({ S: `STREAM#${streamId}` });
+const stateSk = (rule: string, series: string) => `ALERTSTATE#${rule}#${series}`;
+const alertSk = (id: string) => `ALERT#${id}`;
+const statePartition = (state: AlertState) => `ALERTS#${state}`;
+/** Errors kept on an outcome are cut to this many characters. */
+const MAX_ERROR_CHARS = 512;
+
+/**
+ * `AlertStore` and `SigningSecretStore` on the single table (key design in `dynamodb-table.ts`):
+ *
+ * - `fire` is a conditional `UpdateItem` on the `ALERTSTATE#<rule>#<series>` item (the referee: not firing and
+ *   out of cooldown), then a `PutItem` of the `ALERT#<id>` item. Not one transaction (dynalite has none): a
+ *   writer that dies between the two leaves the series firing without its alert item; the next resolve
+ *   clears it.
+ * - Alerts of a stream are read from the stream's partition (`sk` begins with `ALERT#`, ids sort by time);
+ *   alerts by state from `gsi1` (`gsi1pk = ALERTS#firing | ALERTS#resolved`, `gsi1sk = <firedAt>#<id>`), which
+ *   a resolve moves.
+ *
+ * @example
+ * const alerts = new DynamoDbAlertStore({ client: new DynamoDBClient({}), tableName: 'tributary' });
+ * if (await alerts.fire(alert, 300_000, Date.now())) await starter.start({ alert, actions });
+ */
+export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+
+  constructor(options: DynamoDbAlertStoreOptions) {
+    checkTableOptions('DynamoDbAlertStore', options);
+    this.client = options.client;
+    this.table = options.tableName;
+  }
+
+  async loadStates(streamId: string): Promise<SeriesState[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+      ExpressionAttributeValues: { ':pk': streamPk(streamId), ':prefix': { S: 'ALERTSTATE#' } },
+    });
+    return items.map((i) => ({
+      rule: i.rule?.S ?? '',
+      series: i.series?.S ?? '',
+      state: i.alertState?.S === 'firing' ? 'firing' : 'resolved',
+      ...(i.alertId?.S && { alertId: i.alertId.S }),
+      ...(i.firedAt?.N && { firedAt: Number(i.firedAt.N) }),
+    }));
+  }
+
+  async fire(alert: Alert, cooldownMs: number, now: number): Promise<boolean> {
+    const won = await this.updateState(alert.streamId, alert.rule, alert.series, {
+      UpdateExpression: 'SET #st = :firing, alertId = :id, firedAt = :now, #rule = :rule, series = :series',
+      ConditionExpression: 'attribute_not_exists(#st) OR (#st <> :firing AND (attribute_not_exists(firedAt) OR firedAt <= :edge))',
+      ExpressionAttributeNames: { '#st': 'alertState', '#rule': 'rule' },
+      ExpressionAttributeValues: {
+        ':firing': { S: 'firing' },
+        ':id': { S: alert.id },
+        ':now': { N: String(now) },
+        ':edge': { N: String(now - cooldownMs) },
+        ':rule': { S: alert.rule },
+        ':series': { S: alert.series },
+      },
+    });
+    if (won) await this.call('PutItem', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: alertItem(alert) })));
+    return won;
+  }
+
+  async resolve(streamId: string, rule: string, series: string, alertId: string, at: number): Promise<boolean> {
+    const won = await this.updateState(streamId, rule, series, {
+      UpdateExpression: 'SET #st = :resolved',
+      ConditionExpression: '#st = :firing AND alertId = :id',
+      ExpressionAttributeNames: { '#st': 'alertState' },
+      ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':firing': { S: 'firing' }, ':id': { S: alertId } },
+    });
+    if (!won) return false;
+    await this.updateAlert(alertId, {
+      UpdateExpression: 'SET #st = :resolved, resolvedAt = :at, #gpk = :gpk',
+      ExpressionAttributeNames: { '#st': 'alertState', '#gpk': GSI.partitionKey },
+      ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':at': { S: iso(at) }, ':gpk': { S: statePartition('resolved') } },
+    }).catch((err: unknown) => {
+      if (!(err instanceof AlertNotFoundError)) throw err;
+    });
+    return true;
+  }
+
+  async get(alertId: string): Promise<Alert | undefined> {
+    const streamId = streamOfAlert(alertId);
+    if (!streamId) return undefined;
+    const out = await this.call('GetItem', () =>
+      this.client.send(new GetItemCommand({ TableName: this.table, Key: alertKey(streamId, alertId), ConsistentRead: true })),
+    );
+    return out.Item ? toAlert(out.Item) : undefined;
+  }
+
+  async listByStream(streamId: string, page: { limit: number; cursor?: string }): Promise<AlertPage> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    if (after && streamOfAlert(after.id) !== streamId) throw badCursor();
+    return this.page(page.limit, {
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+      ExpressionAttributeValues: { ':pk': streamPk(streamId), ':prefix': { S: 'ALERT#' } },
+      ...(after && { ExclusiveStartKey: alertKey(streamId, after.id) }),
+    });
+  }
+
+  async listByState(state: AlertState, page: { limit: number; cursor?: string }): Promise<AlertPage> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    return this.page(page.limit, {
+      IndexName: GSI.name,
+      KeyConditionExpression: '#gpk = :gpk',
+      ExpressionAttributeNames: { '#gpk': GSI.partitionKey },
+      ExpressionAttributeValues: { ':gpk': { S: statePartition(state) } },
+      ...(after && {
+        ExclusiveStartKey: {
+          ...alertKey(streamOfAlert(after.id)!, after.id),
+          [GSI.partitionKey]: { S: statePartition(state) },
+          [GSI.sortKey]: { S: `${after.firedAt}#${after.id}` },
+        },
+      }),
+    });
+  }
+
+  async acknowledge(alertId: string, at: number): Promise<Alert> {
+    const item = await this.updateAlert(alertId, {
+      UpdateExpression: 'SET acknowledged = :yes, acknowledgedAt = if_not_exists(acknowledgedAt, :at)',
+      ExpressionAttributeValues: { ':yes': { BOOL: true }, ':at': { S: iso(at) } },
+    });
+    return toAlert(item);
+  }
+
+  async recordAttempt(alertId: string, index: number, at: number, error?: string): Promise<void> {
+    const i = outcomeIndex(index);
+    await this.updateAlert(alertId, {
+      UpdateExpression: `SET outcomes[${i}].attempts = outcomes[${i}].attempts + :one, outcomes[${i}].lastAttemptAt = :at${error === undefined ? '' : `, outcomes[${i}].lastError = :err`}`,
+      ExpressionAttributeValues: { ':one': { N: '1' }, ':at': { S: iso(at) }, ...(error !== undefined && { ':err': { S: error.slice(0, MAX_ERROR_CHARS) } }) },
+    });
+  }
+
+  async recordOutcomes(alertId: string, results: ActionResult[], at: number): Promise<void> {
+    if (results.length === 0) return;
+    const sets: string[] = ['actionsDoneAt = :at'];
+    const values: Item = { ':at': { S: iso(at) } };
+    for (const [n, r] of results.entries()) {
+      const i = outcomeIndex(r.index);
+      sets.push(`outcomes[${i}].#status = :s${n}`);
+      values[`:s${n}`] = { S: r.status };
+      if (r.error !== undefined) {
+        sets.push(`outcomes[${i}].lastError = :e${n}`);
+        values[`:e${n}`] = { S: r.error.slice(0, MAX_ERROR_CHARS) };
+      }
+    }
+    await this.updateAlert(alertId, { UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: values });
+  }
+
+  async ensureSigningSecret(streamId: string, candidate: string): Promise<string | undefined> {
+    return this.call(
+      'PutItem',
+      async () => {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: { [PK]: streamPk(streamId), [SK]: { S: 'ALERTSECRET' }, secret: { S: candidate } },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PK },
+          }),
+        );
+        return candidate;
+      },
+      async () => undefined,
+    );
+  }
+
+  async getSigningSecret(streamId: string): Promise<string | undefined> {
+    const out = await this.call('GetItem', () =>
+      this.client.send(new GetItemCommand({ TableName: this.table, Key: { [PK]: streamPk(streamId), [SK]: { S: 'ALERTSECRET' } }, ConsistentRead: true })),
+    );
+    return out.Item?.secret?.S;
+  }
+
+  /** A conditional update of a (rule, series) state item: `false` when the condition failed. */
+  private updateState(
+    streamId: string,
+    rule: string,
+    series: string,
+    update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Item },
+  ): Promise<boolean> {
+    const Key = { [PK]: streamPk(streamId), [SK]: { S: stateSk(rule, series) } };
+    return this.call(
+      'UpdateItem',
+      () => this.client.send(new UpdateItemCommand({ TableName: this.table, Key, ...update })).then(() => true),
+      async () => false,
+    );
+  }
+
+  private async updateAlert(alertId: string, update: { UpdateExpression: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues: Item }): Promise<Item> {
+    const streamId = streamOfAlert(alertId);
+    if (!streamId) throw new AlertNotFoundError(alertId);
+    return this.call(
+      'UpdateItem',
+      async () => {
+        const out = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: alertKey(streamId, alertId),
+            ...update,
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { ...update.ExpressionAttributeNames, '#pk': PK },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return out.Attributes ?? {};
+      },
+      async () => {
+        throw new AlertNotFoundError(alertId);
+      },
+    );
+  }
+
+  private async page(limit: number, input: Omit<QueryCommandInput, 'TableName'>): Promise<AlertPage> {
+    const out = await this.call('Query', () =>
+      this.client.send(new QueryCommand({ TableName: this.table, ...input, ScanIndexForward: false, Limit: Math.min(Math.max(Math.trunc(limit), 1), 1000) })),
+    );
+    const alerts = (out.Items ?? []).map(toAlert);
+    const last = alerts[alerts.length - 1];
+    return { alerts, ...(out.LastEvaluatedKey && last && { nextCursor: encodeCursor(last) }) };
+  }
+
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call('Query', () =>
+        this.client.send(new QueryCommand({ TableName: this.table, ...input, ConsistentRead: true, ...(startKey && { ExclusiveStartKey: startKey }) })),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  private call<T>(action: string, send: () => Promise<T>, onConditionFailed?: () => Promise<T>): Promise<T> {
+    return callDynamo(action, send, onConditionFailed);
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const alertKey = (streamId: string, id: string): Item => ({ [PK]: streamPk(streamId), [SK]: { S: alertSk(id) } });
+
+function outcomeIndex(index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index > 99) throw new TypeError(`An action index is an integer 0-99, got ${index}.`);
+  return index;
+}
+
+/** The immutable part of an alert goes in `body` (JSON); what changes has attributes of its own. */
+function alertItem(alert: Alert): Item {
+  const { state, resolvedAt, acknowledged, acknowledgedAt, actions, ...body } = alert;
+  return {
+    ...alertKey(alert.streamId, alert.id),
+    body: { S: JSON.stringify(body) },
+    alertState: { S: state },
+    acknowledged: { BOOL: acknowledged },
+    outcomes: { L: actions.map((a) => ({ M: { type: { S: a.type }, status: { S: a.status }, attempts: { N: String(a.attempts) } } })) },
+    [GSI.partitionKey]: { S: statePartition(state) },
+    [GSI.sortKey]: { S: `${alert.firedAt}#${alert.id}` },
+  };
+}
+
+function toAlert(item: Item): Alert {
+  const body = JSON.parse(item.body?.S ?? '{}') as Omit<Alert, 'state' | 'acknowledged' | 'actions'>;
+  const actions: ActionOutcome[] = (item.outcomes?.L ?? []).map((o) => {
+    const m = o.M ?? {};
+    return {
+      type: m.type?.S as ActionOutcome['type'],
+      status: (m.status?.S ?? 'pending') as ActionOutcome['status'],
+      attempts: Number(m.attempts?.N ?? 0),
+      ...(m.lastError?.S !== undefined && { lastError: m.lastError.S }),
+      ...(m.lastAttemptAt?.S !== undefined && { lastAttemptAt: m.lastAttemptAt.S }),
+    };
+  });
+  return {
+    ...body,
+    state: item.alertState?.S === 'resolved' ? 'resolved' : 'firing',
+    ...(item.resolvedAt?.S && { resolvedAt: item.resolvedAt.S }),
+    acknowledged: item.acknowledged?.BOOL === true,
+    ...(item.acknowledgedAt?.S && { acknowledgedAt: item.acknowledgedAt.S }),
+    actions,
+  };
+}
+
+/** Opaque to clients: base64url of `{"id", "firedAt"}` of the page's last alert. */
+function encodeCursor(last: Alert): string {
+  return Buffer.from(JSON.stringify({ id: last.id, firedAt: last.firedAt }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): { id: string; firedAt: string } {
+  let parsed: { id?: unknown; firedAt?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as typeof parsed;
+  } catch {
+    parsed = undefined;
+  }
+  const { id, firedAt } = parsed ?? {};
+  if (typeof id !== 'string' || !streamOfAlert(id) || typeof firedAt !== 'string' || Number.isNaN(Date.parse(firedAt))) throw badCursor();
+  return { id, firedAt };
+}
+
+const badCursor = () => new BadRequestError('Invalid query parameters.', [{ path: ['cursor'], message: 'is not a cursor returned by this API' }]);

@@ -1,0 +1,369 @@
+import jsonata from 'jsonata';
+import {
+  conditionKind,
+  parseDuration,
+  windowMs,
+  type AlertActionType,
+  type AlertRule,
+  type Comparison,
+  type Condition,
+  type Severity,
+  type WindowAggregate,
+} from './alert-rules';
+import type { Stream } from './stream-definition';
+import type { Datapoint, Value } from './validate-record';
+
+/**
+ * Alert evaluation, pure: given a stream's rules, what each (rule, series) pair was doing before, and a
+ * batch's points per series (or, for windows, the window's aggregate), it returns the transitions:
+ * `fire` or `resolve`. Storing them, the cooldown race and starting actions are the caller's.
+ *
+ * @example
+ * const series = groupBySeries(stream, points);
+ * const transitions = await evaluateBatch({ rules: ingestRules(stream), series, states, windows: new Map(), now });
+ */
+
+export type AlertState = 'firing' | 'resolved';
+export type ActionStatus = 'pending' | 'succeeded' | 'failed';
+
+/** What became of one action of an alert. */
+export interface ActionOutcome {
+  type: AlertActionType;
+  status: ActionStatus;
+  attempts: number;
+  lastError?: string;
+  lastAttemptAt?: string;
+}
+
+/** An alert as stored and returned by the API. */
+export interface Alert {
+  /** `<streamId>.<time-ordered suffix>`: the stream is found from the id. */
+  id: string;
+  streamId: string;
+  rule: string;
+  severity: Severity;
+  /** The series key (see `seriesKey`) and its dimension values. */
+  series: string;
+  dimensions: Record<string, string>;
+  /** The breaching value (the window's aggregate for window rules; null for expressions and silences). */
+  value: Value | null;
+  /** ISO time of the breaching record (for silences, of the series' last record). */
+  time: string;
+  firedAt: string;
+  state: AlertState;
+  resolvedAt?: string;
+  acknowledged: boolean;
+  acknowledgedAt?: string;
+  /** The breaching record's fields, for templates (`{{data.temperature}}`). */
+  data?: Record<string, Value>;
+  actions: ActionOutcome[];
+}
+
+/** What a (rule, series) pair is doing now, as the alert store keeps it. */
+export interface SeriesState {
+  rule: string;
+  series: string;
+  state: AlertState;
+  alertId?: string;
+  /** Epoch ms of the last fire: the cooldown counts from it. */
+  firedAt?: number;
+}
+
+/** A batch's points of one series, in time order. */
+export interface SeriesPoints {
+  key: string;
+  dimensions: Record<string, string>;
+  points: Datapoint[];
+}
+
+export interface Breach {
+  value: Value | null;
+  time: number;
+  data?: Record<string, Value>;
+}
+
+export type Transition =
+  | { kind: 'fire'; rule: AlertRule; series: string; dimensions: Record<string, string>; breach: Breach }
+  /** `alertId` is absent when the alert fired in this same batch (the caller knows its id). */
+  | { kind: 'resolve'; rule: AlertRule; series: string; dimensions: Record<string, string>; alertId?: string; time: number };
+
+/**
+ * A series' key: its dimension values in the stream's dimension order, as JSON. `[]` for a stream
+ * without dimensions (one series).
+ *
+ * @example
+ * seriesKey(['deviceId'], { deviceId: 'f1' }); // '["f1"]'
+ */
+export function seriesKey(dimensions: readonly string[], values: Record<string, string>): string {
+  return JSON.stringify(dimensions.map((d) => values[d] ?? ''));
+}
+
+/** The key under which a (rule, series) state is kept. */
+export const stateKey = (rule: string, series: string) => `${rule}#${series}`;
+
+/**
+ * Splits a batch's points by series, each in time order.
+ *
+ * @example
+ * groupBySeries(stream, points).map((s) => s.key); // ['["f1"]', '["f2"]']
+ */
+export function groupBySeries(stream: Pick<Stream, 'dimensions'>, points: readonly Datapoint[]): SeriesPoints[] {
+  const bySeries = new Map<string, SeriesPoints>();
+  for (const p of points) {
+    const key = seriesKey(stream.dimensions, p.dimensions);
+    const found = bySeries.get(key);
+    if (found) found.points.push(p);
+    else bySeries.set(key, { key, dimensions: p.dimensions, points: [p] });
+  }
+  for (const s of bySeries.values()) s.points.sort((a, b) => a.time - b.time);
+  return [...bySeries.values()];
+}
+
+/** The rules evaluated on ingest: all but silences, which run on a schedule. */
+export function ingestRules(stream: Pick<Stream, 'alerts'>): AlertRule[] {
+  return (stream.alerts ?? []).filter((r) => conditionKind(r.when) !== 'silence');
+}
+
+/** The silence rules, checked on a schedule. */
+export function silenceRules(stream: Pick<Stream, 'alerts'>): AlertRule[] {
+  return (stream.alerts ?? []).filter((r) => conditionKind(r.when) === 'silence');
+}
+
+/** The rules that need a window's aggregate. */
+export function windowRules(rules: readonly AlertRule[]): AlertRule[] {
+  return rules.filter((r) => windowMs(r.when) !== undefined);
+}
+
+const COMPARE: Record<Comparison, (a: number, b: number) => boolean> = {
+  '>': (a, b) => a > b,
+  '<': (a, b) => a < b,
+  '>=': (a, b) => a >= b,
+  '<=': (a, b) => a <= b,
+  '==': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+};
+
+/**
+ * Whether a number breaches a threshold or range condition.
+ *
+ * @example
+ * breaches({ field: 't', op: '>', value: -15 }, -12); // true
+ */
+export function breaches(c: Condition, x: number): boolean {
+  if ('op' in c) return COMPARE[c.op](x, c.value);
+  if ('outside' in c) return x < c.outside[0] || x > c.outside[1];
+  return false;
+}
+
+/**
+ * The aggregate of a window's values; `undefined` when the window holds no value (count is then 0).
+ *
+ * @example
+ * aggregate('avg', [1, 2, 3]); // 2
+ */
+export function aggregate(agg: WindowAggregate, values: readonly Value[]): number | undefined {
+  if (agg === 'count') return values.length;
+  const nums = values.filter((v): v is number => typeof v === 'number');
+  if (nums.length === 0) return undefined;
+  if (agg === 'min') return Math.min(...nums);
+  if (agg === 'max') return Math.max(...nums);
+  return nums.reduce((a, b) => a + b, 0) / nums.length;
+}
+
+const compiled = new Map<string, jsonata.Expression>();
+const MAX_COMPILED = 1_000;
+
+function expressionOf(text: string): jsonata.Expression {
+  let e = compiled.get(text);
+  if (!e) {
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    e = jsonata(text);
+    compiled.set(text, e);
+  }
+  return e;
+}
+
+/** The record a JSONata expression sees: dimensions, measures and `time` (ISO). */
+export function recordOf(p: Datapoint): Record<string, Value> {
+  return { ...p.dimensions, ...p.values, time: new Date(p.time).toISOString() };
+}
+
+async function pointBreach(c: Condition, p: Datapoint): Promise<Breach | undefined> {
+  if ('expression' in c) {
+    let result: unknown;
+    try {
+      result = await expressionOf(c.expression).evaluate(recordOf(p));
+    } catch {
+      // a runtime error of the expression on this record (e.g. arithmetic on a string) is not a breach
+      result = undefined;
+    }
+    return result === true ? { value: null, time: p.time, data: recordOf(p) } : undefined;
+  }
+  if (!('field' in c)) return undefined;
+  const v = p.values[c.field];
+  return typeof v === 'number' && breaches(c, v) ? { value: v, time: p.time, data: recordOf(p) } : undefined;
+}
+
+/** Whether a point is clear of the condition (a point without the field says nothing). */
+async function pointClear(c: Condition, p: Datapoint): Promise<boolean | undefined> {
+  if ('expression' in c) return (await pointBreach(c, p)) === undefined;
+  if (!('field' in c)) return undefined;
+  const v = p.values[c.field];
+  return typeof v === 'number' ? !breaches(c, v) : undefined;
+}
+
+/**
+ * May a (rule, series) fire now? Not while it is firing, nor within the cooldown of its last fire.
+ *
+ * @example
+ * mayFire(rule, { rule: 'warm', series: '[]', state: 'resolved', firedAt: now - 60_000 }, now); // false with cooldown 5m
+ */
+export function mayFire(rule: AlertRule, state: SeriesState | undefined, now: number): boolean {
+  if (!state) return true;
+  if (state.state === 'firing') return false;
+  return state.firedAt === undefined || now - state.firedAt >= (parseDuration(rule.cooldown) ?? 0);
+}
+
+export interface BatchInput {
+  rules: readonly AlertRule[];
+  series: readonly SeriesPoints[];
+  /** By `stateKey(rule, series)`. */
+  states: ReadonlyMap<string, SeriesState>;
+  /** Window rules: by rule name, then series key, the window's aggregate (missing: the window is empty). */
+  windows: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  now: number;
+}
+
+/**
+ * Evaluates a batch once per rule and series. A rule without a window fires on the first breaching
+ * point of the series (if it may fire) and resolves when the series' last point is clear; a window rule
+ * compares the window's aggregate instead, at the series' last point.
+ *
+ * @example
+ * const transitions = await evaluateBatch({ rules, series, states, windows, now: clock.now() });
+ */
+export async function evaluateBatch(input: BatchInput): Promise<Transition[]> {
+  const out: Transition[] = [];
+  for (const rule of input.rules) {
+    if (conditionKind(rule.when) === 'silence') continue;
+    for (const s of input.series) {
+      const state = input.states.get(stateKey(rule.name, s.key));
+      const found = windowMs(rule.when) === undefined ? await pointEvaluation(rule.when, s) : windowEvaluation(rule, s, input.windows);
+      if (!found) continue;
+      const fired = found.breach !== undefined && mayFire(rule, state, input.now);
+      if (fired) out.push({ kind: 'fire', rule, series: s.key, dimensions: s.dimensions, breach: found.breach! });
+      const wasFiring = state?.state === 'firing';
+      if (found.clearAtEnd && (fired || wasFiring)) {
+        out.push({ kind: 'resolve', rule, series: s.key, dimensions: s.dimensions, ...(!fired && state?.alertId && { alertId: state.alertId }), time: found.lastTime });
+      }
+    }
+  }
+  return out;
+}
+
+interface Finding {
+  breach?: Breach;
+  /** The series' last point is clear of the condition. */
+  clearAtEnd: boolean;
+  lastTime: number;
+}
+
+async function pointEvaluation(c: Condition, s: SeriesPoints): Promise<Finding | undefined> {
+  let breach: Breach | undefined;
+  let clearAtEnd: boolean | undefined;
+  let lastTime = 0;
+  for (const p of s.points) {
+    const b = await pointBreach(c, p);
+    if (b && !breach) breach = b;
+    const clear = b ? false : await pointClear(c, p);
+    if (clear !== undefined) {
+      clearAtEnd = clear;
+      lastTime = p.time;
+    }
+  }
+  if (clearAtEnd === undefined) return undefined;
+  return { ...(breach && { breach }), clearAtEnd, lastTime };
+}
+
+function windowEvaluation(rule: AlertRule, s: SeriesPoints, windows: BatchInput['windows']): Finding | undefined {
+  const last = s.points[s.points.length - 1];
+  const c = rule.when;
+  if (!last || !('field' in c)) return undefined;
+  const agg = windows.get(rule.name)?.get(s.key) ?? (c.window?.agg === 'count' ? 0 : undefined);
+  if (agg === undefined) return undefined;
+  const breach = breaches(c, agg);
+  return { ...(breach && { breach: { value: agg, time: last.time, data: recordOf(last) } }), clearAtEnd: !breach, lastTime: last.time };
+}
+
+/** The newest point of a series, as the store reports it for silence checks. */
+export interface SeriesLatest {
+  key: string;
+  dimensions: Record<string, string>;
+  time: number;
+}
+
+/**
+ * Silence rules: a series whose last point is older than `noDataFor` fires (once, cooldown allowing);
+ * a firing one whose data came back resolves. Series never seen are not known, so they cannot fall silent.
+ *
+ * @example
+ * const transitions = evaluateSilence({ rules: silenceRules(stream), latest, states, now });
+ */
+export function evaluateSilence(input: { rules: readonly AlertRule[]; latest: readonly SeriesLatest[]; states: ReadonlyMap<string, SeriesState>; now: number }): Transition[] {
+  const out: Transition[] = [];
+  for (const rule of input.rules) {
+    const c = rule.when;
+    if (!('noDataFor' in c)) continue;
+    const limit = parseDuration(c.noDataFor)!;
+    for (const s of input.latest) {
+      const state = input.states.get(stateKey(rule.name, s.key));
+      const silent = input.now - s.time >= limit;
+      if (silent && mayFire(rule, state, input.now)) {
+        out.push({ kind: 'fire', rule, series: s.key, dimensions: s.dimensions, breach: { value: null, time: s.time } });
+      } else if (!silent && state?.state === 'firing') {
+        out.push({ kind: 'resolve', rule, series: s.key, dimensions: s.dimensions, ...(state.alertId && { alertId: state.alertId }), time: s.time });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The alert a fire transition records, with every action pending.
+ *
+ * @example
+ * const alert = newAlert(stream.id, t, 'freezers.0mh5k2x1a3f9zq', now);
+ */
+export function newAlert(streamId: string, t: Extract<Transition, { kind: 'fire' }>, id: string, now: number): Alert {
+  return {
+    id,
+    streamId,
+    rule: t.rule.name,
+    severity: t.rule.severity,
+    series: t.series,
+    dimensions: t.dimensions,
+    value: t.breach.value,
+    time: new Date(t.breach.time).toISOString(),
+    firedAt: new Date(now).toISOString(),
+    state: 'firing',
+    acknowledged: false,
+    ...(t.breach.data && { data: t.breach.data }),
+    actions: t.rule.actions.map((a) => ({ type: a.type, status: 'pending', attempts: 0 })),
+  };
+}
+
+/**
+ * A new alert id: the stream id, a dot, then the time in base 36 (so ids sort by time) and a random part.
+ *
+ * @example
+ * alertId('freezers', 1767225600000, () => 'k3x9qa'); // 'freezers.0mjv3wdc0k3x9qa'
+ */
+export function alertId(streamId: string, now: number, random: () => string): string {
+  return `${streamId}.${now.toString(36).padStart(9, '0')}${random()}`;
+}
+
+/** The stream id inside an alert id; `undefined` if it is not one. */
+export function streamOfAlert(id: string): string | undefined {
+  const m = /^([a-z0-9][a-z0-9_-]{0,63})\.[a-z0-9]{10,40}$/.exec(id);
+  return m?.[1];
+}

@@ -1,0 +1,270 @@
+import jsonata from 'jsonata';
+import { z } from 'zod';
+
+/**
+ * Alert rules as a stream carries them (`alerts: [...]` on the stream definition), and the legacy
+ * `alertThresholds: {field: {min, max}}` shorthand mapped onto them.
+ *
+ * A condition is written as a string or as the object it stands for (the stored form is always the object):
+ *
+ * | string | object |
+ * |---|---|
+ * | `temperature > -15` (`<`, `>=`, `<=`, `==`, `!=`) | `{field, op, value}` |
+ * | `temperature outside_range [-25, -15]` | `{field, outside: [min, max]}` |
+ * | `avg(temperature) over 5m > 30` (`avg`, `min`, `max`, `count`) | `{field, op, value, window: {agg, over}}` |
+ * | `no data for 10m` (checked on a schedule, not on ingest) | `{noDataFor}` |
+ * | (objects only) a JSONata expression over the record, true = breach | `{expression}` |
+ *
+ * @example
+ * const rules = AlertRulesSchema.parse([
+ *   { name: 'freezer warm', severity: 'critical', when: 'temperature > -15', cooldown: '10m',
+ *     actions: [{ type: 'webhook', url: 'https://ops.example.com/hooks/tributary' }] },
+ * ]);
+ */
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const COMPARISONS = ['>', '<', '>=', '<=', '==', '!='] as const;
+export type Comparison = (typeof COMPARISONS)[number];
+export const WINDOW_AGGREGATES = ['avg', 'min', 'max', 'count'] as const;
+export type WindowAggregate = (typeof WINDOW_AGGREGATES)[number];
+
+/** At most this many rules per stream and actions per rule. */
+export const MAX_RULES = 50;
+export const MAX_ACTIONS = 10;
+/** Windows and silences span at most a day; cooldowns at most a week. */
+const MAX_WINDOW_MS = 86_400_000;
+const MAX_COOLDOWN_MS = 7 * 86_400_000;
+export const DEFAULT_COOLDOWN = '5m';
+
+const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * Milliseconds of a duration such as `30s`, `5m`, `1h`, `1d`; `undefined` if it is not one.
+ *
+ * @example
+ * parseDuration('5m'); // 300000
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
+}
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const durationUpTo = (maxMs: number) =>
+  z
+    .string()
+    .regex(DURATION, 'must be a duration such as 30s, 5m, 1h or 1d')
+    .refine((d) => (parseDuration(d) ?? 0) > 0 && (parseDuration(d) ?? 0) <= maxMs, `must be above 0 and at most ${maxMs / 3_600_000} h`);
+const FieldRef = z.string().min(1).max(60);
+
+const WindowSchema = z.strictObject({ agg: z.enum(WINDOW_AGGREGATES), over: durationUpTo(MAX_WINDOW_MS) });
+const ThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), value: finite, window: WindowSchema.optional() });
+const RangeSchema = z.strictObject({
+  field: FieldRef,
+  outside: z.tuple([finite, finite]).refine(([min, max]) => min <= max, 'min must not exceed max'),
+  window: WindowSchema.optional(),
+});
+const ExpressionSchema = z.strictObject({ expression: z.string().min(1).max(2048) });
+const SilenceSchema = z.strictObject({ noDataFor: durationUpTo(MAX_WINDOW_MS) });
+
+const ConditionObject = z.union([ThresholdSchema, RangeSchema, ExpressionSchema, SilenceSchema]);
+export type Condition = z.output<typeof ConditionObject>;
+export type ThresholdCondition = z.output<typeof ThresholdSchema>;
+export type RangeCondition = z.output<typeof RangeSchema>;
+export type ExpressionCondition = z.output<typeof ExpressionSchema>;
+export type SilenceCondition = z.output<typeof SilenceSchema>;
+
+const NUM = '(-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?)';
+const SUBJECT = `(?:(avg|min|max|count)\\(\\s*(\\w+)\\s*\\)\\s+over\\s+(\\d+[smhd])|(\\w+))`;
+const THRESHOLD_TEXT = new RegExp(`^\\s*${SUBJECT}\\s*(>=|<=|==|!=|>|<)\\s*${NUM}\\s*$`);
+const RANGE_TEXT = new RegExp(`^\\s*${SUBJECT}\\s+outside(?:_range)?\\s*\\[\\s*${NUM}\\s*,\\s*${NUM}\\s*\\]\\s*$`);
+const SILENCE_TEXT = /^\s*no\s+data\s+for\s+(\d+[smhd])\s*$/i;
+
+/**
+ * The object a condition string stands for, or `undefined` if the text is not one of the forms.
+ *
+ * @example
+ * parseConditionText('avg(temperature) over 5m > 30');
+ * // { field: 'temperature', op: '>', value: 30, window: { agg: 'avg', over: '5m' } }
+ */
+export function parseConditionText(text: string): Condition | undefined {
+  const silence = SILENCE_TEXT.exec(text);
+  if (silence) return { noDataFor: silence[1]! };
+  const subject = (m: RegExpExecArray) => ({
+    field: (m[4] ?? m[2])!,
+    ...(m[1] && { window: { agg: m[1] as WindowAggregate, over: m[3]! } }),
+  });
+  const t = THRESHOLD_TEXT.exec(text);
+  if (t) return { ...subject(t), op: t[5] as Comparison, value: Number(t[6]) };
+  const r = RANGE_TEXT.exec(text);
+  if (r) return { ...subject(r), outside: [Number(r[5]), Number(r[6])] };
+  return undefined;
+}
+
+const ConditionSchema = z.union([
+  z.string().transform((text, ctx) => {
+    const parsed = parseConditionText(text);
+    if (!parsed) {
+      ctx.addIssue({
+        code: 'custom',
+        message: "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value' or 'no data for 10m'",
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
+  ConditionObject,
+]);
+
+const Template = z.string().max(4096);
+const HttpUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => /^https?:\/\/[^\s/]+/.test(u), 'must be an http or https URL');
+/** Topics are relative to `tributary/{streamId}/devices/`, the tree a stream's devices may subscribe to. */
+const RelativeTopic = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((t) => !/[#+]/.test(t) && !t.startsWith('/') && !t.includes('//'), 'must be a topic path without wildcards (it goes under tributary/{streamId}/devices/)');
+
+const WebhookAction = z.strictObject({ type: z.literal('webhook'), url: HttpUrl, body: Template.optional() });
+const TicketAction = z.strictObject({ type: z.literal('ticket'), url: HttpUrl, title: Template.optional(), description: Template.optional() });
+const EmailAction = z.strictObject({ type: z.literal('email'), subject: z.string().max(100).optional(), message: Template.optional() });
+const MqttAction = z.strictObject({ type: z.literal('mqtt_publish'), topic: RelativeTopic.optional(), payload: Template.optional() });
+
+export const AlertActionSchema = z.discriminatedUnion('type', [WebhookAction, TicketAction, EmailAction, MqttAction]);
+export type AlertAction = z.output<typeof AlertActionSchema>;
+export type AlertActionType = AlertAction['type'];
+
+const RuleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/, 'must be 1-64 of letters, digits, space _ . : - and start with a letter or digit');
+
+export const AlertRuleSchema = z.strictObject({
+  name: RuleName,
+  severity: z.enum(SEVERITIES).default('warning'),
+  when: ConditionSchema,
+  cooldown: durationUpTo(MAX_COOLDOWN_MS).default(DEFAULT_COOLDOWN),
+  actions: z.array(AlertActionSchema).max(MAX_ACTIONS).default([]),
+});
+export type AlertRule = z.output<typeof AlertRuleSchema>;
+export type AlertRuleInput = z.input<typeof AlertRuleSchema>;
+
+export const AlertRulesSchema = z.array(AlertRuleSchema).max(MAX_RULES);
+
+/** The legacy shorthand: `{temperature: {min: -25, max: -15}}`. */
+export const AlertThresholdsSchema = z.record(
+  z.string().min(1).max(60),
+  z
+    .strictObject({ min: finite.optional(), max: finite.optional() })
+    .refine((t) => t.min !== undefined || t.max !== undefined, 'give min, max or both')
+    .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, 'min must not exceed max'),
+);
+export type AlertThresholds = z.output<typeof AlertThresholdsSchema>;
+
+/**
+ * Maps the legacy `alertThresholds` onto rules: both bounds become `outside_range`, one bound a threshold.
+ * Each rule is named `<field> out of range`, severity `warning`, the default cooldown and no actions.
+ *
+ * @example
+ * legacyThresholdRules({ temperature: { max: -15 } });
+ * // [{ name: 'temperature out of range', severity: 'warning', when: { field: 'temperature', op: '>', value: -15 }, cooldown: '5m', actions: [] }]
+ */
+export function legacyThresholdRules(thresholds: AlertThresholds): AlertRule[] {
+  return Object.entries(thresholds).map(([field, { min, max }]) => {
+    const when: Condition =
+      min !== undefined && max !== undefined
+        ? { field, outside: [min, max] }
+        : min !== undefined
+          ? { field, op: '<', value: min }
+          : { field, op: '>', value: max! };
+    return { name: `${field} out of range`, severity: 'warning', when, cooldown: DEFAULT_COOLDOWN, actions: [] };
+  });
+}
+
+/**
+ * Which kind a condition is.
+ *
+ * @example
+ * conditionKind({ noDataFor: '10m' }); // 'silence'
+ */
+export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'expression' | 'silence' {
+  if ('noDataFor' in c) return 'silence';
+  if ('expression' in c) return 'expression';
+  return 'outside' in c ? 'outside_range' : 'threshold';
+}
+
+/**
+ * The condition's window in ms, if it has one.
+ *
+ * @example
+ * windowMs({ field: 't', op: '>', value: 30, window: { agg: 'avg', over: '5m' } }); // 300000
+ */
+export function windowMs(c: Condition): number | undefined {
+  return 'window' in c && c.window ? parseDuration(c.window.over) : undefined;
+}
+
+/** What the checks need of a schema: each field's type (a `Stream['schema']` fits). */
+export type SchemaTypes = Record<string, { type: string }>;
+
+type IssueSink = (path: (string | number)[], message: string) => void;
+
+/**
+ * Checks rules against a schema: names unique, fields in the schema (numeric for thresholds, ranges and
+ * windows other than `count`), expressions that compile. Reports each problem with its path.
+ *
+ * @example
+ * checkAlertRules(rules, stream.schema, ['alerts'], (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+ */
+export function checkAlertRules(rules: readonly AlertRule[], schema: SchemaTypes, base: (string | number)[], report: IssueSink): void {
+  const names = new Set<string>();
+  rules.forEach((rule, i) => {
+    const at = [...base, i];
+    if (names.has(rule.name)) report([...at, 'name'], `a rule named '${rule.name}' is listed twice`);
+    names.add(rule.name);
+    checkCondition(rule.when, schema, [...at, 'when'], report);
+  });
+}
+
+function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)[], report: IssueSink): void {
+  if ('expression' in c) {
+    try {
+      jsonata(c.expression);
+    } catch (err) {
+      report([...at, 'expression'], `is not a valid JSONata expression: ${(err as Error).message}`);
+    }
+    return;
+  }
+  if (!('field' in c)) return;
+  const spec = schema[c.field];
+  if (!spec) {
+    report([...at, 'field'], `'${c.field}' is not a field of the schema`);
+    return;
+  }
+  const numeric = spec.type === 'number' || spec.type === 'integer';
+  const counting = c.window?.agg === 'count';
+  if (!numeric && !counting) report([...at, 'field'], `'${c.field}' is ${spec.type}; a threshold, range or window needs a number or integer field`);
+}
+
+/** Checks the legacy shorthand's fields, reporting under `alertThresholds.<field>`. */
+export function checkAlertThresholds(thresholds: AlertThresholds, schema: SchemaTypes, report: IssueSink): void {
+  for (const field of Object.keys(thresholds)) {
+    const spec = schema[field];
+    if (!spec) report(['alertThresholds', field], `'${field}' is not a field of the schema`);
+    else if (spec.type !== 'number' && spec.type !== 'integer') report(['alertThresholds', field], `'${field}' is ${spec.type}; thresholds need a number or integer field`);
+  }
+}
+
+/**
+ * A stream's rules with the legacy shorthand folded in; a legacy rule whose name is taken by an explicit
+ * rule is dropped (the explicit one wins).
+ *
+ * @example
+ * const all = mergeRules(input.alerts, input.alertThresholds);
+ */
+export function mergeRules(rules: readonly AlertRule[] | undefined, thresholds: AlertThresholds | undefined): AlertRule[] {
+  const explicit = [...(rules ?? [])];
+  const taken = new Set(explicit.map((r) => r.name));
+  return [...explicit, ...legacyThresholdRules(thresholds ?? {}).filter((r) => !taken.has(r.name))];
+}

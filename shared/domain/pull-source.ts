@@ -1,0 +1,362 @@
+import { Cron } from 'croner';
+import jsonata from 'jsonata';
+import { z } from 'zod';
+
+/**
+ * Where a pull stream (`api_pull`, `database`) gets its records, and when: the `source` of its definition.
+ * Parsing checks everything that can be checked without the network: the schedule (EventBridge syntax,
+ * converted to a croner pattern), the JSONata transform's syntax, secret references, the SQL's `$1`.
+ *
+ * @example
+ * const source = PullSourceSchema.parse({
+ *   kind: 'api_pull', url: 'https://api.example.com/v1/readings', schedule: 'rate(5 minutes)',
+ *   headers: { authorization: 'Bearer ${secret:VENDOR_TOKEN}' }, transform: 'data[]',
+ * });
+ */
+
+/** `${secret:NAME}`: resolved at pull time from Secrets Manager (`tributary/pull/NAME`) or, locally, the environment. */
+export const SECRET_NAME = /^[A-Za-z0-9_]{1,64}$/;
+const SECRET_REF_GLOBAL = /\$\{secret:([^}]*)\}/g;
+const WHOLE_SECRET_REF = /^\$\{secret:([A-Za-z0-9_]{1,64})\}$/;
+
+export const PULL_STREAM_TYPES = ['api_pull', 'database'] as const;
+export type PullStreamType = (typeof PULL_STREAM_TYPES)[number];
+
+/** Whether a stream of this type must (and may) have a `source`. */
+export const isPullType = (type: string): type is PullStreamType => (PULL_STREAM_TYPES as readonly string[]).includes(type);
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const MAX_TIMEOUT_MS = 20_000;
+export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
+export const MAX_MAX_BYTES = 50 * 1024 * 1024;
+export const DEFAULT_MAX_ROWS = 10_000;
+export const DEFAULT_MAX_PAGES = 10;
+
+// ---------------------------------------------------------------------------------------------------------
+// Schedules
+
+/** A schedule, parsed: a fixed rate, or a cron pattern for croner (7 fields: seconds first, year last). */
+export type Schedule = { kind: 'rate'; everyMs: number; expression: string } | { kind: 'cron'; pattern: string; expression: string };
+
+const RATE = /^rate\((\d{1,6}) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\((.+)\)$/;
+const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+/** croner's options that read EventBridge's fields: year last, weekdays 1-7 = SUN-SAT, `0/15` steps, UTC. */
+export const CRONER_OPTIONS = { mode: '7-part', alternativeWeekdays: true, sloppyRanges: true, timezone: 'UTC' } as const;
+
+/**
+ * Parses an EventBridge schedule expression: `rate(N minute[s]|hour[s]|day[s])` or
+ * `cron(min hour day-of-month month day-of-week year)` (UTC; one of the two day fields must be `?`;
+ * weekdays 1-7 are SUN-SAT). Throws an `Error` saying what is wrong.
+ *
+ * @example
+ * parseSchedule('rate(5 minutes)'); // { kind: 'rate', everyMs: 300000, … }
+ * parseSchedule('cron(0/15 8-17 ? * MON-FRI *)'); // { kind: 'cron', pattern: '0 0/15 8-17 * * MON-FRI *', … }
+ */
+export function parseSchedule(expression: string): Schedule {
+  const rate = RATE.exec(expression);
+  if (rate) {
+    const n = Number(rate[1]);
+    const unit = rate[2]!.replace(/s$/, '');
+    if (n < 1) throw new Error('a rate must be at least 1');
+    if ((n === 1) !== !rate[2]!.endsWith('s')) throw new Error(`write 'rate(1 ${unit})' for one and 'rate(${n} ${unit}s)' for more, as EventBridge does`);
+    return { kind: 'rate', everyMs: n * UNIT_MS[unit]!, expression };
+  }
+  const cron = CRON.exec(expression);
+  if (!cron) throw new Error("must be an EventBridge schedule: 'rate(5 minutes)' or 'cron(0 12 * * ? *)'");
+  const fields = cron[1]!.trim().split(/\s+/);
+  if (fields.length !== 6) throw new Error('a cron expression has 6 fields: minutes hours day-of-month month day-of-week year');
+  const [min, hour, dom, month, dow, year] = fields as [string, string, string, string, string, string];
+  if ((dom === '?') === (dow === '?')) throw new Error('exactly one of day-of-month and day-of-week must be ?');
+  const pattern = ['0', min, hour, dom === '?' ? '*' : dom, month, dow === '?' ? '*' : dow, year].join(' ');
+  try {
+    new Cron(pattern, { ...CRONER_OPTIONS, paused: true });
+  } catch (err) {
+    throw new Error(`invalid cron expression: ${(err as Error).message.replace(/^CronPattern: /, '')}`);
+  }
+  return { kind: 'cron', pattern, expression };
+}
+
+/**
+ * The first time the schedule fires strictly after `after` (epoch ms). A rate fires `everyMs` after the
+ * previous run; a cron schedule at its next matching minute. `undefined` when a cron schedule never fires again.
+ *
+ * @example
+ * nextRunAfter(parseSchedule('rate(1 hour)'), Date.parse('2026-01-01T00:00:00Z')); // 2026-01-01T01:00:00Z in ms
+ */
+export function nextRunAfter(schedule: Schedule, after: number): number | undefined {
+  if (schedule.kind === 'rate') return after + schedule.everyMs;
+  const next = new Cron(schedule.pattern, { ...CRONER_OPTIONS, paused: true }).nextRun(new Date(after));
+  return next ? next.getTime() : undefined;
+}
+
+/**
+ * When a stream's schedule is first due, before any run moved its `nextRunAt`: a rate schedule at once (the
+ * stream's creation), a cron schedule at its first match after the creation.
+ *
+ * @example
+ * firstRunAt(parseSchedule('cron(0 12 * * ? *)'), Date.parse('2026-01-01T09:00:00Z')); // 2026-01-01T12:00:00Z in ms
+ */
+export function firstRunAt(schedule: Schedule, createdAt: number): number | undefined {
+  return schedule.kind === 'rate' ? createdAt : nextRunAfter(schedule, createdAt);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Addresses
+
+/** What kind of address a target resolved to; only `public` may be pulled from without opting in. */
+export type AddressClass = 'public' | 'private' | 'loopback' | 'link-local' | 'unspecified' | 'reserved';
+
+/**
+ * Classifies an IPv4 or IPv6 address (IPv4-mapped IPv6 as its IPv4). Anything that cannot be parsed is
+ * `reserved`, so it is never taken for public.
+ *
+ * @example
+ * classifyAddress('169.254.169.254'); // 'link-local' (the instance metadata service)
+ * classifyAddress('::ffff:10.0.0.1'); // 'private'
+ * classifyAddress('93.184.216.34'); // 'public'
+ */
+export function classifyAddress(address: string): AddressClass {
+  const v4 = parseIpv4(address);
+  if (v4) return classifyIpv4(v4);
+  const v6 = parseIpv6(address);
+  if (!v6) return 'reserved';
+  return classifyIpv6(v6);
+}
+
+function parseIpv4(s: string): number[] | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  return parts.every((p) => p <= 255) ? parts : undefined;
+}
+
+function classifyIpv4([a, b, c]: number[]): AddressClass {
+  if (a === 0) return 'unspecified'; // 0.0.0.0/8: "this network", reaches the local host on Linux
+  if (a === 127) return 'loopback';
+  if (a === 169 && b === 254) return 'link-local';
+  if (a === 10 || (a === 172 && b! >= 16 && b! <= 31) || (a === 192 && b === 168) || (a === 100 && b! >= 64 && b! <= 127)) return 'private';
+  if ((a === 192 && b === 0 && c === 0) || (a === 198 && (b === 18 || b === 19)) || a! >= 224) return 'reserved';
+  return 'public';
+}
+
+/** Eight 16-bit groups, or `undefined`. Accepts `::` compression, a trailing dotted IPv4 and a `%zone`. */
+function parseIpv6(input: string): number[] | undefined {
+  let s = input.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+  if (!/^[0-9a-f:.]+$/.test(s) || !s.includes(':')) return undefined;
+  const tail: number[] = [];
+  if (s.includes('.')) {
+    const cut = s.lastIndexOf(':');
+    const v4 = parseIpv4(s.slice(cut + 1));
+    if (!v4) return undefined;
+    tail.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+    s = s.endsWith('::' + s.slice(cut + 1)) ? s.slice(0, cut + 1) : s.slice(0, cut);
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const group = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = group(halves[0]!);
+  const rest = halves.length === 2 ? group(halves[1]!) : [];
+  if ([...head, ...rest].some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return undefined;
+  const known = head.length + rest.length + tail.length;
+  if (halves.length === 1 ? known !== 8 : known > 7) return undefined;
+  const zeros = Array<number>(8 - known).fill(0);
+  return [...head.map((g) => parseInt(g, 16)), ...zeros, ...rest.map((g) => parseInt(g, 16)), ...tail];
+}
+
+function classifyIpv6(g: number[]): AddressClass {
+  const [g0, , , , , g5, g6, g7] = g as [number, number, number, number, number, number, number, number];
+  const upperZero = g.slice(0, 5).every((x) => x === 0);
+  if (upperZero && g5 === 0xffff) return classifyIpv4([g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff]); // IPv4-mapped
+  if (upperZero && g5 === 0 && g6 === 0 && g7 === 0) return 'unspecified';
+  if (upperZero && g5 === 0 && g6 === 0 && g7 === 1) return 'loopback';
+  if (g0 === 0x64 && g[1] === 0xff9b) return classifyIpv4([g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff]); // NAT64
+  if ((g0 & 0xffc0) === 0xfe80) return 'link-local';
+  if ((g0 & 0xfe00) === 0xfc00) return 'private';
+  if ((g0 & 0xffc0) === 0xfec0 || (g0 & 0xff00) === 0xff00 || g0 === 0x2002 || (g0 === 0x2001 && g[1] === 0x0db8)) return 'reserved';
+  return 'public';
+}
+
+/** What a pull may reach: public addresses; private ranges when the stream opts in; loopback when the runtime does. */
+export interface TargetPolicy {
+  /** The stream's `allowPrivateTargets`: RFC 1918, CGNAT and unique-local IPv6. */
+  allowPrivate: boolean;
+  /** A runtime option (the local runtime sets it), never a stream field: 127.0.0.0/8 and ::1. */
+  allowLoopback: boolean;
+}
+
+/**
+ * Why an address may not be pulled from, or `undefined` if it may. Link-local (the metadata service),
+ * unspecified and reserved addresses are always refused.
+ *
+ * @example
+ * refusalReason('10.1.2.3', { allowPrivate: false, allowLoopback: false }); // 'a private address (10.1.2.3)'
+ */
+export function refusalReason(address: string, policy: TargetPolicy): string | undefined {
+  const kind = classifyAddress(address);
+  if (kind === 'public') return undefined;
+  if (kind === 'private' && policy.allowPrivate) return undefined;
+  if (kind === 'loopback' && policy.allowLoopback) return undefined;
+  const hint = kind === 'private' ? '; set source.allowPrivateTargets to reach it' : '';
+  return `a ${kind} address (${address})${hint}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Source definitions
+
+const SecretRefCheck = (s: string, ctx: z.RefinementCtx) => {
+  for (const m of s.matchAll(SECRET_REF_GLOBAL)) {
+    if (!SECRET_NAME.test(m[1]!)) ctx.addIssue({ code: 'custom', message: `secret name '${m[1]}' must be 1-64 of A-Z a-z 0-9 _` });
+  }
+};
+const WithSecrets = z.string().max(8192).superRefine(SecretRefCheck);
+const SecretOnly = z.string().regex(WHOLE_SECRET_REF, 'must be a secret reference ${secret:NAME}, never the password itself');
+
+const ScheduleField = z.string().superRefine((s, ctx) => {
+  try {
+    parseSchedule(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const Transform = z
+  .string()
+  .min(1)
+  .max(16_384)
+  .superRefine((s, ctx) => {
+    try {
+      jsonata(s);
+    } catch (err) {
+      const e = err as { message?: string; position?: number };
+      ctx.addIssue({ code: 'custom', message: `invalid JSONata${e.position === undefined ? '' : ` at ${e.position}`}: ${e.message ?? String(err)}` });
+    }
+  });
+
+const FieldList = z.array(z.string().min(1).max(128)).min(1).max(16);
+/** A dotted path into a JSON document, e.g. `links.next` or `meta.cursor`. */
+const JsonPath = z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/, 'must be a dotted path like links.next');
+
+const Paging = z.discriminatedUnion('type', [
+  z.strictObject({
+    /** The response names the next page's URL (absolute or relative to the current one). */
+    type: z.literal('next_link'),
+    path: JsonPath,
+    maxPages: z.number().int().min(1).max(100).default(DEFAULT_MAX_PAGES),
+  }),
+  z.strictObject({
+    /** The response names a cursor, sent back as the query parameter `param`. */
+    type: z.literal('cursor'),
+    path: JsonPath,
+    param: z.string().min(1).max(64),
+    maxPages: z.number().int().min(1).max(100).default(DEFAULT_MAX_PAGES),
+  }),
+]);
+
+const Common = {
+  schedule: ScheduleField,
+  /** A JSONata expression from the response (or the rows) to an array of records. */
+  transform: Transform.optional(),
+  /** Records seen before with the same values of these fields and the same time are not sent again. */
+  dedupe: z.strictObject({ key: FieldList }).optional(),
+  timeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).default(DEFAULT_TIMEOUT_MS),
+  /** Reach RFC 1918 / CGNAT / unique-local addresses (never loopback, link-local or metadata). */
+  allowPrivateTargets: z.boolean().default(false),
+};
+
+export const ApiPullSourceSchema = z.strictObject({
+  kind: z.literal('api_pull'),
+  url: z
+    .string()
+    .max(4096)
+    .superRefine(SecretRefCheck)
+    .refine((u) => {
+      try {
+        const p = new URL(u).protocol;
+        return p === 'http:' || p === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an absolute http(s) URL'),
+  method: z.enum(['GET', 'POST']).default('GET'),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'must be a header name'), WithSecrets).default({}),
+  /** Sent as JSON with POST. */
+  body: z.unknown().optional(),
+  maxBytes: z.number().int().min(1).max(MAX_MAX_BYTES).default(DEFAULT_MAX_BYTES),
+  paging: Paging.optional(),
+  ...Common,
+});
+export type ApiPullSource = z.output<typeof ApiPullSourceSchema>;
+
+export const DatabaseSourceSchema = z
+  .strictObject({
+    kind: z.literal('database'),
+    engine: z.literal('postgresql'),
+    connection: z.strictObject({
+      host: z.string().min(1).max(253),
+      port: z.number().int().min(1).max(65_535).default(5432),
+      database: z.string().min(1).max(63),
+      user: z.string().min(1).max(128).superRefine(SecretRefCheck),
+      password: SecretOnly,
+      /** `true` (verify the server certificate), `false`, or `'no-verify'` (encrypt without verifying). */
+      ssl: z.union([z.boolean(), z.literal('no-verify')]).default(true),
+    }),
+    /** A SELECT whose `$1` is bound to the last cursor value; order it by the incremental column and limit it. */
+    query: z
+      .string()
+      .min(1)
+      .max(16_384)
+      .refine((q) => /\$1\b/.test(q), 'must use $1 for the last cursor value, e.g. WHERE id > $1 ORDER BY id LIMIT 1000')
+      .refine((q) => !/\$([2-9]|\d{2,})\b/.test(q), 'only $1 is bound'),
+    /** The column whose greatest pulled value becomes the next cursor. */
+    incrementalColumn: z.string().min(1).max(63),
+    /** `$1` on the first run (default null). */
+    initialCursor: z.union([z.string().max(256), z.number()]).nullable().default(null),
+    /** Record field ← column; the rows go through as they are when neither this nor `transform` is set. */
+    mapping: z.record(z.string().min(1).max(60), z.string().min(1).max(63)).optional(),
+    maxRows: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_ROWS),
+    ...Common,
+  })
+  .refine((s) => !(s.mapping && s.transform), { message: 'use mapping or transform, not both', path: ['mapping'] });
+export type DatabaseSource = z.output<typeof DatabaseSourceSchema>;
+
+/** The `source` of a pull stream. `kind` must match the stream's `type`. */
+export const PullSourceSchema = z.discriminatedUnion('kind', [ApiPullSourceSchema, DatabaseSourceSchema]);
+export type PullSource = z.output<typeof PullSourceSchema>;
+export type PullSourceInput = z.input<typeof PullSourceSchema>;
+
+/**
+ * The `source` checks that depend on the stream: present exactly for pull types, of the matching kind.
+ *
+ * @example
+ * checkSourceFits({ type: 'iot_sensor', source: undefined }, ctx); // nothing to report
+ */
+export function checkSourceFits(s: { type: string; source?: { kind: string } | undefined }, ctx: z.RefinementCtx): void {
+  if (isPullType(s.type)) {
+    if (!s.source) ctx.addIssue({ code: 'custom', path: ['source'], message: `a ${s.type} stream needs a source` });
+    else if (s.source.kind !== s.type) ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: `must be '${s.type}' for a ${s.type} stream` });
+  } else if (s.source) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: `a ${s.type} stream has no source: only api_pull and database streams pull` });
+  }
+}
+
+/**
+ * Every secret name a source refers to, each once.
+ *
+ * @example
+ * secretNames(source); // ['VENDOR_TOKEN']
+ */
+export function secretNames(source: PullSource): string[] {
+  const texts = source.kind === 'api_pull' ? [source.url, ...Object.values(source.headers), JSON.stringify(source.body ?? null)] : [source.connection.user, source.connection.password];
+  return [...new Set(texts.flatMap((t) => [...t.matchAll(SECRET_REF_GLOBAL)].map((m) => m[1]!)))];
+}
+
+/**
+ * Replaces every `${secret:NAME}` in `text` with its value from `secrets`.
+ *
+ * @example
+ * resolveSecretRefs('Bearer ${secret:T}', { T: 'abc' }); // 'Bearer abc'
+ */
+export function resolveSecretRefs(text: string, secrets: Readonly<Record<string, string>>): string {
+  return text.replace(SECRET_REF_GLOBAL, (_, name: string) => secrets[name] ?? '');
+}

@@ -1,0 +1,295 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhook } from '../../functions/alert-actions/signing';
+import { startLocal, type Local } from './harness';
+
+/** A webhook receiver: records every POST; each path answers from its own script of statuses (the last repeats). */
+interface Hook {
+  url: string;
+  received: { path: string; headers: IncomingHttpHeaders; body: string }[];
+  script(path: string, statuses: number[]): void;
+  /** Holds the answers on `path` until `release()` is called. */
+  hold(path: string): { release(): void };
+  close(): Promise<void>;
+}
+
+async function startHook(): Promise<Hook> {
+  const scripts = new Map<string, number[]>();
+  const holds = new Map<string, Promise<void>>();
+  const received: Hook['received'] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const path = req.url ?? '/';
+      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      await holds.get(path);
+      const script = scripts.get(path) ?? [204];
+      const status = script.length > 1 ? script.shift()! : script[0]!;
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    script: (path, statuses) => scripts.set(path, [...statuses]),
+    hold(path) {
+      let release!: () => void;
+      holds.set(path, new Promise<void>((resolve) => (release = resolve)));
+      return { release: () => release() };
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+const schema = {
+  deviceId: { type: 'string', required: true },
+  timestamp: { type: 'datetime' },
+  temperature: { type: 'number', unit: '°C' },
+};
+
+let local: Local;
+let hook: Hook;
+const emails: string[] = [];
+
+beforeAll(async () => {
+  hook = await startHook();
+  local = await startLocal({ alerts: { retryIntervalMs: 5, silenceSchedule: '* * * * * *', emailLog: (line) => emails.push(line) } });
+});
+afterAll(async () => {
+  await local?.close();
+  await hook?.close();
+});
+
+/** Resolves once the queue has no message left and no alert execution is running. */
+async function settle(): Promise<void> {
+  for (;;) {
+    const { depth, inFlight } = local.rt.queue.stats();
+    if (depth === 0 && inFlight === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await local.rt.alerts.idle();
+}
+
+async function ingest(streamId: string, token: string, records: unknown): Promise<void> {
+  const r = await local.api(`/v1/streams/${streamId}/data`, { token, body: records });
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  await settle();
+}
+
+async function alertsOf(streamId: string): Promise<any[]> {
+  const r = await local.api(`/v1/streams/${streamId}/alerts`);
+  expect(r.status).toBe(200);
+  return r.body.alerts;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('alerts on the local runtime', () => {
+  it('posts one signed webhook on a breach, nothing more while firing or within the cooldown, and resolves when back in range', async () => {
+    const created = await local.api('/v1/streams', {
+      body: {
+        name: 'Freezers',
+        type: 'iot_sensor',
+        schema,
+        dimensions: ['deviceId'],
+        alerts: [{ name: 'freezer warm', severity: 'critical', when: 'temperature > -15', cooldown: '10m', actions: [{ type: 'webhook', url: `${hook.url}/warm` }] }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const { id, ingestToken, alertSigningSecret } = created.body;
+    expect(alertSigningSecret).toMatch(/^whsec_/);
+    expect((await local.api(`/v1/streams/${id}`)).body.alertSigningSecret).toBeUndefined();
+
+    await ingest(id, ingestToken, { deviceId: 'f1', temperature: -12.5 });
+    const posts = () => hook.received.filter((r) => r.path === '/warm');
+    expect(posts()).toHaveLength(1);
+    const post = posts()[0]!;
+    expect(verifyWebhook(alertSigningSecret, post.headers['x-tributary-signature'] as string, post.headers['x-tributary-timestamp'] as string, post.body, Date.now())).toBe(true);
+    // what a receiver computes from the README alone: hex HMAC-SHA256 of `<timestamp>.<body>`, keyed by the secret
+    const ts = post.headers['x-tributary-timestamp'] as string;
+    expect(Math.abs(Date.now() / 1000 - Number(ts))).toBeLessThan(60);
+    expect(post.headers['x-tributary-signature']).toBe(`sha256=${createHmac('sha256', alertSigningSecret).update(`${ts}.${post.body}`).digest('hex')}`);
+    expect(verifyWebhook('whsec_wrong', post.headers['x-tributary-signature'] as string, post.headers['x-tributary-timestamp'] as string, post.body, Date.now())).toBe(false);
+    const body = JSON.parse(post.body);
+    expect(body).toMatchObject({ type: 'tributary.alert', alert: { streamId: id, rule: 'freezer warm', severity: 'critical', value: -12.5, dimensions: { deviceId: 'f1' }, state: 'firing' } });
+
+    await ingest(id, ingestToken, { deviceId: 'f1', temperature: -12.5 });
+    expect(posts()).toHaveLength(1);
+
+    await ingest(id, ingestToken, { deviceId: 'f1', temperature: -20 });
+    const [resolved] = await alertsOf(id);
+    expect(resolved).toMatchObject({ id: body.alert.id, state: 'resolved', actions: [{ type: 'webhook', status: 'succeeded', attempts: 1 }] });
+
+    await ingest(id, ingestToken, { deviceId: 'f1', temperature: -11 });
+    expect(posts()).toHaveLength(1);
+    expect(await alertsOf(id)).toHaveLength(1);
+
+    const firing = await local.api('/v1/alerts?state=resolved');
+    expect(firing.body.alerts.map((a: any) => a.id)).toContain(body.alert.id);
+    const acked = await local.api(`/v1/alerts/${body.alert.id}/ack`, { method: 'POST' });
+    expect(acked).toMatchObject({ status: 200, body: { id: body.alert.id, acknowledged: true } });
+    const writer = await local.api(`/v1/alerts/${body.alert.id}/ack`, { method: 'POST', token: ingestToken });
+    expect(writer.status).toBe(403);
+    const readToken = (await local.api(`/v1/streams/${id}/tokens`, { body: { scope: 'read' } })).body.token;
+    expect((await local.api(`/v1/streams/${id}/alerts`, { token: readToken })).body.alerts).toHaveLength(1);
+    expect((await local.api(`/v1/streams/${id}/alerts`, { token: ingestToken })).status).toBe(403);
+    expect((await local.api('/v1/alerts?state=firing', { token: readToken })).status).toBe(403);
+  });
+
+  it('retries a failing webhook three times in all, records success or failure per action, and keeps ingesting meanwhile', async () => {
+    hook.script('/flaky', [500, 503, 200]);
+    hook.script('/down', [500]);
+    hook.script('/gone', [404]);
+    const gate = hook.hold('/down');
+    const { id, ingestToken } = await local.createStream({
+      name: 'Retries',
+      type: 'iot_sensor',
+      schema,
+      dimensions: ['deviceId'],
+      alerts: [
+        {
+          name: 'hot',
+          when: 'temperature >= 30',
+          actions: [
+            { type: 'webhook', url: `${hook.url}/flaky` },
+            { type: 'ticket', url: `${hook.url}/down`, title: 'Hot: {{data.temperature}}' },
+            { type: 'webhook', url: `${hook.url}/gone` },
+          ],
+        },
+      ],
+    });
+    const first = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: { deviceId: 'r1', temperature: 31 } });
+    expect(first.status).toBe(202);
+    await waitFor('the first ticket attempt', async () => (hook.received.some((r) => r.path === '/down') ? true : undefined));
+
+    // the ticket target holds its answer: ingestion carries on
+    const later = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: { deviceId: 'r2', temperature: 1 } });
+    expect(later.status).toBe(202);
+    await local.waitForPoints(id, 'fields=temperature', (points) => points.some((p) => p.dimensions.deviceId === 'r2'));
+
+    gate.release();
+    await settle();
+    expect(hook.received.filter((r) => r.path === '/flaky')).toHaveLength(3);
+    const tickets = hook.received.filter((r) => r.path === '/down');
+    expect(tickets).toHaveLength(3);
+    expect(JSON.parse(tickets[0]!.body)).toMatchObject({ title: 'Hot: 31', severity: 'warning', source: 'tributary' });
+    const [alert] = await alertsOf(id);
+    expect(alert.actions).toEqual([
+      expect.objectContaining({ type: 'webhook', status: 'succeeded', attempts: 3, lastError: expect.stringContaining('HTTP 503') }),
+      expect.objectContaining({ type: 'ticket', status: 'failed', attempts: 3, lastError: expect.stringContaining('HTTP 500') }),
+      // a 4xx will not get better: one attempt, no retry
+      expect.objectContaining({ type: 'webhook', status: 'failed', attempts: 1, lastError: expect.stringContaining('HTTP 404') }),
+    ]);
+    expect(hook.received.filter((r) => r.path === '/gone')).toHaveLength(1);
+  });
+
+  it('fires a window rule on the window average, not on a single spike', async () => {
+    const { id, ingestToken } = await local.createStream({
+      name: 'Windows',
+      type: 'iot_sensor',
+      schema,
+      dimensions: ['deviceId'],
+      alerts: [{ name: 'hot on average', when: 'avg(temperature) over 5m > 30', actions: [{ type: 'webhook', url: `${hook.url}/window` }] }],
+    });
+    const now = Date.now();
+    const at = (msAgo: number, temperature: number) => ({ deviceId: 'w1', timestamp: new Date(now - msAgo).toISOString(), temperature });
+    await ingest(id, ingestToken, [at(240_000, 20), at(180_000, 20), at(120_000, 20), at(60_000, 20)]);
+    await ingest(id, ingestToken, at(30_000, 60));
+    expect(await alertsOf(id)).toEqual([]);
+
+    await ingest(id, ingestToken, [at(20_000, 45), at(10_000, 45), at(0, 45)]);
+    const [alert] = await alertsOf(id);
+    // (4 × 20 + 60 + 3 × 45) / 8
+    expect(alert).toMatchObject({ rule: 'hot on average', state: 'firing', value: 34.375 });
+    expect(hook.received.filter((r) => r.path === '/window')).toHaveLength(1);
+  });
+
+  it('fires a silence rule when a series stops, on the schedule, and resolves when it speaks again', async () => {
+    const { id, ingestToken } = await local.createStream({
+      name: 'Silence',
+      type: 'iot_sensor',
+      schema,
+      dimensions: ['deviceId'],
+      alerts: [{ name: 'gone quiet', severity: 'info', when: 'no data for 30s' }],
+    });
+    await ingest(id, ingestToken, [
+      { deviceId: 'quiet', timestamp: new Date(Date.now() - 60_000).toISOString(), temperature: 5 },
+      { deviceId: 'chatty', temperature: 5 },
+    ]);
+    const fired = await waitFor('a silence alert', async () => (await alertsOf(id)).find((a) => a.state === 'firing'));
+    expect(fired).toMatchObject({ rule: 'gone quiet', severity: 'info', dimensions: { deviceId: 'quiet' }, value: null });
+    expect((await alertsOf(id)).filter((a) => a.dimensions.deviceId === 'chatty')).toEqual([]);
+
+    await ingest(id, ingestToken, { deviceId: 'quiet', temperature: 6 });
+    await waitFor('the silence alert to resolve', async () => ((await alertsOf(id)).find((a) => a.id === fired.id)?.state === 'resolved' ? true : undefined));
+  });
+
+  it('publishes an mqtt_publish action to a subscriber of the stream on the local broker', async () => {
+    const { id, ingestToken } = await local.createStream({
+      name: 'Doors',
+      type: 'iot_sensor',
+      schema: { ...schema, open: { type: 'boolean' } },
+      dimensions: ['deviceId'],
+      alerts: [
+        {
+          name: 'door open',
+          when: { expression: 'open = true and temperature > -18' },
+          actions: [{ type: 'mqtt_publish', topic: '{{dimensions.deviceId}}/alerts' }, { type: 'email', subject: 'Door {{dimensions.deviceId}} open at {{data.temperature}}' }],
+        },
+      ],
+    });
+    const device = await local.device('d1', ingestToken);
+    const topic = `tributary/${id}/devices/d1/alerts`;
+    await new Promise<void>((resolve, reject) => device.subscribe(`tributary/${id}/devices/#`, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    const message = new Promise<{ topic: string; payload: string }>((resolve) => device.once('message', (t, p) => resolve({ topic: t, payload: p.toString('utf8') })));
+
+    await ingest(id, ingestToken, { deviceId: 'd1', temperature: -10, open: true });
+    const got = await message;
+    expect(got.topic).toBe(topic);
+    expect(JSON.parse(got.payload)).toMatchObject({ type: 'tributary.alert', alert: { rule: 'door open', streamId: id, data: { open: true, temperature: -10 } } });
+    const [alert] = await alertsOf(id);
+    expect(alert.actions).toEqual([
+      expect.objectContaining({ type: 'mqtt_publish', status: 'succeeded', attempts: 1 }),
+      expect.objectContaining({ type: 'email', status: 'succeeded', attempts: 1 }),
+    ]);
+    expect(emails.map((l) => JSON.parse(l).subject)).toContain('Door d1 open at -10');
+  });
+
+  it('answers bad alert queries with a 400 naming the parameter and an unknown alert or stream with a 404', async () => {
+    expect(await local.api('/v1/alerts?state=open')).toMatchObject({ status: 400, body: { errors: [{ path: ['state'] }] } });
+    expect(await local.api('/v1/alerts?limit=0')).toMatchObject({ status: 400, body: { errors: [{ path: ['limit'] }] } });
+    expect(await local.api('/v1/alerts?cursor=bm9wZQ')).toMatchObject({ status: 400, body: { errors: [{ path: ['cursor'] }] } });
+    expect(await local.api('/v1/alerts/nostream.0000000000000000ab/ack', { method: 'POST' })).toMatchObject({ status: 404, body: { title: 'Alert not found' } });
+    expect((await local.api('/v1/streams/nostream/alerts')).status).toBe(404);
+  });
+
+  it('answers a rule on an unknown or non-numeric field with a 400 naming its path', async () => {
+    const r = await local.api('/v1/streams', {
+      body: {
+        name: 'Bad rules',
+        type: 'iot_sensor',
+        schema,
+        alerts: [{ name: 'a', when: 'humidity > 3' }, { name: 'b', when: 'deviceId > 3' }],
+        alertThresholds: { pressure: { max: 3 } },
+      },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.errors.map((e: any) => e.path)).toEqual([
+      ['alerts', 0, 'when', 'field'],
+      ['alerts', 1, 'when', 'field'],
+      ['alertThresholds', 'pressure'],
+    ]);
+  });
+});
