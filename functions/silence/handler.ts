@@ -1,11 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
-import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
-import { TimestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { jsonLogger } from '../commons/http';
@@ -15,12 +13,7 @@ import { silenceConfig } from './config';
 const config = silenceConfig(process.env);
 const client = new DynamoDBClient({});
 const evaluator = makeAlertEvaluator({
-  store: new TimestreamPointStore({
-    writeClient: new TimestreamWriteClient({}),
-    queryClient: new TimestreamQueryClient({}),
-    database: config.TIMESTREAM_DATABASE,
-    table: config.TIMESTREAM_TABLE,
-  }),
+  store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }),
   alerts: new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME }),
   starter: new SfnAlertStarter({ client: new SFNClient({}), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
   clock: systemClock,

@@ -1,6 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
-import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -9,7 +7,7 @@ import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { decodeQueueMessage } from '../../shared/aws/ingest-message';
-import { TimestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
 import { jsonLogger } from '../commons/http';
 import { makeWriter, type QueueMessage } from './app';
@@ -17,13 +15,7 @@ import { writerConfig } from './config';
 
 const config = writerConfig(process.env);
 const dynamo = new DynamoDBClient({});
-const store = new TimestreamPointStore({
-  writeClient: new TimestreamWriteClient({}),
-  queryClient: new TimestreamQueryClient({}),
-  database: config.TIMESTREAM_DATABASE,
-  table: config.TIMESTREAM_TABLE,
-  maxParallel: config.WRITE_PARALLELISM,
-});
+const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM });
 const alerts =
   config.ALERT_STATE_MACHINE_ARN === undefined
     ? undefined

@@ -6,7 +6,7 @@ import {
   ResourceNotFoundException as QueryResourceNotFoundException,
   type Row as QueryRow,
   ThrottlingException as QueryThrottlingException,
-  type TimestreamQueryClient,
+  TimestreamQueryClient,
   TimestreamQueryServiceException,
 } from '@aws-sdk/client-timestream-query';
 import {
@@ -17,7 +17,7 @@ import {
   RejectedRecordsException,
   ResourceNotFoundException,
   ThrottlingException,
-  type TimestreamWriteClient,
+  TimestreamWriteClient,
   TimestreamWriteServiceException,
   WriteRecordsCommand,
 } from '@aws-sdk/client-timestream-write';
@@ -177,6 +177,18 @@ export function numberText(x: number): string {
     return `${m < 0 ? '-' : ''}${digits.slice(0, cut)}.${digits.slice(cut)}`;
   }
   return String(x);
+}
+
+/**
+ * A store on new SDK clients, as a function builds it once per cold start. The write client makes one
+ * attempt per call: `write` retries throttled and failed chunks itself, with backoff, and the SDK's own
+ * retries would multiply its attempts. Queries keep the SDK's retries (the store does not retry them).
+ *
+ * @example
+ * const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE });
+ */
+export function timestreamPointStore(options: Omit<TimestreamPointStoreOptions, 'writeClient' | 'queryClient'>): TimestreamPointStore {
+  return new TimestreamPointStore({ ...options, writeClient: new TimestreamWriteClient({ maxAttempts: 1 }), queryClient: new TimestreamQueryClient({}) });
 }
 
 interface Chunk {

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-timestream-write';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TimestreamPointStore, toTimestreamRecords } from '../../shared/aws/timestream-point-store';
+import { TimestreamPointStore, timestreamPointStore, toTimestreamRecords } from '../../shared/aws/timestream-point-store';
 import { StoreUnavailableError } from '../../shared/domain/errors';
 import { parseDataQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
@@ -407,5 +407,14 @@ describe('TimestreamPointStore.latest', () => {
       { time: T0 + 540_000, dimensions: { deviceId: 'f2', site: 'north' }, values: { temperature: null } },
     ]);
     expect(dataCalls()[0]!.QueryString).toContain('row_number() OVER (PARTITION BY "deviceId", "site" ORDER BY time DESC)');
+  });
+});
+
+describe('timestreamPointStore (the functions’ factory)', () => {
+  it('gives the write client one attempt per call, so a throttled chunk is tried maxAttempts times in all, not times the SDK’s 3', async () => {
+    const store = timestreamPointStore({ database: 'tributary', table: 'datapoints' });
+    const clients = store as unknown as { writeClient: TimestreamWriteClient; queryClient: TimestreamQueryClient };
+    expect(await clients.writeClient.config.maxAttempts()).toBe(1);
+    expect(await clients.queryClient.config.maxAttempts()).toBe(3);
   });
 });
