@@ -246,12 +246,15 @@ export interface ActionResult {
  * gets `true` and records its alert.
  *
  * @example
- * const states = await alerts.loadStates(stream.id);
+ * const states = await alerts.loadStates(stream.id, { rules: ['freezer warm'], series: ['["f1"]'] });
  * if (await alerts.fire(alert, 300_000)) await starter.start(alert, rule.actions);
  */
 export interface AlertStore {
-  /** Every (rule, series) state of a stream (one query per batch). */
-  loadStates(streamId: string): Promise<SeriesState[]>;
+  /**
+   * The (rule, series) states of a stream: with `only`, just those of `only.rules` × `only.series` that
+   * exist (what a batch touches, read by key); without it, every one (the silence check's view).
+   */
+  loadStates(streamId: string, only?: { rules: readonly string[]; series: readonly string[] }): Promise<SeriesState[]>;
   /**
    * Marks the series firing and records the alert, unless it is firing already or fired within
    * `cooldownMs` of `now` (then `false`, nothing written).
@@ -281,6 +284,8 @@ export interface SigningSecretStore {
   /** Stores `candidate` unless the stream has a secret; returns it only when it was stored now. */
   ensureSigningSecret(streamId: string, candidate: string): Promise<string | undefined>;
   getSigningSecret(streamId: string): Promise<string | undefined>;
+  /** Replaces the stream's secret (or sets its first): the next webhook is signed with `secret`. */
+  replaceSigningSecret(streamId: string, secret: string): Promise<void>;
 }
 
 /** What the alert state machine is started with. */

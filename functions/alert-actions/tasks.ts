@@ -1,7 +1,9 @@
 import type { Alert } from '../../shared/domain/alert-evaluation';
 import type { AlertAction } from '../../shared/domain/alert-rules';
 import { renderTemplate } from '../../shared/domain/alert-template';
+import type { TargetPolicy } from '../../shared/domain/pull-source';
 import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SigningSecretStore } from '../../shared/ports';
+import { addressKind, postChecked, type GuardErrors } from '../commons/guarded-target';
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signing';
 
 /** An action that will fail the same way however often it is retried (a 4xx, no signing secret); the ASL does not retry it. */
@@ -20,9 +22,25 @@ export interface AlertTaskDeps {
   email: AlertEmailSender;
   mqtt: AlertPublisher;
   clock: Clock;
-  /** Per webhook request; 10 s unless given. */
+  /** Per webhook request, resolving the host included; 10 s unless given. */
   webhookTimeoutMs?: number;
+  /**
+   * Which addresses webhooks and tickets may reach besides public ones. Link-local (the metadata service),
+   * unspecified and reserved addresses never; loopback and private ones only where the runtime says so
+   * (the local runtime allows loopback). Nothing unless given.
+   */
+  targets?: TargetPolicy;
+  /** How much of a webhook's answer is read (then dropped); 64 KiB unless given. */
+  maxResponseBytes?: number;
 }
+
+/** How a refused or unresolvable webhook host fails its action: refused for good, DNS retried. */
+const ACTION_GUARD_ERRORS: GuardErrors = {
+  forbidden: (host, address) =>
+    new ActionPermanentError(`refused to POST to ${host}: it resolves to ${addressKind(address)}; alert actions may not reach loopback, link-local (metadata), private or reserved addresses`),
+  unresolvable: (message, cause) => new ActionFailedError(message, { cause }),
+};
+const NO_INTERNAL_TARGETS: TargetPolicy = { allowPrivate: false, allowLoopback: false };
 
 /** The input of the `RunAction` task: one action of one alert. */
 export interface RunActionInput {
@@ -53,6 +71,8 @@ export type AlertTaskInput = RunActionInput | RecordOutcomesInput;
 export function makeAlertTasks(deps: AlertTaskDeps) {
   const { alerts, clock } = deps;
   const timeoutMs = deps.webhookTimeoutMs ?? 10_000;
+  const policy = deps.targets ?? NO_INTERNAL_TARGETS;
+  const maxResponseBytes = deps.maxResponseBytes ?? 65_536;
 
   async function runAction(input: RunActionInput): Promise<ActionResult> {
     const { alert, index, action } = input;
@@ -97,13 +117,15 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
   }
 
   async function post(url: string, alert: Alert, body: string): Promise<void> {
+    const target = actionUrl(url);
     const secret = await deps.secrets.getSigningSecret(alert.streamId);
     if (!secret) throw new ActionPermanentError(`Stream '${alert.streamId}' has no signing secret; patch its alerts to create one.`);
     const timestamp = Math.floor(clock.now() / 1000);
-    let res: Response;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let status: number;
     try {
-      res = await fetch(url, {
-        method: 'POST',
+      ({ status } = await postChecked({
+        url: target,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Tributary-Alerts/1',
@@ -112,16 +134,18 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
           'x-tributary-alert-id': alert.id,
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'manual',
-      });
-      await res.arrayBuffer().catch(() => undefined);
+        policy,
+        errors: ACTION_GUARD_ERRORS,
+        signal,
+        maxResponseBytes,
+      }));
     } catch (err) {
-      throw new ActionFailedError(`POST ${origin(url)} failed: ${(err as Error).name}`, { cause: err });
+      if (err instanceof ActionPermanentError || err instanceof ActionFailedError) throw err;
+      if (signal.aborted) throw new ActionFailedError(`POST ${target.origin} gave no answer within ${timeoutMs} ms`, { cause: err });
+      throw new ActionFailedError(`POST ${target.origin} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`, { cause: err });
     }
-    if (res.ok) return;
-    const message = `POST ${origin(url)} answered HTTP ${res.status}`;
-    throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new ActionPermanentError(message) : new ActionFailedError(message);
+    if (status >= 200 && status < 300) return;
+    throw statusError(target.origin, status);
   }
 
   return { runAction, recordOutcomes };
@@ -172,13 +196,27 @@ function defaultMessage(alert: Alert): string {
   return `Alert '${alert.rule}' (${alert.severity}) fired on stream ${alert.streamId}, series ${alert.series}, at ${alert.time}:${value}. Alert id ${alert.id}.`;
 }
 
-/** Only the origin of a URL goes into errors and logs: its path or query may hold a token. */
-function origin(url: string): string {
+/** The URL of a webhook or ticket action; one that is not http(s) fails for good (rules are checked on save too). */
+function actionUrl(url: string): URL {
+  let parsed: URL | undefined;
   try {
-    return new URL(url).origin;
+    parsed = new URL(url);
   } catch {
-    return 'the webhook';
+    parsed = undefined;
   }
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') throw new ActionPermanentError('The action URL is not an http or https URL.');
+  return parsed;
+}
+
+/**
+ * A non-2xx answer: a 4xx other than 408/429 and a redirect (webhooks do not follow redirects, so one cannot
+ * lead to an address the guard would refuse) fail for good, the rest is retried. Only the origin goes into
+ * the message: a URL's path or query may hold a token.
+ */
+function statusError(origin: string, status: number): Error {
+  if (status >= 300 && status < 400) return new ActionPermanentError(`POST ${origin} answered HTTP ${status}, a redirect; alert actions do not follow redirects: give the final URL`);
+  const message = `POST ${origin} answered HTTP ${status}`;
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 ? new ActionPermanentError(message) : new ActionFailedError(message);
 }
 
 /** Step Functions catches `{Error, Cause}`; a Lambda's Cause is JSON with `errorMessage`. */

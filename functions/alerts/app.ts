@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
-import type { AlertStore, Clock, StreamRegistry } from '../../shared/ports';
+import type { AlertStore, Clock, SigningSecretStore, StreamRegistry } from '../../shared/ports';
+import { newSigningSecret } from '../alert-actions/signing';
 import { requireScope, requiredScope } from '../commons/auth';
 import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
@@ -9,6 +10,8 @@ import { findRoute } from '../commons/routes';
 export interface AlertsDeps {
   registry: StreamRegistry;
   alerts: AlertStore;
+  /** Where the webhook signing secrets live, for `POST /v1/streams/{id}/alert-secret`. */
+  secrets: SigningSecretStore;
   clock: Clock;
   log: Logger;
 }
@@ -18,11 +21,12 @@ const MAX_LIMIT = 1000;
 
 /**
  * The alerts API: `GET /v1/streams/{id}/alerts` (read scope), `GET /v1/alerts?state=firing|resolved` (admin)
- * and `POST /v1/alerts/{id}/ack` (admin; the id is an alert's, so the route stays admin-only: the
- * authorizer reads `{id}` as a stream id for stream scopes). Lists page with `limit` and `cursor`.
+ * `POST /v1/alerts/{id}/ack` (admin; the id is an alert's, so the route stays admin-only: the
+ * authorizer reads `{id}` as a stream id for stream scopes) and `POST /v1/streams/{id}/alert-secret`
+ * (admin: a new webhook signing secret, returned once). Lists page with `limit` and `cursor`.
  *
  * @example
- * export const handler = makeAlertsHandler({ registry, alerts, clock: systemClock, log: jsonLogger });
+ * export const handler = makeAlertsHandler({ registry, alerts, secrets: alerts, clock: systemClock, log: jsonLogger });
  */
 export function makeAlertsHandler(deps: AlertsDeps) {
   const { registry, alerts, clock } = deps;
@@ -45,6 +49,13 @@ export function makeAlertsHandler(deps: AlertsDeps) {
       }
       case '/v1/alerts/{id}/ack':
         return jsonResponse(200, await alerts.acknowledge(id!, clock.now()));
+      case '/v1/streams/{id}/alert-secret': {
+        if (!(await registry.get(id!))) throw new StreamNotFoundError(id!);
+        const alertSigningSecret = newSigningSecret();
+        await deps.secrets.replaceSigningSecret(id!, alertSigningSecret);
+        deps.log.info('alert signing secret replaced', { streamId: id });
+        return jsonResponse(200, { streamId: id, alertSigningSecret });
+      }
     }
     throw new BadRequestError(`No route ${event.routeKey}.`);
   }

@@ -9,9 +9,12 @@ import { alertsConfig } from './config';
 const config = alertsConfig(process.env);
 const client = new DynamoDBClient({});
 
+const alerts = new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME });
+
 export const handler = makeAlertsHandler({
   registry: new DynamoDbRegistry({ client, tableName: config.TABLE_NAME }),
-  alerts: new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME }),
+  alerts,
+  secrets: alerts,
   clock: systemClock,
   log: jsonLogger,
 });

@@ -36,9 +36,10 @@ const randomPart = () => randomBytes(5).toString('hex').slice(0, 9).padStart(9, 
 
 /**
  * Runs a stream's alert rules: on a written batch (`evaluate`, the writer's hook) and on a schedule for
- * silences (`checkSilence`). Per batch and stream: one query of the alert states, one `PointStore.query`
- * per window rule, then one conditional write per transition and one execution start per fired alert
- * with actions. Nothing is read or written per record.
+ * silences (`checkSilence`). Per batch and stream: one read of the states of the batch's rules × series
+ * (by key, never the stream's other series), one `PointStore.query` per window rule, then one conditional
+ * write per transition and one execution start per fired alert with actions. Nothing is read or written
+ * per record.
  *
  * @example
  * const alerts = makeAlertEvaluator({ store, alerts: alertStore, starter, clock: systemClock, log: jsonLogger });
@@ -52,7 +53,8 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     const rules = ingestRules(stream);
     if (rules.length === 0 || points.length === 0) return;
     const series = groupBySeries(stream, points);
-    const [states, windows] = await Promise.all([statesOf(stream.id), windowAggregates(stream, windowRules(rules), series)]);
+    const touched = { rules: rules.map((r) => r.name), series: series.map((s) => s.key) };
+    const [states, windows] = await Promise.all([statesOf(stream.id, touched), windowAggregates(stream, windowRules(rules), series)]);
     const transitions = await evaluateBatch({ rules, series, states, windows, now: clock.now() });
     await apply(stream, transitions);
   }
@@ -65,8 +67,9 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     await apply(stream, evaluateSilence({ rules, latest, states, now: clock.now() }));
   }
 
-  async function statesOf(streamId: string): Promise<Map<string, SeriesState>> {
-    return new Map((await alerts.loadStates(streamId)).map((s) => [stateKey(s.rule, s.series), s]));
+  /** The states of `only`'s rules × series (a batch reads what it touches), or all of the stream's. */
+  async function statesOf(streamId: string, only?: { rules: string[]; series: string[] }): Promise<Map<string, SeriesState>> {
+    return new Map((await alerts.loadStates(streamId, only)).map((s) => [stateKey(s.rule, s.series), s]));
   }
 
   /** One query per window rule over the batch's series, aggregated per series over the window ending at its last point. */

@@ -27,6 +27,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/pull', fn: 'pull', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}/alerts', fn: 'alerts', scope: 'read' },
+  { method: 'POST', path: '/v1/streams/{id}/alert-secret', fn: 'alerts', scope: 'admin' },
   { method: 'GET', path: '/v1/alerts', fn: 'alerts', scope: 'admin' },
   // `{id}` is an alert id here: admin only, since the authorizer reads `{id}` as a stream id for stream scopes
   { method: 'POST', path: '/v1/alerts/{id}/ack', fn: 'alerts', scope: 'admin' },

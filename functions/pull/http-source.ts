@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { PullFailedError } from '../../shared/domain/pull-errors';
 import type { TargetPolicy } from '../../shared/domain/pull-source';
-import { pinnedLookup, resolveChecked } from './guarded-target';
+import { pinnedLookup, resolveChecked } from '../commons/guarded-target';
 
 /** One request of a pull, as resolved (secrets filled in). */
 export interface GuardedRequest {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { PullFailedError } from '../../shared/domain/pull-errors';
 import type { TargetPolicy } from '../../shared/domain/pull-source';
-import { resolveChecked } from './guarded-target';
+import { resolveChecked } from '../commons/guarded-target';
 
 /** A database pull, resolved: secrets filled in, `$1` the cursor. */
 export interface PostgresQuery {

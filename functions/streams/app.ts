@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
-import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
+import { checkActionUrls, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
+import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
 import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
@@ -21,6 +22,8 @@ export interface StreamsDeps {
   signingSecrets?: SigningSecretStore;
   /** Pull state, for the `pull` section of a pull stream's status. */
   pullState?: Pick<PullStateStore, 'get'>;
+  /** What webhook and ticket URLs must be beyond http(s): https in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`); nothing more unless given. */
+  actionUrls?: ActionUrlPolicy;
 }
 
 const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
@@ -52,6 +55,14 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return parseJsonBody(bodyText(event));
   }
 
+  /** The body's alert rules against `actionUrls`: a 400 listing each refused URL with its path. */
+  function checkUrls<T extends { alerts?: Stream['alerts'] }>(input: T, what: string): T {
+    const issues: Issue[] = [];
+    if (deps.actionUrls && input.alerts) checkActionUrls(input.alerts, deps.actionUrls, ['alerts'], (path, message) => issues.push({ path, message }));
+    if (issues.length > 0) throw new BadRequestError(`Invalid ${what}.`, issues);
+    return input;
+  }
+
   /** `{alertSigningSecret}` the first time a stream has alert rules, else nothing: the secret is shown once. */
   async function signingSecretFor(stream: Stream): Promise<{ alertSigningSecret?: string }> {
     if (!deps.signingSecrets || !stream.alerts?.length) return {};
@@ -75,7 +86,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     switch (route.path.replace('/v1/streams', '') || '/') {
       case '/':
         if (route.method === 'POST') {
-          const stream = newStream(parseStreamInput(body(event)), new Date(clock.now()), suffix);
+          const stream = newStream(checkUrls(parseStreamInput(body(event)), 'stream definition'), new Date(clock.now()), suffix);
           await registry.create(stream);
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
           return jsonResponse(201, { ...stream, ingestToken, ...(await signingSecretFor(stream)) });
@@ -97,7 +108,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           await tokens.deleteForStream(id!);
           return { statusCode: 204 };
         } else {
-          const next = applyPatch(await load(id!), parseStreamPatch(body(event)), new Date(clock.now()));
+          const next = applyPatch(await load(id!), checkUrls(parseStreamPatch(body(event)), 'stream patch'), new Date(clock.now()));
           await registry.update(next);
           return jsonResponse(200, { ...next, ...(await signingSecretFor(next)) });
         }

@@ -14,4 +14,12 @@ const signingSecrets = new DynamoDbAlertStore({ client: new DynamoDBClient({}), 
 
 const pullState = new DynamoDbPullStateStore({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
 
-export const handler = makeStreamsHandler({ registry, tokens: registry, clock: systemClock, log: jsonLogger, signingSecrets, pullState });
+export const handler = makeStreamsHandler({
+  registry,
+  tokens: registry,
+  clock: systemClock,
+  log: jsonLogger,
+  signingSecrets,
+  pullState,
+  actionUrls: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS },
+});

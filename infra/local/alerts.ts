@@ -24,6 +24,11 @@ export interface LocalAlertsOptions {
   silenceSchedule?: string;
   /** Where local alert emails are written (the log by default). */
   emailLog?: (line: string) => void;
+  /**
+   * Whether webhook and ticket actions may reach 127.0.0.0/8 and ::1 (receivers on this machine); true
+   * unless given. Link-local, metadata, private and reserved addresses are refused either way.
+   */
+  allowLoopback?: boolean;
 }
 
 export interface LocalAlerts {
@@ -63,6 +68,7 @@ export function createLocalAlerts(
     email: new LogEmailSender(options.emailLog ?? ((line) => console.log(line))),
     mqtt: publisher,
     clock,
+    targets: { allowPrivate: false, allowLoopback: options.allowLoopback ?? true },
   });
   const retry = options.retryIntervalMs;
   const sfn = new LocalStepFunctions({
@@ -78,7 +84,7 @@ export function createLocalAlerts(
   return {
     evaluator,
     store: alertStore,
-    handler: makeAlertsHandler({ registry: deps.registry, alerts: alertStore, clock, log }),
+    handler: makeAlertsHandler({ registry: deps.registry, alerts: alertStore, secrets: alertStore, clock, log }),
     attachBroker: (broker) => publisher.attach(broker),
     start() {
       cron = new Cron(options.silenceSchedule ?? SILENCE_SCHEDULE, { protect: true, catch: true }, async () => {

@@ -10,6 +10,7 @@ import {
 import { streamOfAlert, type ActionOutcome, type Alert, type AlertState, type SeriesState } from '../domain/alert-evaluation';
 import { AlertNotFoundError, BadRequestError } from '../domain/errors';
 import type { ActionResult, AlertPage, AlertStore, SigningSecretStore } from '../ports';
+import { batchGetItems } from './dynamodb-batch-get';
 import { callDynamo, checkTableOptions } from './dynamodb-call';
 import { TABLE_KEYS } from './dynamodb-table';
 
@@ -22,10 +23,25 @@ import { TABLE_KEYS } from './dynamodb-table';
 export interface DynamoDbAlertStoreOptions {
   client: DynamoDBClient;
   tableName: string;
+  /**
+   * How long a resolved alert (and its series' state) is kept before the table's TTL deletes it:
+   * `RESOLVED_ALERT_RETENTION_MS` (30 days) unless given; at least 7 days, the longest cooldown, which
+   * counts from the state. Firing alerts never expire.
+   */
+  resolvedRetentionMs?: number;
 }
 
+/**
+ * How long a resolved alert is kept unless the store is told otherwise: 30 days.
+ *
+ * @example
+ * new DynamoDbAlertStore({ client, tableName, resolvedRetentionMs: 2 * RESOLVED_ALERT_RETENTION_MS });
+ */
+export const RESOLVED_ALERT_RETENTION_MS = 30 * 86_400_000;
+const MIN_RETENTION_MS = 7 * 86_400_000;
+
 type Item = Record<string, AttributeValue>;
-const { partitionKey: PK, sortKey: SK, index: GSI } = TABLE_KEYS;
+const { partitionKey: PK, sortKey: SK, index: GSI, ttlAttribute: TTL } = TABLE_KEYS;
 const streamPk = (streamId: string): AttributeValue => ({ S: `STREAM#${streamId}` });
 const stateSk = (rule: string, series: string) => `ALERTSTATE#${rule}#${series}`;
 const alertSk = (id: string) => `ALERT#${id}`;
@@ -40,6 +56,9 @@ const MAX_ERROR_CHARS = 512;
  *   out of cooldown), then a `PutItem` of the `ALERT#<id>` item. Not one transaction (dynalite has none): a
  *   writer that dies between the two leaves the series firing without its alert item; the next resolve
  *   clears it.
+ * - A resolve sets the table's TTL attribute (`expiresAt`) on the alert and its state, `resolvedRetentionMs`
+ *   after the resolve; a fire removes it from the state. Firing alerts never expire.
+ * - A batch reads the states it touches by key (`BatchGetItem`, 100 keys a request).
  * - Alerts of a stream are read from the stream's partition (`sk` begins with `ALERT#`, ids sort by time);
  *   alerts by state from `gsi1` (`gsi1pk = ALERTS#firing | ALERTS#resolved`, `gsi1sk = <firedAt>#<id>`), which
  *   a resolve moves.
@@ -51,33 +70,36 @@ const MAX_ERROR_CHARS = 512;
 export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
+  private readonly retentionMs: number;
 
   constructor(options: DynamoDbAlertStoreOptions) {
     checkTableOptions('DynamoDbAlertStore', options);
+    const retention = options.resolvedRetentionMs ?? RESOLVED_ALERT_RETENTION_MS;
+    if (!Number.isSafeInteger(retention) || retention < MIN_RETENTION_MS) {
+      throw new TypeError(`DynamoDbAlertStore needs resolvedRetentionMs of at least ${MIN_RETENTION_MS} (7 days), got ${JSON.stringify(options.resolvedRetentionMs)}.`);
+    }
     this.client = options.client;
     this.table = options.tableName;
+    this.retentionMs = retention;
   }
 
-  async loadStates(streamId: string): Promise<SeriesState[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-      ExpressionAttributeValues: { ':pk': streamPk(streamId), ':prefix': { S: 'ALERTSTATE#' } },
-    });
-    return items.map((i) => ({
-      rule: i.rule?.S ?? '',
-      series: i.series?.S ?? '',
-      state: i.alertState?.S === 'firing' ? 'firing' : 'resolved',
-      ...(i.alertId?.S && { alertId: i.alertId.S }),
-      ...(i.firedAt?.N && { firedAt: Number(i.firedAt.N) }),
-    }));
+  async loadStates(streamId: string, only?: { rules: readonly string[]; series: readonly string[] }): Promise<SeriesState[]> {
+    const items = only
+      ? await batchGetItems({ client: this.client, table: this.table, keys: stateKeys(streamId, only), projection: STATE_PROJECTION })
+      : await this.queryAll({
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+          ExpressionAttributeValues: { ':pk': streamPk(streamId), ':prefix': { S: 'ALERTSTATE#' } },
+        });
+    return items.map(toState);
   }
 
   async fire(alert: Alert, cooldownMs: number, now: number): Promise<boolean> {
     const won = await this.updateState(alert.streamId, alert.rule, alert.series, {
-      UpdateExpression: 'SET #st = :firing, alertId = :id, firedAt = :now, #rule = :rule, series = :series',
+      // a firing series never expires: a resolve set the TTL, a fire takes it away
+      UpdateExpression: 'SET #st = :firing, alertId = :id, firedAt = :now, #rule = :rule, series = :series REMOVE #ttl',
       ConditionExpression: 'attribute_not_exists(#st) OR (#st <> :firing AND (attribute_not_exists(firedAt) OR firedAt <= :edge))',
-      ExpressionAttributeNames: { '#st': 'alertState', '#rule': 'rule' },
+      ExpressionAttributeNames: { '#st': 'alertState', '#rule': 'rule', '#ttl': TTL },
       ExpressionAttributeValues: {
         ':firing': { S: 'firing' },
         ':id': { S: alert.id },
@@ -92,17 +114,18 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
   }
 
   async resolve(streamId: string, rule: string, series: string, alertId: string, at: number): Promise<boolean> {
+    const expiresAt = { N: String(Math.floor((at + this.retentionMs) / 1000)) };
     const won = await this.updateState(streamId, rule, series, {
-      UpdateExpression: 'SET #st = :resolved',
+      UpdateExpression: 'SET #st = :resolved, #ttl = :ttl',
       ConditionExpression: '#st = :firing AND alertId = :id',
-      ExpressionAttributeNames: { '#st': 'alertState' },
-      ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':firing': { S: 'firing' }, ':id': { S: alertId } },
+      ExpressionAttributeNames: { '#st': 'alertState', '#ttl': TTL },
+      ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':firing': { S: 'firing' }, ':id': { S: alertId }, ':ttl': expiresAt },
     });
     if (!won) return false;
     await this.updateAlert(alertId, {
-      UpdateExpression: 'SET #st = :resolved, resolvedAt = :at, #gpk = :gpk',
-      ExpressionAttributeNames: { '#st': 'alertState', '#gpk': GSI.partitionKey },
-      ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':at': { S: iso(at) }, ':gpk': { S: statePartition('resolved') } },
+      UpdateExpression: 'SET #st = :resolved, resolvedAt = :at, #gpk = :gpk, #ttl = :ttl',
+      ExpressionAttributeNames: { '#st': 'alertState', '#gpk': GSI.partitionKey, '#ttl': TTL },
+      ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':at': { S: iso(at) }, ':gpk': { S: statePartition('resolved') }, ':ttl': expiresAt },
     }).catch((err: unknown) => {
       if (!(err instanceof AlertNotFoundError)) throw err;
     });
@@ -185,7 +208,7 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
         await this.client.send(
           new PutItemCommand({
             TableName: this.table,
-            Item: { [PK]: streamPk(streamId), [SK]: { S: 'ALERTSECRET' }, secret: { S: candidate } },
+            Item: { ...secretKey(streamId), secret: { S: candidate } },
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': PK },
           }),
@@ -197,10 +220,15 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
   }
 
   async getSigningSecret(streamId: string): Promise<string | undefined> {
-    const out = await this.call('GetItem', () =>
-      this.client.send(new GetItemCommand({ TableName: this.table, Key: { [PK]: streamPk(streamId), [SK]: { S: 'ALERTSECRET' } }, ConsistentRead: true })),
-    );
+    const out = await this.call('GetItem', () => this.client.send(new GetItemCommand({ TableName: this.table, Key: secretKey(streamId), ConsistentRead: true })));
     return out.Item?.secret?.S;
+  }
+
+  async replaceSigningSecret(streamId: string, secret: string): Promise<void> {
+    // an UpdateItem (an upsert), so the alerts API needs no PutItem on the table
+    await this.call('UpdateItem', () =>
+      this.client.send(new UpdateItemCommand({ TableName: this.table, Key: secretKey(streamId), UpdateExpression: 'SET secret = :s', ExpressionAttributeValues: { ':s': { S: secret } } })),
+    );
   }
 
   /** A conditional update of a (rule, series) state item: `false` when the condition failed. */
@@ -210,7 +238,7 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
     series: string,
     update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Item },
   ): Promise<boolean> {
-    const Key = { [PK]: streamPk(streamId), [SK]: { S: stateSk(rule, series) } };
+    const Key = stateKey(streamId, rule, series);
     return this.call(
       'UpdateItem',
       () => this.client.send(new UpdateItemCommand({ TableName: this.table, Key, ...update })).then(() => true),
@@ -270,6 +298,26 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const secretKey = (streamId: string): Item => ({ [PK]: streamPk(streamId), [SK]: { S: 'ALERTSECRET' } });
+const stateKey = (streamId: string, rule: string, series: string): Item => ({ [PK]: streamPk(streamId), [SK]: { S: stateSk(rule, series) } });
+/** What a state read needs (the `pk`/`sk` of thousands of items are left out). */
+const STATE_PROJECTION = { expression: '#rule, series, alertState, alertId, firedAt', names: { '#rule': 'rule' } };
+
+/** The keys of `rules` × `series`, each once (BatchGetItem refuses a repeated key). */
+function stateKeys(streamId: string, only: { rules: readonly string[]; series: readonly string[] }): Item[] {
+  const series = [...new Set(only.series)];
+  return [...new Set(only.rules)].flatMap((rule) => series.map((s) => stateKey(streamId, rule, s)));
+}
+
+function toState(i: Item): SeriesState {
+  return {
+    rule: i.rule?.S ?? '',
+    series: i.series?.S ?? '',
+    state: i.alertState?.S === 'firing' ? 'firing' : 'resolved',
+    ...(i.alertId?.S && { alertId: i.alertId.S }),
+    ...(i.firedAt?.N && { firedAt: Number(i.firedAt.N) }),
+  };
+}
 const alertKey = (streamId: string, id: string): Item => ({ [PK]: streamPk(streamId), [SK]: { S: alertSk(id) } });
 
 function outcomeIndex(index: number): number {

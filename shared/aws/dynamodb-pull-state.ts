@@ -48,7 +48,7 @@ export class DynamoDbPullStateStore implements PullStateStore {
   }
 
   async get(streamId: string): Promise<PullState | undefined> {
-    const out = await this.call('GetItem', () => this.client.send(new GetItemCommand({ TableName: this.table, Key: key(streamId), ConsistentRead: true })));
+    const out = await callDynamo('GetItem', () => this.client.send(new GetItemCommand({ TableName: this.table, Key: key(streamId), ConsistentRead: true })));
     return out.Item ? fromItem(streamId, out.Item) : undefined;
   }
 
@@ -59,7 +59,7 @@ export class DynamoDbPullStateStore implements PullStateStore {
       for (let attempt = 0; keys.length; attempt++) {
         if (attempt === 8) throw new StoreUnavailableError(`DynamoDB BatchGetItem left ${keys.length} keys unprocessed.`);
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const out = await this.call('BatchGetItem', () =>
+        const out = await callDynamo('BatchGetItem', () =>
           this.client.send(new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } })),
         );
         for (const item of out.Responses?.[this.table] ?? []) {
@@ -104,7 +104,7 @@ export class DynamoDbPullStateStore implements PullStateStore {
       Object.assign(values, { ':failed': { S: 'failed' }, ':error': { S: JSON.stringify(outcome.error) } });
       update = 'SET lastRunAt = :at, lastStatus = :failed, lastError = :error ADD runs :one, failures :one, recordsPulled :pulled REMOVE leaseUntil';
     }
-    await this.call('UpdateItem', () =>
+    await callDynamo('UpdateItem', () =>
       this.client.send(new UpdateItemCommand({ TableName: this.table, Key: key(streamId), UpdateExpression: update, ExpressionAttributeValues: values })),
     );
   }
@@ -121,10 +121,6 @@ export class DynamoDbPullStateStore implements PullStateStore {
 
   private conditional(input: UpdateItemCommandInput): Promise<boolean> {
     return callDynamo('UpdateItem', () => this.client.send(new UpdateItemCommand(input)).then(() => true), async () => false);
-  }
-
-  private call<T>(action: string, send: () => Promise<T>): Promise<T> {
-    return callDynamo(action, send);
   }
 }
 

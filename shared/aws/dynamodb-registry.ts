@@ -29,7 +29,7 @@ import {
   type TokenRecord,
   type TokenStore,
 } from '../ports';
-import { isConditionFailure, toStoreError } from './dynamodb-errors';
+import { callDynamo, checkTableOptions } from './dynamodb-call';
 import { DAY_COUNTER_TTL_DAYS, RECENT_REJECTIONS, TABLE_KEYS } from './dynamodb-table';
 
 /**
@@ -76,7 +76,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * `StreamRegistry` and `TokenStore` on one DynamoDB table (the key design of `dynamodb-table.ts`). The
- * same class runs in AWS and, on dynalite, on one machine.
+ * same class runs in AWS and, on dynalite, on one machine. Every SDK call goes through `callDynamo`:
+ * failures become Tributary errors, a failed condition whatever the operation makes of it.
  *
  * - `get` and `find` read strongly consistent, so a stream or token is usable as soon as it is created;
  *   `list` and `deleteForStream` read the index, which is eventually consistent in AWS.
@@ -97,17 +98,14 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
   private readonly clock: Clock;
 
   constructor(options: DynamoDbRegistryOptions) {
-    if (!options.client) throw new TypeError('DynamoDbRegistry needs a DynamoDB client.');
-    if (typeof options.tableName !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(options.tableName)) {
-      throw new TypeError(`DynamoDbRegistry needs a valid table name, got ${JSON.stringify(options.tableName)}.`);
-    }
+    checkTableOptions('DynamoDbRegistry', options);
     this.client = options.client;
     this.table = options.tableName;
     this.clock = options.clock ?? systemClock;
   }
 
   async create(stream: Stream): Promise<void> {
-    await this.call(
+    await callDynamo(
       'PutItem',
       () =>
         this.client.send(
@@ -161,7 +159,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
         ...(filters.length && { FilterExpression: filters.join(' AND ') }),
         ...(startKey && { ExclusiveStartKey: startKey }),
       };
-      const page = await this.call('Query', () => this.client.send(new QueryCommand(input)));
+      const page = await callDynamo('Query', () => this.client.send(new QueryCommand(input)));
       for (const item of page.Items ?? []) {
         const id = item.id?.S;
         const definition = item.definition?.S;
@@ -177,7 +175,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
   }
 
   async update(stream: Stream): Promise<void> {
-    await this.call(
+    await callDynamo(
       'PutItem',
       () =>
         this.client.send(
@@ -200,7 +198,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.call(
+    await callDynamo(
       'PutItem',
       () =>
         this.client.send(
@@ -225,7 +223,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
     if (points === 0 && invalid === 0 && rejected === 0 && samples.length === 0) return;
     const at = new Date(delta.at);
     const updates: Promise<unknown>[] = [
-      this.call('UpdateItem', () =>
+      callDynamo('UpdateItem', () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
@@ -245,7 +243,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       const dayStart = Math.floor(delta.at / DAY_MS) * DAY_MS;
       const expiresAt = (dayStart + (1 + DAY_COUNTER_TTL_DAYS) * DAY_MS) / 1000;
       updates.push(
-        this.call('UpdateItem', () =>
+        callDynamo('UpdateItem', () =>
           this.client.send(
             new UpdateItemCommand({
               TableName: this.table,
@@ -292,7 +290,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       },
       { removeUndefinedValues: true },
     );
-    await this.call('PutItem', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...item, ...tokenKey(token.hash) } })));
+    await callDynamo('PutItem', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...item, ...tokenKey(token.hash) } })));
   }
 
   async find(hash: string): Promise<TokenRecord | undefined> {
@@ -318,18 +316,8 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
     await this.deleteKeys(keys);
   }
 
-  /** Every SDK call goes through here: failures become Tributary errors, a failed condition as the caller says. */
-  private async call<T>(action: string, send: () => Promise<T>, onConditionFailed?: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (err) {
-      if (onConditionFailed && isConditionFailure(err)) return onConditionFailed();
-      throw toStoreError(err, action);
-    }
-  }
-
   private async getItem(key: Item, consistent: boolean): Promise<Item | undefined> {
-    const out = await this.call('GetItem', () =>
+    const out = await callDynamo('GetItem', () =>
       this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: consistent })),
     );
     return out.Item;
@@ -347,7 +335,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
   private async addSamples(streamId: string, at: string, samples: StatsDelta['samples']): Promise<void> {
     // newest first: the batch's later records are the newer ones
     const fresh = samples.slice(-RECENT_REJECTIONS).reverse().map((s) => toSample(at, s));
-    const out = await this.call('UpdateItem', () =>
+    const out = await callDynamo('UpdateItem', () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
@@ -364,7 +352,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
     // if another writer prepended in between; the condition only guards against a concurrent trim. Highest
     // index first: DynamoDB removes the listed positions of the list as it was, dynalite one after another.
     const excess = Array.from({ length: length - RECENT_REJECTIONS }, (_, i) => `samples[${length - 1 - i}]`);
-    await this.call(
+    await callDynamo(
       'UpdateItem',
       () =>
         this.client.send(
@@ -395,7 +383,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
     const keys: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.call('Query', () =>
+      const page = await callDynamo('Query', () =>
         this.client.send(
           new QueryCommand({ ...input, TableName: this.table, ProjectionExpression: '#pk, #sk', ...(startKey && { ExclusiveStartKey: startKey }) }),
         ),
@@ -414,7 +402,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
           throw new StoreUnavailableError(`DynamoDB BatchWriteItem left ${requests.length} deletes unprocessed after ${attempt} attempts.`);
         }
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const out = await this.call('BatchWriteItem', () =>
+        const out = await callDynamo('BatchWriteItem', () =>
           this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } })),
         );
         requests = out.UnprocessedItems?.[this.table] ?? [];

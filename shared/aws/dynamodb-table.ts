@@ -20,9 +20,9 @@
  * | `STREAM#<id>` / `REJECTIONS` | `samples` L of M `{at S, reason S, record? S (JSON, ≤ 1 KiB), recordTruncated? BOOL}`, newest first |
  * | `STREAM#<id>` / `PULL` | written by `DynamoDbPullStateStore`: `cursorJson` S (the database cursor as JSON), `seenJson` S (dedupe memory: key hash → newest time), `nextRunAt` S (ISO; the dispatcher's compare-and-set claim), `scheduleExpression` S (what `nextRunAt` was computed from), `leaseUntil` N (epoch ms; one run at a time), `lastRunAt` S, `lastSuccessAt` S, `lastStatus` S, `lastError` S (JSON `{at, code, message}`), `runs` N, `failures` N, `recordsPulled` N, `recordsEnqueued` N, `recordsDeduped` N, `recordsInvalid` N |
  * | `TOKEN#<sha256>` / `TOKEN` | `hash` S, `scopes` L of S, `createdAt` S, `streamId`? S, `label`? S, `gsi1pk` = `TOKENS#<streamId>`, `gsi1sk` = `<sha256>` |
-| `STREAM#<id>` / `ALERTSTATE#<rule>#<series>` | `rule` S, `series` S, `alertState` S (`firing` \| `resolved`), `alertId` S, `firedAt` N (epoch ms; the cooldown counts from it) |
-| `STREAM#<id>` / `ALERT#<alertId>` | `body` S (the alert's fixed part as JSON), `alertState` S, `resolvedAt`? S, `acknowledged` BOOL, `acknowledgedAt`? S, `outcomes` L of M `{type S, status S, attempts N, lastError? S, lastAttemptAt? S}`, `actionsDoneAt`? S, `gsi1pk` = `ALERTS#<state>`, `gsi1sk` = `<firedAt ISO>#<alertId>` |
-| `STREAM#<id>` / `ALERTSECRET` | `secret` S (the webhook signing secret) |
+ * | `STREAM#<id>` / `ALERTSTATE#<rule>#<series>` | `rule` S, `series` S, `alertState` S (`firing` \| `resolved`), `alertId` S, `firedAt` N (epoch ms; the cooldown counts from it), `expiresAt`? N (only while resolved: the resolve + the store's `resolvedRetentionMs`, 30 days by default; a fire removes it) |
+ * | `STREAM#<id>` / `ALERT#<alertId>` | `body` S (the alert's fixed part as JSON), `alertState` S, `resolvedAt`? S, `acknowledged` BOOL, `acknowledgedAt`? S, `outcomes` L of M `{type S, status S, attempts N, lastError? S, lastAttemptAt? S}`, `actionsDoneAt`? S, `gsi1pk` = `ALERTS#<state>`, `gsi1sk` = `<firedAt ISO>#<alertId>`, `expiresAt`? N (set by the resolve as on the state: resolved alerts expire, firing ones never) |
+ * | `STREAM#<id>` / `ALERTSECRET` | `secret` S (the webhook signing secret; `POST /v1/streams/{id}/alert-secret` replaces it) |
  *
  * The index must project ALL attributes (`INDEX_PROJECTION`): `list()` reads definitions from it.
  *
@@ -43,7 +43,7 @@ export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   index: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-  /** Items with this numeric attribute (epoch seconds) expire: the per-day counters. */
+  /** Items with this numeric attribute (epoch seconds) expire: the per-day counters, resolved alerts and their states. */
   ttlAttribute: 'expiresAt',
 } as const;
 

@@ -119,10 +119,16 @@ const ConditionSchema = z.union([
 ]);
 
 const Template = z.string().max(4096);
-const HttpUrl = z
-  .string()
-  .max(2048)
-  .refine((u) => /^https?:\/\/[^\s/]+/.test(u), 'must be an http or https URL');
+const HttpUrl = z.string().max(2048).refine(isHttpUrl, 'must be an http or https URL');
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && /^https?:\/\//i.test(text);
+  } catch {
+    return false;
+  }
+}
 /** Topics are relative to `tributary/{streamId}/devices/`, the tree a stream's devices may subscribe to. */
 const RelativeTopic = z
   .string()
@@ -245,6 +251,31 @@ function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)
   const numeric = spec.type === 'number' || spec.type === 'integer';
   const counting = c.window?.agg === 'count';
   if (!numeric && !counting) report([...at, 'field'], `'${c.field}' is ${spec.type}; a threshold, range or window needs a number or integer field`);
+}
+
+/** What the runtime demands of webhook and ticket URLs beyond being http(s). */
+export interface ActionUrlPolicy {
+  /** In AWS (the default there): plain `http://` is refused, so a body and its signature never cross a network unencrypted. */
+  requireHttps: boolean;
+}
+
+/**
+ * Checks the URLs of the rules' webhook and ticket actions against the runtime's policy, reporting each
+ * under `[...base, rule, 'actions', action, 'url']`.
+ *
+ * @example
+ * checkActionUrls(input.alerts ?? [], { requireHttps: true }, ['alerts'], (path, message) => issues.push({ path, message }));
+ * // path ['alerts', 0, 'actions', 0, 'url'] for an http:// webhook
+ */
+export function checkActionUrls(rules: readonly AlertRule[], policy: ActionUrlPolicy, base: (string | number)[], report: IssueSink): void {
+  if (!policy.requireHttps) return;
+  rules.forEach((rule, i) =>
+    rule.actions.forEach((action, j) => {
+      if ((action.type === 'webhook' || action.type === 'ticket') && !/^https:\/\//i.test(action.url)) {
+        report([...base, i, 'actions', j, 'url'], 'must be an https URL: this deployment does not send alerts over plain http');
+      }
+    }),
+  );
 }
 
 /** Checks the legacy shorthand's fields, reporting under `alertThresholds.<field>`. */

@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeAlertEvaluator } from '../../functions/commons/alert-evaluator';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
+import type { Alert } from '../../shared/domain/alert-evaluation';
 import type { Datapoint } from '../../shared/domain/validate-record';
 import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
-import { type DynaliteServer, ensureTable, startDynalite } from '../../shared/local/dynalite-server';
 import type { AlertExecutionInput, AlertStarter } from '../../shared/ports';
+import { useDynalite } from '../fixtures/dynalite';
 
 // The evaluator on real engines: the DynamoDB alert store on dynalite, windows read from DuckDB.
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const silent = { error: () => {}, info: () => {} };
-let dynamo: DynaliteServer;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynalite('evaluator');
 
 function aStream(id: string, alerts: unknown[]): Stream {
   return newStream(
@@ -30,9 +24,7 @@ function aStream(id: string, alerts: unknown[]): Stream {
 const point = (deviceId: string, time: number, temperature: number): Datapoint => ({ time, dimensions: { deviceId }, values: { temperature } });
 
 async function world() {
-  const tableName = `evaluator-${++tables}`;
-  await ensureTable(dynamo.client, tableName);
-  const alerts = new DynamoDbAlertStore({ client: dynamo.client, tableName });
+  const alerts = new DynamoDbAlertStore({ client: dynamo.client, tableName: await dynamo.freshTable() });
   const store = await DuckDbPointStore.open(':memory:');
   const started: AlertExecutionInput[] = [];
   const starter: AlertStarter = { start: async (input) => void started.push(input) };
@@ -71,4 +63,41 @@ describe('makeAlertEvaluator', () => {
     expect(started).toEqual([]);
     expect((await alerts.listByStream('quiet', { limit: 10 })).alerts.map((a) => a.state)).toEqual(['firing']);
   });
+
+  it('reads only the states a batch touches, and still fires and resolves right among thousands of series', async () => {
+    const { alerts, store, started } = await world();
+    let read = 0;
+    const counting: typeof alerts = Object.assign(Object.create(alerts) as typeof alerts, {
+      loadStates: async (streamId: string, only?: { rules: readonly string[]; series: readonly string[] }) => {
+        const states = await alerts.loadStates(streamId, only);
+        read += states.length;
+        return states;
+      },
+    });
+    let n = 0;
+    const evaluator = makeAlertEvaluator({ store, alerts: counting, starter: { start: async (input) => void started.push(input) }, clock: { now: () => NOW }, log: silent, random: () => String(++n).padStart(9, '0') });
+    const stream = aStream('fleet', [{ name: 'warm', when: 'temperature > -15' }, { name: 'very warm', when: 'temperature > 0' }]);
+    const fleet = Array.from({ length: 1500 }, (_, i) => point(`f${i}`, NOW, -10));
+    await evaluator.evaluate(stream, fleet);
+    expect(read).toBe(0);
+    const states = await alerts.loadStates('fleet');
+    expect(states.filter((s) => s.state === 'firing')).toHaveLength(1500);
+
+    read = 0;
+    // f1 is still warm (firing already: nothing new), f2 is back in range (resolves), f9999 is new and very warm
+    await evaluator.evaluate(stream, [point('f1', NOW + 1, -11), point('f2', NOW + 1, -20), point('f9999', NOW + 1, 5)]);
+    expect(read).toBe(2);
+    const fired: Alert[] = [];
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const page = await alerts.listByStream('fleet', { limit: 1000, ...(cursor && { cursor }) });
+      fired.push(...page.alerts);
+      cursor = page.nextCursor;
+    }
+    expect(fired).toHaveLength(1502);
+    const of = (deviceId: string) => fired.filter((a) => a.dimensions.deviceId === deviceId).map((a) => [a.rule, a.state]);
+    expect(of('f1')).toEqual([['warm', 'firing']]);
+    expect(of('f2')).toEqual([['warm', 'resolved']]);
+    expect(of('f9999').sort()).toEqual([['very warm', 'firing'], ['warm', 'firing']]);
+    await store.close();
+  }, 120_000);
 });

@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import type { Alert } from '../../shared/domain/alert-evaluation';
 import { AlertNotFoundError, BadRequestError } from '../../shared/domain/errors';
-import { type DynaliteServer, ensureTable, startDynalite } from '../../shared/local/dynalite-server';
+import { useDynalite } from '../fixtures/dynalite';
 
 const T0 = Date.parse('2026-03-10T12:00:00.000Z');
 const COOLDOWN = 300_000;
 
-let dynamo: DynaliteServer;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynalite('alerts');
 
 async function freshStore(): Promise<DynamoDbAlertStore> {
-  const tableName = `alerts-${++tables}`;
-  await ensureTable(dynamo.client, tableName);
-  return new DynamoDbAlertStore({ client: dynamo.client, tableName });
+  return new DynamoDbAlertStore({ client: dynamo.client, tableName: await dynamo.freshTable() });
 }
 
 let seq = 0;
@@ -143,5 +134,79 @@ describe('DynamoDbAlertStore on dynalite', () => {
     expect(await store.ensureSigningSecret('freezers', 'whsec_two')).toBeUndefined();
     expect(await store.getSigningSecret('freezers')).toBe('whsec_one');
     expect(await store.getSigningSecret('boilers')).toBeUndefined();
+  });
+});
+
+describe('DynamoDbAlertStore: reading what a batch touches', () => {
+  it('reads only the given rules × series, across many BatchGetItem requests, and leaves out pairs with no state', async () => {
+    const store = await freshStore();
+    const series = Array.from({ length: 260 }, (_, i) => `["s${i}"]`);
+    await Promise.all(series.filter((_, i) => i % 2 === 0).map((s) => store.fire(anAlert({ series: s }), COOLDOWN, T0)));
+    await store.fire(anAlert({ rule: 'cold', series: '["s1"]' }), COOLDOWN, T0);
+
+    // 3 rules × 261 series (one repeated) = 780 distinct keys: 8 requests of at most 100
+    const states = await store.loadStates('freezers', { rules: ['warm', 'cold', 'gone'], series: [...series, '["s0"]'] });
+    expect(states).toHaveLength(131);
+    expect(states.filter((s) => s.rule === 'warm').map((s) => s.series).sort()).toEqual(series.filter((_, i) => i % 2 === 0).sort());
+    expect(states.find((s) => s.rule === 'cold')).toMatchObject({ series: '["s1"]', state: 'firing', firedAt: T0 });
+    expect(await store.loadStates('freezers', { rules: ['warm'], series: ['["s1"]', '["nope"]'] })).toEqual([]);
+    expect(await store.loadStates('freezers', { rules: [], series })).toEqual([]);
+  });
+});
+
+describe('DynamoDbAlertStore: resolved alerts expire', () => {
+  const DAY = 86_400_000;
+  async function itemsOf(tableName: string, alertId: string) {
+    // imported here, not in the file's shared header: the raw items are this block's business alone
+    const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const raw = async (sk: string) =>
+      (await dynamo.client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'STREAM#freezers' }, sk: { S: sk } }, ConsistentRead: true }))).Item;
+    return { alert: await raw(`ALERT#${alertId}`), state: await raw('ALERTSTATE#warm#["f1"]') };
+  }
+
+  it('sets expiresAt (epoch seconds) 30 days after the resolve on the alert and its state, and a new fire takes it off the state', async () => {
+    const tableName = await dynamo.freshTable();
+    const store = new DynamoDbAlertStore({ client: dynamo.client, tableName });
+    const first = anAlert();
+    await store.fire(first, COOLDOWN, T0);
+    let items = await itemsOf(tableName, first.id);
+    expect(items.alert?.expiresAt).toBeUndefined();
+    expect(items.state?.expiresAt).toBeUndefined();
+
+    await store.resolve('freezers', 'warm', '["f1"]', first.id, T0 + 1_500);
+    items = await itemsOf(tableName, first.id);
+    const expected = String(Math.floor((T0 + 1_500 + 30 * DAY) / 1000));
+    expect(items.alert?.expiresAt).toEqual({ N: expected });
+    expect(items.state?.expiresAt).toEqual({ N: expected });
+
+    const second = anAlert({}, T0 + COOLDOWN);
+    expect(await store.fire(second, COOLDOWN, T0 + COOLDOWN)).toBe(true);
+    items = await itemsOf(tableName, second.id);
+    expect(items.state?.expiresAt).toBeUndefined();
+    expect(items.alert?.expiresAt).toBeUndefined();
+    expect((await itemsOf(tableName, first.id)).alert?.expiresAt).toEqual({ N: expected });
+  });
+
+  it('keeps resolved alerts as long as it is told, and refuses a retention shorter than the longest cooldown', async () => {
+    const tableName = await dynamo.freshTable();
+    const store = new DynamoDbAlertStore({ client: dynamo.client, tableName, resolvedRetentionMs: 90 * DAY });
+    const a = anAlert();
+    await store.fire(a, COOLDOWN, T0);
+    await store.resolve('freezers', 'warm', '["f1"]', a.id, T0);
+    expect((await itemsOf(tableName, a.id)).alert?.expiresAt).toEqual({ N: String((T0 + 90 * DAY) / 1000) });
+    expect(() => new DynamoDbAlertStore({ client: dynamo.client, tableName, resolvedRetentionMs: DAY })).toThrow(/at least .* \(7 days\)/);
+  });
+});
+
+describe('DynamoDbAlertStore: replacing a signing secret', () => {
+  it('replaces the secret in place, or sets a first one, and a later ensure keeps the replacement', async () => {
+    const store = await freshStore();
+    await store.ensureSigningSecret('freezers', 'whsec_one');
+    await store.replaceSigningSecret('freezers', 'whsec_two');
+    expect(await store.getSigningSecret('freezers')).toBe('whsec_two');
+    expect(await store.ensureSigningSecret('freezers', 'whsec_three')).toBeUndefined();
+    expect(await store.getSigningSecret('freezers')).toBe('whsec_two');
+    await store.replaceSigningSecret('boilers', 'whsec_first');
+    expect(await store.getSigningSecret('boilers')).toBe('whsec_first');
   });
 });

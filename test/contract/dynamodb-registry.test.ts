@@ -2,28 +2,21 @@ import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/c
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbRegistry, SAMPLE_RECORD_BYTES } from '../../shared/aws/dynamodb-registry';
 import { StoreUnavailableError } from '../../shared/domain/errors';
-import { type DynaliteServer, ensureTable, startDynalite } from '../../shared/local/dynalite-server';
+import { ensureTable, startDynalite } from '../../shared/local/dynalite-server';
+import { useDynalite } from '../fixtures/dynalite';
 import { aStream, streamRegistryContract } from './stream-registry.contract';
 import { tokenStoreContract } from './token-store.contract';
 
 const T0 = Date.parse('2026-03-10T12:00:00.000Z');
 
-let dynamo: DynaliteServer;
-let tables = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynalite('registry');
 
 /** Each test gets its own table on the shared in-memory dynalite. */
 async function freshRegistry(): Promise<{ registry: DynamoDbRegistry; tableName: string }> {
-  const tableName = `registry-${++tables}`;
-  await ensureTable(dynamo.client, tableName);
+  const tableName = await dynamo.freshTable();
   return { registry: new DynamoDbRegistry({ client: dynamo.client, tableName }), tableName };
 }
 

@@ -1,26 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDynalite, type DynaliteServer } from '../../shared/local/dynalite-server';
-import { secretsFrom, startPullWorld, type PullWorld } from '../fixtures/pull-world';
-import { READINGS, startVendor, VENDOR_TOKEN, type VendorServer } from '../fixtures/vendor-server';
+import { describe, expect, it } from 'vitest';
+import { startedForSuite } from '../fixtures/lifecycle';
+import { secretsFrom, usePullWorld } from '../fixtures/pull-world';
+import { READINGS, startVendor, VENDOR_TOKEN } from '../fixtures/vendor-server';
 
-let dynamo: DynaliteServer;
-let vendor: VendorServer;
-let world: PullWorld;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  vendor = await startVendor();
-});
-afterAll(async () => {
-  await vendor?.close();
-  await dynamo?.close();
-});
-beforeEach(async () => {
-  world = await startPullWorld(dynamo);
-});
-afterEach(async () => {
-  await world?.close();
-});
+const vendor = startedForSuite(startVendor);
+const world = usePullWorld();
 
 const schema = {
   sensor: { type: 'string', required: true },

@@ -1,33 +1,20 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { makePullRunner } from '../../functions/pull/app';
-import { startDynalite, type DynaliteServer } from '../../shared/local/dynalite-server';
 import type { PullStateStore } from '../../shared/ports';
-import { PG_PASSWORD, PG_USER, startPostgres, type PostgresServer } from '../fixtures/postgres-server';
-import { secretsFrom, silentLog, startPullWorld, type PullWorld } from '../fixtures/pull-world';
+import { startedForSuite } from '../fixtures/lifecycle';
+import { PG_PASSWORD, PG_USER, secretConnectionTo, startPostgres } from '../fixtures/postgres-server';
+import { secretsFrom, silentLog, usePullWorld } from '../fixtures/pull-world';
 
-let dynamo: DynaliteServer;
-let pg: PostgresServer;
-let world: PullWorld;
+const pg = startedForSuite(startPostgres);
+const world = usePullWorld();
 let tables = 0;
 let table: string;
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.close();
-  await dynamo?.close();
-});
 beforeEach(async () => {
-  world = await startPullWorld(dynamo);
   table = `inventory_${++tables}`;
   await pg.db.exec(`CREATE TABLE ${table} (id bigint PRIMARY KEY, sku text NOT NULL, qty numeric NOT NULL, counted_at timestamptz NOT NULL)`);
-});
-afterEach(async () => {
-  await world?.close();
 });
 
 const secrets = secretsFrom({ PG_PASSWORD, PG_USER });
@@ -48,7 +35,7 @@ function dbStream(id: string, source: Record<string, unknown> = {}) {
     source: {
       kind: 'database',
       engine: 'postgresql',
-      connection: { host: '127.0.0.1', port: pg.port, database: 'postgres', user: '${secret:PG_USER}', password: '${secret:PG_PASSWORD}', ssl: false },
+      connection: secretConnectionTo(pg),
       query: `SELECT id, sku, qty, counted_at FROM ${table} WHERE id > $1 ORDER BY id LIMIT 1000`,
       incrementalColumn: 'id',
       initialCursor: 0,

@@ -11,8 +11,7 @@ import { decodePullMessage, sqsPullDispatch } from '../../shared/aws/sqs-pull-di
 import { QueueUnavailableError } from '../../shared/domain/errors';
 import { SecretUnavailableError } from '../../shared/domain/pull-errors';
 import { FileSecretSource } from '../../shared/local/file-secret-source';
-import { startDynalite, type DynaliteServer } from '../../shared/local/dynalite-server';
-import { silentLog, startPullWorld } from '../fixtures/pull-world';
+import { silentLog, usePullWorld } from '../fixtures/pull-world';
 
 describe('FileSecretSource (local secrets)', () => {
   let dir: string;
@@ -86,55 +85,44 @@ describe('sqsPullDispatch (responses shaped from the API reference)', () => {
 });
 
 describe('the dispatcher on dynalite', () => {
-  let dynamo: DynaliteServer;
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-  });
-  afterAll(async () => {
-    await dynamo?.close();
-  });
+  const world = usePullWorld();
 
   it('dispatches each due run once, even with two dispatchers, and skips paused and push streams', async () => {
-    const world = await startPullWorld(dynamo);
-    try {
-      const source = (schedule: string) => ({ kind: 'api_pull', url: 'https://api.example.com/x', schedule });
-      const schema = { v: { type: 'number' } };
-      await world.create({ id: 'every-5', name: 'a', type: 'api_pull', schema, source: source('rate(5 minutes)') });
-      await world.create({ id: 'noon', name: 'b', type: 'api_pull', schema, source: source('cron(0 12 * * ? *)') });
-      const paused = await world.create({ id: 'paused', name: 'c', type: 'api_pull', schema, source: source('rate(1 minute)') });
-      await world.registry.update({ ...paused, state: 'paused', version: paused.version + 1 });
-      await world.create({ id: 'push', name: 'd', type: 'iot_sensor', schema });
+    const source = (schedule: string) => ({ kind: 'api_pull', url: 'https://api.example.com/x', schedule });
+    const schema = { v: { type: 'number' } };
+    await world.create({ id: 'every-5', name: 'a', type: 'api_pull', schema, source: source('rate(5 minutes)') });
+    await world.create({ id: 'noon', name: 'b', type: 'api_pull', schema, source: source('cron(0 12 * * ? *)') });
+    const paused = await world.create({ id: 'paused', name: 'c', type: 'api_pull', schema, source: source('rate(1 minute)') });
+    await world.registry.update({ ...paused, state: 'paused', version: paused.version + 1 });
+    await world.create({ id: 'push', name: 'd', type: 'iot_sensor', schema });
 
-      const dispatched: string[] = [];
-      const make = () => makeDispatcher({ registry: world.registry, state: world.state, clock: world.clock, log: silentLog, dispatch: async (ids) => void dispatched.push(...ids) });
-      const [a, b] = [make(), make()];
+    const dispatched: string[] = [];
+    const make = () => makeDispatcher({ registry: world.registry, state: world.state, clock: world.clock, log: silentLog, dispatch: async (ids) => void dispatched.push(...ids) });
+    const [a, b] = [make(), make()];
 
-      world.clock.set(Date.parse('2026-12-01T12:00:30.000Z')); // streams were created at 12:00:00
-      await Promise.all([a(), b()]);
-      expect(dispatched.sort()).toEqual(['every-5']); // noon's first match is 12:00 tomorrow (created at 12:00:00 exactly)
-      expect((await world.state.get('every-5'))?.nextRunAt).toBe('2026-12-01T12:05:30.000Z');
+    world.clock.set(Date.parse('2026-12-01T12:00:30.000Z')); // streams were created at 12:00:00
+    await Promise.all([a(), b()]);
+    expect(dispatched.sort()).toEqual(['every-5']); // noon's first match is 12:00 tomorrow (created at 12:00:00 exactly)
+    expect((await world.state.get('every-5'))?.nextRunAt).toBe('2026-12-01T12:05:30.000Z');
 
-      world.clock.set(Date.parse('2026-12-01T12:03:00.000Z'));
-      await Promise.all([a(), b()]);
-      expect(dispatched).toHaveLength(1);
+    world.clock.set(Date.parse('2026-12-01T12:03:00.000Z'));
+    await Promise.all([a(), b()]);
+    expect(dispatched).toHaveLength(1);
 
-      world.clock.set(Date.parse('2026-12-02T12:00:10.000Z'));
-      await Promise.all([a(), b()]);
-      expect(dispatched.sort()).toEqual(['every-5', 'every-5', 'noon']);
-      expect((await world.state.get('noon'))?.nextRunAt).toBe('2026-12-03T12:00:00.000Z');
+    world.clock.set(Date.parse('2026-12-02T12:00:10.000Z'));
+    await Promise.all([a(), b()]);
+    expect(dispatched.sort()).toEqual(['every-5', 'every-5', 'noon']);
+    expect((await world.state.get('noon'))?.nextRunAt).toBe('2026-12-03T12:00:00.000Z');
 
-      // a changed schedule counts from the change: noon becomes 12:30 the same day, not tomorrow's noon
-      const noon = (await world.registry.get('noon'))!;
-      world.clock.set(Date.parse('2026-12-02T12:10:00.000Z'));
-      await world.registry.update({ ...noon, source: { ...noon.source!, schedule: 'cron(30 12 * * ? *)' }, updatedAt: new Date(world.clock.now()).toISOString(), version: noon.version + 1 });
-      await a();
-      expect(await world.state.get('noon')).toMatchObject({ nextRunAt: '2026-12-02T12:30:00.000Z', schedule: 'cron(30 12 * * ? *)' });
-      expect(dispatched.filter((id) => id === 'noon')).toHaveLength(1);
-      world.clock.set(Date.parse('2026-12-02T12:30:05.000Z'));
-      await a();
-      expect(dispatched.filter((id) => id === 'noon')).toHaveLength(2);
-    } finally {
-      await world.close();
-    }
+    // a changed schedule counts from the change: noon becomes 12:30 the same day, not tomorrow's noon
+    const noon = (await world.registry.get('noon'))!;
+    world.clock.set(Date.parse('2026-12-02T12:10:00.000Z'));
+    await world.registry.update({ ...noon, source: { ...noon.source!, schedule: 'cron(30 12 * * ? *)' }, updatedAt: new Date(world.clock.now()).toISOString(), version: noon.version + 1 });
+    await a();
+    expect(await world.state.get('noon')).toMatchObject({ nextRunAt: '2026-12-02T12:30:00.000Z', schedule: 'cron(30 12 * * ? *)' });
+    expect(dispatched.filter((id) => id === 'noon')).toHaveLength(1);
+    world.clock.set(Date.parse('2026-12-02T12:30:05.000Z'));
+    await a();
+    expect(dispatched.filter((id) => id === 'noon')).toHaveLength(2);
   });
 });

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../functions/alert-actions/signing';
 import { startLocal, type Local } from './harness';
@@ -273,6 +274,72 @@ describe('alerts on the local runtime', () => {
     expect(await local.api('/v1/alerts?cursor=bm9wZQ')).toMatchObject({ status: 400, body: { errors: [{ path: ['cursor'] }] } });
     expect(await local.api('/v1/alerts/nostream.0000000000000000ab/ack', { method: 'POST' })).toMatchObject({ status: 404, body: { title: 'Alert not found' } });
     expect((await local.api('/v1/streams/nostream/alerts')).status).toBe(404);
+  });
+
+  it('fails a webhook to a private address of this machine and a redirect at once, on the alert, without sending either on', async () => {
+    // a receiver on every interface of this machine: refusing its private address proves the guard, and a
+    // guard that let it through would only ever reach this test's own server
+    const seen: string[] = [];
+    const receiver = createServer((req, res) => {
+      seen.push(req.url ?? '/');
+      if (req.url === '/redirect') res.writeHead(302, { location: `http://127.0.0.1:${port()}/landed` }).end();
+      else res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '::', resolve));
+    const port = () => (receiver.address() as AddressInfo).port;
+    // a unique-local IPv6 address of this machine, if it has one (the private case is left out otherwise)
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && !a.internal && a.family === 'IPv6' && /^f[cd]/i.test(a.address))?.address;
+    const redirect = { type: 'ticket', url: `http://127.0.0.1:${port()}/redirect` };
+    try {
+      const { id, ingestToken } = await local.createStream({
+        name: 'Guarded',
+        type: 'iot_sensor',
+        schema,
+        dimensions: ['deviceId'],
+        alerts: [{ name: 'hot', when: 'temperature > 30', actions: own ? [redirect, { type: 'webhook', url: `http://[${own}]:${port()}/private` }] : [redirect] }],
+      });
+      await ingest(id, ingestToken, { deviceId: 'g1', temperature: 31 });
+      const [alert] = await alertsOf(id);
+      expect(alert.actions).toEqual([
+        expect.objectContaining({ type: 'ticket', status: 'failed', attempts: 1, lastError: expect.stringMatching(/HTTP 302, a redirect/) }),
+        ...(own ? [expect.objectContaining({ type: 'webhook', status: 'failed', attempts: 1, lastError: expect.stringMatching(/refused to POST to .*: it resolves to a private address/) })] : []),
+      ]);
+      expect(seen).toEqual(['/redirect']);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('rotates a stream signing secret: the new one is returned once and signs the next webhook, the old one no longer verifies', async () => {
+    const created = await local.api('/v1/streams', {
+      body: { name: 'Rotated', type: 'iot_sensor', schema, dimensions: ['deviceId'], alerts: [{ name: 'warm', when: 'temperature > 0', actions: [{ type: 'webhook', url: `${hook.url}/rotated` }] }] },
+    });
+    const { id, ingestToken, alertSigningSecret: old } = created.body;
+    const readToken = (await local.api(`/v1/streams/${id}/tokens`, { body: { scope: 'read' } })).body.token;
+    expect((await local.api(`/v1/streams/${id}/alert-secret`, { method: 'POST', token: readToken })).status).toBe(403);
+    expect((await local.api('/v1/streams/nostream/alert-secret', { method: 'POST' })).status).toBe(404);
+
+    const rotated = await local.api(`/v1/streams/${id}/alert-secret`, { method: 'POST' });
+    expect(rotated).toMatchObject({ status: 200, body: { streamId: id, alertSigningSecret: expect.stringMatching(/^whsec_/) } });
+    const secret = rotated.body.alertSigningSecret;
+    expect(secret).not.toBe(old);
+    expect(JSON.stringify((await local.api(`/v1/streams/${id}`)).body)).not.toContain(secret);
+
+    await ingest(id, ingestToken, { deviceId: 'r1', temperature: 5 });
+    const post = hook.received.find((r) => r.path === '/rotated')!;
+    const verifyWith = (key: string) => verifyWebhook(key, post.headers['x-tributary-signature'] as string, post.headers['x-tributary-timestamp'] as string, post.body, Date.now());
+    expect(verifyWith(secret)).toBe(true);
+    expect(verifyWith(old)).toBe(false);
+  });
+
+  it('answers an action URL that is not http(s) with a 400 naming its path', async () => {
+    const r = await local.api('/v1/streams', {
+      body: { name: 'Bad hook', type: 'iot_sensor', schema, alerts: [{ name: 'a', when: 'temperature > 3', actions: [{ type: 'email' }, { type: 'webhook', url: 'gopher://ops.example.com/h' }] }] },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.errors.map((e: any) => e.path)).toEqual([['alerts', 0, 'actions', 1, 'url']]);
   });
 
   it('answers a rule on an unknown or non-numeric field with a 400 naming its path', async () => {

@@ -1,21 +1,14 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_PASSWORD, PG_USER, startPostgres, type PostgresServer } from '../fixtures/postgres-server';
-import { READINGS, startVendor, VENDOR_TOKEN, type VendorServer } from '../fixtures/vendor-server';
-import { startLocal, type Local } from './harness';
+import { describe, expect, it } from 'vitest';
+import { startedForSuite } from '../fixtures/lifecycle';
+import { PG_PASSWORD, PG_USER, secretConnectionTo, startPostgres } from '../fixtures/postgres-server';
+import { READINGS, startVendor, VENDOR_TOKEN } from '../fixtures/vendor-server';
+import { startLocal } from './harness';
 
-let vendor: VendorServer;
-let pg: PostgresServer;
-beforeAll(async () => {
-  vendor = await startVendor();
-  pg = await startPostgres();
-});
-afterAll(async () => {
-  await vendor?.close();
-  await pg?.close();
-});
+const vendor = startedForSuite(startVendor);
+const pg = startedForSuite(startPostgres);
 
 /** The scheduler's clock: the pulls themselves run on real time, the schedule is moved by the test. */
 function schedulerClock() {
@@ -43,14 +36,8 @@ const start = (dataDir: string | undefined, clock: ReturnType<typeof schedulerCl
 const readingsSchema = { sensor: { type: 'string', required: true }, at: { type: 'datetime' }, celsius: { type: 'number' } };
 
 describe('an api_pull stream on the local runtime', () => {
-  let local: Local;
   const clock = schedulerClock();
-  beforeAll(async () => {
-    local = await start(undefined, clock);
-  });
-  afterAll(async () => {
-    await local?.close();
-  });
+  const local = startedForSuite(() => start(undefined, clock));
 
   it('fills on its schedule, again on /pull without writing anything twice, and shows its pull status', async () => {
     const { id } = await local.createStream({
@@ -174,7 +161,7 @@ describe('a database stream on the local runtime', () => {
         source: {
           kind: 'database',
           engine: 'postgresql',
-          connection: { host: '127.0.0.1', port: pg.port, database: 'postgres', user: '${secret:PG_USER}', password: '${secret:PG_PASSWORD}', ssl: false },
+          connection: secretConnectionTo(pg),
           query: 'SELECT id, sku, qty, counted_at FROM stock WHERE id > $1 ORDER BY id LIMIT 500',
           incrementalColumn: 'id',
           initialCursor: 0,

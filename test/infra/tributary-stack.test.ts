@@ -1,84 +1,41 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/commons/routes';
 import { TABLE_KEYS } from '../../shared/aws/dynamodb-table';
 import { TributaryConfigError } from '../../infra/aws/config';
-import type { TributaryFunction } from '../../infra/aws/constructs/function';
 import { INGEST_TOPIC_RULE_SQL } from '../../infra/aws/constructs/iot';
 import { REJECTED_RECORDS_METRIC } from '../../infra/aws/constructs/observability';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
 import { TributaryStack } from '../../infra/aws/tributary-stack';
+import { useSynthesizedTributary, WITHOUT_BUNDLING } from '../fixtures/synth';
 
-type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> };
-
-// One synthesis (bundling all six handlers with esbuild, then running cdk-nag) shared by every test.
-let app: App;
-let stack: TributaryStack;
-let template: Template;
-let resources: Record<string, Resource>;
-let nagReport: ReturnType<ReturnType<typeof createTributaryApp>['nag']['validateScope']>;
-
-const logicalId = (construct: IConstruct) =>
-  stack.getLogicalId(CfnElement.isCfnElement(construct) ? construct : (construct.node.defaultChild as CfnElement));
-const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-interface Grant {
-  actions: string[];
-  resource: unknown;
-}
-
-/** Every Allow statement of every policy attached to a function's role, plus its managed policies. */
-function grantsOf(fn: TributaryFunction): { grants: Grant[]; actions: string[]; managedPolicies: unknown[] } {
-  const role = logicalId(fn.role);
-  const grants: Grant[] = [];
-  for (const r of Object.values(resources)) {
-    if (r.Type !== 'AWS::IAM::Policy') continue;
-    if (!asArray(r.Properties.Roles).some((ref: any) => ref?.Ref === role)) continue;
-    for (const s of r.Properties.PolicyDocument.Statement) {
-      expect(s.Effect).toBe('Allow');
-      for (const resource of asArray(s.Resource)) grants.push({ actions: asArray<string>(s.Action), resource });
-    }
-  }
-  const actions = [...new Set(grants.flatMap((g) => g.actions))].sort();
-  return { grants, actions, managedPolicies: asArray(resources[role]!.Properties.ManagedPolicyArns) };
-}
-
-const resourcesFor = (fn: TributaryFunction, action: string) => grantsOf(fn).grants.filter((g) => g.actions.includes(action)).map((g) => g.resource);
-const getAtt = (construct: IConstruct, attr = 'Arn') => ({ 'Fn::GetAtt': [logicalId(construct), attr] });
-
-beforeAll(() => {
-  const built = createTributaryApp();
-  app = built.app;
-  stack = built.stack;
-  template = Template.fromStack(stack);
-  resources = template.toJSON().Resources;
-  nagReport = built.nag.validateScope(app);
-});
+// One synthesis (bundling all the handlers with esbuild, then running cdk-nag) shared by every test.
+const synth = useSynthesizedTributary({ bundle: true });
+const { getAtt, logicalId, props, ofType, statementsOf, grantsOf, actionsOf, resourcesFor, managedPoliciesOf } = synth;
 
 describe('ingest queue', () => {
   it('moves a message to the DLQ only after at least 3 failed deliveries', () => {
-    const queue = resources[logicalId(stack.ingest.queue)]!.Properties;
-    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual(getAtt(stack.ingest.deadLetterQueue));
+    const queue = props(synth.stack.ingest.queue);
+    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual(getAtt(synth.stack.ingest.deadLetterQueue));
     expect(queue.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps a received message invisible for at least six times the writer timeout', () => {
-    const writerTimeout = resources[logicalId(stack.ingest.writerFunction.fn)]!.Properties.Timeout as number;
-    const visibility = resources[logicalId(stack.ingest.queue)]!.Properties.VisibilityTimeout as number;
+    const writerTimeout = props(synth.stack.ingest.writerFunction.fn).Timeout as number;
+    const visibility = props(synth.stack.ingest.queue).VisibilityTimeout as number;
     expect(writerTimeout).toBeGreaterThan(0);
     expect(visibility).toBeGreaterThanOrEqual(6 * writerTimeout);
   });
 
   it('encrypts the queue and the DLQ and refuses requests without TLS', () => {
-    for (const q of [stack.ingest.queue, stack.ingest.deadLetterQueue]) {
-      expect(resources[logicalId(q)]!.Properties.SqsManagedSseEnabled).toBe(true);
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    for (const q of [synth.stack.ingest.queue, synth.stack.ingest.deadLetterQueue]) {
+      expect(props(q).SqsManagedSseEnabled).toBe(true);
+      synth.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: logicalId(q) }],
         PolicyDocument: {
           Statement: Match.arrayWith([
@@ -91,19 +48,17 @@ describe('ingest queue', () => {
 
   it('feeds the writer in batches with a batching window, bounded concurrency and partial batch failures', () => {
     // the ingest queue feeds only the writer (the other mapping is the pull queue's, see pulls.test.ts)
-    const ingestMappings = Object.values(resources).filter(
-      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.EventSourceArn) === JSON.stringify(getAtt(stack.ingest.queue)),
-    );
+    const ingestMappings = ofType('AWS::Lambda::EventSourceMapping').filter((m) => JSON.stringify(m.EventSourceArn) === JSON.stringify(getAtt(synth.stack.ingest.queue)));
     expect(ingestMappings).toHaveLength(1);
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: getAtt(stack.ingest.queue),
-      FunctionName: { Ref: logicalId(stack.ingest.writerFunction.fn) },
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(synth.stack.ingest.queue),
+      FunctionName: { Ref: logicalId(synth.stack.ingest.writerFunction.fn) },
       BatchSize: 100,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumBatchingWindowInSeconds: Match.anyValue(),
       ScalingConfig: { MaximumConcurrency: Match.anyValue() },
     });
-    const mapping = ingestMappings[0]!.Properties;
+    const mapping = ingestMappings[0]!;
     expect(mapping.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
     expect(mapping.ScalingConfig.MaximumConcurrency).toBeLessThanOrEqual(100);
   });
@@ -111,7 +66,7 @@ describe('ingest queue', () => {
 
 describe('storage', () => {
   it('keeps the DynamoDB table on demand, point-in-time recoverable, encrypted, with TTL and gsi1 from the key design', () => {
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
+    synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
@@ -130,16 +85,16 @@ describe('storage', () => {
         }),
       ],
     });
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
   it('accepts late data into the magnetic store and reports asynchronously rejected records to the private bucket', () => {
-    const table = resources[logicalId(stack.storage.timestreamTable)]!.Properties;
+    const table = props(synth.stack.storage.timestreamTable);
     expect(table.TableName).toBe('datapoints');
-    expect(table.DatabaseName).toEqual({ Ref: logicalId(stack.storage.timestreamDatabase) });
+    expect(table.DatabaseName).toEqual({ Ref: logicalId(synth.stack.storage.timestreamDatabase) });
     expect(table.MagneticStoreWriteProperties.EnableMagneticStoreWrites).toBe(true);
     expect(table.MagneticStoreWriteProperties.MagneticStoreRejectedDataLocation.S3Configuration).toMatchObject({
-      BucketName: { Ref: logicalId(stack.storage.rejectedRecordsBucket) },
+      BucketName: { Ref: logicalId(synth.stack.storage.rejectedRecordsBucket) },
       EncryptionOption: 'SSE_S3',
     });
     expect(Number(table.RetentionProperties.MemoryStoreRetentionPeriodInHours)).toBeGreaterThan(0);
@@ -147,13 +102,13 @@ describe('storage', () => {
   });
 
   it('names the Timestream database after the stack, tributary-prefixed', () => {
-    const name = resources[logicalId(stack.storage.timestreamDatabase)]!.Properties.DatabaseName as string;
+    const name = props(synth.stack.storage.timestreamDatabase).DatabaseName as string;
     expect(name).toMatch(/^tributary/i);
-    expect(name).toContain(stack.stackName);
+    expect(name).toContain(synth.stack.stackName);
   });
 
   it('keeps the rejected-records bucket encrypted, private and SSL-only', () => {
-    const bucket = resources[logicalId(stack.storage.rejectedRecordsBucket)]!.Properties;
+    const bucket = props(synth.stack.storage.rejectedRecordsBucket);
     expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
@@ -161,8 +116,8 @@ describe('storage', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: logicalId(stack.storage.rejectedRecordsBucket) },
+    synth.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(synth.stack.storage.rejectedRecordsBucket) },
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
@@ -172,60 +127,60 @@ describe('storage', () => {
 
 describe('functions', () => {
   const fns = () => ({
-    streams: stack.api.streamsFunction,
-    ingest: stack.ingest.ingestFunction,
-    query: stack.api.queryFunction,
-    writer: stack.ingest.writerFunction,
-    authorizer: stack.api.authorizerFunction,
-    'iot-authorizer': stack.iot.authorizerFunction,
-    alerts: stack.api.alertsFunction,
-    'alert-actions': stack.alerts.actionsFunction,
-    silence: stack.alerts.silenceFunction,
-    pull: stack.pulls.pullFunction,
-    'pull-dispatcher': stack.pulls.dispatcherFunction,
+    streams: synth.stack.api.streamsFunction,
+    ingest: synth.stack.ingest.ingestFunction,
+    query: synth.stack.api.queryFunction,
+    writer: synth.stack.ingest.writerFunction,
+    authorizer: synth.stack.api.authorizerFunction,
+    'iot-authorizer': synth.stack.iot.authorizerFunction,
+    alerts: synth.stack.api.alertsFunction,
+    'alert-actions': synth.stack.alerts.actionsFunction,
+    silence: synth.stack.alerts.silenceFunction,
+    pull: synth.stack.pulls.pullFunction,
+    'pull-dispatcher': synth.stack.pulls.dispatcherFunction,
   });
 
   it('runs every handler on nodejs22.x arm64 with active tracing and a log group that expires', () => {
-    template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length);
+    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length);
     for (const fn of Object.values(fns())) {
-      const props = resources[logicalId(fn.fn)]!.Properties;
-      expect(props.Runtime).toBe('nodejs22.x');
-      expect(props.Architectures).toEqual(['arm64']);
-      expect(props.Handler).toBe('index.handler');
-      expect(props.TracingConfig).toEqual({ Mode: 'Active' });
-      expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(fn.logGroup) });
-      expect(resources[logicalId(fn.logGroup)]!.Properties.RetentionInDays).toBeGreaterThan(0);
+      const lambda = props(fn.fn);
+      expect(lambda.Runtime).toBe('nodejs22.x');
+      expect(lambda.Architectures).toEqual(['arm64']);
+      expect(lambda.Handler).toBe('index.handler');
+      expect(lambda.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(lambda.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(fn.logGroup) });
+      expect(props(fn.logGroup).RetentionInDays).toBeGreaterThan(0);
     }
   });
 
   it('bundles each handler as an ES module that exports handler', () => {
     for (const [name, fn] of Object.entries(fns())) {
       const asset = fn.fn.node.findChild('Code') as Asset;
-      const bundle = join(app.outdir, asset.assetPath, 'index.mjs');
+      const bundle = join(synth.app.outdir, asset.assetPath, 'index.mjs');
       expect(existsSync(bundle), `${name}: ${bundle}`).toBe(true);
       expect(readFileSync(bundle, 'utf8'), name).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{[^}]*\bhandler\b[^}]*\}/);
     }
   });
 
   it('gives each function the environment variables its config reads', () => {
-    const table = { Ref: logicalId(stack.storage.table) };
-    const db = resources[logicalId(stack.storage.timestreamDatabase)]!.Properties.DatabaseName;
-    const secret = { Ref: logicalId(stack.adminTokenSecret) };
+    const table = { Ref: logicalId(synth.stack.storage.table) };
+    const db = props(synth.stack.storage.timestreamDatabase).DatabaseName;
+    const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table },
-      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(stack.ingest.queue) } },
+      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) } },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
-      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(stack.alerts.stateMachine) } },
+      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
-      'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(stack.alerts.emailTopic) } },
-      silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(stack.alerts.stateMachine) } },
+      'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } },
+      silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret },
       'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' } },
-      pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
-      'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(stack.pulls.queue) } },
+      pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
+      'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(synth.stack.pulls.queue) } },
     };
     for (const [name, fn] of Object.entries(fns())) {
-      const vars = resources[logicalId(fn.fn)]!.Properties.Environment.Variables;
+      const vars = props(fn.fn).Environment.Variables;
       const { NODE_OPTIONS, ...own } = vars;
       expect(own, name).toEqual(expected[name]);
       expect(NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=32');
@@ -238,27 +193,30 @@ describe('least privilege', () => {
   const sorted = (...a: string[]) => [...new Set([...BASE, ...a])].sort();
 
   it('lets the ingest function send to the queue and read the table, nothing more', () => {
-    const { actions, managedPolicies } = grantsOf(stack.ingest.ingestFunction);
+    const ingest = synth.stack.ingest.ingestFunction;
+    const actions = actionsOf(ingest);
     expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query'));
-    expect(managedPolicies).toEqual([]);
-    expect(resourcesFor(stack.ingest.ingestFunction, 'sqs:SendMessage')).toEqual([getAtt(stack.ingest.queue)]);
+    expect(managedPoliciesOf(ingest)).toEqual([]);
+    expect(resourcesFor(ingest, 'sqs:SendMessage')).toEqual([getAtt(synth.stack.ingest.queue)]);
   });
 
   it('does not let the ingest function write the table or Timestream', () => {
-    const { actions } = grantsOf(stack.ingest.ingestFunction);
+    const actions = actionsOf(synth.stack.ingest.ingestFunction);
     for (const a of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'timestream:WriteRecords']) {
       expect(actions).not.toContain(a);
     }
   });
 
   it('lets the writer write records to its Timestream table only, update stream stats, consume the queue and start alert executions', () => {
-    const { actions, managedPolicies } = grantsOf(stack.ingest.writerFunction);
+    const writer = synth.stack.ingest.writerFunction;
+    const actions = actionsOf(writer);
     expect(actions).toEqual(
       sorted(
         'timestream:WriteRecords',
         'timestream:DescribeEndpoints',
         'dynamodb:GetItem',
         'dynamodb:Query',
+        'dynamodb:BatchGetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'sqs:ReceiveMessage',
@@ -271,49 +229,54 @@ describe('least privilege', () => {
         'states:StartExecution',
       ),
     );
-    expect(managedPolicies).toEqual([]);
-    expect(resourcesFor(stack.ingest.writerFunction, 'timestream:WriteRecords')).toEqual([getAtt(stack.storage.timestreamTable)]);
-    expect(resourcesFor(stack.ingest.writerFunction, 'timestream:Select')).toEqual([getAtt(stack.storage.timestreamTable)]);
-    expect(resourcesFor(stack.ingest.writerFunction, 'timestream:DescribeEndpoints')).toEqual(['*']);
+    expect(managedPoliciesOf(writer)).toEqual([]);
+    expect(resourcesFor(writer, 'timestream:WriteRecords')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(writer, 'timestream:DescribeEndpoints')).toEqual(['*']);
     expect(actions).not.toContain('dynamodb:DeleteItem');
   });
 
   it('lets the query function select from its Timestream table and read the table, but not write either', () => {
-    const { actions, managedPolicies } = grantsOf(stack.api.queryFunction);
+    const query = synth.stack.api.queryFunction;
+    const actions = actionsOf(query);
     expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query'));
-    expect(managedPolicies).toEqual([]);
-    expect(resourcesFor(stack.api.queryFunction, 'timestream:Select')).toEqual([getAtt(stack.storage.timestreamTable)]);
+    expect(managedPoliciesOf(query)).toEqual([]);
+    expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(actions).not.toContain('timestream:WriteRecords');
   });
 
   it('lets the streams function read and write the table and its index, and touch nothing else', () => {
-    const { actions, managedPolicies } = grantsOf(stack.api.streamsFunction);
+    const streams = synth.stack.api.streamsFunction;
+    const actions = actionsOf(streams);
     expect(actions.filter((a) => !BASE.includes(a)).every((a) => a.startsWith('dynamodb:'))).toBe(true);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem']));
-    expect(managedPolicies).toEqual([]);
-    const tableArn = getAtt(stack.storage.table);
-    for (const r of resourcesFor(stack.api.streamsFunction, 'dynamodb:Query')) {
+    expect(managedPoliciesOf(streams)).toEqual([]);
+    const tableArn = getAtt(synth.stack.storage.table);
+    for (const r of resourcesFor(streams, 'dynamodb:Query')) {
       expect([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]).toContainEqual(r);
     }
   });
 
   it('lets the HTTP authorizer read tokens and the admin token secret, nothing more', () => {
-    const { actions, managedPolicies } = grantsOf(stack.api.authorizerFunction);
+    const authorizer = synth.stack.api.authorizerFunction;
+    const actions = actionsOf(authorizer);
     expect(actions).toEqual(sorted('dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue'));
-    expect(managedPolicies).toEqual([]);
-    expect(resourcesFor(stack.api.authorizerFunction, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: logicalId(stack.adminTokenSecret) }]);
+    expect(managedPoliciesOf(authorizer)).toEqual([]);
+    expect(resourcesFor(authorizer, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: logicalId(synth.stack.adminTokenSecret) }]);
   });
 
   it('lets the IoT authorizer read tokens, nothing more', () => {
-    const { actions, managedPolicies } = grantsOf(stack.iot.authorizerFunction);
+    const iotAuthorizer = synth.stack.iot.authorizerFunction;
+    const actions = actionsOf(iotAuthorizer);
     expect(actions).toEqual(sorted('dynamodb:GetItem', 'dynamodb:Query'));
-    expect(managedPolicies).toEqual([]);
+    expect(managedPoliciesOf(iotAuthorizer)).toEqual([]);
   });
 
   it('scopes every table action of the non-admin functions to the table itself, not its indexes', () => {
-    const tableArn = getAtt(stack.storage.table);
-    for (const fn of [stack.ingest.ingestFunction, stack.ingest.writerFunction, stack.api.queryFunction, stack.api.authorizerFunction, stack.iot.authorizerFunction]) {
-      const dynamo = grantsOf(fn).grants.filter((g) => g.actions.some((a) => a.startsWith('dynamodb:')));
+    const tableArn = getAtt(synth.stack.storage.table);
+    const { ingest, api, iot } = synth.stack;
+    for (const fn of [ingest.ingestFunction, ingest.writerFunction, api.queryFunction, api.authorizerFunction, iot.authorizerFunction]) {
+      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:'));
       expect(dynamo.map((g) => g.resource)).toEqual(dynamo.map(() => tableArn));
     }
   });
@@ -321,36 +284,36 @@ describe('least privilege', () => {
 
 describe('HTTP API', () => {
   it('creates exactly the contract v1 routes, each behind the Lambda authorizer and on the function the route table names', () => {
-    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
-    const fnOf = { streams: stack.api.streamsFunction, ingest: stack.ingest.ingestFunction, query: stack.api.queryFunction, alerts: stack.api.alertsFunction, pull: stack.pulls.pullFunction };
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
+    const fnOf = { streams: synth.stack.api.streamsFunction, ingest: synth.stack.ingest.ingestFunction, query: synth.stack.api.queryFunction, alerts: synth.stack.api.alertsFunction, pull: synth.stack.pulls.pullFunction };
     for (const route of ROUTES) {
-      const r = routes.find((x) => x.Properties.RouteKey === routeKey(route))!.Properties;
+      const r = routes.find((x) => x.RouteKey === routeKey(route))!;
       expect(r.AuthorizationType, routeKey(route)).toBe('CUSTOM');
       expect(r.AuthorizerId).toEqual({ Ref: expect.stringMatching(/Authorizer/) });
       const integrationId = r.Target['Fn::Join'][1][1].Ref as string;
-      expect(resources[integrationId]!.Properties.IntegrationUri, routeKey(route)).toEqual(getAtt(fnOf[route.fn].fn));
+      expect(synth.resources[integrationId]!.Properties.IntegrationUri, routeKey(route)).toEqual(getAtt(fnOf[route.fn].fn));
     }
   });
 
   it('never reuses a cached authorization across routes or streams', () => {
-    const authorizer = Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Authorizer')!.Properties;
+    const authorizer = ofType('AWS::ApiGatewayV2::Authorizer')[0]!;
     expect(authorizer).toMatchObject({ AuthorizerType: 'REQUEST', AuthorizerPayloadFormatVersion: '2.0', EnableSimpleResponses: true });
     expect(authorizer.IdentitySource).toContain('$request.header.Authorization');
     // API Gateway caches by the identity sources only: with caching on, they must name the route and the stream.
     const cached = (authorizer.AuthorizerResultTtlInSeconds ?? 300) > 0;
     if (cached) expect(authorizer.IdentitySource).toEqual(expect.arrayContaining(['$context.routeKey', '$context.path']));
-    expect(authorizer.AuthorizerUri['Fn::Join'][1]).toContainEqual(getAtt(stack.api.authorizerFunction.fn));
+    expect(authorizer.AuthorizerUri['Fn::Join'][1]).toContainEqual(getAtt(synth.stack.api.authorizerFunction.fn));
   });
 
   it('logs every request of the $default stage as JSON and throttles it', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      AccessLogSettings: { DestinationArn: getAtt(stack.api.accessLogGroup), Format: Match.stringLikeRegexp('\\$context\\.requestId') },
+      AccessLogSettings: { DestinationArn: getAtt(synth.stack.api.accessLogGroup), Format: Match.stringLikeRegexp('\\$context\\.requestId') },
       DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
     });
-    const format = Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage')!.Properties.AccessLogSettings.Format;
+    const format = ofType('AWS::ApiGatewayV2::Stage')[0]!.AccessLogSettings.Format;
     expect(() => JSON.parse(format)).not.toThrow();
     expect(format).not.toMatch(/header|Authorization/i);
   });
@@ -358,69 +321,66 @@ describe('HTTP API', () => {
 
 describe('MQTT ingest', () => {
   it('forwards tributary/+/data publishes to the ingest queue with the agreed SQL', () => {
-    template.hasResourceProperties('AWS::IoT::TopicRule', {
+    synth.template.hasResourceProperties('AWS::IoT::TopicRule', {
       TopicRulePayload: Match.objectLike({
         Sql: "SELECT encode(*, 'base64') AS payload, topic(2) AS streamId, clientid() AS deviceId, timestamp() AS receivedAt FROM 'tributary/+/data'",
         AwsIotSqlVersion: '2016-03-23',
-        Actions: [{ Sqs: Match.objectLike({ QueueUrl: { Ref: logicalId(stack.ingest.queue) } }) }],
+        Actions: [{ Sqs: Match.objectLike({ QueueUrl: { Ref: logicalId(synth.stack.ingest.queue) } }) }],
       }),
     });
     expect(INGEST_TOPIC_RULE_SQL).toContain("FROM 'tributary/+/data'");
   });
 
   it('lets the topic rule only send messages to the ingest queue', () => {
-    const rule = resources[logicalId(stack.iot.topicRule)]!.Properties.TopicRulePayload;
+    const rule = props(synth.stack.iot.topicRule).TopicRulePayload;
     const roleId = rule.Actions[0].Sqs.RoleArn['Fn::GetAtt'][0] as string;
-    const statements = Object.values(resources)
-      .filter((r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties.Roles).some((x: any) => x?.Ref === roleId))
-      .flatMap((r) => r.Properties.PolicyDocument.Statement);
-    expect(statements).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(stack.ingest.queue) }]);
-    expect(asArray(resources[roleId]!.Properties.ManagedPolicyArns)).toEqual([]);
+    expect(statementsOf(roleId)).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(synth.stack.ingest.queue) }]);
+    expect(managedPoliciesOf(roleId)).toEqual([]);
   });
 
   it('keeps what the rule cannot deliver in a log group through its error action', () => {
-    const rule = resources[logicalId(stack.iot.topicRule)]!.Properties.TopicRulePayload;
-    expect(rule.ErrorAction.CloudwatchLogs.LogGroupName).toEqual({ Ref: logicalId(stack.iot.ruleErrorLogGroup) });
+    const rule = props(synth.stack.iot.topicRule).TopicRulePayload;
+    expect(rule.ErrorAction.CloudwatchLogs.LogGroupName).toEqual({ Ref: logicalId(synth.stack.iot.ruleErrorLogGroup) });
     expect(rule.ErrorAction.CloudwatchLogs.RoleArn).toBeDefined();
   });
 
   it('authenticates devices with an active, unsigned custom authorizer that only IoT Core of this account may invoke', () => {
-    template.hasResourceProperties('AWS::IoT::Authorizer', {
-      AuthorizerFunctionArn: getAtt(stack.iot.authorizerFunction.fn),
+    synth.template.hasResourceProperties('AWS::IoT::Authorizer', {
+      AuthorizerFunctionArn: getAtt(synth.stack.iot.authorizerFunction.fn),
       SigningDisabled: true,
       Status: 'ACTIVE',
       EnableCachingForHttp: false,
     });
-    template.hasResourceProperties('AWS::Lambda::Permission', {
+    synth.template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
-      FunctionName: getAtt(stack.iot.authorizerFunction.fn),
+      FunctionName: getAtt(synth.stack.iot.authorizerFunction.fn),
       Principal: 'iot.amazonaws.com',
-      SourceArn: getAtt(stack.iot.authorizer),
+      SourceArn: getAtt(synth.stack.iot.authorizer),
       SourceAccount: { Ref: 'AWS::AccountId' },
     });
   });
 });
 
 describe('alarms', () => {
-  const alarms = () => Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
-  const topic = () => ({ Ref: logicalId(stack.observability.alarmTopic) });
+  const alarms = () => ofType('AWS::CloudWatch::Alarm');
+  const topic = () => ({ Ref: logicalId(synth.stack.observability.alarmTopic) });
 
   it('pages as soon as one message is in the DLQ', () => {
     const dlq = alarms().find(
-      (a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === logicalId(stack.ingest.deadLetterQueue),
+      (a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === logicalId(synth.stack.ingest.deadLetterQueue),
     );
     expect(dlq).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
   it('pages when the ingest queue falls behind', () => {
     const age = alarms().find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
-    expect(age?.Dimensions[0].Value['Fn::GetAtt'][0]).toBe(logicalId(stack.ingest.queue));
+    expect(age?.Dimensions[0].Value['Fn::GetAtt'][0]).toBe(logicalId(synth.stack.ingest.queue));
   });
 
   it('pages on errors of every function', () => {
     const errorAlarms = alarms().filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
     const watched = errorAlarms.map((a) => a.Dimensions[0].Value.Ref).sort();
-    const all = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id).sort();
+    const all = Object.entries(synth.resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id).sort();
     expect(watched).toEqual(all);
   });
 
@@ -431,8 +391,8 @@ describe('alarms', () => {
 
   it('sends every alarm to an encrypted, SSL-only SNS topic', () => {
     for (const a of alarms()) expect(a.AlarmActions).toEqual([topic()]);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+    synth.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    synth.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [topic()],
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
@@ -443,27 +403,27 @@ describe('alarms', () => {
 
 describe('outputs', () => {
   it('tells the operator where the API, MQTT endpoint, table, queue, Timestream table and admin token are', () => {
-    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     for (const name of ['ApiUrl', 'IotDataEndpointHint', 'IotAuthorizerName', 'TableName', 'QueueUrl', 'TimestreamDatabase', 'TimestreamTable', 'AdminTokenSecretName']) {
       expect(outputs, name).toHaveProperty(name);
     }
     expect(outputs.IotDataEndpointHint!.Value).toBe('aws iot describe-endpoint --endpoint-type iot:Data-ATS');
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: Match.anyValue() }) });
+    synth.template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: Match.anyValue() }) });
   });
 });
 
 describe('cdk-nag AwsSolutions', () => {
   it('leaves no unacknowledged error', () => {
-    expect(nagReport.violations.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(synth.nagReport.violations.filter((v) => v.severity === 'error')).toEqual([]);
   });
 
   it('leaves no unacknowledged warning', () => {
-    expect(nagReport.violations.filter((v) => v.severity === 'warning')).toEqual([]);
+    expect(synth.nagReport.violations.filter((v) => v.severity === 'warning')).toEqual([]);
   });
 
   it('runs on synth and fails it on a finding nobody acknowledged', () => {
     // Bundling is skipped here: this app only needs the construct tree.
-    const rogue = createTributaryApp({ appProps: { context: { 'aws:cdk:bundling-stacks': [] } } });
+    const rogue = createTributaryApp(WITHOUT_BUNDLING);
     new Queue(rogue.stack, 'UnprotectedQueue');
     expect(rogue.nag.validateScope(rogue.app).violations.map((v) => v.ruleName)).toEqual(
       expect.arrayContaining(['AwsSolutions-SQS3', 'AwsSolutions-SQS4']),

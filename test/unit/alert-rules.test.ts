@@ -13,7 +13,7 @@ import {
   streamOfAlert,
   type SeriesState,
 } from '../../shared/domain/alert-evaluation';
-import { AlertRuleSchema, legacyThresholdRules, parseConditionText, parseDuration, type AlertRule } from '../../shared/domain/alert-rules';
+import { AlertRuleSchema, checkActionUrls, legacyThresholdRules, parseConditionText, parseDuration, type AlertRule } from '../../shared/domain/alert-rules';
 import { renderTemplate } from '../../shared/domain/alert-template';
 import { AlertNotFoundError, BadRequestError, type Issue } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch } from '../../shared/domain/stream-definition';
@@ -108,6 +108,31 @@ describe('alert rules on the stream definition', () => {
       ['alerts', 0, 'actions', 1, 'topic'],
       ['alerts', 0, 'actions', 2, 'type'],
     ]);
+  });
+
+  it('takes only URLs that parse as http or https with a host', () => {
+    const withUrl = (url: string) => () => parseStreamInput({ ...base, alerts: [{ name: 'a', when: 'temperature > 1', actions: [{ type: 'ticket', url }] }] });
+    for (const bad of ['http://exa mple.com/h', 'https://', 'http:/ops.example.com', 'javascript:alert(1)', 'http://[::1/h']) {
+      expect(issuesOf(withUrl(bad)).map((i) => i.path), bad).toEqual([['alerts', 0, 'actions', 0, 'url']]);
+    }
+    for (const good of ['https://ops.example.com/h?x=1', 'HTTP://127.0.0.1:8080/hook', 'https://[2001:db8::1]/h']) expect(withUrl(good), good).not.toThrow();
+  });
+
+  it('requires https action URLs only where the runtime says so, reporting each with its path', () => {
+    const rules = parseStreamInput({
+      ...base,
+      alerts: [
+        { name: 'a', when: 'temperature > 1', actions: [{ type: 'email' }, { type: 'webhook', url: 'http://ops.example.com/h' }] },
+        { name: 'b', when: 'temperature > 2', actions: [{ type: 'ticket', url: 'https://t.example.com' }, { type: 'ticket', url: 'http://t.example.com' }] },
+      ],
+    }).alerts!;
+    const found: Issue[] = [];
+    checkActionUrls(rules, { requireHttps: true }, ['alerts'], (path, message) => found.push({ path, message }));
+    expect(found.map((i) => i.path)).toEqual([
+      ['alerts', 0, 'actions', 1, 'url'],
+      ['alerts', 1, 'actions', 1, 'url'],
+    ]);
+    checkActionUrls(rules, { requireHttps: false }, ['alerts'], () => expect.unreachable());
   });
 
   it('replaces every rule on a patch that names alerts', () => {

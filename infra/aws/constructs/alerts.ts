@@ -12,11 +12,10 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../functions/alert-actions/definition';
-import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 import { TributaryFunction } from './function';
 import type { TimestreamTarget } from './ingest';
 import { pagingAlarm } from './observability';
-import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
+import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 
 /** The MQTT topics alert actions may publish to: each stream's device tree, nothing else. */
 export const ALERT_TOPIC_PATTERN = 'tributary/*/devices/*';
@@ -122,13 +121,9 @@ export class Alerts extends Construct {
       logRetention: props.logRetention,
     });
     grantTableItems(table, this.silenceFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    // lists streams through gsi1; named, not index/*
-    this.silenceFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_KEYS.index.name}`] }),
-    );
+    grantIndexQuery(table, this.silenceFunction.role); // lists streams through gsi1
     this.grantAlertEvaluation(this.silenceFunction, timestream);
-    // The SDK discovers the cell endpoint first; DescribeEndpoints has no resource type (the writer has it already).
-    this.silenceFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }));
+    grantTimestreamEndpoints(this.silenceFunction.role); // the writer has it already
     this.schedule = new events.Rule(this, 'SilenceSchedule', {
       description: 'Tributary silence check, every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -11,8 +11,7 @@ import { Construct } from 'constructs';
 import { ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
-import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
-import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
+import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 
 /**
  * What API Gateway caches an authorizer decision by. HTTP API Lambda authorizers accept only headers
@@ -99,9 +98,7 @@ export class Api extends Construct {
     this.queryFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [timestream.tableArn] }),
     );
-    this.queryFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }),
-    );
+    grantTimestreamEndpoints(this.queryFunction.role);
     grantTableItems(table, this.queryFunction.role, TABLE_READ_ACTIONS);
 
     this.alertsFunction = new TributaryFunction(this, 'AlertsFunction', {
@@ -113,10 +110,7 @@ export class Api extends Construct {
       logRetention: props.logRetention,
     });
     grantTableItems(table, this.alertsFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:UpdateItem']);
-    // gsi1 lists alerts by state; named, not index/*
-    this.alertsFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_KEYS.index.name}`] }),
-    );
+    grantIndexQuery(table, this.alertsFunction.role); // lists alerts by state through gsi1
 
     this.authorizerFunction = new TributaryFunction(this, 'AuthorizerFunction', {
       handler: 'authorizer',

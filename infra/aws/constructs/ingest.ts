@@ -3,10 +3,11 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TributaryFunction } from './function';
-import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
+import { queueWithDeadLetter } from './queue';
+import { grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 
 /** Where the writer writes datapoints. */
 export interface TimestreamTarget {
@@ -37,8 +38,8 @@ export interface IngestProps {
  * `POST /v1/streams/{id}/data` that validates and enqueues, and the writer that drains the queue in batches
  * into Timestream, reporting partial batch failures so only the failed messages come back.
  *
- * The queue's visibility timeout is six times the writer's timeout plus the batching window (the Lambda
- * guidance for SQS event sources), so a message is never redelivered while a writer still holds it.
+ * The queue's visibility timeout is six times the writer's timeout plus the batching window
+ * (`queueWithDeadLetter`), so a message is never redelivered while a writer still holds it.
  *
  * @example
  * const ingest = new Ingest(this, 'Ingest', {
@@ -59,19 +60,14 @@ export class Ingest extends Construct {
     const writerTimeout = Duration.seconds(writer.timeoutSeconds);
     const batchingWindow = writer.maxBatchingWindowSeconds > 0 ? Duration.seconds(writer.maxBatchingWindowSeconds) : undefined;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    const queues = queueWithDeadLetter(this, {
+      consumerTimeout: writerTimeout,
+      ...(batchingWindow && { batchingWindow }),
       retentionPeriod: Duration.days(4),
-      visibilityTimeout: Duration.seconds(6 * writer.timeoutSeconds + writer.maxBatchingWindowSeconds),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      maxReceiveCount: props.maxReceiveCount,
     });
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
 
     this.ingestFunction = new TributaryFunction(this, 'IngestFunction', {
       handler: 'ingest',
@@ -99,12 +95,10 @@ export class Ingest extends Construct {
     this.writerFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
     );
-    // The SDK discovers the cell endpoint first; DescribeEndpoints has no resource type.
-    this.writerFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] }),
-    );
+    grantTimestreamEndpoints(this.writerFunction.role);
     // Reads the stream, then adds to its counters (UpdateItem ADD); never deletes, never uses the index.
-    grantTableItems(table, this.writerFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // BatchGetItem: the alert states of the batch's series and rules, read by key in one call per 100
+    grantTableItems(table, this.writerFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
 
     this.writerFunction.fn.addEventSource(
       new SqsEventSource(this.queue, {

@@ -6,13 +6,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PULL_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
-import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 import { type FunctionNetwork, TributaryFunction } from './function';
 import { pagingAlarm } from './observability';
-import { grantTableItems } from './storage';
+import { queueWithDeadLetter } from './queue';
+import { grantIndexQuery, grantTableItems } from './storage';
 
 export interface PullsProps {
   readonly table: dynamodb.ITable;
@@ -59,19 +59,14 @@ export class Pulls extends Construct {
     const stack = Stack.of(this);
     this.secretsArn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${PULL_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    const queues = queueWithDeadLetter(this, {
+      consumerTimeout: PULL_TIMEOUT,
       // a pull is due again a minute later at the earliest: an old message is not worth keeping long
       retentionPeriod: Duration.hours(1),
-      visibilityTimeout: Duration.seconds(6 * PULL_TIMEOUT.toSeconds()),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      maxReceiveCount: props.maxReceiveCount,
     });
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
 
     this.pullFunction = new TributaryFunction(this, 'PullFunction', {
       handler: 'pull',
@@ -112,9 +107,7 @@ export class Pulls extends Construct {
     });
     // lists streams through gsi1, reads PULL items in batches, claims due runs (UpdateItem on nextRunAt)
     grantTableItems(table, this.dispatcherFunction.role, ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
-    this.dispatcherFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${TABLE_KEYS.index.name}`] }),
-    );
+    grantIndexQuery(table, this.dispatcherFunction.role);
     this.queue.grant(this.dispatcherFunction.role, 'sqs:SendMessage');
 
     this.schedule = new events.Rule(this, 'DispatchEveryMinute', {

@@ -20,6 +20,28 @@ export function grantTableItems(table: dynamodb.ITable, grantee: iam.IGrantable,
   return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [table.tableArn] });
 }
 
+/**
+ * Grants `dynamodb:Query` on gsi1, named, rather than the `<table>/index/*` that `Table.grant*` would add: for
+ * the functions that list streams or alerts through the index.
+ *
+ * @example
+ * grantIndexQuery(storage.table, dispatcherFunction.role);
+ */
+export function grantIndexQuery(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/${TABLE_KEYS.index.name}`] });
+}
+
+/**
+ * Grants `timestream:DescribeEndpoints` on `*`: the SDK discovers the cell endpoint before any Timestream call,
+ * and the action has no resource type.
+ *
+ * @example
+ * grantTimestreamEndpoints(queryFunction.role);
+ */
+export function grantTimestreamEndpoints(grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: ['timestream:DescribeEndpoints'], resourceArns: ['*'] });
+}
+
 /** The Timestream table's name: fixed, since table names are scoped to their (per-stack) database. */
 export const TIMESTREAM_TABLE_NAME = 'datapoints';
 
