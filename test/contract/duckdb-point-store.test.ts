@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../shared/domain/errors';
 import { parseDataQuery, parseLatestQuery } from '../../shared/domain/query';
@@ -115,6 +116,54 @@ describe('DuckDbPointStore on a file', () => {
       expect(await countOf(store, sensors)).toBe(3000);
     } finally {
       await store.close();
+    }
+  });
+
+  it('appends each write grouped by series, each series in time order, and reads every series back whole', async () => {
+    const path = await tempFile();
+    const store = await DuckDbPointStore.open(path);
+    const writes = [
+      readings(sensors, 0, 6_000, 3_000), // creates s0..s2999, time-major
+      readings(sensors, 6_000, 12_000, 3_000).filter((p) => Number(p.dimensions.sensorId!.slice(1)) % 3 === 0), // every third series
+      [...readings(sensors, 20_000, 400, 4), ...readings(sensors, 23_000, 400, 4)], // fits one vector: kept as it came
+    ];
+    const co2Ranges = [[0, 6_000], [6_000, 18_000], [20_000, 24_000]] as const;
+    try {
+      for (const points of writes) expect((await store.write(sensors, points)).rejected).toEqual([]);
+      for (const sensorId of ['s0', 's1', 's2', 's3', 's1500', 's2999']) {
+        const expected = writes.flat().filter((p) => p.dimensions.sensorId === sensorId).map((p) => [p.time, p.values.co2]);
+        const q = parseDataQuery(sensors, { start: String(T0), end: String(NOW), fields: 'co2', 'dim.sensorId': sensorId, limit: '10000' }, NOW);
+        expect((await store.query(sensors, q)).map((r) => [r.time, r.values.co2]), sensorId).toEqual(expected);
+      }
+    } finally {
+      await store.close();
+    }
+
+    // The physical order: each write's rows (told apart by co2) are contiguous; within them, a series' rows are
+    // in time order and no further apart than one 2048-row vector (time-major, they would be a tick apart).
+    const instance = await DuckDBInstance.create(path);
+    try {
+      const connection = await instance.connect();
+      const reader = await connection.runAndReadAll('SELECT "$series", "time", "co2" FROM "points/sensors" ORDER BY rowid');
+      const rows = reader.getRows().map((r) => r.map(Number) as [number, number, number]);
+      expect(rows).toHaveLength(writes.reduce((n, w) => n + w.length, 0));
+      let at = 0;
+      for (const [w, points] of writes.entries()) {
+        const stored = rows.slice(at, (at += points.length));
+        const [lo, hi] = co2Ranges[w]!;
+        expect(stored.every(([, , co2]) => co2 >= lo && co2 < hi), `write ${w} is contiguous`).toBe(true);
+        const seen = new Map<number, { first: number; last: number; time: number }>();
+        stored.forEach(([sid, time], i) => {
+          const s = seen.get(sid);
+          if (s && time <= s.time) throw new Error(`write ${w}: series ${sid} goes back in time at row ${i}`);
+          seen.set(sid, { first: s?.first ?? i, last: i, time });
+        });
+        const widest = Math.max(...[...seen.values()].map((s) => s.last - s.first + 1));
+        expect(widest, `write ${w}: widest span of one series`).toBeLessThanOrEqual(2_048);
+      }
+      connection.closeSync();
+    } finally {
+      instance.closeSync();
     }
   });
 
