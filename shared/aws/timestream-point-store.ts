@@ -106,8 +106,7 @@ interface MeasureSpec {
 
 /**
  * Turns datapoints into Timestream multi-measure records, one per point and in the same order, to be sent
- * with `commonAttributes(stream)`. Pure and cheap per record (a benchmark times it alone): the field lookup
- * is built once per call, each record is two arrays and a few strings.
+ * with `commonAttributes(stream)`. `write` builds them chunk by chunk instead (`timestreamChunks`).
  *
  * A value Timestream cannot hold is left out: an empty string (a measure value is at least one character).
  * A point left with no measure value at all gets `MeasureValues: []`; `write` reports it as rejected
@@ -118,17 +117,55 @@ interface MeasureSpec {
  * // [{ Time: '1767225600000', Dimensions: [{ Name: 'deviceId', Value: 'f1' }], MeasureValues: [{ Name: 'temperature__double', Value: '-18.5', Type: 'DOUBLE' }] }]
  */
 export function toTimestreamRecords(stream: Stream, points: readonly Datapoint[]): _Record[] {
+  const build = recordBuilder(stream);
+  return points.map(build);
+}
+
+/** One batch's records in `WriteRecords` calls: at most 100 records, and which point each one is. */
+export interface TimestreamChunk {
+  records: _Record[];
+  /** `indexes[i]` is the position in the written array of `records[i]`. */
+  indexes: number[];
+}
+
+/**
+ * The records of `points` in chunks of at most 100, built as each chunk is asked for: a batch's records are
+ * never all alive at once (built up front, a 10 000-point batch's records outlive a young-generation
+ * collection and are copied, which cost more than building them). A point with nothing to store goes to
+ * `rejected` instead of a chunk. Pure and cheap per record (a benchmark times it).
+ *
+ * @example
+ * for (const chunk of timestreamChunks(stream, points, rejected)) await send(chunk.records);
+ */
+export function* timestreamChunks(stream: Stream, points: readonly Datapoint[], rejected: RejectedPoint[]): Generator<TimestreamChunk> {
+  const build = recordBuilder(stream);
+  let chunk: TimestreamChunk = { records: [], indexes: [] };
+  for (let i = 0; i < points.length; i++) {
+    const record = build(points[i]!);
+    if (record.MeasureValues!.length === 0) {
+      rejected.push({ index: i, reason: 'the record has no measure value to store (Timestream needs at least one)' });
+      continue;
+    }
+    chunk.records.push(record);
+    chunk.indexes.push(i);
+    if (chunk.records.length === MAX_RECORDS_PER_WRITE) {
+      yield chunk;
+      chunk = { records: [], indexes: [] };
+    }
+  }
+  if (chunk.records.length) yield chunk;
+}
+
+/** Builds one record per point for a stream; the field lookup is made once, per batch. */
+function recordBuilder(stream: Stream): (p: Datapoint) => _Record {
   const measures: Record<string, MeasureSpec> = Object.create(null);
   for (const [name, spec] of Object.entries(stream.schema)) {
     measures[name] = { column: measureColumn(name, spec.type), type: TIMESTREAM_TYPE[spec.type] };
   }
   const dimensionNames = stream.dimensions;
-  const records: _Record[] = new Array(points.length);
   // points of one series share one (read-only) Dimensions array: a batch holds few series and many points
   const seriesDimensions = new Map<string, Dimension[]>();
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i]!;
-    const dims = p.dimensions;
+  const dimensionsOf = (dims: Record<string, string>): Dimension[] => {
     let key = '';
     for (let d = 0; d < dimensionNames.length; d++) key += `${dims[dimensionNames[d]!] ?? ''}\u0000`;
     let dimensions = seriesDimensions.get(key);
@@ -141,6 +178,9 @@ export function toTimestreamRecords(stream: Stream, points: readonly Datapoint[]
       }
       seriesDimensions.set(key, dimensions);
     }
+    return dimensions;
+  };
+  return (p) => {
     const values = p.values;
     const measureValues: MeasureValue[] = [];
     for (const name in values) {
@@ -151,9 +191,8 @@ export function toTimestreamRecords(stream: Stream, points: readonly Datapoint[]
       if (text.length === 0) continue;
       measureValues.push({ Name: spec.column, Value: text, Type: spec.type });
     }
-    records[i] = { Time: String(p.time), Dimensions: dimensions, MeasureValues: measureValues };
-  }
-  return records;
+    return { Time: String(p.time), Dimensions: dimensionsOf(p.dimensions), MeasureValues: measureValues };
+  };
 }
 
 const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000];
@@ -191,11 +230,6 @@ export function timestreamPointStore(options: Omit<TimestreamPointStoreOptions, 
   return new TimestreamPointStore({ ...options, writeClient: new TimestreamWriteClient({ maxAttempts: 1 }), queryClient: new TimestreamQueryClient({}) });
 }
 
-interface Chunk {
-  records: _Record[];
-  /** `indexes[i]` is the position in the written array of `records[i]`. */
-  indexes: number[];
-}
 
 const isTransient = (err: unknown): boolean =>
   err instanceof ThrottlingException ||
@@ -270,32 +304,15 @@ export class TimestreamPointStore implements PointStore {
   }
 
   async write(stream: Stream, points: Datapoint[]): Promise<WriteResult> {
-    const records = toTimestreamRecords(stream, points);
     const rejected: RejectedPoint[] = [];
-    const chunks: Chunk[] = [];
-    let current: Chunk = { records: [], indexes: [] };
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i]!;
-      if (record.MeasureValues!.length === 0) {
-        rejected.push({ index: i, reason: 'the record has no measure value to store (Timestream needs at least one)' });
-        continue;
-      }
-      current.records.push(record);
-      current.indexes.push(i);
-      if (current.records.length === MAX_RECORDS_PER_WRITE) {
-        chunks.push(current);
-        current = { records: [], indexes: [] };
-      }
-    }
-    if (current.records.length) chunks.push(current);
-
+    const chunks = timestreamChunks(stream, points, rejected);
     const common = commonAttributes(stream);
     let written = 0;
-    let next = 0;
     let failure: unknown;
+    // the workers take chunks from one generator: each is built only when a worker is free to send it
     const worker = async () => {
-      while (failure === undefined && next < chunks.length) {
-        const chunk = chunks[next++]!;
+      for (let next = chunks.next(); failure === undefined && !next.done; next = chunks.next()) {
+        const chunk = next.value;
         try {
           const refused = await this.writeChunk(common, chunk);
           written += chunk.records.length - refused.length;
@@ -305,14 +322,14 @@ export class TimestreamPointStore implements PointStore {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.maxParallel, chunks.length) }, worker));
+    await Promise.all(Array.from({ length: this.maxParallel }, worker));
     if (failure !== undefined) throw failure;
     rejected.sort((a, b) => a.index - b.index);
     return { written, rejected };
   }
 
   /** Resolves to the chunk's rejected points; throws a `StoreUnavailableError` when it cannot be written. */
-  private async writeChunk(common: _Record, chunk: Chunk): Promise<RejectedPoint[]> {
+  private async writeChunk(common: _Record, chunk: TimestreamChunk): Promise<RejectedPoint[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.writeClient.send(
@@ -327,7 +344,7 @@ export class TimestreamPointStore implements PointStore {
     }
   }
 
-  private rejectedPoints(err: RejectedRecordsException, chunk: Chunk): RejectedPoint[] {
+  private rejectedPoints(err: RejectedRecordsException, chunk: TimestreamChunk): RejectedPoint[] {
     const seen = new Set<number>();
     const out: RejectedPoint[] = [];
     for (const r of err.RejectedRecords ?? []) {
