@@ -226,12 +226,14 @@ describe('least privilege', () => {
         'sqs:GetQueueAttributes',
         // alert rules: window aggregates read the stream's points; fired alerts start the state machine
         'timestream:Select',
+        'timestream:DescribeTable',
         'states:StartExecution',
       ),
     );
     expect(managedPoliciesOf(writer)).toEqual([]);
     expect(resourcesFor(writer, 'timestream:WriteRecords')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(writer, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(writer, 'timestream:DescribeEndpoints')).toEqual(['*']);
     expect(actions).not.toContain('dynamodb:DeleteItem');
   });
@@ -239,9 +241,11 @@ describe('least privilege', () => {
   it('lets the query function select from its Timestream table and read the table, but not write either', () => {
     const query = synth.stack.api.queryFunction;
     const actions = actionsOf(query);
-    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query'));
+    // DescribeTable: the store's SQL `DESCRIBE`, which learns the table's columns
+    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query'));
     expect(managedPoliciesOf(query)).toEqual([]);
     expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(query, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(actions).not.toContain('timestream:WriteRecords');
   });
 

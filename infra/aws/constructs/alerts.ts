@@ -15,7 +15,7 @@ import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../fu
 import { TributaryFunction } from './function';
 import type { TimestreamTarget } from './ingest';
 import { pagingAlarm } from './observability';
-import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
+import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /** The MQTT topics alert actions may publish to: each stream's device tree, nothing else. */
 export const ALERT_TOPIC_PATTERN = 'tributary/*/devices/*';
@@ -145,7 +145,7 @@ export class Alerts extends Construct {
 
   /** What evaluating rules takes beyond the table: window queries and `latest` on Timestream, and starting executions. */
   private grantAlertEvaluation(fn: TributaryFunction, timestream: TimestreamTarget): void {
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [timestream.tableArn] }));
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }));
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }));
   }
 }

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
-import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
+import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
  * What API Gateway caches an authorizer decision by. HTTP API Lambda authorizers accept only headers
@@ -96,7 +96,7 @@ export class Api extends Construct {
       logRetention: props.logRetention,
     });
     this.queryFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [timestream.tableArn] }),
+      new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),
     );
     grantTimestreamEndpoints(this.queryFunction.role);
     grantTableItems(table, this.queryFunction.role, TABLE_READ_ACTIONS);

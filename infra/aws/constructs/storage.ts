@@ -32,6 +32,16 @@ export function grantIndexQuery(table: dynamodb.ITable, grantee: iam.IGrantable)
 }
 
 /**
+ * What reading the Timestream table takes: `Select` for the queries, and `DescribeTable` for the SQL
+ * `DESCRIBE` that `TimestreamPointStore` sends through the same Query API to learn which columns exist
+ * (Timestream authorizes a SQL statement by the action of the same name, as `SHOW MEASURES` by `ListMeasures`).
+ *
+ * @example
+ * role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [tableArn] }));
+ */
+export const TIMESTREAM_READ_ACTIONS = ['timestream:Select', 'timestream:DescribeTable'] as const;
+
+/**
  * Grants `timestream:DescribeEndpoints` on `*`: the SDK discovers the cell endpoint before any Timestream call,
  * and the action has no resource type.
  *

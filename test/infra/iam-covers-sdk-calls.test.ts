@@ -1,0 +1,339 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handlerEntry, type HandlerName, REPO_ROOT, TributaryFunction } from '../../infra/aws/constructs/function';
+import { bundleInputs, type BundleInputs, indexSources, type SdkImport, sdkImportsIn, type SourceIndex } from '../fixtures/bundle-inputs';
+import { type Grant, type Resource, useSynthesizedTributary } from '../fixtures/synth';
+
+// Every test passing while a role lacked an action the code sends (the writer's BatchGetItem) is what this
+// file prevents: for each function, the SDK commands its bundle can send are mapped to IAM actions and
+// looked up in the role the stack gives it. Actions only; which resources they name is tributary-stack.test.ts's.
+
+/**
+ * What a function's role must allow for each SDK v3 client it bundles. A command `XCommand` of a client is
+ * authorized by `<prefix>:X` unless `renamed` says otherwise (Service Authorization Reference: the SQS batch
+ * calls are authorized by their single-message actions, a Timestream query by `timestream:Select`); `implied`
+ * are requests the client makes on its own before a command (Timestream's endpoint discovery).
+ */
+interface SdkService {
+  /** The IAM service prefix. */
+  readonly prefix: string;
+  /** The aggregated client (`new DynamoDB({}).getItem(…)`): its methods send commands no import names. */
+  readonly aggregate: string;
+  readonly renamed?: Readonly<Record<string, string>>;
+  readonly implied?: readonly string[];
+}
+
+const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
+  '@aws-sdk/client-dynamodb': { prefix: 'dynamodb', aggregate: 'DynamoDB' },
+  '@aws-sdk/client-sqs': {
+    prefix: 'sqs',
+    aggregate: 'SQS',
+    renamed: { SendMessageBatch: 'SendMessage', DeleteMessageBatch: 'DeleteMessage', ChangeMessageVisibilityBatch: 'ChangeMessageVisibility' },
+  },
+  '@aws-sdk/client-timestream-write': { prefix: 'timestream', aggregate: 'TimestreamWrite', implied: ['DescribeEndpoints'] },
+  // DescribeTable: TimestreamPointStore sends the SQL `DESCRIBE` through QueryCommand, authorized as DescribeTable
+  '@aws-sdk/client-timestream-query': { prefix: 'timestream', aggregate: 'TimestreamQuery', renamed: { Query: 'Select' }, implied: ['DescribeEndpoints', 'DescribeTable'] },
+  '@aws-sdk/client-sfn': { prefix: 'states', aggregate: 'SFN' },
+  '@aws-sdk/client-sns': { prefix: 'sns', aggregate: 'SNS' },
+  '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
+  '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
+};
+
+/**
+ * The other packages the handlers bundle, each with why it sends no AWS request of its own. A package in
+ * neither list fails the suite until someone decides which list it belongs to.
+ */
+const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
+  '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
+  '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
+  croner: 'evaluates pull schedules in memory',
+  jsonata: 'evaluates pull transforms in memory',
+  pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
+  zod: 'validates values in memory',
+};
+
+/**
+ * Commands in a function's bundle that the function never sends, so its role rightly lacks the action: a
+ * shared adapter carries every method of its port, and a function calls a few. The suite proves each claim:
+ * the command is sent from `sentFrom` and nowhere else, and the function's code never refers to those
+ * methods. An entry also fails once stale (the command left the bundle, or the action got granted).
+ */
+interface NeverSent {
+  /** The client package without `@aws-sdk/client-`: `dynamodb`, `timestream-write`. */
+  readonly client: string;
+  readonly command: string;
+  /** Every public method (`Class.method`) the command can be sent from, in the adapters these functions bundle. */
+  readonly sentFrom: readonly string[];
+  readonly functions: readonly HandlerName[];
+  readonly why: string;
+  /**
+   * Set when the function does call a sender, but never with the arguments that make it send this command: a
+   * claim the suite cannot prove, kept only after review. Says which arguments.
+   */
+  readonly onlyWhen?: string;
+}
+
+const REGISTRY_WRITES = ['DynamoDbRegistry.create', 'DynamoDbRegistry.delete', 'DynamoDbRegistry.put', 'DynamoDbRegistry.update'];
+
+const NEVER_SENT: readonly NeverSent[] = [
+  {
+    client: 'dynamodb',
+    command: 'BatchWriteItemCommand',
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream'],
+    functions: ['ingest', 'writer', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher'],
+    why: 'only the streams API deletes streams and their tokens',
+  },
+  {
+    client: 'dynamodb',
+    command: 'PutItemCommand',
+    sentFrom: [...REGISTRY_WRITES, 'DynamoDbAlertStore.ensureSigningSecret', 'DynamoDbAlertStore.fire'],
+    functions: ['ingest', 'query', 'authorizer', 'iot-authorizer', 'pull', 'pull-dispatcher', 'alerts', 'alert-actions'],
+    why:
+      'only the streams API writes streams and tokens, only the alert evaluator (writer, silence) fires alerts; the alerts API replaces ' +
+      'signing secrets and acknowledges with UpdateItem, the alert tasks record outcomes with UpdateItem',
+  },
+  {
+    client: 'dynamodb',
+    command: 'UpdateItemCommand',
+    sentFrom: ['DynamoDbRegistry.addStats'],
+    functions: ['ingest', 'query', 'authorizer', 'iot-authorizer'],
+    why: 'only the writer adds to stream counters',
+  },
+  {
+    client: 'dynamodb',
+    command: 'QueryCommand',
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list'],
+    functions: ['pull'],
+    why: 'the pull function reads its one stream by key (get)',
+  },
+  {
+    client: 'dynamodb',
+    command: 'QueryCommand',
+    sentFrom: ['DynamoDbAlertStore.listByState', 'DynamoDbAlertStore.listByStream', 'DynamoDbAlertStore.loadStates'],
+    functions: ['alert-actions'],
+    why: 'the alert tasks update one alert by key and read its signing secret (GetItem)',
+  },
+  {
+    client: 'dynamodb',
+    command: 'GetItemCommand',
+    sentFrom: [...REGISTRY_WRITES, 'DynamoDbRegistry.find', 'DynamoDbRegistry.get', 'DynamoDbRegistry.getStats', 'DynamoDbPullStateStore.get'],
+    functions: ['pull-dispatcher'],
+    why: 'the dispatcher lists streams (Query on gsi1) and reads pull states in batches (getMany: BatchGetItem)',
+  },
+  {
+    client: 'dynamodb',
+    command: 'BatchGetItemCommand',
+    sentFrom: ['DynamoDbPullStateStore.getMany', 'DynamoDbAlertStore.loadStates'],
+    functions: ['pull', 'alerts', 'alert-actions'],
+    why: 'only the dispatcher reads pull states in batches; only the alert evaluator (writer, silence) loads alert states',
+  },
+  {
+    client: 'dynamodb',
+    command: 'BatchGetItemCommand',
+    sentFrom: ['DynamoDbAlertStore.loadStates'],
+    functions: ['silence'],
+    why: "checkSilence() loads all of a stream's alert states, which loadStates() reads with Query",
+    onlyWhen:
+      "loadStates() sends BatchGetItem only when given the batch's rules and series (`only`), which evaluate() (the writer's path) passes " +
+      'and checkSilence() does not (functions/commons/alert-evaluator.ts, statesOf)',
+  },
+  {
+    client: 'timestream-write',
+    command: 'WriteRecordsCommand',
+    sentFrom: ['TimestreamPointStore.write'],
+    functions: ['query', 'silence'],
+    why: 'only the writer writes datapoints; these functions query and read latest values',
+  },
+];
+
+/** One request a function's code can send, and the IAM action that authorizes it. */
+interface SdkRequest {
+  readonly client: string;
+  readonly command: string;
+  readonly action: string;
+  /** The files of the bundle that import the command. */
+  readonly files: string[];
+}
+
+/** What a function bundles, read from its handler, beside the role the stack gives it. */
+interface FunctionUnderTest {
+  readonly name: HandlerName;
+  readonly fn: TributaryFunction;
+  readonly inputs: BundleInputs;
+  readonly imports: SdkImport[];
+}
+
+const synth = useSynthesizedTributary();
+let functions: FunctionUnderTest[] = [];
+let sources: SourceIndex;
+
+beforeAll(async () => {
+  const all = synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction);
+  const bundled = await Promise.all(
+    all.map(async (fn) => {
+      const name = handlerNameOf(fn);
+      return { fn, name, inputs: await bundleInputs(handlerEntry(name)) };
+    }),
+  );
+  // the handlers share most files: each is read once
+  const files = [...new Set(bundled.flatMap((b) => b.inputs.files))];
+  const importsByFile = new Map(await Promise.all(files.map(async (file) => [file, await sdkImportsIn(file)] as const)));
+  functions = bundled.map((b) => ({ ...b, imports: b.inputs.files.flatMap((file) => importsByFile.get(file)!) }));
+  sources = indexSources(functions.map((f) => handlerEntry(f.name)));
+});
+
+describe('each Lambda role allows the AWS requests its bundled code can send', () => {
+  it('covers one function for each handler under functions/', () => {
+    const handlers = readdirSync(join(REPO_ROOT, 'functions')).filter((dir) => existsSync(join(REPO_ROOT, handlerEntry(dir as HandlerName))));
+    expect(functions.map((f) => f.name).sort()).toEqual(handlers.sort());
+    for (const f of functions) expect(f.inputs.files).toContain(handlerEntry(f.name));
+  });
+
+  it('knows, for every package a handler bundles, whether and how it calls AWS', () => {
+    const unknown = functions.flatMap((f) =>
+      f.inputs.packages.filter((p) => !p.startsWith('node:') && !(p in SDK_SERVICES) && !(p in SENDS_NO_AWS_REQUEST)).map((p) => `${f.name} bundles ${p}`),
+    );
+    expect(unknown, 'add the package to SDK_SERVICES (with its IAM prefix) or to SENDS_NO_AWS_REQUEST (with why)').toEqual([]);
+  });
+
+  it('sends AWS requests only through command objects, which this suite maps to IAM actions', () => {
+    const opaque = functions.flatMap((f) => f.imports.filter(isOpaque).map((i) => `${f.name}: ${i.file} imports ${i.name} from ${i.pkg}`));
+    expect(opaque, 'use XCommand with client.send, or teach this suite what the import sends').toEqual([]);
+  });
+
+  it('grants every function each action its SDK commands need, on a resource of that service', () => {
+    expect(functions.flatMap(gapsOf)).toEqual([]);
+  });
+
+  it('proves each never-sent entry: the command comes only from its methods, and the function never refers to them', () => {
+    const unproven = functions.flatMap((f) =>
+      neverSentBy(f).flatMap((entry) => {
+        const request = requestOf(f, entry);
+        if (!request) return [];
+        const senders = [...new Set(request.files.flatMap((file) => sources.sendersOf(file, entry.command)))];
+        const unlisted = senders.filter((s) => !entry.sentFrom.includes(s));
+        if (unlisted.length > 0) return [`${f.name}: ${entry.command} is also sent from ${unlisted.join(', ')}; review the entry`];
+        const references = entry.sentFrom.flatMap((sender) => sources.referencesTo(f.inputs.files, sender).map((at) => `${sender} at ${at}`));
+        if (entry.onlyWhen !== undefined) return references.length > 0 ? [] : [`${f.name}: drop onlyWhen from the entry for ${entry.command}, the suite proves it`];
+        return references.map((ref) => `${f.name} refers to ${ref}, which can send ${entry.command}: grant ${request.action} or drop the entry`);
+      }),
+    );
+    expect(unproven).toEqual([]);
+  });
+
+  it('keeps each never-sent entry live: in the bundle and still not granted', () => {
+    const stale = functions.flatMap((f) =>
+      neverSentBy(f).flatMap((entry) => {
+        const request = requestOf(f, entry);
+        if (!request) return [`${f.name}: ${entry.client} ${entry.command} is no longer in its bundle; remove it from the entry`];
+        if (grantsFor(f, request.action).length > 0) return [`${f.name}: ${request.action} is granted; remove it from the entry for ${entry.command}`];
+        return [];
+      }),
+    );
+    expect(stale).toEqual([]);
+  });
+});
+
+/** The entries of NEVER_SENT that name a function. */
+const neverSentBy = (f: FunctionUnderTest): NeverSent[] => NEVER_SENT.filter((n) => n.functions.includes(f.name));
+
+/** The request (its main action, not an implied one) an entry speaks of, if the function's bundle can send it. */
+const requestOf = (f: FunctionUnderTest, entry: NeverSent): SdkRequest | undefined =>
+  requestsOf(f).find((r) => r.client === entry.client && r.command === entry.command);
+
+/** The handler folder of a function, from its role's description (`Tributary <handler> function`). */
+function handlerNameOf(fn: TributaryFunction): HandlerName {
+  const description = String(synth.props(fn.role).Description);
+  const name = /^Tributary (\S+) function$/.exec(description)?.[1];
+  if (!name || !existsSync(join(REPO_ROOT, handlerEntry(name as HandlerName)))) {
+    throw new Error(`Cannot tell the handler of ${fn.node.path} from its role description "${description}".`);
+  }
+  return name as HandlerName;
+}
+
+/** An import that sends requests no command name shows: the aggregated client, a waiter. */
+function isOpaque(i: SdkImport): boolean {
+  const service = SDK_SERVICES[i.pkg];
+  return service !== undefined && (i.name === service.aggregate || /^waitUntil|^waitFor/.test(i.name));
+}
+
+/** The operation a command class or paginator sends, if the import is one. */
+function operationOf(name: string): string | undefined {
+  if (name.endsWith('Command')) return name.slice(0, -'Command'.length);
+  if (name.startsWith('paginate')) return name.slice('paginate'.length);
+  return undefined;
+}
+
+/** Every request a function's bundle can send, once each, with the files that import its command. */
+function requestsOf(f: FunctionUnderTest): SdkRequest[] {
+  const byKey = new Map<string, SdkRequest>();
+  const add = (client: string, command: string, action: string, file: string) => {
+    const key = `${client} ${command} ${action}`;
+    const known = byKey.get(key);
+    if (!known) byKey.set(key, { client, command, action, files: [file] });
+    else if (!known.files.includes(file)) known.files.push(file);
+  };
+  for (const i of f.imports) {
+    const service = SDK_SERVICES[i.pkg];
+    const operation = operationOf(i.name);
+    if (!service || !operation) continue;
+    const client = i.pkg.replace('@aws-sdk/client-', '');
+    add(client, i.name, `${service.prefix}:${service.renamed?.[operation] ?? operation}`, i.file);
+    for (const implied of service.implied ?? []) add(client, i.name, `${service.prefix}:${implied}`, i.file);
+  }
+  return [...byKey.values()];
+}
+
+/** The requests a function can send that its role does not allow, as sentences naming function, command and action. */
+function gapsOf(f: FunctionUnderTest): string[] {
+  const neverSent = neverSentBy(f);
+  return requestsOf(f)
+    .filter((r) => !neverSent.some((n) => n.client === r.client && n.command === r.command))
+    .flatMap((r) => {
+      const grants = grantsFor(f, r.action);
+      const where = `${f.name}: ${r.command} (${r.client}, in ${r.files.join(', ')})`;
+      if (grants.length === 0) return [`${where} needs ${r.action}, which its role does not allow`];
+      const service = r.action.split(':')[0]!;
+      if (!grants.some((g) => resourceIsOf(g.resource, service))) return [`${where} needs ${r.action}, which its role allows only on resources of other services`];
+      return [];
+    });
+}
+
+/** The grants of a function's role whose action (IAM wildcards, case-insensitive) covers `action`. */
+function grantsFor(f: FunctionUnderTest, action: string): Grant[] {
+  return synth.grantsOf(f.fn).filter((g) => actionPattern(g.action).test(action));
+}
+
+const actionPattern = (action: string): RegExp =>
+  new RegExp(`^${action.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+
+/** Whether a policy resource can name a resource of `service`: `*`, or an ARN (literal or built) of that service. */
+function resourceIsOf(resource: unknown, service: string): boolean {
+  const arn = renderArn(resource, synth.resources);
+  return arn === '*' || arn.split(':')[2] === service;
+}
+
+/** CloudFormation resource namespaces whose IAM prefix is not their lower-cased name. */
+const PREFIX_OF_NAMESPACE: Readonly<Record<string, string>> = { StepFunctions: 'states' };
+
+/**
+ * A policy resource as an ARN string: a `Ref` or `Fn::GetAtt` of a stack resource becomes an ARN of that
+ * resource's service, pseudo parameters become placeholders, `Fn::Join` joins.
+ */
+function renderArn(value: unknown, resources: Record<string, Resource>): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, any>;
+  if (v.Ref === 'AWS::Partition') return 'aws';
+  if (typeof v.Ref === 'string' && v.Ref.startsWith('AWS::')) return 'x';
+  const target: string | undefined = v.Ref ?? v['Fn::GetAtt']?.[0];
+  if (target !== undefined) {
+    const namespace = resources[target]?.Type.split('::')[1] ?? 'unknown';
+    return `arn:aws:${PREFIX_OF_NAMESPACE[namespace] ?? namespace.toLowerCase()}:x:x:${target}`;
+  }
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => renderArn(p, resources)).join(separator);
+  }
+  return JSON.stringify(value);
+}
