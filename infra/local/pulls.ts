@@ -4,9 +4,9 @@ import type { HttpHandler, Logger } from '../../functions/commons/http';
 import { makePullHttpHandler, makePullRunner } from '../../functions/pull/app';
 import { makeDispatcher } from '../../functions/pull-dispatcher/app';
 import type { DynamoDBClient } from '../../shared/aws/dynamodb-local-client';
-import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
+import { DynamoDbPullStateStore, type DynamoDbPullStateOptions } from '../../shared/aws/dynamodb-pull-state';
 import { FileSecretSource } from '../../shared/local/file-secret-source';
-import type { Clock, IngestQueue, PullStateStore, StreamRegistry } from '../../shared/ports';
+import type { Clock, IngestQueue, PullOutcome, PullStateStore, StreamRegistry } from '../../shared/ports';
 
 /**
  * Settings of the local pull scheduler.
@@ -58,11 +58,13 @@ export interface LocalPullsDeps {
  * pulls.start();
  */
 export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOptions = {}): LocalPulls {
-  const state = new DynamoDbPullStateStore({ client: deps.client, tableName: deps.tableName });
-  const secrets = new FileSecretSource({ env: options.env ?? process.env, file: join(deps.dataDir, 'secrets.json') });
+  const env = options.env ?? process.env;
+  const crash = env.TRIBUTARY_TEST_CRASH_MID_PULL === '1' ? crashMidPull : undefined;
+  const state = new ProcessLeasePullStateStore({ client: deps.client, tableName: deps.tableName }, crash);
+  const secrets = new FileSecretSource({ env, file: join(deps.dataDir, 'secrets.json') });
   const runPull = makePullRunner({
     registry: deps.registry,
-    queue: deps.queue,
+    queue: crash ? { send: (envelopes) => deps.queue.send(envelopes).then(crash) } : deps.queue,
     state,
     secrets,
     clock: deps.clock,
@@ -94,4 +96,46 @@ export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOption
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/**
+ * The pull state with the one-run-per-stream lease held in this process. One process owns a data dir (a
+ * second one fails to open its LevelDB), so a lease a run left in the table when `kill -9` ended it is stale as
+ * soon as the runtime starts again; honouring it would answer the stream's pulls with 409 and skip its
+ * scheduled runs until it expired (twice the source's timeout plus 30 s after the crash, 50 s by default).
+ * The runs of this process still exclude each other, as the table's lease makes them do in AWS.
+ */
+class ProcessLeasePullStateStore extends DynamoDbPullStateStore {
+  private readonly leases = new Map<string, number>();
+
+  constructor(
+    options: DynamoDbPullStateOptions,
+    private readonly afterFinish?: () => void,
+  ) {
+    super(options);
+  }
+
+  override async acquire(streamId: string, now: number, until: number): Promise<boolean> {
+    if ((this.leases.get(streamId) ?? -Infinity) >= now) return false;
+    this.leases.set(streamId, until);
+    return true;
+  }
+
+  override async finish(streamId: string, outcome: PullOutcome): Promise<void> {
+    try {
+      await super.finish(streamId, outcome);
+    } finally {
+      this.leases.delete(streamId);
+    }
+    this.afterFinish?.();
+  }
+}
+
+/**
+ * Test-only, off unless `TRIBUTARY_TEST_CRASH_MID_PULL=1`: ends the process with SIGKILL right after a pull's
+ * first durable write (its records queued, or its state and cursor saved, whichever the runner does first), so
+ * a test crashes the real process exactly between the two (`test/e2e/pull-durability.test.ts`).
+ */
+function crashMidPull(): void {
+  process.kill(process.pid, 'SIGKILL');
 }
