@@ -2,8 +2,19 @@ import { loadLocalConfig } from './config';
 import { startRuntime } from './runtime';
 
 /** `npm start`: the local runtime, configured by PORT, MQTT_PORT, TRIBUTARY_DATA_DIR, TRIBUTARY_ADMIN_TOKEN. */
-const config = loadLocalConfig(process.env);
-const rt = await startRuntime(config);
+// A bad setting or a data dir another runtime holds ends the process with one line that says so.
+const fail = (err: unknown): never => {
+  console.error(`Tributary could not start: ${(err as Error)?.message ?? String(err)}`);
+  process.exit(1);
+};
+const config = (() => {
+  try {
+    return loadLocalConfig(process.env);
+  } catch (err) {
+    return fail(err);
+  }
+})();
+const rt = await startRuntime(config).catch(fail);
 const http = `http://${rt.host}:${rt.httpPort}`;
 const lines = [
   `Tributary is running (data in ${config.dataDir})`,

@@ -69,12 +69,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
-    const dynamo = await startDynalite({ path: join(config.dataDir, 'dynamodb') });
-    closers.push(() => dynamo.close());
-    await ensureTable(dynamo.client, TABLE_NAME);
-    const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
-    const store = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
-    closers.push(() => store.close());
+    // the queue first: its lock file refuses a second runtime on this data dir before anything else opens it
     const queue = await FileQueue.open({
       dir: join(config.dataDir, 'queue'),
       // one writer pass per batch: gather many one-record MQTT messages, but not too many big HTTP ones
@@ -86,6 +81,12 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       ...options.queue,
     });
     closers.push(() => queue.close());
+    const dynamo = await startDynalite({ path: join(config.dataDir, 'dynamodb') });
+    closers.push(() => dynamo.close());
+    await ensureTable(dynamo.client, TABLE_NAME);
+    const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
+    const store = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
+    closers.push(() => store.close());
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
