@@ -242,14 +242,10 @@ const neverSentBy = (f: FunctionUnderTest): NeverSent[] => NEVER_SENT.filter((n)
 const requestOf = (f: FunctionUnderTest, entry: NeverSent): SdkRequest | undefined =>
   requestsOf(f).find((r) => r.client === entry.client && r.command === entry.command);
 
-/** The handler folder of a function, from its role's description (`Tributary <handler> function`). */
+/** The handler folder of a function, checked to exist. */
 function handlerNameOf(fn: TributaryFunction): HandlerName {
-  const description = String(synth.props(fn.role).Description);
-  const name = /^Tributary (\S+) function$/.exec(description)?.[1];
-  if (!name || !existsSync(join(REPO_ROOT, handlerEntry(name as HandlerName)))) {
-    throw new Error(`Cannot tell the handler of ${fn.node.path} from its role description "${description}".`);
-  }
-  return name as HandlerName;
+  if (!existsSync(join(REPO_ROOT, handlerEntry(fn.handler)))) throw new Error(`${fn.node.path} runs ${fn.handler}, which has no handler.ts.`);
+  return fn.handler;
 }
 
 /** An import that sends requests no command name shows: the aggregated client, a waiter. */

@@ -64,9 +64,12 @@ export class TributaryFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /** The folder under `functions/` whose `handler.ts` this function runs. */
+  readonly handler: TributaryFunctionProps['handler'];
 
   constructor(scope: Construct, id: string, props: TributaryFunctionProps) {
     super(scope, id);
+    this.handler = props.handler;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention,
