@@ -18,6 +18,7 @@ import { renderTemplate } from '../../shared/domain/alert-template';
 import { AlertNotFoundError, BadRequestError, type Issue } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch } from '../../shared/domain/stream-definition';
 import type { Datapoint } from '../../shared/domain/validate-record';
+import { issuesOf } from '../fixtures/domain';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const base = {
@@ -30,16 +31,6 @@ const base = {
   },
   dimensions: ['deviceId'],
 };
-
-function issuesOf(fn: () => unknown): Issue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BadRequestError);
-    return (err as BadRequestError).issues;
-  }
-  throw new Error('expected a BadRequestError');
-}
 
 const rule = (input: Record<string, unknown>): AlertRule => AlertRuleSchema.parse({ name: 'r', ...input });
 const point = (deviceId: string, time: number, values: Datapoint['values']): Datapoint => ({ time, dimensions: { deviceId }, values });

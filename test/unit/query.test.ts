@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, type Issue } from '../../shared/domain/errors';
 import {
   DEFAULT_LIMIT,
   DEFAULT_WINDOW_MS,
@@ -13,6 +12,7 @@ import {
   type Row,
 } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
+import { issuesOf } from '../fixtures/domain';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 
@@ -34,18 +34,9 @@ const freezers = makeStream({
 });
 const query = (params: Record<string, string | undefined>) => parseDataQuery(freezers, params, NOW);
 
-/** The issues of the `BadRequestError` that `fn` throws; fails the test if it throws anything else or nothing. */
-function issuesOf(fn: () => unknown): Issue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).message).toBe('Invalid query parameters.');
-    return (err as BadRequestError).issues;
-  }
-  throw new Error('expected a BadRequestError, nothing was thrown');
-}
-const pathsOf = (fn: () => unknown) => issuesOf(fn).map((i) => i.path);
+
+const issuesQ = (fn: () => unknown) => issuesOf(fn, 'Invalid query parameters.');
+const pathsOf = (fn: () => unknown) => issuesQ(fn).map((i) => i.path);
 
 describe('parseDataQuery: defaults', () => {
   it('asks for the last 24 hours of raw measures, 1000 rows, oldest first, keyed by every dimension', () => {
@@ -89,11 +80,11 @@ describe('parseDataQuery: range', () => {
     ['end', '2026-02-01T00:00:00'],
     ['start', '-5'],
   ])('refuses %s=%s, naming the parameter and the accepted forms', (param, value) => {
-    expect(issuesOf(() => query({ [param]: value }))).toContainEqual({ path: [param], message: 'must be an RFC 3339 date-time or epoch milliseconds' });
+    expect(issuesQ(() => query({ [param]: value }))).toContainEqual({ path: [param], message: 'must be an RFC 3339 date-time or epoch milliseconds' });
   });
 
   it('refuses a start at or after the end (the range is half-open)', () => {
-    expect(issuesOf(() => query({ start: '2026-02-01T00:00:00Z', end: '2026-02-01T00:00:00Z' }))).toEqual([
+    expect(issuesQ(() => query({ start: '2026-02-01T00:00:00Z', end: '2026-02-01T00:00:00Z' }))).toEqual([
       { path: ['start'], message: 'must be before end' },
     ]);
     expect(pathsOf(() => query({ start: '2026-02-02T00:00:00Z', end: '2026-02-01T00:00:00Z' }))).toEqual([['start']]);
@@ -114,7 +105,7 @@ describe('parseDataQuery: granularity and downsamplers', () => {
   });
 
   it.each(['2h', '1H', 'hour', '', 'constructor', 'toString', '__proto__'])('refuses granularity %j and lists the allowed ones', (granularity) => {
-    expect(issuesOf(() => query({ granularity }))).toContainEqual({
+    expect(issuesQ(() => query({ granularity }))).toContainEqual({
       path: ['granularity'],
       message: 'must be raw or one of 1s, 10s, 1m, 5m, 10m, 1h, 6h, 1d',
     });
@@ -137,19 +128,19 @@ describe('parseDataQuery: granularity and downsamplers', () => {
   });
 
   it('refuses an unknown downsampler and lists the known ones', () => {
-    expect(issuesOf(() => query({ granularity: '1h', downsamplers: 'mean,median' }))).toEqual([
+    expect(issuesQ(() => query({ granularity: '1h', downsamplers: 'mean,median' }))).toEqual([
       { path: ['downsamplers'], message: "'median' is not one of mean, min, max, sum, count, first, last, stddev" },
     ]);
   });
 
   it('refuses downsamplers on a raw query', () => {
-    expect(issuesOf(() => query({ downsamplers: 'mean' }))).toEqual([
+    expect(issuesQ(() => query({ downsamplers: 'mean' }))).toEqual([
       { path: ['downsamplers'], message: 'applies only with a granularity other than raw' },
     ]);
   });
 
   it('refuses a non-numeric field with mean and says why', () => {
-    expect(issuesOf(() => query({ granularity: '1h', fields: 'temperature,status', downsamplers: 'mean,count' }))).toEqual([
+    expect(issuesQ(() => query({ granularity: '1h', fields: 'temperature,status', downsamplers: 'mean,count' }))).toEqual([
       { path: ['fields'], message: "'status' is string; mean need a number or integer field" },
     ]);
   });
@@ -160,7 +151,7 @@ describe('parseDataQuery: granularity and downsamplers', () => {
 
   it('refuses numeric downsamplers by default on a stream with no numeric measure', () => {
     const events = makeStream({ schema: { kind: { type: 'string' }, ok: { type: 'boolean' } } });
-    const issues = issuesOf(() => parseDataQuery(events, { granularity: '1h' }, NOW));
+    const issues = issuesQ(() => parseDataQuery(events, { granularity: '1h' }, NOW));
     expect(issues.map((i) => i.path)).toEqual([['downsamplers']]);
     expect(issues[0]?.message).toMatch(/mean, min, max need a number or integer field/);
     expect(parseDataQuery(events, { granularity: '1h', downsamplers: 'count' }, NOW).fields).toEqual(['kind', 'ok']);
@@ -173,7 +164,7 @@ describe('parseDataQuery: fields', () => {
   });
 
   it.each(['deviceId', 'timestamp', 'humidity'])('refuses %s, which is not a measure, listing the measures', (field) => {
-    expect(issuesOf(() => query({ fields: `temperature,${field}` }))).toEqual([
+    expect(issuesQ(() => query({ fields: `temperature,${field}` }))).toEqual([
       { path: ['fields'], message: `'${field}' is not a measure field of the stream (temperature, count, status, open)` },
     ]);
   });
@@ -189,7 +180,7 @@ describe('parseDataQuery: dimension filters and groupBy', () => {
   });
 
   it('refuses a filter on a field that is not a dimension, listing the dimensions', () => {
-    expect(issuesOf(() => query({ 'dim.status': 'ok' }))).toEqual([
+    expect(issuesQ(() => query({ 'dim.status': 'ok' }))).toEqual([
       { path: ['dim.status'], message: "'status' is not a dimension of the stream (deviceId, zone)" },
     ]);
   });
@@ -197,7 +188,7 @@ describe('parseDataQuery: dimension filters and groupBy', () => {
   it('refuses a filter with no value or more than 100 values', () => {
     expect(pathsOf(() => query({ 'dim.deviceId': ',' }))).toEqual([['dim.deviceId']]);
     const many = Array.from({ length: 101 }, (_, i) => `d${i}`).join(',');
-    expect(issuesOf(() => query({ 'dim.deviceId': many }))).toEqual([{ path: ['dim.deviceId'], message: 'needs 1 to 100 comma-separated values' }]);
+    expect(issuesQ(() => query({ 'dim.deviceId': many }))).toEqual([{ path: ['dim.deviceId'], message: 'needs 1 to 100 comma-separated values' }]);
     expect(query({ 'dim.deviceId': many.split(',').slice(0, 100).join(',') }).filters.deviceId).toHaveLength(100);
   });
 
@@ -210,13 +201,13 @@ describe('parseDataQuery: dimension filters and groupBy', () => {
   });
 
   it('refuses groupBy on a field that is not a dimension', () => {
-    expect(issuesOf(() => query({ granularity: '1h', groupBy: 'status' }))).toEqual([
+    expect(issuesQ(() => query({ granularity: '1h', groupBy: 'status' }))).toEqual([
       { path: ['groupBy'], message: "'status' is not a dimension of the stream (deviceId, zone)" },
     ]);
   });
 
   it('refuses groupBy on a raw query', () => {
-    expect(issuesOf(() => query({ groupBy: 'deviceId' }))).toEqual([{ path: ['groupBy'], message: 'applies only with a granularity other than raw' }]);
+    expect(issuesQ(() => query({ groupBy: 'deviceId' }))).toEqual([{ path: ['groupBy'], message: 'applies only with a granularity other than raw' }]);
   });
 });
 
@@ -229,12 +220,12 @@ describe('parseDataQuery: limit and order', () => {
   });
 
   it.each(['0', '-1', String(MAX_LIMIT + 1), '2.5', 'ten', ''])('refuses limit=%j with the bounds', (limit) => {
-    expect(issuesOf(() => query({ limit }))).toEqual([{ path: ['limit'], message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+    expect(issuesQ(() => query({ limit }))).toEqual([{ path: ['limit'], message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
   });
 
   it('accepts order=desc and refuses anything but asc or desc', () => {
     expect(query({ order: 'desc' }).order).toBe('desc');
-    expect(issuesOf(() => query({ order: 'DESC' }))).toEqual([{ path: ['order'], message: 'must be asc or desc' }]);
+    expect(issuesQ(() => query({ order: 'DESC' }))).toEqual([{ path: ['order'], message: 'must be asc or desc' }]);
   });
 
   it('reports every bad parameter at once', () => {
@@ -281,7 +272,7 @@ describe('cursors', () => {
     ['a cursor that is an object', Buffer.from('{"time":1,"key":["f1","3"]}').toString('base64url')],
     ['an empty cursor', ''],
   ])('refuses %s and tells the client to start again', (_what, cursor) => {
-    expect(issuesOf(() => query({ cursor }))).toEqual([{ path: ['cursor'], message: 'is not a cursor this query returned; start again without it' }]);
+    expect(issuesQ(() => query({ cursor }))).toEqual([{ path: ['cursor'], message: 'is not a cursor this query returned; start again without it' }]);
   });
 });
 
@@ -298,7 +289,7 @@ describe('parseLatestQuery', () => {
   });
 
   it('refuses a field that is not a measure and a filter on a non-dimension, each with its parameter', () => {
-    expect(issuesOf(() => parseLatestQuery(freezers, { fields: 'zone', 'dim.temperature': '3' }))).toEqual([
+    expect(issuesQ(() => parseLatestQuery(freezers, { fields: 'zone', 'dim.temperature': '3' }))).toEqual([
       { path: ['fields'], message: "'zone' is not a measure field of the stream" },
       { path: ['dim.temperature'], message: "'temperature' is not a dimension of the stream (deviceId, zone)" },
     ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, StreamConflictError, type Issue } from '../../shared/domain/errors';
+import { BadRequestError, StreamConflictError } from '../../shared/domain/errors';
 import {
   MAX_DIMENSIONS,
   STREAM_ID,
@@ -10,6 +10,7 @@ import {
   parseStreamPatch,
   type Stream,
 } from '../../shared/domain/stream-definition';
+import { issuesOf } from '../fixtures/domain';
 
 const CREATED = new Date('2026-03-01T12:00:00Z');
 const LATER = new Date('2026-03-02T08:30:00Z');
@@ -24,17 +25,6 @@ const freezers = {
   dimensions: ['deviceId'],
 };
 const withSchema = (schema: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...freezers, schema, dimensions: [], ...extra });
-
-/** The issues of the `BadRequestError` that `fn` throws; fails the test if it throws anything else or nothing. */
-function issuesOf(fn: () => unknown): Issue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BadRequestError);
-    return (err as BadRequestError).issues;
-  }
-  throw new Error('expected a BadRequestError, nothing was thrown');
-}
 
 describe('parseStreamInput', () => {
   it('accepts a full definition and keeps every part of it', () => {

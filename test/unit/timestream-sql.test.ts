@@ -9,9 +9,10 @@ import {
   sqlString,
   type TableRef,
 } from '../../shared/aws/timestream-sql';
-import { BadRequestError, type Issue } from '../../shared/domain/errors';
+import { BadRequestError } from '../../shared/domain/errors';
 import { parseDataQuery, type DataQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
+import { issuesOf } from '../fixtures/domain';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const START = Date.parse('2026-03-01T00:00:00Z'); // 1772323200000
@@ -39,16 +40,6 @@ const freezers: Stream = newStream(
 );
 
 const q = (params: Record<string, string>): DataQuery => parseDataQuery(freezers, { start: String(START), end: String(END), ...params }, NOW);
-
-function issuesOf(fn: () => unknown): Issue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BadRequestError);
-    return (err as BadRequestError).issues;
-  }
-  throw new Error('expected a BadRequestError, nothing was thrown');
-}
 
 describe('measureColumn', () => {
   it('stores one field name under a different column per Timestream type, so streams that disagree on a type never share a column', () => {
