@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { BackPressureError, QueueUnavailableError, StreamConflictError, StreamNotFoundError, StreamPausedError, type Issue } from '../../shared/domain/errors';
 import { PullFailedError, SecretUnavailableError, type PullErrorCode } from '../../shared/domain/pull-errors';
-import { secretNames, type PullSource, type TargetPolicy } from '../../shared/domain/pull-source';
+import { redactSecrets, secretNames, type PullSource, type TargetPolicy } from '../../shared/domain/pull-source';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IngestQueue, PullErrorInfo, PullOutcome, PullState, PullStateStore, SecretSource, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
@@ -83,18 +83,21 @@ export function makePullRunner(deps: PullRunnerDeps) {
     const previous = await state.get(streamId);
     const cursorBefore = source.kind === 'database' ? (previous?.cursor !== undefined ? previous.cursor : source.initialCursor) : undefined;
     const counts: Counts = { pulled: 0, enqueued: 0, deduped: 0, invalid: 0 };
+    const resolved: Record<string, string> = {};
     let outcome: PullOutcome;
     let result: PullResult;
     try {
-      const pulled = await pull(stream, source, cursorBefore);
+      const pulled = await pull(stream, source, cursorBefore, resolved);
       counts.pulled = pulled.records.length;
       const sent = await validateAndSend(stream, pulled.records, previous, started, counts);
       const cursorAfter = pulled.cursor === undefined ? cursorBefore : pulled.cursor;
       outcome = { ok: true, at: clock.now(), ...(source.kind === 'database' && { cursor: cursorAfter }), seen: sent.seen, ...counts };
       result = { ...base, status: 'succeeded', durationMs: clock.now() - started, ...counts, ...(source.kind === 'database' && { cursorBefore, cursorAfter }), ...(sent.issues.length > 0 && { issues: sent.issues }) };
     } catch (err) {
+      // the status and the logs keep the message: no secret the run resolved may stand in it
       const error = toErrorInfo(err, clock.now());
-      if (error.code === 'internal') log.error('pull failed', { streamId, error: (err as Error)?.name, reason: (err as Error)?.message });
+      error.message = redactSecrets(error.message, resolved);
+      if (error.code === 'internal') log.error('pull failed', { streamId, error: (err as Error)?.name, reason: redactSecrets(String((err as Error)?.message), resolved) });
       outcome = { ok: false, at: clock.now(), error, pulled: counts.pulled };
       const issues = err instanceof PullFailedError && err.issues.length > 0 ? err.issues : undefined;
       result = {
@@ -112,8 +115,10 @@ export function makePullRunner(deps: PullRunnerDeps) {
     return result;
   };
 
-  async function pull(stream: Stream, source: PullSource, cursor: string | number | null | undefined): Promise<Pulled> {
+  /** Fills `resolved` with the secrets it reads, so a failure's message can be cleaned of them. */
+  async function pull(stream: Stream, source: PullSource, cursor: string | number | null | undefined, resolved: Record<string, string>): Promise<Pulled> {
     const values = await readSecrets(source);
+    Object.assign(resolved, values);
     const policy: TargetPolicy = { allowPrivate: source.allowPrivateTargets, allowLoopback: deps.allowLoopback === true };
     return source.kind === 'api_pull' ? pullApi(source, values, policy) : pullDatabase(source, values, policy, cursor ?? null);
   }

@@ -360,3 +360,22 @@ export function secretNames(source: PullSource): string[] {
 export function resolveSecretRefs(text: string, secrets: Readonly<Record<string, string>>): string {
   return text.replace(SECRET_REF_GLOBAL, (_, name: string) => secrets[name] ?? '');
 }
+
+/** Secrets shorter than this are not looked for in messages: hiding them would hide ordinary words too. */
+export const MIN_REDACTED_SECRET = 4;
+
+/**
+ * `text` with every secret value, as it is and URL-encoded, replaced by `***`: for the messages a stream's
+ * status and the logs keep, since a source's error may quote the URL or a header a secret was put into.
+ *
+ * @example
+ * redactSecrets('more than 5 redirects from https://api.example/r?key=s3cr3t', { KEY: 's3cr3t' }); // '…?key=***'
+ */
+export function redactSecrets(text: string, secrets: Readonly<Record<string, string>>): string {
+  let out = text;
+  for (const value of Object.values(secrets)) {
+    if (value.length < MIN_REDACTED_SECRET) continue;
+    for (const form of new Set([value, encodeURIComponent(value)])) out = out.split(form).join('***');
+  }
+  return out;
+}

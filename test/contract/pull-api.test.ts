@@ -190,3 +190,16 @@ describe('pull lease', () => {
     expect(await world.runnerWith(secretsFrom({}))('leased', 'schedule')).toMatchObject({ status: 'succeeded' });
   });
 });
+
+describe('api_pull failures keep secrets out of the status', () => {
+  it('reports a redirect loop without the secret that was in its URL', async () => {
+    await apiStream('looping', { url: `${vendor.base}/loop?key=\${secret:VENDOR_TOKEN}` });
+    const result = await world.runnerWith(secretsFrom({ VENDOR_TOKEN }))('looping', 'manual');
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'source.redirect' } });
+    expect(result.error!.message).toContain('/loop?key=***');
+    expect(result.error!.message).not.toContain(VENDOR_TOKEN);
+    const state = await world.state.get('looping');
+    expect(JSON.stringify(state)).not.toContain(VENDOR_TOKEN);
+  });
+});
+

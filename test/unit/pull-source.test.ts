@@ -3,16 +3,7 @@ import { dedupe, MAX_SEEN_KEYS } from '../../functions/pull/dedupe';
 import { compareCursor } from '../../functions/pull/database-source';
 import { BadRequestError } from '../../shared/domain/errors';
 import { PullFailedError, SecretUnavailableError } from '../../shared/domain/pull-errors';
-import {
-  classifyAddress,
-  firstRunAt,
-  nextRunAfter,
-  parseSchedule,
-  refusalReason,
-  resolveSecretRefs,
-  secretNames,
-  PullSourceSchema,
-} from '../../shared/domain/pull-source';
+import { classifyAddress, firstRunAt, nextRunAfter, parseSchedule, refusalReason, resolveSecretRefs, secretNames, PullSourceSchema, redactSecrets } from '../../shared/domain/pull-source';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch } from '../../shared/domain/stream-definition';
 
 const at = (iso: string) => Date.parse(iso);
@@ -213,5 +204,17 @@ describe('pull errors', () => {
     const secret = new SecretUnavailableError('TOKEN', 'not set', { cause });
     expect(secret).toMatchObject({ name: 'SecretUnavailableError', code: 'secret.unavailable', secretName: 'TOKEN', cause });
     expect(secret.message).toBe("secret 'TOKEN' is unavailable: not set");
+  });
+});
+
+describe('redactSecrets', () => {
+  it('hides every secret value, plain and URL-encoded, and leaves the rest of the message as it was', () => {
+    const secrets = { KEY: 's3cr3t/+key', TOKEN: 'tok-123456' };
+    const message = 'more than 5 redirects from https://api.example/r?key=s3cr3t%2F%2Bkey&t=tok-123456 (Bearer tok-123456)';
+    expect(redactSecrets(message, secrets)).toBe('more than 5 redirects from https://api.example/r?key=***&t=*** (Bearer ***)');
+  });
+
+  it('leaves values too short to find without hiding ordinary words', () => {
+    expect(redactSecrets('port 5432 refused', { PORT: '54' })).toBe('port 5432 refused');
   });
 });
