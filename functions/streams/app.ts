@@ -1,13 +1,13 @@
 import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
-import { checkActionUrls, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
+import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
 import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
 import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
-import { requireScope, requiredScope } from '../commons/auth';
+import { callerScopes, requireScope, requiredScope } from '../commons/auth';
 import { parseJsonBody, requireJson } from '../commons/body';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
@@ -70,6 +70,12 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return created ? { alertSigningSecret: created } : {};
   }
 
+  /** Admins see the whole definition; a read token sees alert action targets only up to their origin. */
+  function asSeenBy(event: HttpEvent, stream: Stream): Stream {
+    if (callerScopes(event)?.includes('admin') || !stream.alerts) return stream;
+    return { ...stream, alerts: withActionTargetsHidden(stream.alerts) };
+  }
+
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
     if (stream.state === state) return jsonResponse(200, stream);
@@ -102,7 +108,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return jsonResponse(200, page);
         }
       case '/{id}':
-        if (route.method === 'GET') return jsonResponse(200, await load(id!));
+        if (route.method === 'GET') return jsonResponse(200, asSeenBy(event, await load(id!)));
         if (route.method === 'DELETE') {
           await registry.delete(id!);
           await tokens.deleteForStream(id!);

@@ -299,3 +299,19 @@ export function mergeRules(rules: readonly AlertRule[] | undefined, thresholds: 
   const taken = new Set(explicit.map((r) => r.name));
   return [...explicit, ...legacyThresholdRules(thresholds ?? {}).filter((r) => !taken.has(r.name))];
 }
+
+/**
+ * The rules as a reader without the admin scope sees them: webhook and ticket URLs cut to their origin, since
+ * a path or query often is the credential (`https://hooks.example.com/services/T0/B0/XXXX`).
+ *
+ * @example
+ * withActionTargetsHidden([{ …, actions: [{ type: 'webhook', url: 'https://hooks.example.com/T0/B0/XXXX' }] }])
+ * // actions: [{ type: 'webhook', url: 'https://hooks.example.com/…' }]
+ */
+export function withActionTargetsHidden(rules: readonly AlertRule[]): AlertRule[] {
+  return rules.map((rule) => ({
+    ...rule,
+    actions: rule.actions.map((action) => ('url' in action ? { ...action, url: `${new URL(action.url).origin}/…` } : action)),
+  }));
+}
+

@@ -145,6 +145,10 @@ describe('alerts on the local runtime', () => {
     expect(writer.status).toBe(403);
     const readToken = (await local.api(`/v1/streams/${id}/tokens`, { body: { scope: 'read' } })).body.token;
     expect((await local.api(`/v1/streams/${id}/alerts`, { token: readToken })).body.alerts).toHaveLength(1);
+    // a webhook's path is often its credential: a read token sees only the target's origin, an admin all of it
+    const asReader = await local.api(`/v1/streams/${id}`, { token: readToken });
+    expect(asReader.body.alerts[0].actions[0].url).toBe(`${hook.url}/…`);
+    expect((await local.api(`/v1/streams/${id}`)).body.alerts[0].actions[0].url).toBe(`${hook.url}/warm`);
     expect((await local.api(`/v1/streams/${id}/alerts`, { token: ingestToken })).status).toBe(403);
     expect((await local.api('/v1/alerts?state=firing', { token: readToken })).status).toBe(403);
   });
