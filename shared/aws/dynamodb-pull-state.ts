@@ -1,13 +1,12 @@
 import {
   type AttributeValue,
-  BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError } from '../domain/errors';
 import type { PullOutcome, PullState, PullStateStore } from '../ports';
+import { batchGetItems } from './dynamodb-batch-get';
 import { callDynamo, checkTableOptions } from './dynamodb-call';
 import { TABLE_KEYS } from './dynamodb-table';
 
@@ -25,7 +24,6 @@ export interface DynamoDbPullStateOptions {
 type Item = Record<string, AttributeValue>;
 const { partitionKey: PK, sortKey: SK } = TABLE_KEYS;
 const key = (streamId: string): Item => ({ [PK]: { S: `STREAM#${streamId}` }, [SK]: { S: 'PULL' } });
-const BATCH_GET_SIZE = 100;
 
 /**
  * `PullStateStore` on the single table: one `STREAM#<id>`/`PULL` item per pull stream (attributes in
@@ -54,20 +52,10 @@ export class DynamoDbPullStateStore implements PullStateStore {
 
   async getMany(streamIds: string[]): Promise<Map<string, PullState>> {
     const found = new Map<string, PullState>();
-    for (let i = 0; i < streamIds.length; i += BATCH_GET_SIZE) {
-      let keys: Item[] = streamIds.slice(i, i + BATCH_GET_SIZE).map(key);
-      for (let attempt = 0; keys.length; attempt++) {
-        if (attempt === 8) throw new StoreUnavailableError(`DynamoDB BatchGetItem left ${keys.length} keys unprocessed.`);
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const out = await callDynamo('BatchGetItem', () =>
-          this.client.send(new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } })),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          const id = item[PK]?.S?.slice('STREAM#'.length);
-          if (id) found.set(id, fromItem(id, item));
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
-      }
+    const items = await batchGetItems({ client: this.client, table: this.table, keys: [...new Set(streamIds)].map(key) });
+    for (const item of items) {
+      const id = item[PK]?.S?.slice('STREAM#'.length);
+      if (id) found.set(id, fromItem(id, item));
     }
     return found;
   }
@@ -159,4 +147,3 @@ function fromItem(streamId: string, item: Item): PullState {
   return state;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

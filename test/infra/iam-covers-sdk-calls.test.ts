@@ -131,9 +131,9 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'BatchGetItemCommand',
-    sentFrom: ['DynamoDbAlertStore.loadStates'],
+    sentFrom: ['DynamoDbPullStateStore.getMany', 'DynamoDbAlertStore.loadStates'],
     functions: ['silence'],
-    why: "checkSilence() loads all of a stream's alert states, which loadStates() reads with Query",
+    why: "silence reads no pull state; checkSilence() loads all of a stream's alert states, which loadStates() reads with Query",
     onlyWhen:
       "loadStates() sends BatchGetItem only when given the batch's rules and series (`only`), which evaluate() (the writer's path) passes " +
       'and checkSilence() does not (functions/commons/alert-evaluator.ts, statesOf)',
