@@ -14,31 +14,16 @@ import { batches } from '../../shared/bench/peers/gen.mjs';
 import { timestreamChunks } from '../shared/aws/timestream-point-store';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream } from '../shared/domain/validate-record';
+import { benchStream, QUERIES, T0 } from './dataset';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const peersDir = process.env.PEERS_DIR ?? resolve(repo, '../shared/bench/peers');
 const ADMIN = 'trb_bench-admin-token-0123456789';
-const T0 = '2026-01-01T00:00:00Z';
-const T_END = '2026-01-05T00:00:00Z';
 const SENSORS = Number(process.env.SENSORS ?? 200);
 const PER_SENSOR = Number(process.env.PER_SENSOR ?? 5000);
 const TOTAL = SENSORS * PER_SENSOR;
 
-const definition = (id: string) => ({
-  id,
-  name: `Bench ${id}`,
-  type: 'iot_sensor',
-  schema: {
-    sensorId: { type: 'string', required: true },
-    location: { type: 'string', enum: ['warehouse', 'office', 'production', 'lab', 'yard'] },
-    temperature: { type: 'number', unit: '°C', range: { min: -50, max: 80 } },
-    humidity: { type: 'number', unit: '%', range: { min: 0, max: 100 } },
-    co2: { type: 'integer', unit: 'ppm', range: { min: 0, max: 10000 } },
-    battery: { type: 'number', unit: '%' },
-  },
-  dimensions: ['sensorId', 'location'],
-});
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,7 +32,7 @@ const median = (xs: number[]) => {
 };
 
 function microbench() {
-  const stream = newStream(parseStreamInput(definition('micro')), new Date(), () => '');
+  const stream = newStream(parseStreamInput(benchStream('micro')), new Date(), () => '');
   const compiled = compileStream(stream);
   const text = batches('json', 10_000, { sensors: SENSORS, perSensor: 50 }).next().value as string;
   const now = Date.parse('2026-06-01T00:00:00Z');
@@ -134,19 +119,19 @@ async function local() {
   const base = `http://127.0.0.1:${httpPort}`;
   const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
   try {
-    const http = await api(base, '/v1/streams', { body: definition('bench_http') });
+    const http = await api(base, '/v1/streams', { body: benchStream('bench_http') });
     const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), `${base}/v1/streams/bench_http/data`, 'json', '5000', '4', 'content-type=application/json', `authorization=Bearer ${http.ingestToken}`], { maxBuffer: 1 << 20 });
     const load = JSON.parse(stdout.trim().split('\n').pop()!);
     const drain = await waitStored(base, 'bench_http');
     const httpIngest = { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
 
     const queries = {
-      q1_ms: await timeQuery(base, `/v1/streams/bench_http/data?start=${T0}&end=${T_END}&granularity=1h&fields=temperature&downsamplers=mean,min,max&dim.sensorId=s0042`),
-      q2_ms: await timeQuery(base, `/v1/streams/bench_http/data?start=${T0}&end=${T_END}&granularity=1d&fields=temperature&downsamplers=mean&groupBy=location`),
-      q3_ms: await timeQuery(base, `/v1/streams/bench_http/latest?fields=temperature`),
+      q1_ms: await timeQuery(base, `/v1/streams/bench_http/data?${new URLSearchParams(QUERIES.q1)}`),
+      q2_ms: await timeQuery(base, `/v1/streams/bench_http/data?${new URLSearchParams(QUERIES.q2)}`),
+      q3_ms: await timeQuery(base, `/v1/streams/bench_http/latest?${new URLSearchParams(QUERIES.q3)}`),
     };
 
-    const mq = await api(base, '/v1/streams', { body: definition('bench_mqtt') });
+    const mq = await api(base, '/v1/streams', { body: benchStream('bench_mqtt') });
     const m = await run(process.execPath, ['--import', 'tsx', join(repo, 'bench/mqtt-load.ts'), `mqtt://127.0.0.1:${mqttPort}`, 'bench_mqtt', mq.ingestToken], { cwd: repo, maxBuffer: 1 << 20 });
     const mload = JSON.parse(m.stdout.trim().split('\n').pop()!);
     const mdrain = await waitStored(base, 'bench_mqtt');

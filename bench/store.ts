@@ -11,32 +11,14 @@ import { parseDataQuery, parseLatestQuery } from '../shared/domain/query';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream, type Datapoint } from '../shared/domain/validate-record';
 import { DuckDbPointStore, type DuckDbPointStoreOptions } from '../shared/local/duckdb-point-store';
+import { benchStream, QUERIES } from './dataset';
 
 const SENSORS = Number(process.env.SENSORS ?? 200);
 const PER_SENSOR = Number(process.env.PER_SENSOR ?? 5000);
 const BATCH = Number(process.env.BATCH ?? 50_000);
-const T0 = '2026-01-01T00:00:00Z';
-const T_END = '2026-01-05T00:00:00Z';
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
-const stream = newStream(
-  parseStreamInput({
-    id: 'bench_store',
-    name: 'Bench store',
-    type: 'iot_sensor',
-    schema: {
-      sensorId: { type: 'string', required: true },
-      location: { type: 'string', enum: ['warehouse', 'office', 'production', 'lab', 'yard'] },
-      temperature: { type: 'number' },
-      humidity: { type: 'number' },
-      co2: { type: 'integer' },
-      battery: { type: 'number' },
-    },
-    dimensions: ['sensorId', 'location'],
-  }),
-  new Date(NOW),
-  () => '',
-);
+const stream = newStream(parseStreamInput(benchStream('bench_store')), new Date(NOW), () => '');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,9 +66,9 @@ try {
   for (const b of batches) await store.write(stream, b);
   const loadS = (performance.now() - t) / 1000;
   const { user, system } = process.cpuUsage(cpu);
-  const q1 = parseDataQuery(stream, { start: T0, end: T_END, granularity: '1h', fields: 'temperature', downsamplers: 'mean,min,max', 'dim.sensorId': 's0042' }, NOW);
-  const q2 = parseDataQuery(stream, { start: T0, end: T_END, granularity: '1d', fields: 'temperature', downsamplers: 'mean', groupBy: 'location' }, NOW);
-  const q3 = parseLatestQuery(stream, { fields: 'temperature' });
+  const q1 = parseDataQuery(stream, QUERIES.q1, NOW);
+  const q2 = parseDataQuery(stream, QUERIES.q2, NOW);
+  const q3 = parseLatestQuery(stream, QUERIES.q3);
   const result = {
     groupBySeries: process.env.GROUP !== '0',
     batch: BATCH,

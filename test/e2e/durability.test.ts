@@ -1,55 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
 import { ADMIN } from './harness';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** `npm start` as a user runs it: a separate process we can kill -9. */
-function start(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`not started: ${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Tributary is running')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
 describe('kill -9 loses no acknowledged record', () => {
-  let dataDir = '';
-  let child: ChildProcess | undefined;
+  let runtime: RuntimeProcess | undefined;
   afterAll(async () => {
-    child?.kill('SIGKILL');
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await runtime?.close();
   });
 
   it('every record acknowledged over HTTP (202) and MQTT (PUBACK) before the kill is there after restart', async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-kill-'));
-    const env = { PORT: String(await freePort()), MQTT_PORT: String(await freePort()), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN };
-    const base = `http://127.0.0.1:${env.PORT}`;
+    // `npm start` as a user runs it: a separate process we can kill -9
+    runtime = await startRuntimeProcess({ TRIBUTARY_ADMIN_TOKEN: ADMIN });
+    const { base } = runtime;
     const auth = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
-    child = await start(env);
 
     const created = await fetch(`${base}/v1/streams`, {
       method: 'POST',
@@ -73,7 +39,7 @@ describe('kill -9 loses no acknowledged record', () => {
         }
       }
     };
-    const device = mqtt.connect(`mqtt://127.0.0.1:${env.MQTT_PORT}`, { username: 'm1', password: ingestToken, clientId: 'm1', reconnectPeriod: 0 });
+    const device = mqtt.connect(`mqtt://127.0.0.1:${runtime.mqttPort}`, { username: 'm1', password: ingestToken, clientId: 'm1', reconnectPeriod: 0 });
     await new Promise((resolve, reject) => (device.once('connect', resolve), device.once('error', reject)));
     device.on('error', () => {});
     const mqttWorker = async () => {
@@ -92,14 +58,13 @@ describe('kill -9 loses no acknowledged record', () => {
     };
     const workers = [httpWorker(0), httpWorker(1), httpWorker(2), mqttWorker()];
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await runtime.kill();
     stop = true;
     device.end(true);
     await Promise.all(workers);
     expect(acked.size).toBeGreaterThan(100);
 
-    child = await start(env);
+    await runtime.start();
     const want = [...acked];
     const until = Date.now() + 30_000;
     let found = new Set<string>();

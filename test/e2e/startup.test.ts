@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
+import { RUNTIME_ARGS, startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
 
 /** Runs `npm start`'s entry point to its exit; resolves with the code and what it printed on stderr. */
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, RUNTIME_ARGS, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     child.once('exit', (code) => resolve({ code, stderr }));
