@@ -11,6 +11,21 @@ const ConfigSchema = z.object({
   TRIBUTARY_QUIET: z.enum(['0', '1']).default('0'),
 });
 
+/**
+ * Every setting of `npm start`, for `--help` and the README's settings table (a test checks the README lists
+ * each one).
+ */
+export const LOCAL_SETTINGS: readonly { name: string; default: string; what: string }[] = [
+  { name: 'PORT', default: '3000', what: 'HTTP port of the API (0: any free port)' },
+  { name: 'MQTT_PORT', default: '1883', what: 'MQTT port of the broker (0: any free port)' },
+  { name: 'TRIBUTARY_HOST', default: '127.0.0.1', what: 'address both listen on; anything but loopback exposes the API and the broker to your network' },
+  { name: 'TRIBUTARY_DATA_DIR', default: '.tributary', what: 'where streams, points, the queue and the generated admin token are kept' },
+  { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
+  { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
+  { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources (else NAME in <data dir>/secrets.json, mode 0600)" },
+  { name: 'TRIBUTARY_TEST_CRASH_MID_PULL', default: '0', what: 'tests only: 1 kills the process right after a pull\'s first durable write' },
+];
+
 export interface LocalConfig {
   httpPort: number;
   mqttPort: number;
@@ -27,7 +42,8 @@ export interface LocalConfig {
  * const config = loadLocalConfig(process.env);
  */
 export function loadLocalConfig(env: Record<string, string | undefined>): Readonly<LocalConfig> {
-  const r = ConfigSchema.safeParse(env);
+  // an empty variable (`TRIBUTARY_ADMIN_TOKEN= npm start`) means unset, as in most shells' habits
+  const r = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new Error(`Invalid settings:\n${lines}`);

@@ -14,6 +14,12 @@ export interface HttpGatewayDeps {
 }
 
 /**
+ * `GET /healthz`: 200 `{"status":"ok"}` without a token, for process managers and load balancers; it says
+ * only that the runtime is up. Local only: in AWS, API Gateway and Lambda report their own health.
+ */
+export const HEALTH_PATH = '/healthz';
+
+/**
  * The local API Gateway: turns each request into an HTTP API payload 2.0 event, runs the same authorizer
  * decision and the same handlers as the Lambdas, and writes their result back.
  *
@@ -34,6 +40,11 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     const method = req.method ?? 'GET';
+    if (url.pathname === HEALTH_PATH && (method === 'GET' || method === 'HEAD')) {
+      req.resume();
+      send(res, { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? '' : '{"status":"ok"}' });
+      return;
+    }
     const match = matchRoute(method, url.pathname);
     if (!('route' in match)) {
       req.resume();

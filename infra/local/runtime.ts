@@ -1,8 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makeDecide } from '../../functions/authorizer/app';
-import type { HttpHandler, Logger } from '../../functions/commons/http';
+import { jsonLogger, type HttpHandler, type Logger } from '../../functions/commons/http';
 import type { FunctionName } from '../../functions/commons/routes';
 import { makeIngestHandler } from '../../functions/ingest/app';
 import { makeDeviceCheck } from '../../functions/iot-authorizer/app';
@@ -30,6 +30,10 @@ export interface Runtime {
   host: string;
   /** Set only on the first start without TRIBUTARY_ADMIN_TOKEN: the generated token, to print once. */
   generatedAdminToken?: string;
+  /** Where the admin token in force comes from: the setting, or the file in the data dir. */
+  adminTokenSource: { kind: 'setting' } | { kind: 'file'; path: string };
+  /** Set when TRIBUTARY_ADMIN_TOKEN is in force and a data dir file held another token: that file was removed. */
+  removedStaleAdminTokenFile?: string;
   /** Set only on the first start: the demo stream and its ingest token, to print once. */
   demo?: { streamId: string; ingestToken: string };
   queue: FileQueue;
@@ -62,7 +66,7 @@ const quietLog: Logger = { error: (m, f) => console.error(JSON.stringify({ level
  */
 export async function startRuntime(config: LocalConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? quietLog;
+  const log = options.log ?? (config.quiet ? quietLog : jsonLogger);
   await mkdir(config.dataDir, { recursive: true });
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
@@ -109,16 +113,19 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     closers.push(() => queue.stop());
 
     const http = createHttpGateway({ handlers, decide });
-    await listen(http, config.httpPort, config.host);
+    await listen(http, config.httpPort, config.host, 'PORT');
     closers.push(() => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); }));
 
-    const mqtt = await createMqttGateway({ check: makeDeviceCheck({ tokens: registry }), registry, queue, clock });
-    await listen(mqtt.server, config.mqttPort, config.host);
+    const mqtt = await createMqttGateway({ check: makeDeviceCheck({ tokens: registry }), registry, queue, clock, log });
+    await listen(mqtt.server, config.mqttPort, config.host, 'MQTT_PORT');
     closers.push(() => new Promise((resolve) => mqtt.broker.close(() => mqtt.server.close(resolve))));
     alerts.attachBroker(mqtt.broker);
     alerts.start();
     pulls.start();
 
+    // only once both ports listen is this a first start: a start that fails earlier leaves no token file
+    // behind, so the next one is a first start again (token printed, demo stream created)
+    await admin.keep();
     let demo: Runtime['demo'];
     if (options.demo !== false && admin.generated !== false && !(await registry.get('demo'))) {
       demo = await createDemo(registry, clock);
@@ -128,6 +135,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       mqttPort: (mqtt.server.address() as AddressInfo).port,
       host: config.host,
       ...(admin.generated && { generatedAdminToken: admin.token }),
+      adminTokenSource: config.adminToken ? { kind: 'setting' } : { kind: 'file', path: admin.file },
+      ...(admin.removedStale && { removedStaleAdminTokenFile: admin.file }),
       ...(demo && { demo }),
       queue,
       alerts,
@@ -140,17 +149,21 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
   }
 }
 
-/** The admin token: from the setting, else from the data dir, else generated and kept there (mode 0600). */
-async function adminToken(config: LocalConfig): Promise<{ token: string; generated: boolean | undefined }> {
-  if (config.adminToken) return { token: config.adminToken, generated: undefined };
+/**
+ * The admin token: from the setting, else from the data dir, else generated, to be kept there (mode 0600) by
+ * `keep()` once the runtime is up. With the setting in force, a file holding another token is removed by
+ * `keep()`: a file named admin-token that opens nothing is a trap.
+ */
+async function adminToken(config: LocalConfig) {
   const file = join(config.dataDir, 'admin-token');
-  try {
-    return { token: (await readFile(file, 'utf8')).trim(), generated: false };
-  } catch {
-    const token = newToken();
-    await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-    return { token, generated: true };
+  const stored = await readFile(file, 'utf8').then((t) => t.trim(), () => undefined);
+  if (config.adminToken) {
+    const stale = stored !== undefined && stored !== config.adminToken;
+    return { token: config.adminToken, generated: undefined, file, removedStale: stale, keep: async () => void (stale && (await rm(file, { force: true }))) };
   }
+  if (stored) return { token: stored, generated: false, file, removedStale: false, keep: async () => {} };
+  const token = newToken();
+  return { token, generated: true, file, removedStale: false, keep: () => writeFile(file, `${token}\n`, { mode: 0o600 }) };
 }
 
 async function createDemo(registry: DynamoDbRegistry, clock: Clock): Promise<Runtime['demo']> {
@@ -173,11 +186,17 @@ async function createDemo(registry: DynamoDbRegistry, clock: Clock): Promise<Run
   return { streamId: 'demo', ingestToken };
 }
 
-function listen(server: import('node:net').Server, port: number, host: string): Promise<void> {
+/** Listens, or fails with a message naming the setting that moves the port when it is taken. */
+function listen(server: import('node:net').Server, port: number, host: string, setting: 'PORT' | 'MQTT_PORT'): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is in use (another program listens there); set ${setting} to another port, e.g. ${setting}=${port + 1}`, { cause: err }));
+      else if (err.code === 'EACCES') reject(new Error(`port ${port} on ${host} needs privileges; set ${setting} to a port above 1023`, { cause: err }));
+      else reject(err);
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
