@@ -6,7 +6,14 @@ export interface DeviceIdentity {
   deviceId: string;
 }
 
-export type DeviceDecision = { ok: true; device: DeviceIdentity } | { ok: false; reason: string };
+/**
+ * Why a login is refused, as MQTT 3.1.1 CONNACK return codes name it: `identifier` (2, identifier rejected:
+ * the client id is not the username), `credentials` (4, bad user name or password), `unauthorized` (5: the
+ * token is known but may not ingest). `streamId` is set when the token was known, so the refusal can be
+ * counted on that stream.
+ */
+export type DeviceRefusal = { ok: false; reason: string; code: 'identifier' | 'credentials' | 'unauthorized'; streamId?: string };
+export type DeviceDecision = { ok: true; device: DeviceIdentity } | DeviceRefusal;
 
 const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -21,14 +28,16 @@ const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 export function makeDeviceCheck(deps: { tokens: TokenStore }) {
   return async function check(login: { username?: string; clientId?: string; password?: string }): Promise<DeviceDecision> {
     const { username, clientId, password } = login;
-    if (!username || !DEVICE_ID.test(username)) return { ok: false, reason: 'username must be the device id (1-128 of A-Z a-z 0-9 _ . : -)' };
-    if (clientId !== undefined && clientId !== username) return { ok: false, reason: 'the client id must equal the username (the device id)' };
-    if (!password) return { ok: false, reason: "password must be the stream's ingest token" };
+    if (!username || !DEVICE_ID.test(username)) return { ok: false, code: 'credentials', reason: 'username must be the device id (1-128 of A-Z a-z 0-9 _ . : -)' };
+    if (!password) return { ok: false, code: 'credentials', reason: "password must be the stream's ingest token" };
     const hash = hashToken(password);
     const found = await deps.tokens.find(hash);
-    if (!found || !sameHash(found.hash, hash)) return { ok: false, reason: 'unknown token' };
+    if (!found || !sameHash(found.hash, hash)) return { ok: false, code: 'credentials', reason: 'unknown token' };
     const scope = found.scopes.find((s) => s.startsWith('ingest:'));
-    if (!scope) return { ok: false, reason: 'the token has no ingest scope' };
+    const streamId = scope?.slice('ingest:'.length) ?? found.streamId;
+    if (!scope) return { ok: false, code: 'unauthorized', reason: 'the token has no ingest scope (a read token cannot publish)', ...(streamId && { streamId }) };
+    // checked after the token so that a device of a known stream with a generated client id is counted there
+    if (clientId !== undefined && clientId !== username) return { ok: false, code: 'identifier', reason: `the client id '${clientId.slice(0, 64)}' must equal the username (the device id '${username}')`, ...(streamId && { streamId }) };
     return { ok: true, device: { streamId: scope.slice('ingest:'.length), deviceId: username } };
   };
 }

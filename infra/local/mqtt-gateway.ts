@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
 import { compiledStreams } from '../../functions/commons/compiled';
 import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
+import type { Logger } from '../../functions/commons/http';
 import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
 
 export interface MqttGatewayDeps {
@@ -16,7 +17,12 @@ export interface MqttGatewayDeps {
   /** How long a device's stream definition is reused between publishes. */
   streamTtlMs?: number;
   onRefusal?: (deviceId: string, reason: string) => void;
+  /** Where each refusal is logged with its reason (never the password). */
+  log?: Logger;
 }
+
+/** MQTT 3.1.1 CONNACK return codes for each kind of refused login. */
+const RETURN_CODES = { identifier: 2, credentials: 4, unauthorized: 5 } as const;
 
 const devices = new WeakMap<Client, DeviceIdentity>();
 
@@ -46,8 +52,22 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
     return stream;
   }
 
-  const refuse = (device: DeviceIdentity | undefined, reason: string) => {
+  // Each refusal is logged and, when its stream is known, kept on that stream's status (`recentRejections`;
+  // invalid records also count in `invalidCount`, as the writer counts them in AWS). Best effort: a failed
+  // count never changes the answer the device gets.
+  const record = (event: string, fields: { streamId?: string; deviceId?: string; clientId?: string; reason: string; invalid?: number }) => {
+    const { invalid = 0, ...logged } = fields;
+    deps.log?.info(event, logged);
+    if (!fields.streamId) return;
+    const who = fields.deviceId ? `device ${fields.deviceId}` : 'a device';
+    deps.registry
+      .addStats(fields.streamId, { at: deps.clock.now(), points: 0, invalid, rejected: 0, samples: [{ reason: `${event} (${who}): ${fields.reason}` }] })
+      .catch(() => {});
+  };
+  const refuse = (device: DeviceIdentity | undefined, reason: string, counted: { invalid?: number; onStream?: boolean } = {}) => {
     deps.onRefusal?.(device?.deviceId ?? '?', reason);
+    const onStream = device && counted.onStream !== false;
+    record('mqtt publish refused', { ...(onStream && { streamId: device.streamId }), ...(device && { deviceId: device.deviceId }), reason, invalid: counted.invalid ?? 0 });
     return new Error(reason);
   };
 
@@ -61,12 +81,20 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
             done(null, true);
           } else {
             deps.onRefusal?.(username ?? '?', decision.reason);
+            const returnCode = RETURN_CODES[decision.code];
+            record('mqtt connection refused', {
+              ...(decision.streamId && { streamId: decision.streamId }),
+              ...(username && { deviceId: username.slice(0, 128) }),
+              clientId: client.id.slice(0, 64),
+              reason: `${decision.reason} (CONNACK return code ${returnCode})`,
+            });
             const err = new Error(decision.reason) as AuthenticateError;
-            err.returnCode = 4; // bad user name or password
+            err.returnCode = returnCode;
             done(err, false);
           }
         })
-        .catch(() => {
+        .catch((cause: unknown) => {
+          deps.log?.error('mqtt login check failed', { clientId: client.id.slice(0, 64), error: (cause as Error)?.name, reason: (cause as Error)?.message });
           const err = new Error('server unavailable') as AuthenticateError;
           err.returnCode = 3;
           done(err, false);
@@ -80,21 +108,25 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
       }
       (async () => {
         const stream = await streamOf(device.streamId);
-        if (!stream) throw refuse(device, `stream '${device.streamId}' no longer exists`);
+        if (!stream) throw refuse(device, `stream '${device.streamId}' no longer exists`, { onStream: false });
         if (stream.state === 'paused') throw new StreamPausedError(stream.id);
         const { records, json } = parseRecordsText(packet.payload.toString('utf8'), DEFAULT_LIMITS);
         const now = deps.clock.now();
         const result = compiled.for(stream).validate(records, { now, receivedAt: now, deviceId: device.deviceId });
         if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
           const first = result.issues[0]!;
-          throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`);
+          throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`, { invalid: result.invalid });
         }
         const whole = result.invalid === 0;
         const accepted = whole ? records : result.indexes.map((i) => records[i]);
         await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && { recordsJson: json }) }]);
       })().then(
         () => done(null),
-        (err: unknown) => done(err instanceof TributaryError ? refuse(device, err.message) : (err as Error)),
+        (err: unknown) => {
+          if (!(err instanceof TributaryError)) return done(err as Error); // refused above, or the queue failed
+          // a payload that does not parse (or is too large) is one invalid message; a paused stream is not the device's fault
+          done(refuse(device, err.message, { invalid: err instanceof StreamPausedError ? 0 : 1 }));
+        },
       );
     },
     authorizeSubscribe(client, subscription, done) {
