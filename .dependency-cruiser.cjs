@@ -35,6 +35,13 @@ module.exports = {
       to: { path: '^infra/' },
     },
     {
+      name: 'tools-stand-alone',
+      comment: 'tools/ are what a user copies (the walkthrough receiver): they use the published API only, never the code behind it.',
+      severity: 'error',
+      from: { path: '^tools/' },
+      to: { path: '^(shared|functions|infra)/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
