@@ -1,6 +1,6 @@
 import type { Alert } from '../../shared/domain/alert-evaluation';
 import type { AlertAction } from '../../shared/domain/alert-rules';
-import { renderTemplate } from '../../shared/domain/alert-template';
+import { parseJsonTemplate, renderJsonTemplate, renderTemplate, renderTopicTemplate, TemplateError, templateKind } from '../../shared/domain/alert-template';
 import type { TargetPolicy } from '../../shared/domain/pull-source';
 import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SigningSecretStore } from '../../shared/ports';
 import { addressKind, postChecked, type GuardErrors } from '../commons/guarded-target';
@@ -96,7 +96,7 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
     const context = templateContext(alert);
     switch (action.type) {
       case 'webhook':
-        return post(action.url, alert, index, action.body === undefined ? JSON.stringify(alertPayload(alert)) : renderTemplate(action.body, context));
+        return post(action.url, alert, index, action.body === undefined ? JSON.stringify(alertPayload(alert)) : jsonBody('webhook body', action.body, context));
       case 'ticket':
         return post(action.url, alert, index, JSON.stringify(ticketBody(alert, action, context)));
       case 'email':
@@ -105,8 +105,8 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
           message: action.message === undefined ? defaultMessage(alert) : renderTemplate(action.message, context),
         });
       case 'mqtt_publish': {
-        const topic = alertTopic(alert.streamId, renderTemplate(action.topic ?? 'alerts', context));
-        const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : renderTemplate(action.payload, context);
+        const topic = alertTopic(alert.streamId, renderTopicTemplate(action.topic ?? 'alerts', context));
+        const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : mqttPayload(action.payload, context);
         try {
           return await deps.mqtt.publish(topic, payload);
         } catch (err) {
@@ -173,6 +173,24 @@ export function alertTopic(streamId: string, relative: string): string {
 export function alertPayload(alert: Alert): { type: 'tributary.alert'; alert: Omit<Alert, 'actions' | 'acknowledged'> } {
   const { actions: _actions, acknowledged: _ack, ...rest } = alert;
   return { type: 'tributary.alert', alert: rest };
+}
+
+/**
+ * A JSON template rendered to a value and serialized once: record content becomes leaves, never keys or
+ * nesting. A stored template that is not JSON (rules saved before templates were checked) fails for good.
+ */
+function jsonBody(what: string, template: string, context: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(renderJsonTemplate(parseJsonTemplate(template), context));
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ActionPermanentError(`The ${what} template ${err.message}; fix the rule.`, { cause: err });
+    throw err;
+  }
+}
+
+/** An MQTT payload: a JSON template when it starts as JSON does (`templateKind`), else text. */
+function mqttPayload(template: string, context: Record<string, unknown>): string {
+  return templateKind(template) === 'text' ? renderTemplate(template, context) : jsonBody('MQTT payload', template, context);
 }
 
 function templateContext(alert: Alert): Record<string, unknown> {
