@@ -22,6 +22,22 @@ export interface WebhookSignatureHeaders {
 const PREFIX = 'whsec_';
 
 /**
+ * The three signature headers out of a request's headers (Node's `req.headers`, any case; a repeated header
+ * gives its first value; a missing one `''`), ready for `new Webhook(secret).verify(rawBody, headers)`.
+ *
+ * @example
+ * const alert = new Webhook(secret).verify(rawBody, pickWebhookHeaders(req.headers));
+ */
+export function pickWebhookHeaders(headers: Record<string, string | string[] | undefined>): WebhookSignatureHeaders {
+  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]));
+  return {
+    'webhook-id': lower.get(WEBHOOK_HEADERS.id) ?? '',
+    'webhook-timestamp': lower.get(WEBHOOK_HEADERS.timestamp) ?? '',
+    'webhook-signature': lower.get(WEBHOOK_HEADERS.signature) ?? '',
+  };
+}
+
+/**
  * Signs a webhook body as Standard Webhooks says: for each secret, `v1,` and the base64 HMAC-SHA256 of
  * `${id}.${timestamp}.${body}`, keyed by the secret's bytes (the base64 after `whsec_`). Several secrets
  * (the current one and, during a rotation, the previous one) give space-separated signatures; a receiver

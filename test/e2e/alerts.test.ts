@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pickWebhookHeaders } from '../../functions/alert-actions/signing';
 import { startLocal, type Local } from './harness';
 
 /** A webhook receiver: records every POST; each path answers from its own script of statuses (the last repeats). */
@@ -47,11 +48,7 @@ async function startHook(): Promise<Hook> {
 }
 
 /** A received POST's three Standard Webhooks headers, as a receiver passes them to `Webhook.verify`. */
-function signed(post: { headers: IncomingHttpHeaders }): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) out[name] = String(post.headers[name] ?? '');
-  return out;
-}
+const signed = (post: { headers: IncomingHttpHeaders }) => pickWebhookHeaders(post.headers);
 
 /** What the standardwebhooks library says of a delivery: true when `secret` verifies it. */
 function verifies(secret: string, post: { headers: IncomingHttpHeaders; body: string }): boolean {

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { newSigningSecret, signWebhook, webhookId } from '../../functions/alert-actions/signing';
+import { newSigningSecret, pickWebhookHeaders, signWebhook, webhookId } from '../../functions/alert-actions/signing';
 
 // The test vector of the Standard Webhooks reference libraries: secret, id, timestamp and payload give this signature.
 const VECTOR = {
@@ -44,6 +44,17 @@ describe('signWebhook', () => {
 
   it('refuses to sign with no secret', () => {
     expect(() => signWebhook({ id: 'msg_x', timestamp: 1, body: '{}', secrets: [] })).toThrow(TypeError);
+  });
+});
+
+describe('pickWebhookHeaders', () => {
+  it('takes the three headers from Node request headers in any case, the first of a repeated one, and nothing else', () => {
+    expect(pickWebhookHeaders({ 'Webhook-Id': 'msg_1', 'webhook-timestamp': ['1', '2'], 'webhook-signature': 'v1,x', host: 'h' })).toEqual({
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': '1',
+      'webhook-signature': 'v1,x',
+    });
+    expect(pickWebhookHeaders({})).toEqual({ 'webhook-id': '', 'webhook-timestamp': '', 'webhook-signature': '' });
   });
 });
 
