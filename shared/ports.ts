@@ -283,9 +283,16 @@ export interface AlertStore {
 export interface SigningSecretStore {
   /** Stores `candidate` unless the stream has a secret; returns it only when it was stored now. */
   ensureSigningSecret(streamId: string, candidate: string): Promise<string | undefined>;
-  getSigningSecret(streamId: string): Promise<string | undefined>;
-  /** Replaces the stream's secret (or sets its first): the next webhook is signed with `secret`. */
-  replaceSigningSecret(streamId: string, secret: string): Promise<void>;
+  /**
+   * The secrets that sign a webhook sent at `at`: the current one first, then the one it replaced while
+   * `at` is before that rotation's `previousUntil`; none when the stream has no secret.
+   */
+  getSigningSecrets(streamId: string, at: number): Promise<string[]>;
+  /**
+   * Replaces the stream's secret (or sets its first): the next webhook is signed with `secret`, and also
+   * with the replaced one until `previousUntil` (epoch ms), so receivers can switch without a gap.
+   */
+  replaceSigningSecret(streamId: string, secret: string, previousUntil: number): Promise<void>;
 }
 
 /** What the alert state machine is started with. */

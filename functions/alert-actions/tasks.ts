@@ -1,10 +1,10 @@
 import type { Alert } from '../../shared/domain/alert-evaluation';
 import type { AlertAction } from '../../shared/domain/alert-rules';
-import { renderTemplate } from '../../shared/domain/alert-template';
+import { parseJsonTemplate, renderJsonTemplate, renderTemplate, renderTopicTemplate, TemplateError, templateKind } from '../../shared/domain/alert-template';
 import type { TargetPolicy } from '../../shared/domain/pull-source';
 import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SigningSecretStore } from '../../shared/ports';
 import { addressKind, postChecked, type GuardErrors } from '../commons/guarded-target';
-import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signing';
+import { signWebhook, webhookId } from './signing';
 
 /** An action that will fail the same way however often it is retried (a 4xx, no signing secret); the ASL does not retry it. */
 export class ActionPermanentError extends Error {
@@ -77,7 +77,7 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
   async function runAction(input: RunActionInput): Promise<ActionResult> {
     const { alert, index, action } = input;
     try {
-      await perform(action, alert);
+      await perform(action, alert, index);
     } catch (err) {
       await alerts.recordAttempt(alert.id, index, clock.now(), (err as Error).message);
       throw err;
@@ -92,21 +92,21 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
     return { alertId: input.alertId, results };
   }
 
-  async function perform(action: AlertAction, alert: Alert): Promise<void> {
+  async function perform(action: AlertAction, alert: Alert, index: number): Promise<void> {
     const context = templateContext(alert);
     switch (action.type) {
       case 'webhook':
-        return post(action.url, alert, action.body === undefined ? JSON.stringify(alertPayload(alert)) : renderTemplate(action.body, context));
+        return post(action.url, alert, index, action.body === undefined ? JSON.stringify(alertPayload(alert)) : jsonBody('webhook body', action.body, context));
       case 'ticket':
-        return post(action.url, alert, JSON.stringify(ticketBody(alert, action, context)));
+        return post(action.url, alert, index, JSON.stringify(ticketBody(alert, action, context)));
       case 'email':
         return deps.email.send({
           subject: renderTemplate(action.subject ?? '[{{alert.severity}}] {{alert.rule}} on {{stream.id}}', context).slice(0, 100),
           message: action.message === undefined ? defaultMessage(alert) : renderTemplate(action.message, context),
         });
       case 'mqtt_publish': {
-        const topic = alertTopic(alert.streamId, renderTemplate(action.topic ?? 'alerts', context));
-        const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : renderTemplate(action.payload, context);
+        const topic = alertTopic(alert.streamId, renderTopicTemplate(action.topic ?? 'alerts', context));
+        const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : mqttPayload(action.payload, context);
         try {
           return await deps.mqtt.publish(topic, payload);
         } catch (err) {
@@ -116,11 +116,13 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
     }
   }
 
-  async function post(url: string, alert: Alert, body: string): Promise<void> {
+  /** POSTs a signed body; `webhook-id` comes from the alert and action, so every retry of this action carries the same. */
+  async function post(url: string, alert: Alert, index: number, body: string): Promise<void> {
     const target = actionUrl(url);
-    const secret = await deps.secrets.getSigningSecret(alert.streamId);
-    if (!secret) throw new ActionPermanentError(`Stream '${alert.streamId}' has no signing secret; patch its alerts to create one.`);
-    const timestamp = Math.floor(clock.now() / 1000);
+    const now = clock.now();
+    const secrets = await deps.secrets.getSigningSecrets(alert.streamId, now);
+    if (secrets.length === 0) throw new ActionPermanentError(`Stream '${alert.streamId}' has no signing secret; patch its alerts to create one.`);
+    const signature = signWebhook({ id: webhookId(alert.id, index), timestamp: Math.floor(now / 1000), body, secrets });
     const signal = AbortSignal.timeout(timeoutMs);
     let status: number;
     try {
@@ -129,8 +131,7 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Tributary-Alerts/1',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+          ...signature,
           'x-tributary-alert-id': alert.id,
         },
         body,
@@ -172,6 +173,24 @@ export function alertTopic(streamId: string, relative: string): string {
 export function alertPayload(alert: Alert): { type: 'tributary.alert'; alert: Omit<Alert, 'actions' | 'acknowledged'> } {
   const { actions: _actions, acknowledged: _ack, ...rest } = alert;
   return { type: 'tributary.alert', alert: rest };
+}
+
+/**
+ * A JSON template rendered to a value and serialized once: record content becomes leaves, never keys or
+ * nesting. A stored template that is not JSON (rules saved before templates were checked) fails for good.
+ */
+function jsonBody(what: string, template: string, context: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(renderJsonTemplate(parseJsonTemplate(template), context));
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ActionPermanentError(`The ${what} template ${err.message}; fix the rule.`, { cause: err });
+    throw err;
+  }
+}
+
+/** An MQTT payload: a JSON template when it starts as JSON does (`templateKind`), else text. */
+function mqttPayload(template: string, context: Record<string, unknown>): string {
+  return templateKind(template) === 'text' ? renderTemplate(template, context) : jsonBody('MQTT payload', template, context);
 }
 
 function templateContext(alert: Alert): Record<string, unknown> {

@@ -14,16 +14,20 @@ export interface AlertsDeps {
   secrets: SigningSecretStore;
   clock: Clock;
   log: Logger;
+  /** How long a replaced signing secret still signs beside the new one (ms); 24 hours unless given. */
+  secretOverlapMs?: number;
 }
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
+const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The alerts API: `GET /v1/streams/{id}/alerts` (read scope), `GET /v1/alerts?state=firing|resolved` (admin)
  * `POST /v1/alerts/{id}/ack` (admin; the id is an alert's, so the route stays admin-only: the
  * authorizer reads `{id}` as a stream id for stream scopes) and `POST /v1/streams/{id}/alert-secret`
- * (admin: a new webhook signing secret, returned once). Lists page with `limit` and `cursor`.
+ * (admin: a new webhook signing secret, returned once; the replaced one
+ * still signs beside it for `secretOverlapMs`, so a receiver can switch without dropping a delivery). Lists page with `limit` and `cursor`.
  *
  * @example
  * export const handler = makeAlertsHandler({ registry, alerts, secrets: alerts, clock: systemClock, log: jsonLogger });
@@ -52,9 +56,10 @@ export function makeAlertsHandler(deps: AlertsDeps) {
       case '/v1/streams/{id}/alert-secret': {
         if (!(await registry.get(id!))) throw new StreamNotFoundError(id!);
         const alertSigningSecret = newSigningSecret();
-        await deps.secrets.replaceSigningSecret(id!, alertSigningSecret);
+        const previousUntil = clock.now() + (deps.secretOverlapMs ?? SECRET_OVERLAP_MS);
+        await deps.secrets.replaceSigningSecret(id!, alertSigningSecret, previousUntil);
         deps.log.info('alert signing secret replaced', { streamId: id });
-        return jsonResponse(200, { streamId: id, alertSigningSecret });
+        return jsonResponse(200, { streamId: id, alertSigningSecret, previousSecretSignsUntil: new Date(previousUntil).toISOString() });
       }
     }
     throw new BadRequestError(`No route ${event.routeKey}.`);

@@ -219,15 +219,28 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
     );
   }
 
-  async getSigningSecret(streamId: string): Promise<string | undefined> {
+  async getSigningSecrets(streamId: string, at: number): Promise<string[]> {
     const out = await this.call('GetItem', () => this.client.send(new GetItemCommand({ TableName: this.table, Key: secretKey(streamId), ConsistentRead: true })));
-    return out.Item?.secret?.S;
+    const current = out.Item?.secret?.S;
+    if (!current) return [];
+    const previous = out.Item?.previous?.S;
+    const until = Number(out.Item?.previousUntil?.N ?? 0);
+    return previous && at < until ? [current, previous] : [current];
   }
 
-  async replaceSigningSecret(streamId: string, secret: string): Promise<void> {
-    // an UpdateItem (an upsert), so the alerts API needs no PutItem on the table
+  async replaceSigningSecret(streamId: string, secret: string, previousUntil: number): Promise<void> {
+    // One UpdateItem (an upsert, so the alerts API needs no PutItem on the table): its right-hand sides read
+    // the item as it was, so `previous` gets the secret being replaced ('' when there was none).
     await this.call('UpdateItem', () =>
-      this.client.send(new UpdateItemCommand({ TableName: this.table, Key: secretKey(streamId), UpdateExpression: 'SET secret = :s', ExpressionAttributeValues: { ':s': { S: secret } } })),
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: secretKey(streamId),
+          UpdateExpression: 'SET #secret = :s, #previous = if_not_exists(#secret, :none), #until = :u',
+          ExpressionAttributeNames: { '#secret': 'secret', '#previous': 'previous', '#until': 'previousUntil' },
+          ExpressionAttributeValues: { ':s': { S: secret }, ':none': { S: '' }, ':u': { N: String(previousUntil) } },
+        }),
+      ),
     );
   }
 

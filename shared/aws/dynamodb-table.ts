@@ -22,7 +22,7 @@
  * | `TOKEN#<sha256>` / `TOKEN` | `hash` S, `scopes` L of S, `createdAt` S, `streamId`? S, `label`? S, `gsi1pk` = `TOKENS#<streamId>`, `gsi1sk` = `<sha256>` |
  * | `STREAM#<id>` / `ALERTSTATE#<rule>#<series>` | `rule` S, `series` S, `alertState` S (`firing` \| `resolved`), `alertId` S, `firedAt` N (epoch ms; the cooldown counts from it), `expiresAt`? N (only while resolved: the resolve + the store's `resolvedRetentionMs`, 30 days by default; a fire removes it) |
  * | `STREAM#<id>` / `ALERT#<alertId>` | `body` S (the alert's fixed part as JSON), `alertState` S, `resolvedAt`? S, `acknowledged` BOOL, `acknowledgedAt`? S, `outcomes` L of M `{type S, status S, attempts N, lastError? S, lastAttemptAt? S}`, `actionsDoneAt`? S, `gsi1pk` = `ALERTS#<state>`, `gsi1sk` = `<firedAt ISO>#<alertId>`, `expiresAt`? N (set by the resolve as on the state: resolved alerts expire, firing ones never) |
- * | `STREAM#<id>` / `ALERTSECRET` | `secret` S (the webhook signing secret; `POST /v1/streams/{id}/alert-secret` replaces it) |
+ * | `STREAM#<id>` / `ALERTSECRET` | `secret` S (the webhook signing secret; `POST /v1/streams/{id}/alert-secret` replaces it), `previous` S (the secret it replaced, `''` if none), `previousUntil` N (epoch ms; until then both sign) |
  *
  * The index must project ALL attributes (`INDEX_PROJECTION`): `list()` reads definitions from it.
  *

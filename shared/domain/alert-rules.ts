@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import { z } from 'zod';
+import { jsonTemplateProblem, templateKind } from './alert-template';
 
 /**
  * Alert rules as a stream carries them (`alerts: [...]` on the stream definition), and the legacy
@@ -136,10 +137,21 @@ const RelativeTopic = z
   .max(200)
   .refine((t) => !/[#+]/.test(t) && !t.startsWith('/') && !t.includes('//'), 'must be a topic path without wildcards (it goes under tributary/{streamId}/devices/)');
 
-const WebhookAction = z.strictObject({ type: z.literal('webhook'), url: HttpUrl, body: Template.optional() });
+/** A webhook body is sent as JSON: its template must be JSON (values fill leaves; see alert-template.ts). */
+const JsonBodyTemplate = Template.superRefine((t, ctx) => {
+  const problem = jsonTemplateProblem(t);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+/** An MQTT payload is text, or JSON when it starts as JSON does; then it must be a JSON template. */
+const PayloadTemplate = Template.superRefine((t, ctx) => {
+  const problem = templateKind(t) === 'json' ? jsonTemplateProblem(t) : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (a payload starting with { [ or " is sent as JSON)` });
+});
+
+const WebhookAction = z.strictObject({ type: z.literal('webhook'), url: HttpUrl, body: JsonBodyTemplate.optional() });
 const TicketAction = z.strictObject({ type: z.literal('ticket'), url: HttpUrl, title: Template.optional(), description: Template.optional() });
 const EmailAction = z.strictObject({ type: z.literal('email'), subject: z.string().max(100).optional(), message: Template.optional() });
-const MqttAction = z.strictObject({ type: z.literal('mqtt_publish'), topic: RelativeTopic.optional(), payload: Template.optional() });
+const MqttAction = z.strictObject({ type: z.literal('mqtt_publish'), topic: RelativeTopic.optional(), payload: PayloadTemplate.optional() });
 
 export const AlertActionSchema = z.discriminatedUnion('type', [WebhookAction, TicketAction, EmailAction, MqttAction]);
 export type AlertAction = z.output<typeof AlertActionSchema>;

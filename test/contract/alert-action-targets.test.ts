@@ -83,7 +83,7 @@ function tasksWith(options: Partial<AlertTaskDeps> = {}) {
   const attempts: { index: number; error?: string }[] = [];
   const tasks = makeAlertTasks({
     alerts: { recordAttempt: async (_id: string, index: number, _at: number, error?: string) => void attempts.push({ index, ...(error !== undefined && { error }) }) } as never,
-    secrets: { getSigningSecret: async () => SECRET, ensureSigningSecret: async () => undefined, replaceSigningSecret: async () => {} },
+    secrets: { getSigningSecrets: async () => [SECRET], ensureSigningSecret: async () => undefined, replaceSigningSecret: async () => {} },
     email: { send: async () => {} },
     mqtt: { publish: async () => {} },
     clock: { now: () => NOW },

@@ -132,8 +132,8 @@ describe('DynamoDbAlertStore on dynalite', () => {
     const store = await freshStore();
     expect(await store.ensureSigningSecret('freezers', 'whsec_one')).toBe('whsec_one');
     expect(await store.ensureSigningSecret('freezers', 'whsec_two')).toBeUndefined();
-    expect(await store.getSigningSecret('freezers')).toBe('whsec_one');
-    expect(await store.getSigningSecret('boilers')).toBeUndefined();
+    expect(await store.getSigningSecrets('freezers', T0)).toEqual(['whsec_one']);
+    expect(await store.getSigningSecrets('boilers', T0)).toEqual([]);
   });
 });
 
@@ -202,11 +202,21 @@ describe('DynamoDbAlertStore: replacing a signing secret', () => {
   it('replaces the secret in place, or sets a first one, and a later ensure keeps the replacement', async () => {
     const store = await freshStore();
     await store.ensureSigningSecret('freezers', 'whsec_one');
-    await store.replaceSigningSecret('freezers', 'whsec_two');
-    expect(await store.getSigningSecret('freezers')).toBe('whsec_two');
+    await store.replaceSigningSecret('freezers', 'whsec_two', T0 + 1000);
+    expect((await store.getSigningSecrets('freezers', T0))[0]).toBe('whsec_two');
     expect(await store.ensureSigningSecret('freezers', 'whsec_three')).toBeUndefined();
-    expect(await store.getSigningSecret('freezers')).toBe('whsec_two');
-    await store.replaceSigningSecret('boilers', 'whsec_first');
-    expect(await store.getSigningSecret('boilers')).toBe('whsec_first');
+    expect((await store.getSigningSecrets('freezers', T0))[0]).toBe('whsec_two');
+    await store.replaceSigningSecret('boilers', 'whsec_first', T0 + 1000);
+    expect(await store.getSigningSecrets('boilers', T0)).toEqual(['whsec_first']);
+  });
+
+  it('signs with the replaced secret too until the rotation\'s overlap ends, then with the new one alone', async () => {
+    const store = await freshStore();
+    await store.ensureSigningSecret('freezers', 'whsec_one');
+    await store.replaceSigningSecret('freezers', 'whsec_two', T0 + 1000);
+    expect(await store.getSigningSecrets('freezers', T0 + 999)).toEqual(['whsec_two', 'whsec_one']);
+    expect(await store.getSigningSecrets('freezers', T0 + 1000)).toEqual(['whsec_two']);
+    await store.replaceSigningSecret('freezers', 'whsec_three', T0 + 2000);
+    expect(await store.getSigningSecrets('freezers', T0 + 1500)).toEqual(['whsec_three', 'whsec_two']);
   });
 });

@@ -2,8 +2,9 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyWebhook } from '../../functions/alert-actions/signing';
+import { pickWebhookHeaders } from '../../functions/alert-actions/signing';
 import { startLocal, type Local } from './harness';
 
 /** A webhook receiver: records every POST; each path answers from its own script of statuses (the last repeats). */
@@ -44,6 +45,19 @@ async function startHook(): Promise<Hook> {
     },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+/** A received POST's three Standard Webhooks headers, as a receiver passes them to `Webhook.verify`. */
+const signed = (post: { headers: IncomingHttpHeaders }) => pickWebhookHeaders(post.headers);
+
+/** What the standardwebhooks library says of a delivery: true when `secret` verifies it. */
+function verifies(secret: string, post: { headers: IncomingHttpHeaders; body: string }): boolean {
+  try {
+    new Webhook(secret).verify(post.body, signed(post));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const schema = {
@@ -117,12 +131,16 @@ describe('alerts on the local runtime', () => {
     const posts = () => hook.received.filter((r) => r.path === '/warm');
     expect(posts()).toHaveLength(1);
     const post = posts()[0]!;
-    expect(verifyWebhook(alertSigningSecret, post.headers['x-tributary-signature'] as string, post.headers['x-tributary-timestamp'] as string, post.body, Date.now())).toBe(true);
-    // what a receiver computes from the README alone: hex HMAC-SHA256 of `<timestamp>.<body>`, keyed by the secret
-    const ts = post.headers['x-tributary-timestamp'] as string;
+    // a receiver's Standard Webhooks library verifies the delivery with the secret as it was handed out
+    expect(new Webhook(alertSigningSecret).verify(post.body, signed(post))).toMatchObject({ type: 'tributary.alert' });
+    // and so does the raw HMAC of the README: base64 HMAC-SHA256 of `<id>.<timestamp>.<body>`, keyed by the secret's bytes
+    const { 'webhook-id': msgId, 'webhook-timestamp': ts } = signed(post);
+    expect(msgId).toMatch(/^msg_[A-Za-z0-9_-]+$/);
     expect(Math.abs(Date.now() / 1000 - Number(ts))).toBeLessThan(60);
-    expect(post.headers['x-tributary-signature']).toBe(`sha256=${createHmac('sha256', alertSigningSecret).update(`${ts}.${post.body}`).digest('hex')}`);
-    expect(verifyWebhook('whsec_wrong', post.headers['x-tributary-signature'] as string, post.headers['x-tributary-timestamp'] as string, post.body, Date.now())).toBe(false);
+    const key = Buffer.from(alertSigningSecret.slice('whsec_'.length), 'base64');
+    expect(post.headers['webhook-signature']).toBe(`v1,${createHmac('sha256', key).update(`${msgId}.${ts}.${post.body}`).digest('base64')}`);
+    expect(verifies(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, post)).toBe(false);
+    expect(verifies(alertSigningSecret, { ...post, body: post.body.replace('critical', 'info') })).toBe(false);
     const body = JSON.parse(post.body);
     expect(body).toMatchObject({ type: 'tributary.alert', alert: { streamId: id, rule: 'freezer warm', severity: 'critical', value: -12.5, dimensions: { deviceId: 'f1' }, state: 'firing' } });
 
@@ -158,23 +176,26 @@ describe('alerts on the local runtime', () => {
     hook.script('/down', [500]);
     hook.script('/gone', [404]);
     const gate = hook.hold('/down');
-    const { id, ingestToken } = await local.createStream({
-      name: 'Retries',
-      type: 'iot_sensor',
-      schema,
-      dimensions: ['deviceId'],
-      alerts: [
-        {
-          name: 'hot',
-          when: 'temperature >= 30',
-          actions: [
-            { type: 'webhook', url: `${hook.url}/flaky` },
-            { type: 'ticket', url: `${hook.url}/down`, title: 'Hot: {{data.temperature}}' },
-            { type: 'webhook', url: `${hook.url}/gone` },
-          ],
-        },
-      ],
+    const created = await local.api('/v1/streams', {
+      body: {
+        name: 'Retries',
+        type: 'iot_sensor',
+        schema,
+        dimensions: ['deviceId'],
+        alerts: [
+          {
+            name: 'hot',
+            when: 'temperature >= 30',
+            actions: [
+              { type: 'webhook', url: `${hook.url}/flaky` },
+              { type: 'ticket', url: `${hook.url}/down`, title: 'Hot: {{data.temperature}}' },
+              { type: 'webhook', url: `${hook.url}/gone` },
+            ],
+          },
+        ],
+      },
     });
+    const { id, ingestToken, alertSigningSecret: secret } = created.body;
     const first = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: { deviceId: 'r1', temperature: 31 } });
     expect(first.status).toBe(202);
     await waitFor('the first ticket attempt', async () => (hook.received.some((r) => r.path === '/down') ? true : undefined));
@@ -186,9 +207,15 @@ describe('alerts on the local runtime', () => {
 
     gate.release();
     await settle();
-    expect(hook.received.filter((r) => r.path === '/flaky')).toHaveLength(3);
+    const flaky = hook.received.filter((r) => r.path === '/flaky');
+    expect(flaky).toHaveLength(3);
     const tickets = hook.received.filter((r) => r.path === '/down');
     expect(tickets).toHaveLength(3);
+    // every retry of one delivery carries its webhook-id (receivers drop duplicates by it); each action has its own
+    expect(new Set(flaky.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(tickets.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(flaky[0]!.headers['webhook-id']).not.toBe(tickets[0]!.headers['webhook-id']);
+    for (const r of [...flaky, ...tickets]) expect(verifies(secret, r)).toBe(true);
     expect(JSON.parse(tickets[0]!.body)).toMatchObject({ title: 'Hot: 31', severity: 'warning', source: 'tributary' });
     const [alert] = await alertsOf(id);
     expect(alert.actions).toEqual([
@@ -316,7 +343,7 @@ describe('alerts on the local runtime', () => {
     }
   });
 
-  it('rotates a stream signing secret: the new one is returned once and signs the next webhook, the old one no longer verifies', async () => {
+  it('rotates a stream signing secret: the new one is returned once and signs the next webhook, beside the old one for the overlap', async () => {
     const created = await local.api('/v1/streams', {
       body: { name: 'Rotated', type: 'iot_sensor', schema, dimensions: ['deviceId'], alerts: [{ name: 'warm', when: 'temperature > 0', actions: [{ type: 'webhook', url: `${hook.url}/rotated` }] }] },
     });
@@ -326,16 +353,19 @@ describe('alerts on the local runtime', () => {
     expect((await local.api('/v1/streams/nostream/alert-secret', { method: 'POST' })).status).toBe(404);
 
     const rotated = await local.api(`/v1/streams/${id}/alert-secret`, { method: 'POST' });
-    expect(rotated).toMatchObject({ status: 200, body: { streamId: id, alertSigningSecret: expect.stringMatching(/^whsec_/) } });
+    expect(rotated).toMatchObject({ status: 200, body: { streamId: id, alertSigningSecret: expect.stringMatching(/^whsec_/), previousSecretSignsUntil: expect.any(String) } });
+    expect(Date.parse(rotated.body.previousSecretSignsUntil) - Date.now()).toBeGreaterThan(23 * 3600_000);
     const secret = rotated.body.alertSigningSecret;
     expect(secret).not.toBe(old);
     expect(JSON.stringify((await local.api(`/v1/streams/${id}`)).body)).not.toContain(secret);
 
     await ingest(id, ingestToken, { deviceId: 'r1', temperature: 5 });
     const post = hook.received.find((r) => r.path === '/rotated')!;
-    const verifyWith = (key: string) => verifyWebhook(key, post.headers['x-tributary-signature'] as string, post.headers['x-tributary-timestamp'] as string, post.body, Date.now());
-    expect(verifyWith(secret)).toBe(true);
-    expect(verifyWith(old)).toBe(false);
+    // two space-separated v1 signatures: a receiver holding either secret verifies with its library
+    expect(String(post.headers['webhook-signature']).split(' ')).toEqual([expect.stringMatching(/^v1,/), expect.stringMatching(/^v1,/)]);
+    expect(verifies(secret, post)).toBe(true);
+    expect(verifies(old, post)).toBe(true);
+    expect(verifies(`whsec_${Buffer.alloc(32, 9).toString('base64')}`, post)).toBe(false);
   });
 
   it('answers an action URL that is not http(s) with a 400 naming its path', async () => {

@@ -50,6 +50,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   croner: 'evaluates pull schedules in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
+  standardwebhooks: 'signs webhook bodies (HMAC-SHA256) in memory',
   zod: 'validates values in memory',
 };
 
