@@ -30,7 +30,7 @@ const USAGE = `Usage: npm run receiver -- [--port 8080] [--host 127.0.0.1] [--se
 
   --secret         the stream's alertSigningSecret; without it deliveries are printed but not verified
   --mqtt-user      subscribe as this device (its password: the stream's ingest token) to --mqtt-topic
-  (also from the environment: RECEIVER_PORT, RECEIVER_SECRET)`;
+  (secrets also from the environment, out of sight of ps: RECEIVER_SECRET, RECEIVER_MQTT_PASSWORD; RECEIVER_PORT)`;
 
 const { values: opts } = (() => {
   try {
@@ -139,7 +139,7 @@ server.listen(port, opts.host, () => {
   const user = opts['mqtt-user'];
   if (!user) return;
   const topic = opts['mqtt-topic'] ?? '#';
-  const client = mqtt.connect(opts['mqtt-url'], { username: user, clientId: user, password: opts['mqtt-password'] ?? '', protocolVersion: 4, reconnectPeriod: 1_000 });
+  const client = mqtt.connect(opts['mqtt-url'], { username: user, clientId: user, password: opts['mqtt-password'] ?? process.env.RECEIVER_MQTT_PASSWORD ?? '', protocolVersion: 4, reconnectPeriod: 1_000 });
   client.on('connect', () => {
     client.subscribe(topic, { qos: 1 }, (err, granted) => {
       if (err || granted?.some((g) => g.qos === 128)) {
@@ -151,7 +151,7 @@ server.listen(port, opts.host, () => {
     });
   });
   client.on('error', (err) => console.log(`mqtt: ${err.message}`));
-  client.on('message', (t, payload) => console.log(`mqtt ${t}: ${payload.toString('utf8')}`));
+  client.on('message', (t, payload) => console.log(`mqtt ${t}: ${summary(payload.toString('utf8'))}`));
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
