@@ -79,7 +79,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const path = new URL(req.url ?? '/', 'http://receiver').pathname;
   const body = await readBody(req);
   if (req.method === 'GET' && path === '/healthz') {
-    res.writeHead(subscribed ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: subscribed ? 'ok' : 'subscribing' }));
+    // 503 until subscribed, without a body: `curl -sf --retry` waits through it and prints only the final answer
+    if (subscribed) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+    else res.writeHead(503, { 'retry-after': '1' }).end();
     return;
   }
   if (req.method === 'GET' && path === '/readings.json') {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -17,6 +17,23 @@ import { answerMatches, readWalkthrough } from '../fixtures/readme-walkthrough';
 const ROOT = resolve(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const steps = readWalkthrough(README);
+
+/**
+ * The walkthrough's prerequisites (README: curl and jq). CI starts on a clean machine: install what is
+ * missing from Debian, as the README tells a newcomer to.
+ */
+function ensureTools(tools: string[]): void {
+  const missing = tools.filter((t) => {
+    try {
+      execFileSync('bash', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return;
+  execFileSync('bash', ['-c', `apt-get update -qq && apt-get install -y -qq ${missing.join(' ')}`], { stdio: 'inherit', timeout: 240_000 });
+}
 
 interface Shell {
   child: ChildProcess;
@@ -67,6 +84,7 @@ describe('README walkthrough, run as written', () => {
   };
 
   beforeAll(async () => {
+    ensureTools(['curl', 'jq']);
     dir = await mkdtemp(join(tmpdir(), 'tributary-readme-'));
     for (const name of readdirSync(ROOT)) {
       if (!['.git', '.tributary', 'receiver.log', 'cdk.out'].includes(name)) await symlink(join(ROOT, name), join(dir, name));
@@ -79,7 +97,7 @@ describe('README walkthrough, run as written', () => {
     Object.assign(env, { PORT: String(ports.http), MQTT_PORT: String(ports.mqtt) });
     shell = spawnShell(['--noprofile', '--norc']);
     shell.child.stdin!.write('exec 2>&1\n');
-  });
+  }, 300_000);
 
   afterAll(async () => {
     for (const s of [shell, ...terminals.values()]) {
