@@ -1,5 +1,5 @@
 import type { TokenStore } from '../../shared/ports';
-import { hashToken, sameHash } from '../../shared/tokens';
+import { hashToken, sameHash, TOKEN_PREFIX } from '../../shared/tokens';
 
 export interface DeviceIdentity {
   streamId: string;
@@ -28,6 +28,8 @@ const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 export function makeDeviceCheck(deps: { tokens: TokenStore }) {
   return async function check(login: { username?: string; clientId?: string; password?: string }): Promise<DeviceDecision> {
     const { username, clientId, password } = login;
+    // swapped fields are a common slip; the refusal then says so without repeating the token anywhere
+    if (username?.startsWith(TOKEN_PREFIX)) return { ok: false, code: 'credentials', reason: 'the username looks like a token: the username is the device id, the password the ingest token' };
     if (!username || !DEVICE_ID.test(username)) return { ok: false, code: 'credentials', reason: 'username must be the device id (1-128 of A-Z a-z 0-9 _ . : -)' };
     if (!password) return { ok: false, code: 'credentials', reason: "password must be the stream's ingest token" };
     const hash = hashToken(password);
@@ -37,7 +39,7 @@ export function makeDeviceCheck(deps: { tokens: TokenStore }) {
     const streamId = scope?.slice('ingest:'.length) ?? found.streamId;
     if (!scope) return { ok: false, code: 'unauthorized', reason: 'the token has no ingest scope (a read token cannot publish)', ...(streamId && { streamId }) };
     // checked after the token so that a device of a known stream with a generated client id is counted there
-    if (clientId !== undefined && clientId !== username) return { ok: false, code: 'identifier', reason: `the client id '${clientId.slice(0, 64)}' must equal the username (the device id '${username}')`, ...(streamId && { streamId }) };
+    if (clientId !== undefined && clientId !== username) return { ok: false, code: 'identifier', reason: `the client id '${clientId.startsWith(TOKEN_PREFIX) ? '(a token)' : clientId.slice(0, 64)}' must equal the username (the device id '${username}')`, ...(streamId && { streamId }) };
     return { ok: true, device: { streamId: scope.slice('ingest:'.length), deviceId: username } };
   };
 }

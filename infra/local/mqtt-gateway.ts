@@ -8,6 +8,7 @@ import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Logger } from '../../functions/commons/http';
 import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
+import { TOKEN_PREFIX } from '../../shared/tokens';
 
 export interface MqttGatewayDeps {
   check: (login: { username?: string; clientId?: string; password?: string }) => Promise<DeviceDecision>;
@@ -84,8 +85,9 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
             const returnCode = RETURN_CODES[decision.code];
             record('mqtt connection refused', {
               ...(decision.streamId && { streamId: decision.streamId }),
-              ...(username && { deviceId: username.slice(0, 128) }),
-              clientId: client.id.slice(0, 64),
+              // a username or client id holding a token (swapped fields) is never logged
+              ...(username && !username.startsWith(TOKEN_PREFIX) && { deviceId: username.slice(0, 128) }),
+              clientId: client.id.startsWith(TOKEN_PREFIX) ? '(a token)' : client.id.slice(0, 64),
               reason: `${decision.reason} (CONNACK return code ${returnCode})`,
             });
             const err = new Error(decision.reason) as AuthenticateError;

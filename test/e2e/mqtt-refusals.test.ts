@@ -63,6 +63,7 @@ describe('MQTT refusals are logged with their reason and counted on the stream',
       { login: { username: 'm1', password: read, clientId: 'm1' }, code: 5 },
       { login: { username: 'm1', password: ingest, clientId: 'mqttjs_4f2a' }, code: 2 },
       { login: { username: 'm1', password: ingest, clientId: 'm1', protocolVersion: 5 as const }, code: 1 },
+      { login: { username: ingest, password: 'm1', clientId: ingest }, code: 4 },
     ];
     for (const c of cases) {
       const { result, client } = await connect(url, c.login);
@@ -74,6 +75,7 @@ describe('MQTT refusals are logged with their reason and counted on the stream',
       'unknown token (CONNACK return code 4)',
       'the token has no ingest scope (a read token cannot publish) (CONNACK return code 5)',
       "the client id 'mqttjs_4f2a' must equal the username (the device id 'm1') (CONNACK return code 2)",
+      'the username looks like a token: the username is the device id, the password the ingest token (CONNACK return code 4)',
     ]);
     expect(JSON.stringify(logged)).not.toContain(ingest);
     expect(JSON.stringify(logged)).not.toContain(read);
