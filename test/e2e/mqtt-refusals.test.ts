@@ -108,4 +108,18 @@ describe('MQTT refusals are logged with their reason and counted on the stream',
     expect(status.invalidCount - before).toBe(2); // the strict batch's invalid record, the unreadable message
     expect(status.recentRejections[0].reason).toBe("mqtt publish refused (device m2): publish refused: a device of stream 'meters' may publish only to tributary/meters/data");
   });
+
+  it('closes the connection on a publish to a paused stream, logs it, and counts no invalid record', async () => {
+    await api('/v1/streams/meters/pause', {});
+    const before = (await api('/v1/streams/meters/status')).invalidCount;
+    await new Promise((r) => setTimeout(r, 1_100)); // the broker reuses a stream definition for a second
+    const { client } = await connect(url, { username: 'm3', password: ingest, clientId: 'm3' });
+    expect(await publishQos1(client, 'tributary/meters/data', '{"kwh": 2}')).toBe('closed');
+    client.end(true);
+    const last = logged.filter((l) => l.message === 'mqtt publish refused').at(-1)!;
+    expect(last.fields).toEqual({ streamId: 'meters', deviceId: 'm3', reason: expect.stringMatching(/paused/) });
+    const status = await eventually(() => api('/v1/streams/meters/status'), (s) => s.recentRejections[0].reason.includes('m3'));
+    expect(status.invalidCount).toBe(before);
+    await api('/v1/streams/meters/resume', {});
+  });
 });

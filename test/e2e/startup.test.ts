@@ -102,6 +102,11 @@ describe('npm start: the first hour', () => {
     expect(readFileSync(join(dir, 'admin-token'), 'utf8').trim()).toBe(token);
     expect(out).toContain(`ADMIN=$(cat ${join(dir, 'admin-token')})`);
     expect(out).toContain("A demo stream 'demo' was created");
+
+    const later = await banner({ TRIBUTARY_DATA_DIR: dir, PORT: String(await freePort()), MQTT_PORT: '0', TRIBUTARY_ADMIN_TOKEN: '' });
+    expect(later).toContain(`Admin token: in ${join(dir, 'admin-token')}.`);
+    expect(later).not.toContain(token!);
+    expect(later).not.toContain('demo stream');
   });
 
   it('with TRIBUTARY_ADMIN_TOKEN set, points to the setting and removes a data dir token that no longer opens anything', async () => {
