@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import type { Decision } from '../../functions/authorizer/app';
 import { MAX_BODY_BYTES } from '../../functions/commons/body';
-import type { HttpEvent, HttpHandler, HttpResult } from '../../functions/commons/http';
-import { problemResponse } from '../../functions/commons/problem';
+import { retryAfter, type HttpEvent, type HttpHandler, type HttpResult } from '../../functions/commons/http';
+import { problemResponse, toProblem } from '../../functions/commons/problem';
 import { matchRoute, routeKey, type FunctionName } from '../../functions/commons/routes';
 import { answerAndClose, BodyBudget, declaredLength, EDGE_LIMITS, edgeProblems, guardServer, readBody, send, type EdgeLimits } from './http-edge';
 
@@ -32,9 +32,11 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
   const limits: EdgeLimits = { ...EDGE_LIMITS, ...deps.limits };
   const budget = new BodyBudget(limits);
   const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
-    handle(req, res, expectsContinue).catch(() => {
-      if (!res.headersSent) send(res, problemResponse({ type: 'about:blank', title: 'Internal error', status: 500, detail: 'The request failed on our side.' }));
-      else res.destroy();
+    handle(req, res, expectsContinue).catch((err: unknown) => {
+      if (res.headersSent) return res.destroy();
+      // the token check fails when the table cannot be read: that is a 503 (retry), not a 500
+      const { problem } = toProblem(err);
+      send(res, problemResponse(problem, retryAfter(problem.status)));
     });
   };
   // checks every 1 s (node's default is 30 s) whether a request passed its header or request timeout
