@@ -131,8 +131,11 @@ export function readBody(req: IncomingMessage, opts: { maxBytes: number; idleMs:
  * answer, then the socket is cut.
  */
 export function answerAndClose(req: IncomingMessage, res: ServerResponse, result: HttpResult): void {
-  const socket = req.socket;
-  send(res, result);
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  // node ends a `connection: close` answer with `socket.destroySoon()` (end, then destroy once written): a
+  // destroy while the client is still sending resets the connection, and the client may lose the answer
+  socket.destroySoon = () => linger(socket);
+  send(res, { ...result, headers: { ...result.headers, connection: 'close' } });
   res.once('finish', () => linger(socket));
 }
 
@@ -143,8 +146,11 @@ export function send(res: ServerResponse, result: HttpResult): void {
   res.end(result.body ?? '');
 }
 
+const lingering = new WeakSet<Socket>();
+
 function linger(socket: Socket): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || lingering.has(socket)) return;
+  lingering.add(socket);
   socket.end();
   socket.resume();
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);

@@ -47,11 +47,12 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
   guardServer(server, limits);
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
     const method = req.method ?? 'GET';
     const length = declaredLength(req);
     // a refusal before the body is read closes the connection (when a body is on its way) instead of reading it
     const refuse = (result: HttpResult) => (length === 0 || expectsContinue ? send(res, result) : answerAndClose(req, res, result));
+    const url = requestUrl(req.url);
+    if (!url) return refuse(problemResponse({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'The request target is not a path.' }));
     const match = matchRoute(method, url.pathname);
     if (!('route' in match)) {
       const status = match.pathKnown ? 405 : 404;
@@ -92,6 +93,18 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
   }
 
   return server;
+}
+
+/**
+ * The request target as a URL; `undefined` if it is not one. A target is taken as a path even when it starts
+ * with `//` (which `new URL(target, base)` would read as a host).
+ */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return target?.startsWith('/') ? new URL(`http://local${target}`) : new URL(target ?? '');
+  } catch {
+    return undefined;
+  }
 }
 
 function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, body: string, authorizer: object): HttpEvent {

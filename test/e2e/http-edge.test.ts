@@ -114,7 +114,9 @@ describe('the HTTP edge holds under slow and oversized requests', () => {
   }, 40_000);
 
   it('a 100 KB Authorization header gets a 431 problem+json, and the server serves on', async () => {
-    const r = await fetch(`${rt.base}/v1/streams`, { headers: { authorization: `Bearer ${'a'.repeat(100 * 1024)}` } });
+    const r = await fetch(`${rt.base}/v1/streams`, { headers: { authorization: `Bearer ${'a'.repeat(100 * 1024)}` } }).catch((err: Error) => {
+      throw new Error(`fetch failed: ${String((err.cause as Error)?.message)}`);
+    });
     expect(r.status).toBe(431);
     expect(r.headers.get('content-type')).toBe('application/problem+json');
     expect(await r.json()).toMatchObject({ status: 431, title: expect.any(String), detail: expect.stringMatching(/header/) });
