@@ -39,9 +39,22 @@ export function problemErrors(log: Logger): middy.MiddlewareObj<HttpEvent, HttpR
           cause: (err?.cause as Error | undefined)?.name,
         });
       }
-      request.response = problemResponse(problem, problem.status === 429 ? { 'retry-after': '1' } : {});
+      request.response = problemResponse(problem, retryAfter(problem.status));
     },
   };
+}
+
+/**
+ * `Retry-After` for the answers that mean "later": 429 (back-pressure, seconds away) and 503 (a store or
+ * the queue unavailable, safe to retry).
+ *
+ * @example
+ * problemResponse(problem, retryAfter(problem.status));
+ */
+export function retryAfter(status: number): Record<string, string> {
+  if (status === 429) return { 'retry-after': '1' };
+  if (status === 503) return { 'retry-after': '5' };
+  return {};
 }
 
 /** The event's body as text (API Gateway may base64 it). */

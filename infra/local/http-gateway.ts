@@ -3,14 +3,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import type { Decision } from '../../functions/authorizer/app';
 import { MAX_BODY_BYTES } from '../../functions/commons/body';
-import type { HttpEvent, HttpHandler, HttpResult } from '../../functions/commons/http';
-import { problemResponse } from '../../functions/commons/problem';
+import { retryAfter, type HttpEvent, type HttpHandler, type HttpResult } from '../../functions/commons/http';
+import { problemResponse, toProblem } from '../../functions/commons/problem';
 import { matchRoute, routeKey, type FunctionName } from '../../functions/commons/routes';
+import { answerAndClose, BodyBudget, declaredLength, EDGE_LIMITS, edgeProblems, guardServer, readBody, send, type EdgeLimits } from './http-edge';
 
 export interface HttpGatewayDeps {
   handlers: Record<FunctionName, HttpHandler>;
   decide: (authorization: string | undefined, routeKey: string, streamId: string | undefined) => Promise<Decision>;
   maxBodyBytes?: number;
+  /** Timeouts and the caps on bodies read at once (default {@link EDGE_LIMITS}). */
+  limits?: Partial<EdgeLimits>;
 }
 
 /**
@@ -21,7 +24,10 @@ export const HEALTH_PATH = '/healthz';
 
 /**
  * The local API Gateway: turns each request into an HTTP API payload 2.0 event, runs the same authorizer
- * decision and the same handlers as the Lambdas, and writes their result back.
+ * decision and the same handlers as the Lambdas, and writes their result back. As API Gateway does, it
+ * authorizes from the headers before it reads a byte of the body: a request without a valid token is
+ * answered and its connection closed, its body never held. Bodies are read under a server-wide cap on
+ * how many and how many bytes at once, and under header, request and idle timeouts (see `http-edge.ts`).
  *
  * @example
  * const server = createHttpGateway({ handlers, decide });
@@ -29,43 +35,66 @@ export const HEALTH_PATH = '/healthz';
  */
 export function createHttpGateway(deps: HttpGatewayDeps): Server {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, problemResponse({ type: 'about:blank', title: 'Internal error', status: 500, detail: 'The request failed on our side.' }));
-      else res.destroy();
+  const limits: EdgeLimits = { ...EDGE_LIMITS, ...deps.limits };
+  const budget = new BodyBudget(limits);
+  const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
+    handle(req, res, expectsContinue).catch((err: unknown) => {
+      if (res.headersSent) return res.destroy();
+      // the token check fails when the table cannot be read: that is a 503 (retry), not a 500
+      const { problem } = toProblem(err);
+      send(res, problemResponse(problem, retryAfter(problem.status)));
     });
-  });
+  };
+  // checks every 1 s (node's default is 30 s) whether a request passed its header or request timeout
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => serve(req, res, false));
+  // `Expect: 100-continue`: the client waits for the token check before it sends the body
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
   server.keepAliveTimeout = 65_000;
+  guardServer(server, limits);
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
+  async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const method = req.method ?? 'GET';
+    const length = declaredLength(req);
+    // a refusal before the body is read closes the connection (when a body is on its way) instead of reading it
+    const refuse = (result: HttpResult) => (length === 0 || expectsContinue ? send(res, result) : answerAndClose(req, res, result));
+    const url = requestUrl(req.url);
+    if (!url) return refuse(problemResponse({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'The request target is not a path.' }));
     if (url.pathname === HEALTH_PATH && (method === 'GET' || method === 'HEAD')) {
-      req.resume();
-      send(res, { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? '' : '{"status":"ok"}' });
-      return;
+      return refuse({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? '' : '{"status":"ok"}' });
     }
     const match = matchRoute(method, url.pathname);
     if (!('route' in match)) {
-      req.resume();
       const status = match.pathKnown ? 405 : 404;
-      send(res, problemResponse({ type: 'about:blank', title: status === 405 ? 'Method not allowed' : 'Not found', status, detail: `${method} ${url.pathname} is not a route of this API.` }));
-      return;
+      return refuse(problemResponse({ type: 'about:blank', title: status === 405 ? 'Method not allowed' : 'Not found', status, detail: `${method} ${url.pathname} is not a route of this API.` }));
     }
-    const body = await readBody(req, maxBody);
-    if (body === undefined) return tooLarge(res, maxBody);
-
     const key = routeKey(match.route);
     const decision = await deps.decide(req.headers.authorization, key, match.id);
     if (!decision.ok) {
-      send(
-        res,
+      return refuse(
         problemResponse(
           { type: 'about:blank', title: decision.status === 401 ? 'Unauthenticated' : 'Forbidden', status: decision.status, detail: decision.reason },
           decision.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
         ),
       );
-      return;
+    }
+    if (typeof length === 'number' && length > maxBody) return refuse(edgeProblems.tooLarge(maxBody));
+
+    let body = '';
+    if (length !== 0) {
+      const share = budget.take(length === 'chunked' ? 0 : length);
+      if (!share) return refuse(edgeProblems.busy());
+      if (expectsContinue) res.writeContinue();
+      try {
+        const outcome = await readBody(req, { maxBytes: maxBody, idleMs: limits.bodyIdleMs, share, reserved: length !== 'chunked' });
+        if ('refused' in outcome) {
+          if (outcome.refused === 'gone') return;
+          const answer = outcome.refused === 'too_large' ? edgeProblems.tooLarge(maxBody) : outcome.refused === 'busy' ? edgeProblems.busy() : edgeProblems.idle(limits.bodyIdleMs);
+          return answerAndClose(req, res, answer);
+        }
+        body = outcome.body;
+      } finally {
+        share.release();
+      }
     }
     const event = toEvent(req, url, key, match.id, body, decision.context);
     const result = await deps.handlers[match.route.fn](event, lambdaContext(match.route.fn, event.requestContext.requestId));
@@ -75,31 +104,16 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
   return server;
 }
 
-function tooLarge(res: ServerResponse, maxBody: number): void {
-  send(res, problemResponse({ type: 'about:blank', title: 'Payload too large', status: 413, detail: `The body exceeds ${maxBody} bytes; split it into several requests.` }));
-}
-
-/** Past this the connection is cut instead of drained. */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
 /**
- * Reads the body; `undefined` if it passes the limit. An oversized body is drained without being kept
- * (so the client reads the 413 instead of a reset), up to a point past which the socket is closed.
+ * The request target as a URL; `undefined` if it is not one. A target is taken as a path even when it starts
+ * with `//` (which `new URL(target, base)` would read as a host).
  */
-function readBody(req: IncomingMessage, maxBody: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBody) chunks.push(chunk);
-      else if (size > DRAIN_LIMIT) req.destroy();
-      else chunks.length = 0;
-    });
-    req.on('end', () => resolve(size > maxBody ? undefined : Buffer.concat(chunks, size).toString('utf8')));
-    req.on('error', reject);
-    req.on('close', () => resolve(undefined));
-  });
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return target?.startsWith('/') ? new URL(`http://local${target}`) : new URL(target ?? '');
+  } catch {
+    return undefined;
+  }
 }
 
 function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, body: string, authorizer: object): HttpEvent {
@@ -152,10 +166,4 @@ function lambdaContext(fn: string, requestId: string): Context {
     fail: () => {},
     succeed: () => {},
   };
-}
-
-function send(res: ServerResponse, result: HttpResult): void {
-  res.statusCode = result.statusCode ?? 200;
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
-  res.end(result.body ?? '');
 }

@@ -9,6 +9,7 @@ import type { Stream } from '../../shared/domain/stream-definition';
 import type { Logger } from '../../functions/commons/http';
 import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { TOKEN_PREFIX } from '../../shared/tokens';
+import { guardPackets, MAX_MQTT_PACKET_BYTES, MQTT_CONNECT_TIMEOUT_MS } from './mqtt-packet-guard';
 
 export interface MqttGatewayDeps {
   check: (login: { username?: string; clientId?: string; password?: string }) => Promise<DeviceDecision>;
@@ -73,6 +74,7 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
   };
 
   const broker = await Aedes.createBroker({
+    connectTimeout: MQTT_CONNECT_TIMEOUT_MS,
     authenticate(client, username, password, done) {
       deps
         .check({ username, clientId: client.id, password: password?.toString('utf8') })
@@ -142,6 +144,9 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
       }
     },
   });
-  const server = createServer(broker.handle);
+  // every packet's declared length is checked before the broker buffers it (before the login, for a CONNECT)
+  const server = createServer((socket) =>
+    broker.handle(guardPackets(socket, { maxPacketBytes: MAX_MQTT_PACKET_BYTES, onRefuse: (reason) => deps.onRefusal?.('?', reason) })),
+  );
   return { broker, server };
 }

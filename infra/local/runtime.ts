@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDecide } from '../../functions/authorizer/app';
 import { jsonLogger, type HttpHandler, type Logger } from '../../functions/commons/http';
 import type { FunctionName } from '../../functions/commons/routes';
@@ -14,12 +15,13 @@ import { newStream, parseStreamInput } from '../../shared/domain/stream-definiti
 import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
 import { startDynalite, ensureTable } from '../../shared/local/dynalite-server';
 import { FileQueue, type FileQueueOptions } from '../../shared/local/file-queue';
-import { systemClock, type Clock } from '../../shared/ports';
+import { systemClock, type Clock, type PointStore } from '../../shared/ports';
 import { hashToken, newToken } from '../../shared/tokens';
 import type { LocalConfig } from './config';
 import { createLocalAlerts, type LocalAlerts, type LocalAlertsOptions } from './alerts';
 import { createHttpGateway } from './http-gateway';
 import { createMqttGateway } from './mqtt-gateway';
+import { patient } from './patient';
 import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
 
 export const TABLE_NAME = 'tributary';
@@ -52,6 +54,8 @@ export interface RuntimeOptions {
   queue?: Partial<Omit<FileQueueOptions, 'dir'>>;
   alerts?: LocalAlertsOptions;
   pulls?: LocalPullsOptions;
+  /** Seams for fault-injection tests: wrap the point store, or see the DynamoDB client before it is used. */
+  faults?: { pointStore?: (store: PointStore) => PointStore; dynamodb?: (client: DynamoDBClient) => void };
 }
 
 const quietLog: Logger = { error: (m, f) => console.error(JSON.stringify({ level: 'error', message: m, ...f })), info: () => {} };
@@ -87,10 +91,12 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     closers.push(() => queue.close());
     const dynamo = await startDynalite({ path: join(config.dataDir, 'dynamodb') });
     closers.push(() => dynamo.close());
+    options.faults?.dynamodb?.(dynamo.client);
     await ensureTable(dynamo.client, TABLE_NAME);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
-    const store = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
-    closers.push(() => store.close());
+    const duckdb = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
+    closers.push(() => duckdb.close());
+    const store = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
@@ -105,12 +111,23 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       alerts: alerts.handler,
       pull: pulls.handler,
     };
-    const writeBatch = makeWriter({ registry, store, clock, log, alerts: alerts.evaluator });
+    let stopping = false;
+    // a store outage holds the batch (and, as the queue fills, ingest answers 429) instead of dead-lettering it
+    const waiting = { stopped: () => stopping };
+    const writeBatch = makeWriter({
+      registry: patient(registry, ['get', 'addStats'], waiting),
+      store: patient(store, ['write'], waiting),
+      clock,
+      log,
+      alerts: alerts.evaluator,
+    });
     queue.start(async (messages) => {
       const summary = await writeBatch(messages.map((m) => ({ id: m.id, envelope: m.envelope })));
       return { failedIds: summary.failedIds };
     });
     closers.push(() => queue.stop());
+    // runs before the stop above (closers run last first): a write waiting on the store gives up
+    closers.push(async () => (stopping = true));
 
     const http = createHttpGateway({ handlers, decide });
     await listen(http, config.httpPort, config.host, 'PORT');
