@@ -34,7 +34,7 @@ export function makeAlertsHandler(deps: AlertsDeps) {
   async function app(event: HttpEvent): Promise<HttpResult> {
     const route = findRoute(event.routeKey);
     if (!route || route.fn !== 'alerts') throw new BadRequestError(`No route ${event.routeKey}.`);
-    const id = route.path.includes('{id}') ? pathId(event) : undefined;
+    const id = route.path.includes('{id}') ? pathId(event, route.path.startsWith('/v1/alerts/') ? 'alert' : 'stream') : undefined;
     requireScope(event, requiredScope(route, id));
     const params = event.queryStringParameters ?? {};
     switch (route.path) {
