@@ -4,7 +4,8 @@ import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '
 import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
-import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { currentFailures } from '../../shared/domain/alert-evaluation';
+import type { AlertStore, Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
@@ -23,6 +24,8 @@ export interface StreamsDeps {
   signingSecrets?: SigningSecretStore;
   /** Pull state, for the `pull` section of a pull stream's status. */
   pullState?: Pick<PullStateStore, 'get'>;
+  /** Failed alert rules, for the `alerts` section of the status of a stream with rules. */
+  ruleFailures?: Pick<AlertStore, 'listRuleFailures'>;
   /** What webhook and ticket URLs must be beyond http(s): https in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`); nothing more unless given. */
   actionUrls?: ActionUrlPolicy;
 }
@@ -126,7 +129,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         const stream = await load(id!);
         const stats = await registry.getStats(id!, clock.now());
         const pull = stream.source && deps.pullState ? pullStatus({ source: stream.source, createdAt: stream.createdAt, updatedAt: stream.updatedAt }, await deps.pullState.get(stream.id)) : undefined;
-        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }) });
+        const failedRules = stream.alerts?.length && deps.ruleFailures ? currentFailures(stream, await deps.ruleFailures.listRuleFailures(stream.id)) : [];
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }), ...(failedRules.length > 0 && { alerts: { failedRules } }) });
       }
       case '/{id}/tokens': {
         await load(id!);
