@@ -137,13 +137,14 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
       ctx.addIssue({ code: 'custom', path: ['schema', name], message: `'${name}' is reserved by the store` });
     }
   }
-  const timeSpec = s.schema[s.timeField];
+  const own = (name: string) => (Object.hasOwn(s.schema, name) ? s.schema[name] : undefined);
+  const timeSpec = own(s.timeField);
   if (timeSpec && timeSpec.type !== 'datetime') {
     ctx.addIssue({ code: 'custom', path: ['schema', s.timeField], message: `the time field '${s.timeField}' must have type datetime` });
   }
   const seen = new Set<string>();
   s.dimensions.forEach((d, i) => {
-    const spec = s.schema[d];
+    const spec = own(d);
     if (seen.has(d)) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is listed twice` });
     seen.add(d);
     if (!spec) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is not a field of the schema` });
