@@ -85,6 +85,7 @@ export function createLocalAlerts(
   const checkSilence = makeSilenceCheck({ registry: deps.registry, evaluator: inline, log });
   const evaluator = alertLanes(inline, log);
   let cron: Cron | undefined;
+  let running: Promise<unknown> | undefined;
 
   return {
     evaluator,
@@ -93,7 +94,7 @@ export function createLocalAlerts(
     attachBroker: (broker) => publisher.attach(broker),
     start() {
       cron = new Cron(options.silenceSchedule ?? SILENCE_SCHEDULE, { protect: true, catch: true }, async () => {
-        await checkSilence();
+        await (running = checkSilence());
       });
     },
     checkSilence,
@@ -103,6 +104,8 @@ export function createLocalAlerts(
     },
     async close() {
       cron?.stop();
+      // a check already running reads the alert store: let it end before the store closes
+      await running?.catch(() => {});
       await evaluator.idle();
       await sfn.close();
     },
