@@ -3,7 +3,7 @@
  * clients, `shared/local` on embedded engines; the contract suites in `test/contract` hold every adapter
  * to the same behaviour.
  */
-import type { Alert, AlertState, SeriesState } from './domain/alert-evaluation';
+import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { Stream } from './domain/stream-definition';
@@ -272,6 +272,10 @@ export interface AlertStore {
   recordAttempt(alertId: string, index: number, at: number, error?: string): Promise<void>;
   /** The final status of each action. */
   recordOutcomes(alertId: string, results: ActionResult[], at: number): Promise<void>;
+  /** Keeps why a rule of the stream failed (one entry per rule: a later failure replaces it). */
+  failRule(streamId: string, failure: FailedRule): Promise<void>;
+  /** Every failure kept for the stream's rules, of any version (`currentFailures` picks those that hold). */
+  listRuleFailures(streamId: string): Promise<FailedRule[]>;
 }
 
 /**

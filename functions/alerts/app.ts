@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { currentFailures } from '../../shared/domain/alert-evaluation';
 import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
 import type { AlertStore, Clock, SigningSecretStore, StreamRegistry } from '../../shared/ports';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -23,7 +24,8 @@ const MAX_LIMIT = 1000;
 const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 /**
- * The alerts API: `GET /v1/streams/{id}/alerts` (read scope), `GET /v1/alerts?state=firing|resolved` (admin)
+ * The alerts API: `GET /v1/streams/{id}/alerts` (read scope; `failedRules` lists the stream's rules that
+ * failed, with the reason), `GET /v1/alerts?state=firing|resolved` (admin)
  * `POST /v1/alerts/{id}/ack` (admin; the id is an alert's, so the route stays admin-only: the
  * authorizer reads `{id}` as a stream id for stream scopes) and `POST /v1/streams/{id}/alert-secret`
  * (admin: a new webhook signing secret, returned once; the replaced one
@@ -38,13 +40,16 @@ export function makeAlertsHandler(deps: AlertsDeps) {
   async function app(event: HttpEvent): Promise<HttpResult> {
     const route = findRoute(event.routeKey);
     if (!route || route.fn !== 'alerts') throw new BadRequestError(`No route ${event.routeKey}.`);
-    const id = route.path.includes('{id}') ? pathId(event) : undefined;
+    const id = route.path.includes('{id}') ? pathId(event, route.path.startsWith('/v1/alerts/') ? 'alert' : 'stream') : undefined;
     requireScope(event, requiredScope(route, id));
     const params = event.queryStringParameters ?? {};
     switch (route.path) {
       case '/v1/streams/{id}/alerts': {
-        if (!(await registry.get(id!))) throw new StreamNotFoundError(id!);
-        return jsonResponse(200, await alerts.listByStream(id!, pageOf(params)));
+        const stream = await registry.get(id!);
+        if (!stream) throw new StreamNotFoundError(id!);
+        const [page, failures] = await Promise.all([alerts.listByStream(id!, pageOf(params)), stream.alerts?.length ? alerts.listRuleFailures(id!) : []]);
+        const failedRules = currentFailures(stream, failures);
+        return jsonResponse(200, { ...page, ...(failedRules.length > 0 && { failedRules }) });
       }
       case '/v1/alerts': {
         const state = params.state ?? 'firing';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   aggregate,
   alertId,
-  evaluateBatch,
+  evaluateRules,
   evaluateSilence,
   groupBySeries,
   ingestRules,
@@ -30,7 +30,27 @@ export interface AlertEvaluatorDeps {
   log: Logger;
   /** The random part of alert ids (tests pass a counter). */
   random?: () => string;
+  /**
+   * Expression rules: their budget on a batch (`expressionBudgetMs(records)` unless given), the clock it is
+   * measured with (`performance.now` unless given), and `pause`, how they let other work in after each
+   * slice of work (never unless given: in AWS the batch's streams are all written before rules run; on one
+   * machine `shareTheEventLoop`).
+   */
+  expressions?: { budgetMs?: number; now?: () => number; pause?: (workedMs: number) => Promise<void> };
 }
+
+/**
+ * A `pause` for expression rules that share a process with other streams' writes: after a slice of rule
+ * work, the event loop is left to other work for as long (at most 50 ms), so a costly rule takes at most
+ * about half of the process.
+ *
+ * @example
+ * makeAlertEvaluator({ store, alerts, starter, clock, log, expressions: { pause: shareTheEventLoop } });
+ */
+export const shareTheEventLoop = (workedMs: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(Math.ceil(workedMs), 50)));
+
+/** Failed rules remembered per process, keyed by stream and version; past this many keys the memory starts over. */
+const MAX_REMEMBERED = 10_000;
 
 const randomPart = () => randomBytes(5).toString('hex').slice(0, 9).padStart(9, '0');
 
@@ -48,15 +68,28 @@ const randomPart = () => randomBytes(5).toString('hex').slice(0, 9).padStart(9, 
 export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & { checkSilence(stream: Stream): Promise<void> } {
   const { store, alerts, starter, clock, log } = deps;
   const random = deps.random ?? randomPart;
+  const expressions = { now: () => performance.now(), ...deps.expressions };
+  /** `<stream>@<version>` → rules that failed at that version: skipped without a read until the stream changes. */
+  const failed = new Map<string, Set<string>>();
 
   async function evaluate(stream: Stream, points: Datapoint[]): Promise<void> {
-    const rules = ingestRules(stream);
+    const skip = failed.get(`${stream.id}@${stream.version}`);
+    const rules = ingestRules(stream).filter((r) => !skip?.has(r.name));
     if (rules.length === 0 || points.length === 0) return;
     const series = groupBySeries(stream, points);
     const touched = { rules: rules.map((r) => r.name), series: series.map((s) => s.key) };
     const [states, windows] = await Promise.all([statesOf(stream.id, touched), windowAggregates(stream, windowRules(rules), series)]);
-    const transitions = await evaluateBatch({ rules, series, states, windows, now: clock.now() });
-    await apply(stream, transitions);
+    const { transitions, failures } = await evaluateRules({ rules, series, states, windows, now: clock.now(), expressions });
+    await Promise.all([apply(stream, transitions), ...failures.map((f) => fail(stream, f.rule, f.reason))]);
+  }
+
+  /** Remembers a failed rule (this process skips it) and keeps it, with the reason, for the status and alerts listing. */
+  async function fail(stream: Stream, rule: string, reason: string): Promise<void> {
+    const key = `${stream.id}@${stream.version}`;
+    if (failed.size >= MAX_REMEMBERED && !failed.has(key)) failed.clear();
+    failed.set(key, (failed.get(key) ?? new Set()).add(rule));
+    log.error('alert rule failed', { streamId: stream.id, rule, reason });
+    await alerts.failRule(stream.id, { rule, reason, failedAt: new Date(clock.now()).toISOString(), streamVersion: stream.version });
   }
 
   async function checkSilence(stream: Stream): Promise<void> {

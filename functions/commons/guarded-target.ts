@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { PullFailedError } from '../../shared/domain/pull-errors';
-import { classifyAddress, refusalReason, type TargetPolicy } from '../../shared/domain/pull-source';
+import { addressInWords, refusalReason, type TargetPolicy } from '../../shared/domain/address-class';
 
 /** An address that passed the policy, and the name it was resolved from (for TLS SNI and certificates). */
 export interface CheckedTarget {
@@ -83,7 +83,7 @@ export function pinnedLookup(target: CheckedTarget) {
  * addressKind('169.254.169.254'); // 'a link-local address (169.254.169.254)'
  */
 export function addressKind(address: string): string {
-  return `a ${classifyAddress(address)} address (${address})`;
+  return addressInWords(address);
 }
 
 /** One POST to a checked target, as an alert action sends it. */

@@ -1,6 +1,8 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { BadRequestError } from '../../shared/domain/errors';
+import { streamOfAlert } from '../../shared/domain/alert-evaluation';
+import { AlertNotFoundError, BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
+import { STREAM_ID } from '../../shared/domain/stream-definition';
 import { problemResponse, toProblem } from './problem';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -67,8 +69,22 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return event.headers?.[name] ?? event.headers?.[name.toLowerCase()];
 }
 
-export function pathId(event: HttpEvent): string {
+/**
+ * The path's `{id}`, checked against the id rule before any store sees it: an id no stream (or alert) can
+ * have is a 404 here, not a store's validation error (DynamoDB refuses keys over 2 KB) turned into a 503.
+ *
+ * @example
+ * const id = pathId(event); // 'freezers'
+ * const alertId = pathId(event, 'alert'); // 'freezers.0mjv3wdc0k3x9qa'
+ */
+export function pathId(event: HttpEvent, kind: 'stream' | 'alert' = 'stream'): string {
   const id = event.pathParameters?.id;
-  if (!id) throw new BadRequestError('The path has no stream id.');
+  if (!id) throw new BadRequestError(`The path has no ${kind} id.`);
+  const shown = id.length > 80 ? `${id.slice(0, 80)}…` : id;
+  if (kind === 'alert') {
+    if (streamOfAlert(id) === undefined) throw new AlertNotFoundError(shown);
+  } else if (!STREAM_ID.test(id)) {
+    throw new StreamNotFoundError(shown);
+  }
   return id;
 }

@@ -1,7 +1,6 @@
 import jsonata from 'jsonata';
+import { ExpressionBudget } from '../../shared/domain/expression-budget';
 import { PullFailedError } from '../../shared/domain/pull-errors';
-
-const MAX_DEPTH = 500;
 
 /**
  * Runs a stream's JSONata transform on a response (or the rows of a query) and returns the records it
@@ -13,8 +12,7 @@ const MAX_DEPTH = 500;
  */
 export async function applyTransform(expression: string, input: unknown, timeoutMs: number): Promise<unknown[]> {
   // compiled per run: the time box hooks live in the expression's own environment (once per pull, not per record)
-  const expr = compile(expression);
-  timebox(expr, timeoutMs);
+  const expr = new ExpressionBudget(timeoutMs).attach(compile(expression));
   let result: unknown;
   try {
     result = await expr.evaluate(input);
@@ -35,25 +33,6 @@ function compile(expression: string): jsonata.Expression {
   } catch (err) {
     throw new PullFailedError('transform.failed', `the transform does not parse: ${(err as Error).message}`);
   }
-}
-
-/** Stops a runaway expression: JSONata calls these hooks (bound under symbols) on entering and leaving each step. */
-function timebox(expr: jsonata.Expression, timeoutMs: number): void {
-  const started = Date.now();
-  let depth = 0;
-  const check = () => {
-    if (depth > MAX_DEPTH) throw new Error(`recursion deeper than ${MAX_DEPTH}`);
-    if (Date.now() - started > timeoutMs) throw new Error(`ran longer than ${timeoutMs} ms`);
-  };
-  const assign = expr.assign.bind(expr) as unknown as (name: symbol, value: unknown) => void;
-  assign(Symbol.for('jsonata.__evaluate_entry'), () => {
-    depth++;
-    check();
-  });
-  assign(Symbol.for('jsonata.__evaluate_exit'), () => {
-    depth--;
-    check();
-  });
 }
 
 function describe(v: unknown): string {

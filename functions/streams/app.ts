@@ -2,8 +2,10 @@ import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
 import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
 import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
-import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
-import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { applyPatch, newStream, parseStreamInput, parseStreamPatch, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
+import { findUnsafeJson } from '../../shared/domain/json-safety';
+import { currentFailures } from '../../shared/domain/alert-evaluation';
+import type { AlertStore, Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
@@ -22,6 +24,8 @@ export interface StreamsDeps {
   signingSecrets?: SigningSecretStore;
   /** Pull state, for the `pull` section of a pull stream's status. */
   pullState?: Pick<PullStateStore, 'get'>;
+  /** Failed alert rules, for the `alerts` section of the status of a stream with rules. */
+  ruleFailures?: Pick<AlertStore, 'listRuleFailures'>;
   /** What webhook and ticket URLs must be beyond http(s): https in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`); nothing more unless given. */
   actionUrls?: ActionUrlPolicy;
 }
@@ -98,8 +102,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return jsonResponse(201, { ...stream, ingestToken, ...(await signingSecretFor(stream)) });
         } else {
           const params = event.queryStringParameters ?? {};
-          const tags: Record<string, string> = {};
-          for (const [k, v] of Object.entries(params)) if (k.startsWith('tag.') && v !== undefined) tags[k.slice(4)] = v;
+          const tags = tagFilters(params);
           const limit = params.limit === undefined ? 100 : Number(params.limit);
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
             throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: 'must be an integer from 1 to 1000' }]);
@@ -126,11 +129,17 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         const stream = await load(id!);
         const stats = await registry.getStats(id!, clock.now());
         const pull = stream.source && deps.pullState ? pullStatus({ source: stream.source, createdAt: stream.createdAt, updatedAt: stream.updatedAt }, await deps.pullState.get(stream.id)) : undefined;
-        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }) });
+        const failedRules = stream.alerts?.length && deps.ruleFailures ? currentFailures(stream, await deps.ruleFailures.listRuleFailures(stream.id)) : [];
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }), ...(failedRules.length > 0 && { alerts: { failedRules } }) });
       }
       case '/{id}/tokens': {
         await load(id!);
         const input = event.body ? body(event) : {};
+        if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+          throw new BadRequestError('Invalid token request.', [{ path: [], message: 'the body must be a JSON object such as {"scope":"read"}' }]);
+        }
+        const unsafe = findUnsafeJson(input);
+        if (unsafe) throw new BadRequestError('Invalid token request.', [unsafe]);
         const scope = (input as { scope?: unknown }).scope ?? 'read';
         if (scope !== 'read' && scope !== 'ingest') {
           throw new BadRequestError('Invalid token request.', [{ path: ['scope'], message: "must be 'read' or 'ingest'" }]);
@@ -144,4 +153,18 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
+}
+
+/** `?tag.KEY=VALUE` filters, each key checked against the tag-key rule (an empty or `__proto__` key is a 400). */
+function tagFilters(params: Record<string, string | undefined>): Record<string, string> {
+  const tags: Record<string, string> = Object.create(null);
+  const issues: Issue[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (!k.startsWith('tag.') || v === undefined) continue;
+    const key = k.slice(4);
+    if (!TAG_KEY.test(key) || key === '__proto__') issues.push({ path: [k], message: 'tag keys are 1-64 of A-Z a-z 0-9 _ . : -, and not __proto__' });
+    else tags[key] = v;
+  }
+  if (issues.length > 0) throw new BadRequestError('Invalid query parameters.', issues);
+  return tags;
 }

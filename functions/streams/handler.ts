@@ -21,5 +21,6 @@ export const handler = makeStreamsHandler({
   log: jsonLogger,
   signingSecrets,
   pullState,
+  ruleFailures: signingSecrets,
   actionUrls: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS },
 });

@@ -18,7 +18,10 @@ export interface WriterDeps {
   store: PointStore;
   clock: Clock;
   log: Logger;
-  /** Alert rules, evaluated once per stream and batch after the store write; a failure there is logged, never retried. */
+  /**
+   * Alert rules, evaluated once per stream and batch after every stream of the batch is written; a failure
+   * there is logged, never retried.
+   */
   alerts?: AlertEvaluator;
 }
 
@@ -30,12 +33,20 @@ export interface WriteSummary {
   rejected: number;
 }
 
+/** A stream's part of a batch once stored: what its alert rules see. */
+interface Written {
+  stream: Stream;
+  points: Datapoint[];
+  rejected: RejectedPoint[];
+}
+
 /** Samples of refused records kept per batch and stream (the counts are exact). */
 const MAX_SAMPLES = 20;
 
 /**
  * Writes a batch of queue messages: per stream, one registry read, one validation pass over every record
- * of the batch, one store write (the store chunks and parallelizes it), and one stats update.
+ * of the batch, one store write (the store chunks and parallelizes it), and one stats update; then, once
+ * all streams are written, their alert rules.
  * Records that fail validation here (MQTT in AWS is only validated now) are counted, not retried.
  *
  * @example
@@ -60,24 +71,28 @@ export function makeWriter(deps: WriterDeps) {
       if (list) list.push(m);
       else byStream.set(streamId, [m]);
     }
+    const written: Written[] = [];
     await Promise.all(
       [...byStream].map(async ([streamId, group]) => {
         try {
-          await writeStream(streamId, group, summary);
+          const w = await writeStream(streamId, group, summary);
+          if (w) written.push(w);
         } catch (err) {
           if (!(err instanceof StoreUnavailableError)) log.error('write failed', { streamId, error: (err as Error).name, reason: (err as Error).message });
           for (const m of group) summary.failedIds.push(m.id);
         }
       }),
     );
+    // rules only once every stream of the batch is stored: one stream's rules never hold up another's write
+    if (deps.alerts) await Promise.all(written.map((w) => evaluateAlerts(deps.alerts!, w.stream, w.points, w.rejected)));
     return summary;
   };
 
-  async function writeStream(streamId: string, group: QueueMessage[], summary: WriteSummary): Promise<void> {
+  async function writeStream(streamId: string, group: QueueMessage[], summary: WriteSummary): Promise<Written | undefined> {
     const stream = await registry.get(streamId);
     if (!stream) {
       log.info('records for a deleted stream dropped', { streamId, messages: group.length });
-      return;
+      return undefined;
     }
     const now = clock.now();
     const validator = compiled.for(stream);
@@ -105,10 +120,10 @@ export function makeWriter(deps: WriterDeps) {
       samples.push({ reason: r.reason, record: points[r.index] });
     }
     await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, samples });
-    if (deps.alerts && result.written > 0) await evaluateAlerts(deps.alerts, stream, points, result.rejected);
     summary.written += result.written;
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;
+    return result.written > 0 ? { stream, points, rejected: result.rejected } : undefined;
   }
 
   /** The written points only; an alert failure must not send the batch back (it is written). */

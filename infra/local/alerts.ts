@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import { ALERT_TASK_STATES, loadAlertActionsDefinition } from '../../functions/alert-actions/definition';
 import { makeAlertTasks } from '../../functions/alert-actions/tasks';
 import { makeAlertsHandler } from '../../functions/alerts/app';
-import { makeAlertEvaluator } from '../../functions/commons/alert-evaluator';
+import { makeAlertEvaluator, shareTheEventLoop } from '../../functions/commons/alert-evaluator';
 import type { HttpHandler, Logger } from '../../functions/commons/http';
 import { makeSilenceCheck } from '../../functions/silence/app';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
@@ -29,6 +29,8 @@ export interface LocalAlertsOptions {
    * unless given. Link-local, metadata, private and reserved addresses are refused either way.
    */
   allowLoopback?: boolean;
+  /** The time budget of each expression rule on a batch; `expressionBudgetMs(records)` unless given. */
+  expressionBudgetMs?: number;
 }
 
 export interface LocalAlerts {
@@ -77,9 +79,13 @@ export function createLocalAlerts(
     ...(retry !== undefined && { retryIntervalMs: { [ALERT_TASK_STATES.runAction]: retry, [ALERT_TASK_STATES.recordOutcomes]: retry } }),
     onExecutionError: (err, input) => log.error('alert execution failed', { alertId: input.alert.id, error: (err as Error)?.name, reason: (err as Error)?.message }),
   });
-  const evaluator = makeAlertEvaluator({ store: deps.store, alerts: alertStore, starter: sfn, clock, log });
-  const checkSilence = makeSilenceCheck({ registry: deps.registry, evaluator, log });
+  const budgetMs = options.expressionBudgetMs;
+  const expressions = { pause: shareTheEventLoop, ...(budgetMs !== undefined && { budgetMs }) };
+  const inline = makeAlertEvaluator({ store: deps.store, alerts: alertStore, starter: sfn, clock, log, expressions });
+  const checkSilence = makeSilenceCheck({ registry: deps.registry, evaluator: inline, log });
+  const evaluator = alertLanes(inline, log);
   let cron: Cron | undefined;
+  let running: Promise<unknown> | undefined;
 
   return {
     evaluator,
@@ -88,14 +94,56 @@ export function createLocalAlerts(
     attachBroker: (broker) => publisher.attach(broker),
     start() {
       cron = new Cron(options.silenceSchedule ?? SILENCE_SCHEDULE, { protect: true, catch: true }, async () => {
-        await checkSilence();
+        await (running = checkSilence());
       });
     },
     checkSilence,
-    idle: () => sfn.idle(),
+    async idle() {
+      await evaluator.idle();
+      await sfn.idle();
+    },
     async close() {
       cron?.stop();
+      // a check already running reads the alert store: let it end before the store closes
+      await running?.catch(() => {});
+      await evaluator.idle();
       await sfn.close();
+    },
+  };
+}
+
+/** Batches of one stream waiting for their rules; past this, a batch's evaluation is dropped (and logged). */
+const MAX_WAITING = 256;
+
+/**
+ * The writer's alert hook on one machine: the queue hands over one batch at a time, so rules evaluated
+ * inline would hold up every stream's next write. Here each stream's batches wait in a lane of their own,
+ * evaluated in order (a series' transitions stay ordered), and the writer goes on at once. In AWS the
+ * writer evaluates inline: other batches run in other invocations. An evaluation still waiting when the
+ * process dies is lost, as one that failed is (alert evaluation is never retried).
+ */
+function alertLanes(evaluator: AlertEvaluator, log: Logger): AlertEvaluator & { idle(): Promise<void> } {
+  const lanes = new Map<string, { tail: Promise<void>; waiting: number }>();
+  return {
+    evaluate(stream, points) {
+      let lane = lanes.get(stream.id);
+      if (!lane) lanes.set(stream.id, (lane = { tail: Promise.resolve(), waiting: 0 }));
+      if (lane.waiting >= MAX_WAITING) {
+        log.error('alert evaluation dropped', { streamId: stream.id, reason: `${MAX_WAITING} batches of the stream are waiting for their rules` });
+        return Promise.resolve();
+      }
+      const own = lane;
+      own.waiting++;
+      own.tail = own.tail
+        .then(() => evaluator.evaluate(stream, points))
+        .catch((err: unknown) => log.error('alert evaluation failed', { streamId: stream.id, error: (err as Error)?.name, reason: (err as Error)?.message }))
+        .finally(() => {
+          if (--own.waiting === 0 && lanes.get(stream.id) === own) lanes.delete(stream.id);
+        });
+      return Promise.resolve();
+    },
+    async idle() {
+      while (lanes.size > 0) await Promise.all([...lanes.values()].map((l) => l.tail));
     },
   };
 }

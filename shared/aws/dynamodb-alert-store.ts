@@ -7,7 +7,7 @@ import {
   type QueryCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { streamOfAlert, type ActionOutcome, type Alert, type AlertState, type SeriesState } from '../domain/alert-evaluation';
+import { streamOfAlert, type ActionOutcome, type Alert, type AlertState, type FailedRule, type SeriesState } from '../domain/alert-evaluation';
 import { AlertNotFoundError, BadRequestError } from '../domain/errors';
 import type { ActionResult, AlertPage, AlertStore, SigningSecretStore } from '../ports';
 import { batchGetItems } from './dynamodb-batch-get';
@@ -199,6 +199,35 @@ export class DynamoDbAlertStore implements AlertStore, SigningSecretStore {
       }
     }
     await this.updateAlert(alertId, { UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: values });
+  }
+
+  async failRule(streamId: string, failure: FailedRule): Promise<void> {
+    // an UpdateItem (an upsert), the call the writer already makes on alert states
+    await this.call('UpdateItem', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { [PK]: streamPk(streamId), [SK]: { S: `RULEFAIL#${failure.rule}` } },
+          UpdateExpression: 'SET #rule = :rule, reason = :reason, failedAt = :at, streamVersion = :v',
+          ExpressionAttributeNames: { '#rule': 'rule' },
+          ExpressionAttributeValues: {
+            ':rule': { S: failure.rule },
+            ':reason': { S: failure.reason.slice(0, MAX_ERROR_CHARS) },
+            ':at': { S: failure.failedAt },
+            ':v': { N: String(failure.streamVersion) },
+          },
+        }),
+      ),
+    );
+  }
+
+  async listRuleFailures(streamId: string): Promise<FailedRule[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+      ExpressionAttributeValues: { ':pk': streamPk(streamId), ':prefix': { S: 'RULEFAIL#' } },
+    });
+    return items.map((i) => ({ rule: i.rule?.S ?? '', reason: i.reason?.S ?? '', failedAt: i.failedAt?.S ?? '', streamVersion: Number(i.streamVersion?.N ?? 0) }));
   }
 
   async ensureSigningSecret(streamId: string, candidate: string): Promise<string | undefined> {

@@ -7,7 +7,7 @@
  * The `gsi1` index lists streams (`gsi1pk = STREAM`, `gsi1sk = <id>`) and a stream's tokens
  * (`gsi1pk = TOKENS#<streamId>`), and alerts by state across streams (`gsi1pk = ALERTS#firing | ALERTS#resolved`,
  * newest first; a resolve moves the item). A stream's alerts are read from its own partition (`ALERT#`, ids sort
- * by time). `ALERTSTATE#`, `ALERT#` and `ALERTSECRET` items are written by `DynamoDbAlertStore`.
+ * by time). `ALERTSTATE#`, `ALERT#`, `RULEFAIL#` and `ALERTSECRET` items are written by `DynamoDbAlertStore`.
  *
  * Attributes, item by item (all written by `DynamoDbRegistry`):
  *
@@ -22,6 +22,7 @@
  * | `TOKEN#<sha256>` / `TOKEN` | `hash` S, `scopes` L of S, `createdAt` S, `streamId`? S, `label`? S, `gsi1pk` = `TOKENS#<streamId>`, `gsi1sk` = `<sha256>` |
  * | `STREAM#<id>` / `ALERTSTATE#<rule>#<series>` | `rule` S, `series` S, `alertState` S (`firing` \| `resolved`), `alertId` S, `firedAt` N (epoch ms; the cooldown counts from it), `expiresAt`? N (only while resolved: the resolve + the store's `resolvedRetentionMs`, 30 days by default; a fire removes it) |
  * | `STREAM#<id>` / `ALERT#<alertId>` | `body` S (the alert's fixed part as JSON), `alertState` S, `resolvedAt`? S, `acknowledged` BOOL, `acknowledgedAt`? S, `outcomes` L of M `{type S, status S, attempts N, lastError? S, lastAttemptAt? S}`, `actionsDoneAt`? S, `gsi1pk` = `ALERTS#<state>`, `gsi1sk` = `<firedAt ISO>#<alertId>`, `expiresAt`? N (set by the resolve as on the state: resolved alerts expire, firing ones never) |
+ * | `STREAM#<id>` / `RULEFAIL#<rule>` | `rule` S, `reason` S, `failedAt` S, `streamVersion` N (the rule is skipped while the stream is at this version) |
  * | `STREAM#<id>` / `ALERTSECRET` | `secret` S (the webhook signing secret; `POST /v1/streams/{id}/alert-secret` replaces it), `previous` S (the secret it replaced, `''` if none), `previousUntil` N (epoch ms; until then both sign) |
  *
  * The index must project ALL attributes (`INDEX_PROJECTION`): `list()` reads definitions from it.

@@ -255,7 +255,8 @@ function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)
     return;
   }
   if (!('field' in c)) return;
-  const spec = schema[c.field];
+  // own fields only: `constructor` or `toString` must not find Object.prototype's
+  const spec = Object.hasOwn(schema, c.field) ? schema[c.field] : undefined;
   if (!spec) {
     report([...at, 'field'], `'${c.field}' is not a field of the schema`);
     return;
@@ -293,7 +294,7 @@ export function checkActionUrls(rules: readonly AlertRule[], policy: ActionUrlPo
 /** Checks the legacy shorthand's fields, reporting under `alertThresholds.<field>`. */
 export function checkAlertThresholds(thresholds: AlertThresholds, schema: SchemaTypes, report: IssueSink): void {
   for (const field of Object.keys(thresholds)) {
-    const spec = schema[field];
+    const spec = Object.hasOwn(schema, field) ? schema[field] : undefined;
     if (!spec) report(['alertThresholds', field], `'${field}' is not a field of the schema`);
     else if (spec.type !== 'number' && spec.type !== 'integer') report(['alertThresholds', field], `'${field}' is ${spec.type}; thresholds need a number or integer field`);
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
+import { findUnsafeJson } from './json-safety';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
 
 /**
@@ -62,7 +63,9 @@ export const FieldSpecSchema = z
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;
 
 const FieldName = z.string().regex(FIELD_NAME, 'must start with a letter or _, then letters, digits or _, at most 60 characters');
-const TagsSchema = z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag keys are 1-64 of A-Z a-z 0-9 _ . : -'), z.string().max(256));
+/** A tag key, in a definition and in a `?tag.KEY=VALUE` filter. */
+export const TAG_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
+const TagsSchema = z.record(z.string().regex(TAG_KEY, 'tag keys are 1-64 of A-Z a-z 0-9 _ . : -'), z.string().max(256));
 
 const CreateShape = z.strictObject({
   id: z.string().regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit').optional(),
@@ -134,13 +137,14 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
       ctx.addIssue({ code: 'custom', path: ['schema', name], message: `'${name}' is reserved by the store` });
     }
   }
-  const timeSpec = s.schema[s.timeField];
+  const own = (name: string) => (Object.hasOwn(s.schema, name) ? s.schema[name] : undefined);
+  const timeSpec = own(s.timeField);
   if (timeSpec && timeSpec.type !== 'datetime') {
     ctx.addIssue({ code: 'custom', path: ['schema', s.timeField], message: `the time field '${s.timeField}' must have type datetime` });
   }
   const seen = new Set<string>();
   s.dimensions.forEach((d, i) => {
-    const spec = s.schema[d];
+    const spec = own(d);
     if (seen.has(d)) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is listed twice` });
     seen.add(d);
     if (!spec) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is not a field of the schema` });
@@ -166,6 +170,9 @@ export function toIssues(error: z.ZodError): Issue[] {
 }
 
 function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  // before zod, which drops a `__proto__` key unseen; a lone surrogate would not survive storage
+  const unsafe = findUnsafeJson(body);
+  if (unsafe) throw new BadRequestError(`Invalid ${what}.`, [unsafe]);
   const r = schema.safeParse(body);
   if (!r.success) throw new BadRequestError(`Invalid ${what}.`, toIssues(r.error));
   return r.data;

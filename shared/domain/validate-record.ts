@@ -1,5 +1,6 @@
 import { parseTimestamp } from './datetime';
 import type { Issue } from './errors';
+import { isWellFormedText, loneSurrogateMessage } from './json-safety';
 import type { FieldSpec, Stream } from './stream-definition';
 
 /**
@@ -243,6 +244,10 @@ function check(f: CompiledField, raw: unknown): Checked {
       if (typeof raw !== 'string') {
         return invalid(`must be a string, got ${describe(raw)}`);
       }
+      // UTF-8 stores cannot hold a lone surrogate: kept, it would come back as U+FFFD
+      if (!isWellFormedText(raw)) {
+        return invalid(loneSurrogateMessage(raw));
+      }
       if (raw.length > f.maxLength) {
         return invalid(`must be at most ${f.maxLength} characters, got ${raw.length}`);
       }
@@ -278,13 +283,15 @@ function check(f: CompiledField, raw: unknown): Checked {
   }
 }
 
-/** Bounded walk of an object or array field: depth cap, and no non-finite numbers. */
+/** Bounded walk of an object or array field: depth cap, no non-finite numbers, no lone surrogates. */
 function checkNested(value: unknown, depth: number): { path: (string | number)[]; message: string } | undefined {
   if (typeof value === 'number' && !Number.isFinite(value)) return { path: [], message: `must be a finite number, got ${value}` };
+  if (typeof value === 'string') return isWellFormedText(value) ? undefined : { path: [], message: loneSurrogateMessage(value) };
   if (typeof value !== 'object' || value === null) return undefined;
   if (depth > MAX_VALUE_DEPTH) return { path: [], message: `nested deeper than ${MAX_VALUE_DEPTH} levels` };
   const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
   for (const [k, v] of entries) {
+    if (typeof k === 'string' && !isWellFormedText(k)) return { path: [k], message: `the key ${loneSurrogateMessage(k)}` };
     const problem = checkNested(v, depth + 1);
     if (problem) return { path: [k, ...problem.path], message: problem.message };
   }

@@ -101,3 +101,41 @@ describe('makeAlertEvaluator', () => {
     await store.close();
   }, 120_000);
 });
+
+describe('makeAlertEvaluator: an expression rule over its time budget', () => {
+  it('is marked failed with the reason, skipped on later batches until the stream changes, while the other rules fire', async () => {
+    const { alerts, store } = await world();
+    let evaluations = 0;
+    // a clock that moves 100 ms on every look: the budget of 255 ms is spent within the first record
+    let t = 0;
+    const errors: string[] = [];
+    const evaluator = makeAlertEvaluator({
+      store,
+      alerts,
+      starter: { start: async () => {} },
+      clock: { now: () => NOW },
+      log: { ...silent, error: (m) => void errors.push(m) },
+      expressions: { now: () => (evaluations++, (t += 100)) },
+    });
+    const stream = aStream('costly', [
+      { name: 'costly', when: { expression: '$count([1..1000]) > 5000' } },
+      { name: 'warm', when: 'temperature > -15' },
+    ]);
+    const batch = Array.from({ length: 100 }, (_, i) => point('f1', NOW + i, -10));
+    await evaluator.evaluate(stream, batch);
+
+    const failures = await alerts.listRuleFailures('costly');
+    expect(failures).toEqual([{ rule: 'costly', reason: expect.stringMatching(/time budget \(ran longer than 255 ms on a batch of 100 records\)/), failedAt: new Date(NOW).toISOString(), streamVersion: 1 }]);
+    expect(errors).toEqual(['alert rule failed']);
+    expect((await alerts.listByStream('costly', { limit: 10 })).alerts.map((a) => a.rule)).toEqual(['warm']);
+
+    const looked = evaluations;
+    await evaluator.evaluate(stream, batch);
+    expect(evaluations, 'the failed rule is not run again at the same version').toBe(looked);
+
+    await evaluator.evaluate({ ...stream, version: 2 }, batch);
+    expect(evaluations).toBeGreaterThan(looked);
+    expect((await alerts.listRuleFailures('costly')).map((f) => f.streamVersion)).toEqual([2]);
+    await store.close();
+  });
+});

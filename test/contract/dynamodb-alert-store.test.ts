@@ -220,3 +220,22 @@ describe('DynamoDbAlertStore: replacing a signing secret', () => {
     expect(await store.getSigningSecrets('freezers', T0 + 1500)).toEqual(['whsec_three', 'whsec_two']);
   });
 });
+
+describe('DynamoDbAlertStore: failed rules', () => {
+  it('keeps one failure per rule, the latest replacing the earlier, and lists them per stream', async () => {
+    const store = new DynamoDbAlertStore({ client: dynamo.client, tableName: await dynamo.freshTable() });
+    expect(await store.listRuleFailures('freezers')).toEqual([]);
+    await store.failRule('freezers', { rule: 'costly', reason: 'over budget', failedAt: '2026-03-01T12:00:00.000Z', streamVersion: 1 });
+    await store.failRule('freezers', { rule: 'costly', reason: 'over budget again', failedAt: '2026-03-01T12:05:00.000Z', streamVersion: 2 });
+    await store.failRule('freezers', { rule: 'deep', reason: 'x'.repeat(2000), failedAt: '2026-03-01T12:06:00.000Z', streamVersion: 2 });
+    await store.failRule('other', { rule: 'costly', reason: 'elsewhere', failedAt: '2026-03-01T12:00:00.000Z', streamVersion: 1 });
+    const failures = await store.listRuleFailures('freezers');
+    expect(failures.map((f) => [f.rule, f.reason.length, f.streamVersion])).toEqual([
+      ['costly', 'over budget again'.length, 2],
+      ['deep', 512, 2],
+    ]);
+    // alerts and states of the stream are unaffected by the failure items
+    expect((await store.listByStream('freezers', { limit: 10 })).alerts).toEqual([]);
+    expect(await store.loadStates('freezers')).toEqual([]);
+  });
+});

@@ -169,6 +169,12 @@ describe('api_pull failures are a clear status and write nothing', () => {
     ]);
   });
 
+  it('refuses a pulled record holding a lone UTF-16 surrogate, naming the field, rather than storing U+FFFD', async () => {
+    const error = await failing('lone', { url: `${vendor.base}/lone-surrogate` });
+    expect(error).toMatchObject({ code: 'records.invalid' });
+    expect(error.issues).toEqual([{ index: 0, path: ['sensor'], message: expect.stringMatching(/lone UTF-16 surrogate/) }]);
+  });
+
   it('recovers on the next run and clears the error', async () => {
     await failing('recovers', { url: `${vendor.base}/plain`, transform: '$error("x")' });
     const stream = (await world.registry.get('recovers'))!;

@@ -44,29 +44,6 @@ interface Sent {
   body: string | undefined;
 }
 
-/**
- * The 5xx answers that issue 18's items 5-7 describe, fixed on another branch (wt-harden-input); the lead
- * removes this tolerance when that fix merges. Nothing else may answer 5xx.
- */
-function knownUnfixed(req: Sent, status: number): string | undefined {
-  const params = new URLSearchParams(req.query);
-  const id = req.path.split('/')[3];
-  const decodedId = (() => {
-    try {
-      return id === undefined ? undefined : decodeURIComponent(id);
-    } catch {
-      return undefined;
-    }
-  })();
-  // item 5: `GET /v1/streams?tag.=x` (empty tag key) → 503
-  if (status === 503 && req.method === 'GET' && req.path === '/v1/streams' && [...params.keys()].includes('tag.')) return 'item 5';
-  // item 6: a stream id too long for a DynamoDB key → 503 (ValidationException) instead of 404/400
-  if (status === 503 && decodedId !== undefined && Buffer.byteLength(decodedId) > 1000) return 'item 6';
-  // item 7: `POST /v1/streams/{id}/tokens` with the JSON body `null` → 500
-  if (status === 500 && req.method === 'POST' && /^\/v1\/streams\/[^/]+\/tokens$/.test(req.path) && req.body?.trim() === 'null') return 'item 7';
-  return undefined;
-}
-
 describe('no route answers 5xx for any input a client chose', () => {
   let rt: RuntimeProcess;
   const tokens: Record<string, string> = { admin: ADMIN };
@@ -177,7 +154,6 @@ describe('no route answers 5xx for any input a client chose', () => {
 
   it(`${RUNS} random requests (paths, queries, headers, bodies, tokens) get no 5xx, and the runtime serves on`, async () => {
     const failures: { req: Sent; status: number; body: string }[] = [];
-    const tolerated: Record<string, number> = {};
     const statuses: Record<number, number> = {};
     let sent = 0;
     await fc.assert(
@@ -204,13 +180,11 @@ describe('no route answers 5xx for any input a client chose', () => {
         const text = await res.text();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         if (res.status < 500) return;
-        const known = knownUnfixed(req, res.status);
-        if (known) tolerated[known] = (tolerated[known] ?? 0) + 1;
-        else failures.push({ req, status: res.status, body: text.slice(0, 300) });
+        failures.push({ req, status: res.status, body: text.slice(0, 300) });
       }),
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false, endOnFailure: true },
     );
-    console.log(`route fuzz: ${sent} requests answered; statuses ${JSON.stringify(statuses)}; tolerated known 5xx: ${JSON.stringify(tolerated)}`);
+    console.log(`route fuzz: ${sent} requests answered; statuses ${JSON.stringify(statuses)}`);
     expect(failures.slice(0, 10)).toEqual([]);
     expect(sent).toBeGreaterThan(RUNS / 4);
 

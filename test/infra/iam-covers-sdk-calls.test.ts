@@ -48,6 +48,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
   croner: 'evaluates pull schedules in memory',
+  'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
   standardwebhooks: 'signs webhook bodies (HMAC-SHA256) in memory',
@@ -111,7 +112,7 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'QueryCommand',
-    sentFrom: ['DynamoDbAlertStore.listByState', 'DynamoDbAlertStore.listByStream', 'DynamoDbAlertStore.loadStates'],
+    sentFrom: ['DynamoDbAlertStore.listByState', 'DynamoDbAlertStore.listByStream', 'DynamoDbAlertStore.listRuleFailures', 'DynamoDbAlertStore.loadStates'],
     functions: ['alert-actions'],
     why: 'the alert tasks update one alert by key and read its signing secret (GetItem)',
   },

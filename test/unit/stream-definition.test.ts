@@ -344,3 +344,22 @@ describe('parseStreamPatch', () => {
     ]);
   });
 });
+
+describe('names Object.prototype has (constructor, toString, __proto__)', () => {
+  const base = { name: 'a', type: 'iot_sensor', schema: { x: { type: 'number' } } };
+  const issuesOfBody = (body: unknown) => issuesOf(() => parseStreamInput(body));
+
+  it('are not taken for schema fields when the schema lacks them', () => {
+    expect(issuesOfBody({ ...base, dimensions: ['constructor'] })).toEqual([{ path: ['dimensions', 0], message: "'constructor' is not a field of the schema" }]);
+    expect(issuesOfBody({ ...base, alerts: [{ name: 'r', when: 'toString > 5' }] })).toEqual([{ path: ['alerts', 0, 'when', 'field'], message: "'toString' is not a field of the schema" }]);
+    expect(issuesOfBody({ ...base, alertThresholds: { valueOf: { min: 1 } } })).toEqual([{ path: ['alertThresholds', 'valueOf'], message: "'valueOf' is not a field of the schema" }]);
+  });
+
+  it('are ordinary fields when declared, except __proto__, which is refused with its path', () => {
+    const input = parseStreamInput({ ...base, schema: { constructor: { type: 'number' }, prototype: { type: 'string' } }, alerts: [{ name: 'r', when: 'constructor > 5' }] });
+    expect(Object.keys(input.schema)).toEqual(['constructor', 'prototype']);
+    expect(issuesOfBody(JSON.parse('{"name":"a","type":"iot_sensor","schema":{"__proto__":{"type":"number"},"x":{"type":"number"}}}'))).toEqual([
+      { path: ['schema', '__proto__'], message: "'__proto__' cannot be a key" },
+    ]);
+  });
+});
