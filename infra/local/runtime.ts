@@ -11,7 +11,7 @@ import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
-import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
+import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { startDynalite, ensureTable } from '../../shared/local/dynalite-server';
 import { FileQueue } from '../../shared/local/file-queue/file-queue';
 import type { FileQueueOptions } from '../../shared/local/file-queue/types';
