@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueUnavailableError } from '../../shared/domain/errors';
 import { lockDirectory } from '../../shared/local/file-queue/directory-lock';
+import { spawnUnreaped, waitForZombie } from '../fixtures/unreaped';
 
 const holderScript = fileURLToPath(new URL('../fixtures/lock-holder.ts', import.meta.url));
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -21,7 +22,7 @@ async function tempDir(): Promise<string> {
 
 /** Another process holding the lock of `dir`; resolves once it holds it. */
 async function holder(dir: string): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', holderScript, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', holderScript, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   cleanups.push(async () => {
     child.kill('SIGKILL');
@@ -33,7 +34,7 @@ async function holder(dir: string): Promise<{ child: ChildProcess; exited: Promi
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
-      if (out.includes('locked')) resolve();
+      if (/locked \d+/.test(out)) resolve();
     });
     child.once('exit', () => reject(new Error(`the holder exited: ${err}`)));
   });
@@ -61,8 +62,27 @@ describe('lockDirectory', () => {
   it('is free once its holder has exited after releasing it', async () => {
     const dir = await tempDir();
     const { child, exited } = await holder(dir);
-    child.stdin!.end();
+    child.kill('SIGTERM');
     await exited;
+    const lock = await lockDirectory(dir);
+    await lock.release();
+  });
+
+  it('is free as soon as its holder is killed, while the holder is still a zombie', async () => {
+    const dir = await tempDir();
+    const holder = await spawnUnreaped(process.execPath, ['--import', 'tsx', holderScript, dir], process.env);
+    cleanups.push(() => holder.reap());
+    await expect.poll(() => holder.output(), { timeout: 15_000 }).toMatch(/locked \d+/);
+    process.kill(holder.pid, 'SIGKILL');
+    expect(await waitForZombie(holder.pid)).toBe('Z');
+    const lock = await lockDirectory(dir);
+    await lock.release();
+  });
+
+  it('is free when the pid written beside it names a live process that does not hold it', async () => {
+    const dir = await tempDir();
+    const alive = String(process.ppid);
+    for (const file of ['queue.lock', 'holder.pid']) await writeFile(join(dir, file), alive);
     const lock = await lockDirectory(dir);
     await lock.release();
   });

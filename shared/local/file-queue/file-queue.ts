@@ -7,7 +7,8 @@
  *   digits) is the first sequence number the segment may hold; the segments sort by it. The newest one is the
  *   active one (appended to).
  * - `dead-letters.log`: frames of messages received `maxReceiveCount` times without success.
- * - `queue.lock`: the directory's lock (`directory-lock.ts`).
+ * - `lock/` and `holder.pid`: the directory's lock, which the OS releases when its holder dies, and who holds
+ *   it (`directory-lock.ts`).
  *
  * Frames other than messages are written without fsync: losing one after a crash only means a message is
  * delivered again (or with a lower `receiveCount`), and the writer's store writes are idempotent.
