@@ -28,6 +28,13 @@ export interface Replay {
   activeEnd: number | undefined;
 }
 
+/** A message frame read back, its envelope not parsed yet. */
+interface Pending {
+  payload: Buffer;
+  receiveCount: number;
+  segment: Segment;
+}
+
 /**
  * Reads every segment in `dir`, oldest first, and replays its frames: messages, their receives, their
  * acknowledgments and the state frames that restate older segments. A torn or corrupt tail ends a segment.
@@ -43,7 +50,8 @@ export async function replaySegments(dir: string): Promise<Replay> {
     .sort((a, b) => a.base - b.base);
   const replay: Replay = { segments: [], entries: new Map(), nextSeq: 1, tornBytes: 0, activeEnd: undefined };
   const ranges = new Map<number, { segment: Segment; first: number; last: number }>();
-  const { entries } = replay;
+  // Envelopes are parsed once replay is done, and only those still pending: most were acknowledged since.
+  const entries = new Map<number, Pending>();
   for (const [index, file] of files.entries()) {
     const segment: Segment = { base: file.base, path: file.path, live: 0, retiring: false };
     const range = { segment, first: Number.POSITIVE_INFINITY, last: -1 };
@@ -53,8 +61,7 @@ export async function replaySegments(dir: string): Promise<Replay> {
     const buf = await readFile(file.path);
     const end = readFrames(buf, (kind, seq, payload) => {
       if (kind === KIND.message) {
-        const envelope = JSON.parse(payload.toString()) as IngestEnvelope;
-        entries.set(seq, { seq, id: String(seq), envelope, records: envelope.records.length, receiveCount: 0, segment, visibleAt: 0 });
+        entries.set(seq, { payload, receiveCount: 0, segment });
         segment.live++;
         range.first = Math.min(range.first, seq);
         range.last = seq;
@@ -90,6 +97,10 @@ export async function replaySegments(dir: string): Promise<Replay> {
     });
     replay.tornBytes += buf.length - end;
     if (index === files.length - 1) replay.activeEnd = end;
+  }
+  for (const [seq, { payload, receiveCount, segment }] of entries) {
+    const envelope = JSON.parse(payload.toString()) as IngestEnvelope;
+    replay.entries.set(seq, { seq, id: String(seq), envelope, records: envelope.records.length, receiveCount, segment, visibleAt: 0 });
   }
   return replay;
 }
