@@ -82,12 +82,19 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       ...options.queue,
     });
     closers.push(() => queue.close());
-    const dynamo = await startDynalite({ path: join(config.dataDir, 'dynamodb') });
-    closers.push(() => dynamo.close());
-    await ensureTable(dynamo.client, TABLE_NAME);
+    // the data dir is ours now: dynalite and DuckDB open side by side (a restart waits for the slower only)
+    const [dynamo, store] = await settleAll([
+      startDynalite({ path: join(config.dataDir, 'dynamodb') }).then(async (dynamo) => {
+        closers.push(() => dynamo.close());
+        await ensureTable(dynamo.client, TABLE_NAME);
+        return dynamo;
+      }),
+      DuckDbPointStore.open(join(config.dataDir, 'points.duckdb')).then((store) => {
+        closers.push(() => store.close());
+        return store;
+      }),
+    ]);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
-    const store = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
-    closers.push(() => store.close());
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
@@ -139,6 +146,14 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     await closeAll();
     throw err;
   }
+}
+
+/** Like `Promise.all`, but waits for every promise to settle before throwing the first failure. */
+async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** The admin token: from the setting, else from the data dir, else generated and kept there (mode 0600). */
