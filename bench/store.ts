@@ -10,7 +10,7 @@ import { points, recordOf } from '../../shared/bench/peers/gen.mjs';
 import { parseDataQuery, parseLatestQuery } from '../shared/domain/query';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream, type Datapoint } from '../shared/domain/validate-record';
-import { DuckDbPointStore, type DuckDbPointStoreOptions } from '../shared/local/duckdb-point-store';
+import { DuckDbPointStore, type DuckDbPointStoreOptions } from '../shared/local/duckdb/duckdb-point-store';
 import { benchStream, QUERIES } from './dataset';
 
 const SENSORS = Number(process.env.SENSORS ?? 200);

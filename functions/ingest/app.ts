@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { admitBatch } from '../../shared/domain/admission';
 import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
@@ -39,13 +40,11 @@ export function makeIngestHandler(deps: IngestDeps) {
     if (stream.state === 'paused') throw new StreamPausedError(id);
     const now = clock.now();
     const result = compiled.for(stream).validate(records, { now, receivedAt: now });
-    if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
-      throw new RecordValidationError(result.issues);
-    }
-    const whole = result.invalid === 0;
-    const accepted = whole ? records : result.indexes.map((i) => records[i]);
+    const admission = admitBatch(stream.validation, records, result);
+    if (!admission.admitted) throw new RecordValidationError(admission.issues);
+    const { records: accepted, whole } = admission;
     await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && { recordsJson: json }) }]);
-    return jsonResponse(202, { accepted: accepted.length, ...(result.invalid > 0 && { rejected: result.issues }) });
+    return jsonResponse(202, { accepted: accepted.length, ...(!whole && { rejected: admission.issues }) });
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { admitBatch } from '../../shared/domain/admission';
 import { BackPressureError, QueueUnavailableError, StreamConflictError, StreamNotFoundError, StreamPausedError, type Issue } from '../../shared/domain/errors';
 import { PullFailedError, SecretUnavailableError, type PullErrorCode } from '../../shared/domain/pull-errors';
 import { redactSecrets, secretNames, type PullSource, type TargetPolicy } from '../../shared/domain/pull-source';
@@ -136,17 +137,19 @@ export function makePullRunner(deps: PullRunnerDeps) {
 
   /**
    * Validates, dedupes and queues. Strict streams refuse the run when any record is invalid; lenient ones
-   * send the valid records. Returns the dedupe memory to store.
+   * send the valid records, and refuse it when none is valid (`admitBatch`). Returns the dedupe memory to store.
    */
   async function validateAndSend(stream: Stream, records: unknown[], previous: PullState | undefined, now: number, c: Counts) {
     const checked = compiled.for(stream).validate(records, { now, receivedAt: now });
     const issues = checked.issues.slice(0, MAX_LISTED_ISSUES);
     c.invalid = checked.invalid;
-    if (checked.invalid > 0 && stream.validation === 'strict') {
-      const first = checked.issues[0]!;
-      throw new PullFailedError('records.invalid', `${checked.invalid} pulled records fail the schema (strict stream, nothing sent); record ${first.index}: ${first.path.join('.') || '(root)'}: ${first.message}`, { issues });
+    const admission = admitBatch(stream.validation, records, checked);
+    if (!admission.admitted) {
+      const first = admission.issues[0]!;
+      const why = stream.validation === 'strict' ? 'strict stream' : 'none is valid';
+      throw new PullFailedError('records.invalid', `${checked.invalid} pulled records fail the schema (${why}, nothing sent); record ${first.index}: ${first.path.join('.') || '(root)'}: ${first.message}`, { issues });
     }
-    const valid = checked.indexes.map((i) => records[i]);
+    const valid = admission.records;
     const times = checked.points.map((p) => p.time);
     const keyFields = stream.source?.dedupe?.key;
     const kept = keyFields ? dedupe(valid, times, keyFields, previous?.seen ?? {}) : { keep: valid.map((_, i) => i), deduped: 0, seen: previous?.seen ?? {} };

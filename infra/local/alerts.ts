@@ -78,6 +78,7 @@ export function createLocalAlerts(
     tasks: { [ALERT_TASK_STATES.runAction]: tasks.runAction, [ALERT_TASK_STATES.recordOutcomes]: tasks.recordOutcomes },
     ...(retry !== undefined && { retryIntervalMs: { [ALERT_TASK_STATES.runAction]: retry, [ALERT_TASK_STATES.recordOutcomes]: retry } }),
     onExecutionError: (err, input) => log.error('alert execution failed', { alertId: input.alert.id, error: (err as Error)?.name, reason: (err as Error)?.message }),
+    validate: false, // the bundled ASL, validated by its contract test; validating it would slow every restart
   });
   const budgetMs = options.expressionBudgetMs;
   const expressions = { pause: shareTheEventLoop, ...(budgetMs !== undefined && { budgetMs }) };

@@ -4,6 +4,7 @@ import type { DeviceDecision, DeviceIdentity } from '../../functions/iot-authori
 import { dataTopic, deviceTopicFilter } from '../../functions/iot-authorizer/app';
 import { DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
 import { compiledStreams } from '../../functions/commons/compiled';
+import { admitBatch } from '../../shared/domain/admission';
 import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Logger } from '../../functions/commons/http';
@@ -117,12 +118,12 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
         const { records, json } = parseRecordsText(packet.payload.toString('utf8'), DEFAULT_LIMITS);
         const now = deps.clock.now();
         const result = compiled.for(stream).validate(records, { now, receivedAt: now, deviceId: device.deviceId });
-        if (result.invalid > 0 && (stream.validation === 'strict' || result.points.length === 0)) {
-          const first = result.issues[0]!;
+        const admission = admitBatch(stream.validation, records, result);
+        if (!admission.admitted) {
+          const first = admission.issues[0]!;
           throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`, { invalid: result.invalid });
         }
-        const whole = result.invalid === 0;
-        const accepted = whole ? records : result.indexes.map((i) => records[i]);
+        const { records: accepted, whole } = admission;
         await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && { recordsJson: json }) }]);
       })().then(
         () => done(null),

@@ -12,9 +12,10 @@ import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
-import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
+import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { startDynalite, ensureTable } from '../../shared/local/dynalite-server';
-import { FileQueue, type FileQueueOptions } from '../../shared/local/file-queue';
+import { FileQueue } from '../../shared/local/file-queue/file-queue';
+import type { FileQueueOptions } from '../../shared/local/file-queue/types';
 import { systemClock, type Clock, type PointStore } from '../../shared/ports';
 import { hashToken, newToken } from '../../shared/tokens';
 import type { LocalConfig } from './config';
@@ -89,14 +90,21 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       ...options.queue,
     });
     closers.push(() => queue.close());
-    const dynamo = await startDynalite({ path: join(config.dataDir, 'dynamodb') });
-    closers.push(() => dynamo.close());
-    options.faults?.dynamodb?.(dynamo.client);
-    await ensureTable(dynamo.client, TABLE_NAME);
+    // the data dir is ours now: dynalite and DuckDB open side by side (a restart waits for the slower only)
+    const [dynamo, duckdb] = await settleAll([
+      startDynalite({ path: join(config.dataDir, 'dynamodb') }).then(async (dynamo) => {
+        closers.push(() => dynamo.close());
+        options.faults?.dynamodb?.(dynamo.client);
+        await ensureTable(dynamo.client, TABLE_NAME);
+        return dynamo;
+      }),
+      DuckDbPointStore.open(join(config.dataDir, 'points.duckdb')).then((duckdb) => {
+        closers.push(() => duckdb.close());
+        return duckdb;
+      }),
+    ]);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
-    const duckdb = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
-    closers.push(() => duckdb.close());
-    const store = options.faults?.pointStore?.(duckdb) ?? duckdb;
+    const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
@@ -164,6 +172,14 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     await closeAll();
     throw err;
   }
+}
+
+/** Like `Promise.all`, but waits for every promise to settle before throwing the first failure. */
+async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /**

@@ -12,7 +12,7 @@ import { TributaryError, type Issue } from './errors';
  * | `source.http_status` | the API answered with a non-2xx status, or a body that is not JSON |
  * | `source.redirect` | too many redirects, or one without a usable `Location` |
  * | `transform.failed` | the JSONata transform threw or did not return an array |
- * | `records.invalid` | a strict stream's pulled records failed its schema (nothing is sent) |
+ * | `records.invalid` | a strict stream's pulled records failed its schema, or none of a lenient one's passed (nothing is sent) |
  * | `secret.unavailable` | a `${secret:NAME}` could not be read |
  * | `db.auth` | the database refused the user or password |
  * | `db.sql` | the query failed (syntax, missing table or column, permissions) |

@@ -4,7 +4,7 @@ import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
 import type { Alert } from '../../shared/domain/alert-evaluation';
 import type { Datapoint } from '../../shared/domain/validate-record';
-import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
+import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import type { AlertExecutionInput, AlertStarter } from '../../shared/ports';
 import { useDynalite } from '../fixtures/dynalite';
 

@@ -9,12 +9,12 @@ import { StoreUnavailableError } from '../../shared/domain/errors';
 import { parseDataQuery, parseLatestQuery } from '../../shared/domain/query';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
 import { compileStream, type Datapoint } from '../../shared/domain/validate-record';
-import { DuckDbPointStore } from '../../shared/local/duckdb-point-store';
+import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { pointStoreContract } from './point-store.contract';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const NOW = T0 + 86_400_000;
-const storeModule = pathToFileURL(fileURLToPath(new URL('../../shared/local/duckdb-point-store.ts', import.meta.url))).href;
+const storeModule = pathToFileURL(fileURLToPath(new URL('../../shared/local/duckdb/duckdb-point-store.ts', import.meta.url))).href;
 
 const dirs: string[] = [];
 async function tempFile(): Promise<string> {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackPressureError, QueueUnavailableError } from '../../shared/domain/errors';
-import { type DeadLetter, FileQueue, type FileQueueMessage, type FileQueueOptions } from '../../shared/local/file-queue';
+import { FileQueue } from '../../shared/local/file-queue/file-queue';
+import type { DeadLetter, FileQueueMessage, FileQueueOptions } from '../../shared/local/file-queue/types';
 import type { IngestEnvelope } from '../../shared/ports';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -12,6 +12,14 @@ class PermanentError extends Error {
 }
 
 describe('the alert ASL on aws-local-stepfunctions', () => {
+  it('validates the bundled ASL (the runtime skips it at start) and refuses a broken one', () => {
+    const tasks = { RunAction: async () => ({}), RecordOutcomes: async () => ({}) };
+    expect(() => new LocalStepFunctions({ definition, tasks })).not.toThrow();
+    const broken = { ...definition, StartAt: 'Nowhere' };
+    expect(() => new LocalStepFunctions({ definition: broken, tasks })).toThrow();
+    expect(() => new LocalStepFunctions({ definition: broken, tasks, validate: false })).not.toThrow();
+  });
+
   it('retries a failing action, catches one that keeps failing, and hands every outcome to RecordOutcomes', async () => {
     const calls = new Map<number, number>();
     const recorded: unknown[] = [];

@@ -175,6 +175,14 @@ describe('api_pull failures are a clear status and write nothing', () => {
     expect(error.issues).toEqual([{ index: 0, path: ['sensor'], message: expect.stringMatching(/lone UTF-16 surrogate/) }]);
   });
 
+  it('fails a lenient stream\'s run in which no pulled record passes, as the ingest paths refuse such a batch', async () => {
+    const transform = '$.{ "sensor": sensor, "at": at, "celsius": celsius * 100 }';
+    const stream = await apiStream('lenient-none', { url: `${vendor.base}/plain`, transform }, { validation: 'lenient' });
+    const result = await world.runnerWith(secretsFrom({}))('lenient-none', 'schedule');
+    expect(result).toMatchObject({ status: 'failed', enqueued: 0, error: { code: 'records.invalid', message: expect.stringMatching(/none is valid, nothing sent.*celsius/) } });
+    expect(await world.points(stream)).toEqual([]);
+  });
+
   it('recovers on the next run and clears the error', async () => {
     await failing('recovers', { url: `${vendor.base}/plain`, transform: '$error("x")' });
     const stream = (await world.registry.get('recovers'))!;

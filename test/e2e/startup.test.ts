@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SETTINGS } from '../../infra/local/config';
 import { freePort, RUNTIME_ARGS, startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
+import { processState } from '../fixtures/unreaped';
 
 /** Runs `npm start`'s entry point to its exit; resolves with the code and what it printed. */
 function runToExit(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -131,5 +132,35 @@ describe('npm start: the first hour', () => {
     const bad = await runToExit({}, ['--prot', '80']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown arguments: --prot 80');
+  });
+});
+
+describe('npm start after a crash', () => {
+  const runtimes: RuntimeProcess[] = [];
+  afterAll(async () => {
+    for (const rt of runtimes) await rt.close();
+  });
+
+  it('starts again at once on the data dir of a runtime killed with kill -9 that is still a zombie', async () => {
+    const rt = await startRuntimeProcess({ TRIBUTARY_ADMIN_TOKEN: 'trb_startup-admin-token-0123456789' }, { zombie: true });
+    runtimes.push(rt);
+    const killed = rt.pid!;
+    await rt.kill();
+    expect(await processState(killed)).toBe('Z');
+    await rt.start(); // throws with the runtime's output if it refused to start
+    expect(await processState(killed), 'the killed runtime was still a zombie when the new one had started').toBe('Z');
+    const health = await fetch(`${rt.base}/v1/streams`, { headers: { authorization: 'Bearer trb_startup-admin-token-0123456789' } });
+    expect(health.status).toBe(200);
+  });
+
+  it('starts again when the pid left beside the lock is now a live process that has nothing to do with it', async () => {
+    const rt = await startRuntimeProcess({ TRIBUTARY_ADMIN_TOKEN: 'trb_startup-admin-token-0123456789' });
+    runtimes.push(rt);
+    await rt.kill();
+    // as after a crash in a container whose next process reused the runtime's pid
+    for (const file of ['queue.lock', 'holder.pid']) await writeFile(join(rt.dataDir, 'queue', file), String(process.ppid));
+    await rt.start();
+    const health = await fetch(`${rt.base}/v1/streams`, { headers: { authorization: 'Bearer trb_startup-admin-token-0123456789' } });
+    expect(health.status).toBe(200);
   });
 });
