@@ -2,7 +2,11 @@ import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
 import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
 import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
-import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
+import { parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-dialect';
+import { applyPatch, newStream, type Stream } from '../../shared/domain/stream-definition';
+import { VaultIdSchema } from '../../shared/domain/stream-sections';
+import { hashPassword } from '../../shared/passwords';
+import { asPublished, createAnswer } from './answers';
 import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -24,6 +28,8 @@ export interface StreamsDeps {
   pullState?: Pick<PullStateStore, 'get'>;
   /** What webhook and ticket URLs must be beyond http(s): https in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`); nothing more unless given. */
   actionUrls?: ActionUrlPolicy;
+  /** The scheme of the ingest URL the create answer gives: `https` (API Gateway) unless told (the local runtime's `http`). */
+  scheme?: 'https' | 'http';
 }
 
 const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
@@ -70,18 +76,25 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return created ? { alertSigningSecret: created } : {};
   }
 
-  /** Admins see the whole definition; a read token sees alert action targets only up to their origin. */
+  /** Admins see the whole definition; a read token sees alert action targets only up to their origin. No one sees a password hash. */
   function asSeenBy(event: HttpEvent, stream: Stream): Stream {
-    if (callerScopes(event)?.includes('admin') || !stream.alerts) return stream;
-    return { ...stream, alerts: withActionTargetsHidden(stream.alerts) };
+    const published = asPublished(stream);
+    if (callerScopes(event)?.includes('admin') || !published.alerts) return published;
+    return { ...published, alerts: withActionTargetsHidden(published.alerts) };
+  }
+
+  /** The stream with its device password (if the body gave one) as a hash. */
+  async function withPasswordHash(stream: Stream, credentials: { username: string; password: string } | undefined): Promise<Stream> {
+    if (!credentials || !stream.device) return stream;
+    return { ...stream, device: { ...stream.device, credentials: { username: credentials.username, passwordHash: await hashPassword(credentials.password) } } };
   }
 
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
-    if (stream.state === state) return jsonResponse(200, stream);
+    if (stream.state === state) return jsonResponse(200, asPublished(stream));
     const next = { ...stream, state, updatedAt: new Date(clock.now()).toISOString(), version: stream.version + 1 };
     await registry.update(next);
-    return jsonResponse(200, next);
+    return jsonResponse(200, asPublished(next));
   }
 
   async function app(event: HttpEvent): Promise<HttpResult> {
@@ -92,10 +105,12 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     switch (route.path.replace('/v1/streams', '') || '/') {
       case '/':
         if (route.method === 'POST') {
-          const stream = newStream(checkUrls(parseStreamInput(body(event)), 'stream definition'), new Date(clock.now()), suffix);
+          const input = checkUrls(parseDefinition(body(event)), 'stream definition');
+          const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
           await registry.create(stream);
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
-          return jsonResponse(201, { ...stream, ingestToken, ...(await signingSecretFor(stream)) });
+          const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
+          return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags: Record<string, string> = {};
@@ -104,8 +119,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
             throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: 'must be an integer from 1 to 1000' }]);
           }
-          const page = await registry.list({ tags, limit, ...(params.cursor && { cursor: params.cursor }) });
-          return jsonResponse(200, page);
+          const vault = params.vaultId === undefined ? undefined : VaultIdSchema.safeParse(params.vaultId);
+          if (vault && !vault.success) throw new BadRequestError('Invalid query parameters.', [{ path: ['vaultId'], message: vault.error.issues[0]!.message }]);
+          const page = await registry.list({ tags, limit, ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
+          return jsonResponse(200, { ...page, streams: page.streams.map(asPublished) });
         }
       case '/{id}':
         if (route.method === 'GET') return jsonResponse(200, asSeenBy(event, await load(id!)));
@@ -114,9 +131,11 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           await tokens.deleteForStream(id!);
           return { statusCode: 204 };
         } else {
-          const next = applyPatch(await load(id!), checkUrls(parseStreamPatch(body(event)), 'stream patch'), new Date(clock.now()));
+          const current = await load(id!);
+          const patch = checkUrls(parseDefinitionPatch(body(event), current), 'stream patch');
+          const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await registry.update(next);
-          return jsonResponse(200, { ...next, ...(await signingSecretFor(next)) });
+          return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
       case '/{id}/pause':
         return setState(id!, 'paused');

@@ -26,7 +26,7 @@ export type PullStreamType = (typeof PULL_STREAM_TYPES)[number];
 export const isPullType = (type: string): type is PullStreamType => (PULL_STREAM_TYPES as readonly string[]).includes(type);
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-export const MAX_TIMEOUT_MS = 20_000;
+export const MAX_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 export const MAX_MAX_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_MAX_ROWS = 10_000;
