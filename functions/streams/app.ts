@@ -6,6 +6,7 @@ import { parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-
 import { applyPatch, newStream, type Stream } from '../../shared/domain/stream-definition';
 import { VaultIdSchema } from '../../shared/domain/stream-sections';
 import { hashPassword } from '../../shared/passwords';
+import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer } from './answers';
 import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
@@ -69,6 +70,16 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return input;
   }
 
+  /** A JavaScript transform is compiled in the sandbox before it is stored: a 400 at the path the client wrote it. */
+  async function checkScriptOf<T extends { source?: Stream['source'] }>(input: T, raw: unknown, what: string): Promise<T> {
+    const script = input.source?.script;
+    if (script === undefined) return input;
+    const problem = await checkScript(script);
+    if (problem === undefined) return input;
+    const written = (raw as { processing?: { transform?: unknown } } | null)?.processing?.transform !== undefined;
+    throw new BadRequestError(`Invalid ${what}.`, [{ path: written ? ['processing', 'transform'] : ['source', 'script'], message: problem }]);
+  }
+
   /** `{alertSigningSecret}` the first time a stream has alert rules, else nothing: the secret is shown once. */
   async function signingSecretFor(stream: Stream): Promise<{ alertSigningSecret?: string }> {
     if (!deps.signingSecrets || !stream.alerts?.length) return {};
@@ -105,7 +116,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     switch (route.path.replace('/v1/streams', '') || '/') {
       case '/':
         if (route.method === 'POST') {
-          const input = checkUrls(parseDefinition(body(event)), 'stream definition');
+          const raw = body(event);
+          const input = await checkScriptOf(checkUrls(parseDefinition(raw), 'stream definition'), raw, 'stream definition');
           const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
           await registry.create(stream);
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
@@ -132,7 +144,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return { statusCode: 204 };
         } else {
           const current = await load(id!);
-          const patch = checkUrls(parseDefinitionPatch(body(event), current), 'stream patch');
+          const raw = body(event);
+          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), 'stream patch'), raw, 'stream patch');
           const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await registry.update(next);
           return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });

@@ -22,6 +22,7 @@ import { isUnixCron, unixCronToEventBridge } from './unix-cron';
  * | `eventTypes: {type: {field: spec}}` | `eventTypes: {type: {fields, required}}`, their fields in `schema`, an `eventType` field |
  * | `${NAME}` in a source's URL, headers or credentials | `${secret:NAME}` |
  * | a Unix cron `schedule` (`0 *\/6 * * *`) | its EventBridge `cron()` |
+ * | no `dimensions` (the documents name no series keys) | the required string fields |
  * | `processing.validation`, `.alertThresholds` | `validation`, `alertThresholds` |
  * | `processing.frequency` + `.aggregation` | `defaultQuery: {granularity, downsamplers}` |
  * | `processing.transform`: a JavaScript `function …` / a JSONata expression | `source.script` / `source.transform` |
@@ -66,6 +67,12 @@ const DEVICE_FIELD = 'deviceId';
 /** `$1` on a database stream's first run when its parameter is `${lastProcessedTime}`: before any row. */
 export const EPOCH_CURSOR = '1970-01-01T00:00:00.000Z';
 
+/** Mappings the dialect made up (not the client's): a transform replaces them. */
+const GENERATED = new WeakSet<object>();
+const generated = (mapping: Obj): Obj => {
+  GENERATED.add(mapping);
+  return mapping;
+};
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -83,7 +90,10 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   const rename = (canonical: Path, written: Path) => t.renames.push({ canonical, written });
   const issue = (path: Path, message: string) => t.issues.push({ path, message });
 
+  const documentForm = 'processing' in body || 'vaultId' in body || (isObj(body.source) && !('kind' in body.source)) || isObj(body.eventTypes);
   if (isObj(body.schema)) body.schema = translateSchema(body.schema, ['schema'], rename, issue);
+  // the documents name no series keys: their required string fields identify a record's series
+  if (!stream && documentForm && !('dimensions' in body) && isObj(body.schema) && type !== 'event_stream') body.dimensions = seriesKeys(body);
   if (isObj(body.eventTypes)) translateEventTypes(body, rename, issue);
   if (isObj(body.source)) translateSource(body, type, rename, issue);
   if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue);
@@ -212,6 +222,13 @@ function translateEventTypes(body: Obj, rename: Rename, issue: Report): void {
   if (!dimensions.includes(EVENT_TYPE_FIELD)) body.dimensions = [...dimensions, EVENT_TYPE_FIELD];
 }
 
+function seriesKeys(body: Obj): string[] {
+  const time = typeof body.timeField === 'string' ? body.timeField : 'timestamp';
+  return Object.entries(body.schema as Obj)
+    .filter(([name, spec]) => name !== time && isObj(spec) && spec.type === 'string' && spec.required === true)
+    .map(([name]) => name);
+}
+
 /** `${NAME}` → `${secret:NAME}` (a `${secret:NAME}` already is one). */
 function secretRefs(text: unknown): unknown {
   return typeof text === 'string' ? text.replace(DOC_SECRET, '${secret:$1}') : text;
@@ -268,7 +285,7 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
     }
     // the documents' columns are snake_case, their schema camelCase: each field reads its snake_case column
     if (!('mapping' in out) && isObj(body.schema)) {
-      out.mapping = Object.fromEntries(Object.keys(body.schema).map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));
+      out.mapping = generated(Object.fromEntries(Object.keys(body.schema).map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)])));
     }
     body.source = out;
   } else if (type === 'iot_sensor') {
@@ -320,12 +337,10 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
   if (pulls && source) {
     const transform = processing.transform;
     if (typeof transform === 'string') {
-      if (isJavaScriptFunction(transform)) issue(['processing', 'transform'], 'JavaScript transforms are not built yet; write a JSONata expression');
-      else {
-        source.transform = transform;
-        if (source.kind === 'database') delete source.mapping;
-        rename(['source', 'transform'], ['processing', 'transform']);
-      }
+      const key = isJavaScriptFunction(transform) ? 'script' : 'transform';
+      source[key] = key === 'script' ? transform.trim() : transform;
+      if (isObj(source.mapping) && GENERATED.has(source.mapping)) delete source.mapping;
+      rename(['source', key], ['processing', 'transform']);
     } else if (transform !== undefined) issue(['processing', 'transform'], 'must be a JavaScript function or a JSONata expression, as text');
     if (processing.deduplicate === true && isObj(body.schema)) {
       const time = typeof body.timeField === 'string' ? body.timeField : 'timestamp';

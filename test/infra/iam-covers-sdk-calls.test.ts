@@ -50,6 +50,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   croner: 'evaluates pull schedules in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
+  'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   zod: 'validates values in memory',
 };
 

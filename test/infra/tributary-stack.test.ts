@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/commons/routes';
 import { TABLE_KEYS } from '../../shared/aws/dynamodb-table';
 import { TributaryConfigError } from '../../infra/aws/config';
+import { SANDBOX_HANDLERS } from '../../infra/aws/constructs/function';
 import { INGEST_TOPIC_RULE_SQL } from '../../infra/aws/constructs/iot';
 import { REJECTED_RECORDS_METRIC } from '../../infra/aws/constructs/observability';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
@@ -159,6 +160,15 @@ describe('functions', () => {
       const bundle = join(synth.app.outdir, asset.assetPath, 'index.mjs');
       expect(existsSync(bundle), `${name}: ${bundle}`).toBe(true);
       expect(readFileSync(bundle, 'utf8'), name).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{[^}]*\bhandler\b[^}]*\}/);
+    }
+  });
+
+  it('ships the QuickJS WebAssembly beside the bundle of each function that runs client JavaScript, and only there', () => {
+    for (const fn of Object.values(fns())) {
+      const asset = fn.fn.node.findChild('Code') as Asset;
+      const wasm = join(synth.app.outdir, asset.assetPath, 'emscripten-module.wasm');
+      expect(existsSync(wasm), `${fn.handler}: ${wasm}`).toBe(SANDBOX_HANDLERS.has(fn.handler));
+      if (SANDBOX_HANDLERS.has(fn.handler)) expect(readFileSync(wasm).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
     }
   });
 

@@ -54,6 +54,8 @@ describe('parseDefinition (the documents\' dialect)', () => {
       mapping: { productId: 'product_id', quantityOnHand: 'quantity_on_hand', lastUpdated: 'last_updated', supplierId: 'supplier_id' },
     });
     expect(input.schema.quantityOnHand).toEqual({ type: 'number', range: { min: 0 } });
+    // no dimensions given: the required string fields identify a series
+    expect(input.dimensions).toEqual(['productId', 'location']);
   });
 
   it('reads the Manufacturing Events stream: a webhook with a secret reference, one schema per event type', () => {
