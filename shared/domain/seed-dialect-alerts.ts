@@ -125,6 +125,56 @@ function conditionText(condition: unknown): unknown {
   return { expression: `\`${m[1]}\` ${op} \`${m[3]}\`` };
 }
 
-function translateActions(actions: unknown, _at: Path, _issue: Report): unknown {
-  return actions;
+/**
+ * The documents' action shapes as canonical actions:
+ *
+ * - `email {recipients, template, data}` → `email {subject, message}`: the subject names the template, the
+ *   message lists `data` (placeholders such as `{{data.temperature}}` rendered). `recipients` is refused: an
+ *   email goes to the deployment's alert subscribers (SNS topic in AWS, the log on one machine);
+ * - `webhook {url, payload}` → `webhook {url, body}`, the payload as JSON text (without placeholders: a value
+ *   put into JSON text must not change its structure);
+ * - `create_ticket {url, system, priority, assignee}` → `ticket {url, title, description}`; it needs `url`,
+ *   where the ticket system takes new tickets.
+ */
+function translateActions(actions: unknown, at: Path, issue: Report): unknown {
+  if (!Array.isArray(actions)) return actions;
+  return actions.map((action, i) => (isObj(action) ? translateAction(action, [...at, i], issue) : action));
+}
+
+const EMAIL_KEYS = new Set(['type', 'recipients', 'template', 'data']);
+const TICKET_KEYS = new Set(['type', 'url', 'system', 'priority', 'assignee']);
+
+function translateAction(action: Obj, at: Path, issue: Report): unknown {
+  if (action.type === 'email' && ('template' in action || 'data' in action || 'recipients' in action)) {
+    for (const key of Object.keys(action)) if (!EMAIL_KEYS.has(key)) issue([...at, key], `is not a key of an email action (${[...EMAIL_KEYS].join(', ')})`);
+    if ('recipients' in action) {
+      issue([...at, 'recipients'], "an email action goes to the deployment's alert subscribers (the SNS topic in AWS, the log on one machine); per-rule recipients are not supported: remove recipients");
+    }
+    const data = isObj(action.data) ? action.data : {};
+    if (action.data !== undefined && !isObj(action.data)) issue([...at, 'data'], 'must be an object of label → text (placeholders such as {{data.temperature}} allowed)');
+    const lines = Object.entries(data).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    return {
+      type: 'email',
+      subject: `[{{alert.severity}}] {{alert.rule}}${typeof action.template === 'string' ? ` (${action.template})` : ''}`.slice(0, 100),
+      message: ["Alert '{{alert.rule}}' ({{alert.severity}}) on stream {{stream.id}} at {{alert.time}}", ...lines].join('\n'),
+    };
+  }
+  if (action.type === 'webhook' && 'payload' in action) {
+    const { payload, ...rest } = action;
+    if ('body' in action) issue([...at, 'payload'], 'give payload or body, not both');
+    const text = JSON.stringify(payload ?? null);
+    if (text.includes('{{')) issue([...at, 'payload'], 'placeholders in a payload are not supported (a value put into JSON text could change its structure); the default body carries the alert and the record');
+    return { ...rest, body: text };
+  }
+  if (action.type === 'create_ticket') {
+    for (const key of Object.keys(action)) if (!TICKET_KEYS.has(key)) issue([...at, key], `is not a key of a create_ticket action (${[...TICKET_KEYS].join(', ')})`);
+    if (action.url === undefined) issue([...at, 'url'], 'create_ticket needs url: where the ticket system takes new tickets (a ticket is POSTed there, signed)');
+    const about = (['system', 'priority', 'assignee'] as const).filter((k) => typeof action[k] === 'string').map((k) => `${k}: ${String(action[k])}`);
+    return {
+      type: 'ticket',
+      url: action.url,
+      ...(about.length && { description: ["Alert '{{alert.rule}}' ({{alert.severity}}) on stream {{stream.id}} at {{alert.time}}", ...about].join('\n') }),
+    };
+  }
+  return action;
 }

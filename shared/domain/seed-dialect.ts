@@ -28,6 +28,7 @@ import { isUnixCron, unixCronToEventBridge } from './unix-cron';
  * | `processing.transform`: a JavaScript `function …` / a JSONata expression | `source.script` / `source.transform` |
  * | `processing.deduplicate: true` | `source.dedupe: {key: every field but the time}` |
  * | `processing.alerting`, alert rules with `condition` and document actions | `alerts` (`seed-dialect-alerts.ts`) |
+ * | a patch `{streamId, rules}` (the document's `setAlerts`) | `alerts` |
  *
  * @example
  * const input = parseDefinition({ name: 'T', type: 'iot_sensor', schema: { t: { type: 'number', range: [-40, 100] } } });
@@ -96,7 +97,15 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   if (!stream && documentForm && !('dimensions' in body) && isObj(body.schema) && type !== 'event_stream') body.dimensions = seriesKeys(body);
   if (isObj(body.eventTypes)) translateEventTypes(body, rename, issue);
   if (isObj(body.source)) translateSource(body, type, rename, issue);
-  if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue);
+  // the document's setAlerts(streamId, {streamId, rules}) is PATCH /v1/streams/{id} with that body
+  if (stream && Array.isArray(body.rules)) {
+    if ('alerts' in body) issue(['rules'], 'give rules or alerts, not both');
+    if ('streamId' in body && body.streamId !== stream.id) issue(['streamId'], `names another stream than the path (${stream.id})`);
+    body.alerts = translateRules(body.rules, ['rules'], issue);
+    delete body.rules;
+    delete body.streamId;
+    rename(['alerts'], ['rules']);
+  } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue);
   if ('processing' in body) translateProcessing(body, type, stream, rename, issue);
   t.body = body;
   return t;
@@ -131,7 +140,10 @@ function parseTranslated<T>(t: Translation, parse: () => T, what: string): T {
     parsed = parse();
   } catch (err) {
     if (!(err instanceof BadRequestError)) throw err;
-    issues = [...issues, ...err.issues.map((i) => ({ ...i, path: writtenPath(i.path, t.renames) }))];
+    // a place the dialect already explained is not reported again by the canonical schema
+    const explained = new Set(issues.map((i) => JSON.stringify(i.path)));
+    const canonical = err.issues.map((i) => ({ ...i, path: writtenPath(i.path, t.renames) })).filter((i) => !explained.has(JSON.stringify(i.path)));
+    issues = [...issues, ...canonical];
   }
   if (issues.length > 0 || parsed === undefined) throw new BadRequestError(`Invalid ${what}.`, issues);
   return parsed;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startedForSuite } from '../fixtures/lifecycle';
-import { documentDefinition } from '../fixtures/data-streams';
+import { documentDefinition, documentRecords } from '../fixtures/data-streams';
 import { PG_PASSWORD, PG_USER, startPostgres } from '../fixtures/postgres-server';
 import { ACCOUNTS, startVendor, VENDOR_TOKEN } from '../fixtures/vendor-server';
 import { startLocal } from './harness';
@@ -10,7 +10,12 @@ import { startLocal } from './harness';
  * `shared/seeds/000_…`), created over HTTP on the local runtime as a user pasting them would.
  */
 describe('the Data Streams document on the local runtime', () => {
-  const local = startedForSuite(() => startLocal());
+  const emails: string[] = [];
+  const local = startedForSuite(() => startLocal({ alerts: { retryIntervalMs: 5, emailLog: (line) => emails.push(line) } }));
+
+  async function alertsOf(id: string, n: number): Promise<any[]> {
+    return (await waitFor(() => local.api(`/v1/streams/${id}/alerts`), (r) => r.body.alerts?.length >= n)).body.alerts;
+  }
 
   it('creates the Temperature Monitoring stream and answers as the document does, without the device password', async () => {
     const r = await local.api('/v1/streams', { body: documentDefinition('temperature-monitoring') });
@@ -30,6 +35,75 @@ describe('the Data Streams document on the local runtime', () => {
     expect(got.body.defaultQuery).toEqual({ granularity: '1m', downsamplers: ['mean'] });
     expect(got.body).not.toHaveProperty('processing');
     expect(JSON.stringify([r.body, got.body])).not.toMatch(/sensor_pass|scrypt/);
+  });
+
+  it('takes the document\'s batch on the Environmental Monitoring stream, answers aggregation=hourly with hourly means and the default query per 30 s window, and fires the co2 alert', async () => {
+    const { id, ingestToken } = await local.createStream(documentDefinition('environmental-monitoring'));
+    const sent = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: documentRecords('batch-records') });
+    expect(sent).toMatchObject({ status: 202, body: { accepted: 3 } });
+    const range = 'start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z';
+    const hourly = await local.waitForPoints(id, `${range}&fields=temperature,humidity&aggregation=hourly`, (p) => p[0]?.values.temperature.count === 3);
+    expect(hourly).toEqual([
+      { time: '2024-01-15T10:00:00.000Z', values: { temperature: expect.objectContaining({ mean: expect.closeTo(23.5333, 3), count: 3 }), humidity: expect.objectContaining({ mean: expect.closeTo(65.1667, 3) }) } },
+    ]);
+    // processing.frequency 30s + aggregation latest: the stream's own answer without a granularity
+    const byDefault = await local.api(`/v1/streams/${id}/data?${range}&fields=co2`);
+    expect(byDefault.body).toMatchObject({ granularity: '30s' });
+    expect(byDefault.body.points.map((p: any) => [p.time, p.values.co2])).toEqual([
+      ['2024-01-15T10:30:00.000Z', { last: 425 }],
+      ['2024-01-15T10:31:00.000Z', { last: 430 }],
+      ['2024-01-15T10:32:00.000Z', { last: 435 }],
+    ]);
+    const raw = await local.api(`/v1/streams/${id}/data?${range}&aggregation=raw`);
+    expect(raw.body.points).toHaveLength(3);
+    expect((await local.api(`/v1/streams/${id}/data?${range}&aggregation=weekly&colour=red`)).body.errors.map((e: any) => e.path)).toEqual([['colour'], ['aggregation']]);
+
+    expect((await local.api(`/v1/streams/${id}/alerts`)).body.alerts).toEqual([]);
+    await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: { timestamp: new Date().toISOString(), temperature: 24, humidity: 50, co2: 1200 } });
+    const [alert] = await alertsOf(id, 1);
+    expect(alert).toMatchObject({ rule: 'co2 greater_than', state: 'firing', value: 1200 });
+  });
+
+  it('fires the Temperature Monitoring thresholds and refuses the document\'s HTTP record, whose location is not in the enum', async () => {
+    const { id, ingestToken } = await local.createStream(documentDefinition('temperature-monitoring'));
+    const refused = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: documentRecords('http-record') });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([{ index: 0, path: ['location'], message: expect.stringContaining('warehouse') }]);
+    const now = Date.now();
+    const ok = await local.api(`/v1/streams/${id}/data`, {
+      token: ingestToken,
+      body: [
+        { timestamp: new Date(now - 2_000).toISOString(), temperature: 22, humidity: 50, location: 'warehouse', batteryLevel: 90 },
+        { timestamp: new Date(now - 1_000).toISOString(), temperature: 31.5, humidity: 70, location: 'warehouse', batteryLevel: 90 },
+      ],
+    });
+    expect(ok).toMatchObject({ status: 202, body: { accepted: 2 } });
+    const alerts = await alertsOf(id, 2);
+    expect(alerts.map((a) => [a.rule, a.value]).sort()).toEqual([
+      ['humidity out of range', 70],
+      ['temperature out of range', 31.5],
+    ]);
+    // processing.frequency 1m + aggregation average: per-minute means without a granularity
+    const perMinute = await local.api(`/v1/streams/${id}/data?timeRange=last_hour&fields=temperature`);
+    expect(perMinute.body.granularity).toBe('1m');
+    const means = perMinute.body.points.map((p: any) => p.values.temperature.mean);
+    expect(means.length === 1 ? means[0] : (means[0] + means[1]) / 2).toBeCloseTo(26.75, 5);
+  });
+
+  it('applies the configuration update and the setAlerts rules as PATCHes, refusing what it cannot do by path', async () => {
+    const { id } = await local.createStream(documentDefinition('environmental-monitoring'));
+    const updated = await local.api(`/v1/streams/${id}`, { method: 'PATCH', body: documentDefinition('update-stream-configuration') });
+    expect(updated.status).toBe(200);
+    expect(updated.body.defaultQuery).toEqual({ granularity: '1m', downsamplers: ['mean'] });
+    expect(updated.body.alerts).toEqual([expect.objectContaining({ name: 'temperature outside_range', when: { field: 'temperature', outside: [18, 28] } })]);
+
+    const config = { ...documentDefinition('alert-config'), streamId: id };
+    const refused = await local.api(`/v1/streams/${id}`, { method: 'PATCH', body: config });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors.map((e: any) => e.path)).toEqual([
+      ['rules', 0, 'actions', 0, 'recipients'],
+      ['rules', 1, 'actions', 0, 'url'],
+    ]);
   });
 
   it('lists and filters streams by vaultId', async () => {

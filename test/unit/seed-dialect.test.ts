@@ -127,3 +127,52 @@ describe('parseDefinition (the documents\' dialect)', () => {
     expect(issuesOf(() => parseDefinition(documentDefinition(name)))).toContainEqual({ path: ['type'], message: expect.any(String) });
   });
 });
+
+describe('the document\'s alert shapes', () => {
+  const stream = newStream(parseDefinition({ ...documentDefinition('environmental-monitoring'), schema: { ...documentDefinition('environmental-monitoring').schema, equipmentHours: { type: 'number' }, maintenanceThreshold: { type: 'number' }, location: { type: 'string' } } }), NOW, () => 'abc123');
+
+  it('refuses the setAlerts example where Tributary cannot do what it says, naming each place', () => {
+    const issues = issuesOf(() => parseDefinitionPatch(documentDefinition('alert-config'), { ...stream, id: 'stream_xyz789' }));
+    expect(issues.map((i) => i.path)).toEqual([
+      ['rules', 0, 'actions', 0, 'recipients'],
+      ['rules', 1, 'actions', 0, 'url'],
+    ]);
+  });
+
+  it('translates the setAlerts rules: condition text, email template and data, webhook payload, create_ticket', () => {
+    const config = documentDefinition('alert-config');
+    delete config.rules[0].actions[0].recipients;
+    config.rules[1].actions[0].url = 'https://tickets.example.com/api/tickets';
+    const patch = parseDefinitionPatch(config, { ...stream, id: 'stream_xyz789' });
+    expect(patch.alerts).toEqual([
+      {
+        name: 'high_temperature_alert',
+        severity: 'critical',
+        cooldown: '15m',
+        when: { field: 'temperature', op: '>', value: 30 },
+        actions: [
+          { type: 'email', subject: '[{{alert.severity}}] {{alert.rule}} (high_temperature)', message: expect.stringContaining('location: {{data.location}}\ntemperature: {{data.temperature}}') },
+          { type: 'webhook', url: 'https://api.company.com/alerts', body: JSON.stringify({ type: 'environmental', severity: 'critical', message: 'Temperature exceeded safe threshold' }) },
+        ],
+      },
+      {
+        name: 'equipment_maintenance_due',
+        severity: 'warning',
+        cooldown: '5m',
+        when: { expression: '`equipmentHours` > `maintenanceThreshold`' },
+        actions: [{ type: 'ticket', url: 'https://tickets.example.com/api/tickets', description: expect.stringContaining('system: maintenance_system\npriority: medium\nassignee: maintenance_team') }],
+      },
+    ]);
+  });
+
+  it('translates processing.alerting: equals on a string, less_than, and refuses a baseline', () => {
+    const line = documentDefinition('production-line');
+    const input = parseDefinition({ ...line, type: 'iot_sensor', source: undefined });
+    expect(input.alerts).toEqual([
+      expect.objectContaining({ name: 'qualityStatus equals', severity: 'critical', when: { expression: '`qualityStatus` = "error"' } }),
+      expect.objectContaining({ name: 'lineSpeed less_than', severity: 'warning', when: { field: 'lineSpeed', op: '<', value: 50 } }),
+    ]);
+    const hvac = issuesOf(() => parseDefinitionPatch({ processing: documentDefinition('hvac-monitoring').processing }, stream));
+    expect(hvac).toContainEqual({ path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('not an alerting key') });
+  });
+});
