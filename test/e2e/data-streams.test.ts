@@ -106,6 +106,25 @@ describe('the Data Streams document on the local runtime', () => {
     ]);
   });
 
+  it('answers the document\'s paths without /v1 as their /v1 twins, with the same scopes', async () => {
+    const created = await local.api('/streams', { body: documentDefinition('basic-stream-creation') });
+    expect(created.status).toBe(201);
+    const { id, ingestToken } = created.body;
+    const record = { timestamp: '2024-01-15T10:30:00Z', temperature: 23.5 };
+    expect(await local.api(`/streams/${id}/data`, { token: ingestToken, body: record })).toMatchObject({ status: 202, body: { accepted: 1 } });
+    const points = await local.waitForPoints(id, 'start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z', (p) => p.length === 1);
+    const unversioned = await local.api(`/streams/${id}/data?start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z`);
+    expect(unversioned.body.points).toEqual(points);
+    expect((await local.api(`/streams/${id}`)).body).toEqual((await local.api(`/v1/streams/${id}`)).body);
+    expect((await local.api(`/streams/${id}/status`)).body).toMatchObject({ streamId: id, pointsTotal: 1 });
+    expect((await local.api(`/streams/${id}/pause`, { method: 'POST' })).body.state).toBe('paused');
+    expect((await local.api(`/streams/${id}/resume`, { method: 'POST' })).body.state).toBe('active');
+    // the ingest token may write, not manage: the scope is the /v1 route's
+    expect((await local.api('/streams', { token: ingestToken, body: documentDefinition('basic-stream-creation') })).status).toBe(403);
+    expect((await local.api(`/streams/${id}/data`, { token: null, body: record })).status).toBe(401);
+    expect((await local.api('/streams/nope/data/extra')).status).toBe(404);
+  });
+
   it('lists and filters streams by vaultId', async () => {
     const a = await local.createStream({ ...documentDefinition('basic-stream-creation'), vaultId: 'vault_list_a' });
     const b = await local.createStream({ ...documentDefinition('basic-stream-creation'), vaultId: 'vault_list_b' });
