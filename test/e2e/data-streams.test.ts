@@ -125,6 +125,36 @@ describe('the Data Streams document on the local runtime', () => {
     expect((await local.api('/streams/nope/data/extra')).status).toBe(404);
   });
 
+  it('takes Manufacturing Events of each type, each checked against its own event type', async () => {
+    const { id, ingestToken } = await local.createStream(documentDefinition('manufacturing-events'));
+    const stream = (await local.api(`/v1/streams/${id}`)).body;
+    expect(stream.webhook).toEqual({ authentication: 'hmac-sha256', secret: '${secret:WEBHOOK_SECRET}' });
+    const events = [
+      { eventType: 'production_started', batchId: 'B-7', productType: 'widget', quantity: 100, startTime: '2024-01-15T08:00:00Z', operator: 'ana' },
+      { eventType: 'quality_check', batchId: 'B-7', testType: 'visual', result: 'pass', metrics: { defects: 0 }, inspector: 'li', timestamp: '2024-01-15T09:00:00Z' },
+      { eventType: 'batch_completed', batchId: 'B-7', completionTime: '2024-01-15T10:00:00Z', finalQuantity: 98, qualityGrade: 'A' },
+    ];
+    const refused = await local.api(`/v1/streams/${id}/data`, {
+      token: ingestToken,
+      body: [
+        { eventType: 'quality_check', batchId: 'B-8', result: 'pass', timestamp: '2024-01-15T09:00:00Z' },
+        { eventType: 'production_started', batchId: 'B-8', productType: 'widget', startTime: '2024-01-15T08:00:00Z', qualityGrade: 'A' },
+        { eventType: 'shipment', batchId: 'B-8' },
+      ],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([
+      { index: 0, path: ['testType'], message: "event type 'quality_check' requires 'testType'" },
+      { index: 1, path: ['qualityGrade'], message: "'qualityGrade' is not a field of event type 'production_started'" },
+      { index: 2, path: ['eventType'], message: expect.stringContaining('production_started') },
+    ]);
+    expect(await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: events })).toMatchObject({ status: 202, body: { accepted: 3 } });
+    const checks = await local.waitForPoints(id, 'start=2024-01-01T00:00:00Z&dim.eventType=quality_check', (p) => p.length === 1);
+    expect(checks[0]).toMatchObject({ time: '2024-01-15T09:00:00.000Z', dimensions: { eventType: 'quality_check' }, values: { batchId: 'B-7', result: 'pass', metrics: { defects: 0 } } });
+    const all = await local.waitForPoints(id, 'timeRange=last_hour', (p) => p.length === 2);
+    expect(all.map((p) => p.dimensions.eventType).sort()).toEqual(['batch_completed', 'production_started']);
+  });
+
   it('lists and filters streams by vaultId', async () => {
     const a = await local.createStream({ ...documentDefinition('basic-stream-creation'), vaultId: 'vault_list_a' });
     const b = await local.createStream({ ...documentDefinition('basic-stream-creation'), vaultId: 'vault_list_b' });
