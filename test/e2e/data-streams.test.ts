@@ -3,7 +3,7 @@ import { startedForSuite } from '../fixtures/lifecycle';
 import { documentDefinition, documentRecords } from '../fixtures/data-streams';
 import { PG_PASSWORD, PG_USER, startPostgres } from '../fixtures/postgres-server';
 import { ACCOUNTS, startVendor, VENDOR_TOKEN } from '../fixtures/vendor-server';
-import { startLocal } from './harness';
+import { publishQos1, startLocal } from './harness';
 
 /**
  * The stream definitions of the Data Streams document (`test/fixtures/data-streams`, copied from
@@ -153,6 +153,17 @@ describe('the Data Streams document on the local runtime', () => {
     expect(checks[0]).toMatchObject({ time: '2024-01-15T09:00:00.000Z', dimensions: { eventType: 'quality_check' }, values: { batchId: 'B-7', result: 'pass', metrics: { defects: 0 } } });
     const all = await local.waitForPoints(id, 'timeRange=last_hour', (p) => p.length === 2);
     expect(all.map((p) => p.dimensions.eventType).sort()).toEqual(['batch_completed', 'production_started']);
+  });
+
+  it('takes the document\'s MQTT client\'s readings on the Temperature Monitoring stream, each device a series', async () => {
+    const created = await local.api('/v1/streams', { body: documentDefinition('temperature-monitoring') });
+    const { id, ingestToken, mqtt } = created.body;
+    // contract v1's device login: username = device id, password = the ingest token (the document's own credentials are a later step)
+    const device = await local.device('TEMP-001', ingestToken);
+    const reading = { deviceId: 'TEMP-001', temperature: 21.5, humidity: 45.5, timestamp: new Date().toISOString() };
+    expect(await publishQos1(device, mqtt.topic, JSON.stringify(reading))).toBe('acked');
+    const [point] = await local.waitForPoints(id, 'aggregation=raw&timeRange=last_hour', (p) => p.length === 1);
+    expect(point).toMatchObject({ dimensions: { deviceId: 'TEMP-001' }, values: { temperature: 21.5, humidity: 45.5 } });
   });
 
   it('lists and filters streams by vaultId', async () => {
