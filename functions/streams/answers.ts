@@ -1,4 +1,5 @@
 import type { Stream } from '../../shared/domain/stream-definition';
+import type { StreamStats } from '../../shared/ports';
 import { publicDevice } from '../../shared/domain/stream-sections';
 
 /**
@@ -25,5 +26,22 @@ export function createAnswer(stream: Stream, base: string) {
     status: stream.state,
     endpoint: `${base}/v1/streams/${encodeURIComponent(stream.id)}/data`,
     ...(stream.type === 'iot_sensor' && { mqtt: { topic: `tributary/${stream.id}/data` } }),
+  };
+}
+
+/**
+ * The status answer's fields under the names the Data Streams document reads: `status` (the state),
+ * `lastDataReceived`, `dataPointsToday` and `errorCount` (records refused after they were queued: invalid
+ * or rejected by the store).
+ *
+ * @example
+ * statusAliases(stream, stats); // { status: 'active', lastDataReceived: '2024-01-15T10:45:30Z', dataPointsToday: 1440, errorCount: 0 }
+ */
+export function statusAliases(stream: Stream, stats: StreamStats) {
+  return {
+    status: stream.state,
+    ...(stats.lastDataAt !== undefined && { lastDataReceived: stats.lastDataAt }),
+    dataPointsToday: stats.pointsToday,
+    errorCount: stats.invalidCount + stats.rejectedCount,
   };
 }

@@ -7,7 +7,7 @@ import { applyPatch, newStream, type Stream } from '../../shared/domain/stream-d
 import { VaultIdSchema } from '../../shared/domain/stream-sections';
 import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
-import { asPublished, createAnswer } from './answers';
+import { asPublished, createAnswer, statusAliases } from './answers';
 import type { Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -158,7 +158,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         const stream = await load(id!);
         const stats = await registry.getStats(id!, clock.now());
         const pull = stream.source && deps.pullState ? pullStatus({ source: stream.source, createdAt: stream.createdAt, updatedAt: stream.updatedAt }, await deps.pullState.get(stream.id)) : undefined;
-        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }) });
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...statusAliases(stream, stats), ...(pull && { pull }) });
       }
       case '/{id}/tokens': {
         await load(id!);

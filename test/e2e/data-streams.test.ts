@@ -116,7 +116,15 @@ describe('the Data Streams document on the local runtime', () => {
     const unversioned = await local.api(`/streams/${id}/data?start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z`);
     expect(unversioned.body.points).toEqual(points);
     expect((await local.api(`/streams/${id}`)).body).toEqual((await local.api(`/v1/streams/${id}`)).body);
-    expect((await local.api(`/streams/${id}/status`)).body).toMatchObject({ streamId: id, pointsTotal: 1 });
+    // the document's status fields beside Tributary's own
+    expect((await local.api(`/streams/${id}/status`)).body).toMatchObject({
+      streamId: id,
+      pointsTotal: 1,
+      status: 'active',
+      lastDataReceived: expect.any(String),
+      dataPointsToday: expect.any(Number),
+      errorCount: 0,
+    });
     expect((await local.api(`/streams/${id}/pause`, { method: 'POST' })).body.state).toBe('paused');
     expect((await local.api(`/streams/${id}/resume`, { method: 'POST' })).body.state).toBe('active');
     // the ingest token may write, not manage: the scope is the /v1 route's
