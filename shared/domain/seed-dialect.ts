@@ -340,6 +340,9 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
   lift('alertThresholds');
   translateDefaultQuery(body, processing, stream, rename, issue);
   const pulls = type !== undefined && isPullType(type);
+  // a patch that changes only the processing changes the stream's source as it is
+  const patching = pulls && !isObj(body.source) && stream?.source !== undefined && ('transform' in processing || 'deduplicate' in processing);
+  if (patching) body.source = { ...stream!.source } as Obj;
   const source = isObj(body.source) ? (body.source as Obj) : undefined;
   for (const key of ['transform', 'deduplicate'] as const) {
     if (!(key in processing)) continue;
@@ -350,6 +353,8 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
     const transform = processing.transform;
     if (typeof transform === 'string') {
       const key = isJavaScriptFunction(transform) ? 'script' : 'transform';
+      // one transform replaces the other
+      delete source[key === 'script' ? 'transform' : 'script'];
       source[key] = key === 'script' ? transform.trim() : transform;
       if (isObj(source.mapping) && GENERATED.has(source.mapping)) delete source.mapping;
       rename(['source', key], ['processing', 'transform']);

@@ -176,3 +176,14 @@ describe('the document\'s alert shapes', () => {
     expect(hvac).toContainEqual({ path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('not an alerting key') });
   });
 });
+
+describe('a patch of the processing alone', () => {
+  it('changes the pull stream\'s source as it is: a JavaScript transform replaces a JSONata one', () => {
+    const def = documentDefinition('financial-data-feed');
+    const stream = newStream(parseDefinition({ ...def, processing: { transform: 'accounts[]' } }), NOW, () => 'abc123');
+    expect(stream.source).toMatchObject({ transform: 'accounts[]' });
+    const patch = parseDefinitionPatch({ processing: { transform: def.processing.transform } }, stream);
+    expect(patch.source).toMatchObject({ kind: 'api_pull', url: 'https://api.company.com/financial/accounts', script: expect.stringContaining('function transform(apiData)') });
+    expect(patch.source).not.toHaveProperty('transform');
+  });
+});
