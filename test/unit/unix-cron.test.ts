@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nextRunAfter, parseSchedule } from '../../shared/domain/pull-source';
 import { isUnixCron, unixCronToEventBridge } from '../../shared/domain/unix-cron';
@@ -90,5 +91,34 @@ describe('unixCronToEventBridge', () => {
     expect(isUnixCron('rate(5 minutes)')).toBe(false);
     expect(isUnixCron('cron(0 12 * * ? *)')).toBe(false);
     expect(isUnixCron('0 12 * *')).toBe(false);
+  });
+});
+
+describe('unixCronToEventBridge on generated expressions', () => {
+  const field = (min: number, max: number) =>
+    fc.oneof(
+      fc.constant('*'),
+      fc.integer({ min, max }).map(String),
+      fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+      fc.integer({ min: 2, max: Math.max(2, Math.floor((max - min) / 2)) }).map((n) => `*/${n}`),
+      fc.tuple(fc.integer({ min, max }), fc.integer({ min, max }), fc.integer({ min: 1, max: 7 })).map(([a, b, n]) => `${Math.min(a, b)}-${Math.max(a, b)}/${n}`),
+      fc.uniqueArray(fc.integer({ min, max }), { minLength: 2, maxLength: 4 }).map((v) => v.join(',')),
+    );
+  const expression = fc
+    .tuple(field(0, 59), field(0, 23), field(1, 31), field(1, 12), field(0, 6))
+    // Unix reads two restricted day fields as "either": refused, checked above
+    .filter(([, , dom, , dow]) => dom === '*' || dow === '*')
+    .map((f) => f.join(' '));
+
+  it('fires at the minutes croner fires the Unix original at', () => {
+    fc.assert(
+      fc.property(expression, fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2030-12-31T00:00:00Z') }), (unix, from) => {
+        const original = new Cron(unix, { timezone: 'UTC', paused: true });
+        const converted = parseSchedule(unixCronToEventBridge(unix));
+        const want = times((after) => original.nextRun(new Date(after))?.getTime(), from, 12);
+        expect(times((after) => nextRunAfter(converted, after), from, 12)).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
