@@ -161,12 +161,10 @@ function writtenPath(path: Path, renames: Translation['renames']): Path {
 type Rename = (canonical: Path, written: Path) => void;
 type Report = (path: Path, message: string) => void;
 
+// Objects are built with Object.fromEntries: a client's `__proto__` key stays an own key (refused by the
+// canonical schema), never the prototype of what is built.
 function translateSchema(schema: Obj, at: Path, rename: Rename, issue: Report): Obj {
-  const out: Obj = {};
-  for (const [name, spec] of Object.entries(schema)) {
-    out[name] = isObj(spec) ? translateField(spec, [...at, name], rename, issue) : spec;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(schema).map(([name, spec]) => [name, isObj(spec) ? translateField(spec, [...at, name], rename, issue) : spec]));
 }
 
 /** `range: [min, max]` and field-level `min` / `max` become `range: {min, max}`. */
@@ -198,9 +196,9 @@ function translateEventTypes(body: Obj, rename: Rename, issue: Report): void {
   const types = body.eventTypes as Obj;
   const documentForm = Object.values(types).some((v) => isObj(v) && !Array.isArray(v.fields));
   if (!documentForm) return;
-  const schema: Obj = isObj(body.schema) ? { ...body.schema } : {};
-  const from: Record<string, Path> = {};
-  const canonical: Obj = {};
+  const schema = new Map<string, unknown>(Object.entries(isObj(body.schema) ? body.schema : {}));
+  const from = new Map<string, Path>();
+  const canonical = new Map<string, unknown>();
   for (const [name, fields] of Object.entries(types)) {
     if (!isObj(fields)) {
       issue(['eventTypes', name], 'an event type is an object of fields, as a schema is');
@@ -215,21 +213,21 @@ function translateEventTypes(body: Obj, rename: Rename, issue: Report): void {
       }
       const { required: isRequired, ...rest } = spec;
       if (isRequired === true) required.push(field);
-      const seen = schema[field];
+      const seen = schema.get(field);
       if (isObj(seen) && JSON.stringify(seen) !== JSON.stringify(rest)) {
-        issue(['eventTypes', name, field], `'${field}' is declared differently by event type '${from[field]?.[1] ?? 'schema'}'; one stream stores one type per field`);
+        issue(['eventTypes', name, field], `'${field}' is declared differently by event type '${from.get(field)?.[1] ?? 'schema'}'; one stream stores one type per field`);
         continue;
       }
-      schema[field] = rest;
-      from[field] ??= ['eventTypes', name, field];
-      rename(['schema', field], from[field]!);
+      schema.set(field, rest);
+      if (!from.has(field)) from.set(field, ['eventTypes', name, field]);
+      rename(['schema', field], from.get(field)!);
     }
-    canonical[name] = { fields: Object.keys(specs), required };
+    canonical.set(name, { fields: Object.keys(specs), required });
   }
-  if (EVENT_TYPE_FIELD in schema) issue(['eventTypes'], `'${EVENT_TYPE_FIELD}' names the event type; no event type may declare it`);
-  schema[EVENT_TYPE_FIELD] = { type: 'string', enum: Object.keys(canonical), required: true };
-  body.schema = schema;
-  body.eventTypes = canonical;
+  if (schema.has(EVENT_TYPE_FIELD)) issue(['eventTypes'], `'${EVENT_TYPE_FIELD}' names the event type; no event type may declare it`);
+  schema.set(EVENT_TYPE_FIELD, { type: 'string', enum: [...canonical.keys()], required: true });
+  body.schema = Object.fromEntries(schema);
+  body.eventTypes = Object.fromEntries(canonical);
   const dimensions = Array.isArray(body.dimensions) ? body.dimensions : [];
   if (!dimensions.includes(EVENT_TYPE_FIELD)) body.dimensions = [...dimensions, EVENT_TYPE_FIELD];
 }
