@@ -104,6 +104,8 @@ export interface StatsDelta {
 
 export interface ListStreamsOptions {
   tags?: Record<string, string>;
+  /** Only the streams of this vault. */
+  vaultId?: string;
   limit?: number;
   cursor?: string;
 }

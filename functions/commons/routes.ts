@@ -35,17 +35,28 @@ export const ROUTES: readonly Route[] = [
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;
 
-const BY_KEY = new Map(ROUTES.map((r) => [routeKey(r), r]));
+/**
+ * The documents' paths: each route also answers without its `/v1` prefix (`POST /streams`,
+ * `/streams/{id}/data`), so an example pasted from them only needs its host changed.
+ */
+export const UNVERSIONED_ROUTES: readonly Route[] = ROUTES.map((r) => ({ ...r, path: r.path.replace(/^\/v1(?=\/)/, '') }));
 
+/** Every route the API serves, contract v1's and their unversioned twins: what the CDK app creates. */
+export const ALL_ROUTES: readonly Route[] = [...ROUTES, ...UNVERSIONED_ROUTES];
+
+// an unversioned key finds its /v1 route: handlers and the authorizer see only contract v1's
+const BY_KEY = new Map([...ROUTES.map((r) => [routeKey(r), r] as const), ...UNVERSIONED_ROUTES.map((r, i) => [routeKey(r), ROUTES[i]!] as const)]);
+
+/** The contract v1 route of a route key, its own or its unversioned twin's. */
 export function findRoute(key: string): Route | undefined {
   return BY_KEY.get(key);
 }
 
-/** Matches a concrete method and path to a route and its `{id}`; `undefined` if none. */
+/** Matches a concrete method and path to a route (an unversioned twin for a path without `/v1`) and its `{id}`. */
 export function matchRoute(method: string, path: string): { route: Route; id?: string } | { pathKnown: boolean } {
   const parts = path.split('/');
   let pathKnown = false;
-  for (const route of ROUTES) {
+  for (const route of ALL_ROUTES) {
     const tpl = route.path.split('/');
     if (tpl.length !== parts.length) continue;
     let id: string | undefined;

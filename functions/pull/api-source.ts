@@ -1,7 +1,7 @@
 import { PullFailedError } from '../../shared/domain/pull-errors';
 import { resolveSecretRefs, type ApiPullSource, type TargetPolicy } from '../../shared/domain/pull-source';
 import { guardedRequest } from './http-source';
-import { applyTransform } from './transform';
+import { transformed } from './transform';
 
 /** What a source gave: records (transformed) and, for a database, the greatest cursor value of its rows. */
 export interface Pulled {
@@ -35,7 +35,7 @@ export async function pullApi(source: ApiPullSource, secrets: Record<string, str
     } catch {
       throw new PullFailedError('source.http_status', `${where} answered ${res.status} with a body that is not JSON`);
     }
-    records.push(...(source.transform ? await applyTransform(source.transform, json, source.timeoutMs) : asRecords(json)));
+    records.push(...((await transformed(source, json)) ?? asRecords(json)));
     url = nextPage(source, json, res.url, first);
   }
   return { records };

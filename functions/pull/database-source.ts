@@ -2,7 +2,7 @@ import { PullFailedError } from '../../shared/domain/pull-errors';
 import { resolveSecretRefs, type DatabaseSource, type TargetPolicy } from '../../shared/domain/pull-source';
 import type { Pulled } from './api-source';
 import { queryPostgres } from './postgres-source';
-import { applyTransform } from './transform';
+import { transformed } from './transform';
 
 /**
  * Pulls a PostgreSQL query with `$1` bound to the cursor; the new cursor is the greatest value of the
@@ -36,7 +36,7 @@ export async function pullDatabase(source: DatabaseSource, secrets: Record<strin
     }
     if (next === null || compareCursor(value, next) > 0) next = value;
   }
-  const records = source.transform ? await applyTransform(source.transform, rows, source.timeoutMs) : source.mapping ? rows.map((r) => mapRow(r, source.mapping!)) : rows;
+  const records = (await transformed(source, rows)) ?? (source.mapping ? rows.map((r) => mapRow(r, source.mapping!)) : rows);
   return { records, cursor: next };
 }
 

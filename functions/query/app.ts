@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { StreamNotFoundError } from '../../shared/domain/errors';
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
+import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
@@ -34,7 +35,7 @@ export function makeQueryHandler(deps: QueryDeps) {
       const rows = await store.latest(stream, parseLatestQuery(stream, params));
       return jsonResponse(200, { streamId: id, points: rows.map((r) => shapeRow(stream, r, true)) });
     }
-    const q = parseDataQuery(stream, params, clock.now());
+    const q = parseDataQuery(stream, canonicalQueryParams(stream, params, clock.now()), clock.now());
     const rows = await store.query(stream, { ...q, limit: q.limit + 1 });
     const cursor = nextCursor(q, rows);
     const points = rows.slice(0, q.limit).map((r) => shapeRow(stream, r, q.granularity === 'raw'));

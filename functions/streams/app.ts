@@ -2,9 +2,14 @@ import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
 import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
 import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
-import { applyPatch, newStream, parseStreamInput, parseStreamPatch, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
+import { parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-dialect';
+import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
 import { currentFailures } from '../../shared/domain/alert-evaluation';
+import { VaultIdSchema } from '../../shared/domain/stream-sections';
+import { hashPassword } from '../../shared/passwords';
+import { checkScript } from '../commons/js-sandbox';
+import { asPublished, createAnswer, statusAliases } from './answers';
 import type { AlertStore, Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -28,6 +33,8 @@ export interface StreamsDeps {
   ruleFailures?: Pick<AlertStore, 'listRuleFailures'>;
   /** What webhook and ticket URLs must be beyond http(s): https in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`); nothing more unless given. */
   actionUrls?: ActionUrlPolicy;
+  /** The scheme of the ingest URL the create answer gives: `https` (API Gateway) unless told (the local runtime's `http`). */
+  scheme?: 'https' | 'http';
 }
 
 const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
@@ -67,6 +74,16 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return input;
   }
 
+  /** A JavaScript transform is compiled in the sandbox before it is stored: a 400 at the path the client wrote it. */
+  async function checkScriptOf<T extends { source?: Stream['source'] }>(input: T, raw: unknown, what: string): Promise<T> {
+    const script = input.source?.script;
+    if (script === undefined) return input;
+    const problem = await checkScript(script);
+    if (problem === undefined) return input;
+    const written = (raw as { processing?: { transform?: unknown } } | null)?.processing?.transform !== undefined;
+    throw new BadRequestError(`Invalid ${what}.`, [{ path: written ? ['processing', 'transform'] : ['source', 'script'], message: problem }]);
+  }
+
   /** `{alertSigningSecret}` the first time a stream has alert rules, else nothing: the secret is shown once. */
   async function signingSecretFor(stream: Stream): Promise<{ alertSigningSecret?: string }> {
     if (!deps.signingSecrets || !stream.alerts?.length) return {};
@@ -74,18 +91,25 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return created ? { alertSigningSecret: created } : {};
   }
 
-  /** Admins see the whole definition; a read token sees alert action targets only up to their origin. */
+  /** Admins see the whole definition; a read token sees alert action targets only up to their origin. No one sees a password hash. */
   function asSeenBy(event: HttpEvent, stream: Stream): Stream {
-    if (callerScopes(event)?.includes('admin') || !stream.alerts) return stream;
-    return { ...stream, alerts: withActionTargetsHidden(stream.alerts) };
+    const published = asPublished(stream);
+    if (callerScopes(event)?.includes('admin') || !published.alerts) return published;
+    return { ...published, alerts: withActionTargetsHidden(published.alerts) };
+  }
+
+  /** The stream with its device password (if the body gave one) as a hash. */
+  async function withPasswordHash(stream: Stream, credentials: { username: string; password: string } | undefined): Promise<Stream> {
+    if (!credentials || !stream.device) return stream;
+    return { ...stream, device: { ...stream.device, credentials: { username: credentials.username, passwordHash: await hashPassword(credentials.password) } } };
   }
 
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
-    if (stream.state === state) return jsonResponse(200, stream);
+    if (stream.state === state) return jsonResponse(200, asPublished(stream));
     const next = { ...stream, state, updatedAt: new Date(clock.now()).toISOString(), version: stream.version + 1 };
     await registry.update(next);
-    return jsonResponse(200, next);
+    return jsonResponse(200, asPublished(next));
   }
 
   async function app(event: HttpEvent): Promise<HttpResult> {
@@ -96,10 +120,13 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     switch (route.path.replace('/v1/streams', '') || '/') {
       case '/':
         if (route.method === 'POST') {
-          const stream = newStream(checkUrls(parseStreamInput(body(event)), 'stream definition'), new Date(clock.now()), suffix);
+          const raw = body(event);
+          const input = await checkScriptOf(checkUrls(parseDefinition(raw), 'stream definition'), raw, 'stream definition');
+          const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
           await registry.create(stream);
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
-          return jsonResponse(201, { ...stream, ingestToken, ...(await signingSecretFor(stream)) });
+          const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
+          return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);
@@ -107,8 +134,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
             throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: 'must be an integer from 1 to 1000' }]);
           }
-          const page = await registry.list({ tags, limit, ...(params.cursor && { cursor: params.cursor }) });
-          return jsonResponse(200, page);
+          const vault = params.vaultId === undefined ? undefined : VaultIdSchema.safeParse(params.vaultId);
+          if (vault && !vault.success) throw new BadRequestError('Invalid query parameters.', [{ path: ['vaultId'], message: vault.error.issues[0]!.message }]);
+          const page = await registry.list({ tags, limit, ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
+          return jsonResponse(200, { ...page, streams: page.streams.map(asPublished) });
         }
       case '/{id}':
         if (route.method === 'GET') return jsonResponse(200, asSeenBy(event, await load(id!)));
@@ -117,9 +146,12 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           await tokens.deleteForStream(id!);
           return { statusCode: 204 };
         } else {
-          const next = applyPatch(await load(id!), checkUrls(parseStreamPatch(body(event)), 'stream patch'), new Date(clock.now()));
+          const current = await load(id!);
+          const raw = body(event);
+          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), 'stream patch'), raw, 'stream patch');
+          const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await registry.update(next);
-          return jsonResponse(200, { ...next, ...(await signingSecretFor(next)) });
+          return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
       case '/{id}/pause':
         return setState(id!, 'paused');
@@ -130,7 +162,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         const stats = await registry.getStats(id!, clock.now());
         const pull = stream.source && deps.pullState ? pullStatus({ source: stream.source, createdAt: stream.createdAt, updatedAt: stream.updatedAt }, await deps.pullState.get(stream.id)) : undefined;
         const failedRules = stream.alerts?.length && deps.ruleFailures ? currentFailures(stream, await deps.ruleFailures.listRuleFailures(stream.id)) : [];
-        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...(pull && { pull }), ...(failedRules.length > 0 && { alerts: { failedRules } }) });
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...statusAliases(stream, stats), ...(pull && { pull }), ...(failedRules.length > 0 && { alerts: { failedRules } }) });
       }
       case '/{id}/tokens': {
         await load(id!);

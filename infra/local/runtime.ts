@@ -113,7 +113,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const pulls = createLocalPulls({ client: dynamo.client, tableName: TABLE_NAME, registry, queue, dataDir: config.dataDir, clock, log }, options.pulls);
     closers.push(() => pulls.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http' }),
       ingest: makeIngestHandler({ registry, queue, clock, log }),
       query: makeQueryHandler({ registry, store, clock, log }),
       alerts: alerts.handler,

@@ -144,6 +144,11 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       values[`:v${i}`] = { S: value };
       return `#tags.#k${i} = :v${i}`;
     });
+    if (options.vaultId !== undefined) {
+      names['#vault'] = 'vaultId';
+      values[':vault'] = { S: options.vaultId };
+      filters.push('#vault = :vault');
+    }
     const streams: Stream[] = [];
     let startKey: Item | undefined = options.cursor === undefined ? undefined : indexKey(decodeCursor(options.cursor));
     // one more than asked, to know whether another page exists; a filtered page may hold fewer, so read on
@@ -430,6 +435,7 @@ function streamItem(stream: Stream): Item {
     definition: { S: definition },
     version: { N: String(stream.version) },
     tags: { M: Object.fromEntries(Object.entries(stream.tags).map(([k, v]) => [k, { S: v }])) },
+    ...(stream.vaultId !== undefined && { vaultId: { S: stream.vaultId } }),
     [GSI.partitionKey]: { S: STREAMS },
     [GSI.sortKey]: { S: stream.id },
   };

@@ -26,7 +26,7 @@ export type PullStreamType = (typeof PULL_STREAM_TYPES)[number];
 export const isPullType = (type: string): type is PullStreamType => (PULL_STREAM_TYPES as readonly string[]).includes(type);
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-export const MAX_TIMEOUT_MS = 20_000;
+export const MAX_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 export const MAX_MAX_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_MAX_ROWS = 10_000;
@@ -138,6 +138,10 @@ const Transform = z
     }
   });
 
+/** A script declares its function first (comments before it allowed). */
+const SCRIPT_DECLARES = /^\s*(?:(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*function\s+[A-Za-z_$][\w$]*\s*\(/;
+const oneTransform = (s: { transform?: string | undefined; script?: string | undefined }) => !(s.transform !== undefined && s.script !== undefined);
+
 const FieldList = z.array(z.string().min(1).max(128)).min(1).max(16);
 /** A dotted path into a JSON document, e.g. `links.next` or `meta.cursor`. */
 const JsonPath = z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/, 'must be a dotted path like links.next');
@@ -162,6 +166,12 @@ const Common = {
   schedule: ScheduleField,
   /** A JSONata expression from the response (or the rows) to an array of records. */
   transform: Transform.optional(),
+  /** Or a JavaScript function doing the same, `function transform(apiData) { … }`, run sandboxed (checked fully on save). */
+  script: z
+    .string()
+    .max(16_384)
+    .regex(SCRIPT_DECLARES, 'must declare a function first, e.g. function transform(apiData) { … }')
+    .optional(),
   /** Records seen before with the same values of these fields and the same time are not sent again. */
   dedupe: z.strictObject({ key: FieldList }).optional(),
   timeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).default(DEFAULT_TIMEOUT_MS),
@@ -190,7 +200,7 @@ export const ApiPullSourceSchema = z.strictObject({
   maxBytes: z.number().int().min(1).max(MAX_MAX_BYTES).default(DEFAULT_MAX_BYTES),
   paging: Paging.optional(),
   ...Common,
-});
+}).refine(oneTransform, { message: 'use transform (JSONata) or script (JavaScript), not both', path: ['script'] });
 export type ApiPullSource = z.output<typeof ApiPullSourceSchema>;
 
 export const DatabaseSourceSchema = z
@@ -222,7 +232,8 @@ export const DatabaseSourceSchema = z
     maxRows: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_ROWS),
     ...Common,
   })
-  .refine((s) => !(s.mapping && s.transform), { message: 'use mapping or transform, not both', path: ['mapping'] });
+  .refine((s) => !(s.mapping && (s.transform || s.script)), { message: 'use mapping or a transform, not both', path: ['mapping'] })
+  .refine(oneTransform, { message: 'use transform (JSONata) or script (JavaScript), not both', path: ['script'] });
 export type DatabaseSource = z.output<typeof DatabaseSourceSchema>;
 
 /** The `source` of a pull stream. `kind` must match the stream's `type`. */

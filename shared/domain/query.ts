@@ -1,6 +1,7 @@
 import { BadRequestError, type Issue } from './errors';
 import { parseTimestamp } from './datetime';
 import { measureFields, type Stream } from './stream-definition';
+import { DOWNSAMPLERS, GRANULARITIES, NUMERIC_DOWNSAMPLERS, type Downsampler, type Granularity } from './granularity';
 import type { Value } from './validate-record';
 
 /**
@@ -12,22 +13,7 @@ import type { Value } from './validate-record';
  * const q = parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', granularity: '1h', downsamplers: 'mean,max' }, Date.now());
  */
 
-export const GRANULARITIES = {
-  '1s': 1_000,
-  '10s': 10_000,
-  '1m': 60_000,
-  '5m': 300_000,
-  '10m': 600_000,
-  '1h': 3_600_000,
-  '6h': 21_600_000,
-  '1d': 86_400_000,
-} as const;
-export type Granularity = 'raw' | keyof typeof GRANULARITIES;
-
-export const DOWNSAMPLERS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'stddev'] as const;
-export type Downsampler = (typeof DOWNSAMPLERS)[number];
-/** Downsamplers that need a numeric field; the others apply to any field. */
-export const NUMERIC_DOWNSAMPLERS: ReadonlySet<Downsampler> = new Set(['mean', 'sum', 'stddev', 'min', 'max']);
+export { DOWNSAMPLERS, GRANULARITIES, NUMERIC_DOWNSAMPLERS, type Downsampler, type Granularity } from './granularity';
 
 export const DEFAULT_LIMIT = 1_000;
 export const MAX_LIMIT = 10_000;

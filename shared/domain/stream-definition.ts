@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
+import { DefaultQuerySchema, type DefaultQuery } from './granularity';
 import { findUnsafeJson } from './json-safety';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
+import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
 
 /**
  * Stream definitions: what a client sends to create or change a stream, and the stored form.
@@ -82,6 +84,12 @@ const CreateShape = z.strictObject({
   /** Alert rules (`alert-rules.ts`); `alertThresholds` is the legacy shorthand, folded into `alerts`. */
   alerts: AlertRulesSchema.optional(),
   alertThresholds: AlertThresholdsSchema.optional(),
+  /** The sections of `stream-sections.ts` and the default query (`granularity.ts`). */
+  vaultId: VaultIdSchema.optional(),
+  webhook: WebhookSchema.optional(),
+  device: DeviceInputSchema.optional(),
+  eventTypes: EventTypesSchema.optional(),
+  defaultQuery: DefaultQuerySchema.optional(),
 });
 
 /** What `POST /v1/streams` accepts. */
@@ -100,6 +108,11 @@ export const StreamPatchSchema = z.strictObject({
   /** Replaces every alert rule (the shorthand's rules included). */
   alerts: AlertRulesSchema.optional(),
   alertThresholds: AlertThresholdsSchema.optional(),
+  vaultId: VaultIdSchema.optional(),
+  webhook: WebhookSchema.optional(),
+  /** Replaces the device as a whole. */
+  device: DeviceInputSchema.optional(),
+  defaultQuery: DefaultQuerySchema.optional(),
 });
 export type StreamPatch = z.output<typeof StreamPatchSchema>;
 
@@ -120,6 +133,16 @@ export interface Stream {
   source?: PullSource;
   /** Alert rules, the legacy `alertThresholds` already mapped onto them; absent when the stream has none. */
   alerts?: AlertRule[];
+  /** The vault the stream belongs to. */
+  vaultId?: string;
+  /** `event_stream` only: how its webhook sender signs (the secret as a reference). */
+  webhook?: Webhook;
+  /** `iot_sensor` only: its device (a password only as a hash, set by the streams function). */
+  device?: Device;
+  /** `event_stream` only: the event types, the record's `eventType` naming one. */
+  eventTypes?: EventTypes;
+  /** What `GET …/data` answers without a granularity; raw points when absent. */
+  defaultQuery?: DefaultQuery;
   state: StreamState;
   createdAt: string;
   updatedAt: string;
@@ -156,6 +179,7 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   const report = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (s.alerts) checkAlertRules(s.alerts, s.schema, ['alerts'], report);
   if (s.alertThresholds) checkAlertThresholds(s.alertThresholds, s.schema, report);
+  checkSections(s, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
 }
@@ -214,6 +238,10 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.validation !== undefined && { validation: patch.validation }),
     ...(patch.source !== undefined && { source: patch.source }),
     ...((patch.alerts !== undefined || patch.alertThresholds !== undefined) && { alerts: mergeRules(patch.alerts, patch.alertThresholds) }),
+    ...(patch.vaultId !== undefined && { vaultId: patch.vaultId }),
+    ...(patch.webhook !== undefined && { webhook: patch.webhook }),
+    ...(patch.device !== undefined && { device: storedDevice(patch.device) }),
+    ...(patch.defaultQuery !== undefined && { defaultQuery: patch.defaultQuery }),
     schema,
     updatedAt: now.toISOString(),
     version: stream.version + 1,
@@ -235,7 +263,19 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     validation: s.validation,
     ...(s.source !== undefined && { source: s.source }),
     ...(s.alerts !== undefined && { alerts: s.alerts }),
+    ...(s.vaultId !== undefined && { vaultId: s.vaultId }),
+    ...(s.webhook !== undefined && { webhook: s.webhook }),
+    // the stored device's password is a hash, checked when it was set: only its kind is checked again
+    ...(s.device !== undefined && { device: { protocol: s.device.protocol } }),
+    ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
+    ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
   };
+}
+
+/** The device without its password: the streams function adds the password's hash. */
+function storedDevice(device: z.output<typeof DeviceInputSchema>): Device {
+  const { credentials: _password, ...rest } = device;
+  return rest;
 }
 
 /**
@@ -267,6 +307,11 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     validation: input.validation,
     ...(input.source !== undefined && { source: input.source }),
     ...((input.alerts !== undefined || input.alertThresholds !== undefined) && { alerts: mergeRules(input.alerts, input.alertThresholds) }),
+    ...(input.vaultId !== undefined && { vaultId: input.vaultId }),
+    ...(input.webhook !== undefined && { webhook: input.webhook }),
+    ...(input.device !== undefined && { device: storedDevice(input.device) }),
+    ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
+    ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     state: 'active',
     createdAt: at,
     updatedAt: at,

@@ -2,6 +2,7 @@ import { parseTimestamp } from './datetime';
 import type { Issue } from './errors';
 import { isWellFormedText, loneSurrogateMessage } from './json-safety';
 import type { FieldSpec, Stream } from './stream-definition';
+import { EVENT_TYPE_FIELD } from './stream-sections';
 
 /**
  * A stream's schema compiled once into a validator that also normalizes: one pass per record checks
@@ -120,6 +121,10 @@ export function compileStream(stream: Stream): CompiledStream {
   const strict = stream.validation === 'strict';
   const fillDevice = stream.dimensions.includes('deviceId');
   const baseBytes = 'stream_id'.length + utf8Length(stream.id) + 8;
+  // an event_stream with event types: the record's `eventType` selects the fields it may carry and must
+  const eventTypes = stream.eventTypes
+    ? new Map(Object.entries(stream.eventTypes).map(([name, t]) => [name, { fields: new Set([...t.fields, EVENT_TYPE_FIELD, timeField]), required: t.required }]))
+    : undefined;
 
   function validate(records: readonly unknown[], ctx: ValidateContext): ValidationResult {
     const points: Datapoint[] = [];
@@ -185,6 +190,17 @@ export function compileStream(stream: Stream): CompiledStream {
             if (f.name === 'deviceId' && fillDevice && ctx.deviceId !== undefined) continue;
             fail(index, [f.name], `required field '${f.name}' (${f.typeName}) is missing`);
           }
+        }
+      }
+      const eventType = eventTypes?.get(rec[EVENT_TYPE_FIELD] as string);
+      if (eventType) {
+        for (const key in rec) {
+          if (!eventType.fields.has(key) && rec[key] !== null && rec[key] !== undefined) {
+            fail(index, [key], `'${key}' is not a field of event type '${String(rec[EVENT_TYPE_FIELD])}'`);
+          }
+        }
+        for (const name of eventType.required) {
+          if (rec[name] === undefined || rec[name] === null) fail(index, [name], `event type '${String(rec[EVENT_TYPE_FIELD])}' requires '${name}'`);
         }
       }
       if (time > latest) {

@@ -131,6 +131,22 @@ export function streamRegistryContract(makeRegistry: () => Promise<RegistryUnder
         expect(await ids({})).toEqual(['dev-lyon', 'prod-lyon', 'prod-oslo', 'untagged']);
       });
 
+      it('keeps only the streams of the vault asked for, with tags too, and follows a vault change', async () => {
+        const { registry } = await makeRegistry();
+        await registry.create(aStream('a1', { vaultId: 'vault_a', tags: { env: 'prod' } }));
+        await registry.create(aStream('a2', { vaultId: 'vault_a' }));
+        await registry.create(aStream('b1', { vaultId: 'vault_b', tags: { env: 'prod' } }));
+        await registry.create(aStream('none'));
+        const ids = async (options: { vaultId?: string; tags?: Record<string, string> }) => (await registry.list(options)).streams.map((s) => s.id).sort();
+        expect(await ids({ vaultId: 'vault_a' })).toEqual(['a1', 'a2']);
+        expect(await ids({ vaultId: 'vault_a', tags: { env: 'prod' } })).toEqual(['a1']);
+        expect(await ids({ vaultId: 'vault_c' })).toEqual([]);
+        const moved = (await registry.get('a2'))!;
+        await registry.update({ ...moved, vaultId: 'vault_b', version: moved.version + 1 });
+        expect(await ids({ vaultId: 'vault_b' })).toEqual(['a2', 'b1']);
+        expect((await registry.get('a2'))?.vaultId).toBe('vault_b');
+      });
+
       it('fills a filtered page even when the matches lie behind many streams that do not match', async () => {
         const { registry } = await makeRegistry();
         for (let i = 0; i < 130; i++) await registry.create(aStream(`a-${pad(i)}`, { tags: { env: 'dev' } }));

@@ -51,6 +51,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
+  'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   standardwebhooks: 'signs webhook bodies (HMAC-SHA256) in memory',
   zod: 'validates values in memory',
 };

@@ -5,9 +5,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it, vi } from 'vitest';
-import { ROUTES, routeKey } from '../../functions/commons/routes';
+import { ALL_ROUTES, routeKey } from '../../functions/commons/routes';
 import { TABLE_KEYS } from '../../shared/aws/dynamodb-table';
 import { TributaryConfigError } from '../../infra/aws/config';
+import { SANDBOX_HANDLERS } from '../../infra/aws/constructs/function';
 import { INGEST_TOPIC_RULE_SQL } from '../../infra/aws/constructs/iot';
 import { REJECTED_RECORDS_METRIC } from '../../infra/aws/constructs/observability';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
@@ -162,6 +163,15 @@ describe('functions', () => {
     }
   });
 
+  it('ships the QuickJS WebAssembly beside the bundle of each function that runs client JavaScript, and only there', () => {
+    for (const fn of Object.values(fns())) {
+      const asset = fn.fn.node.findChild('Code') as Asset;
+      const wasm = join(synth.app.outdir, asset.assetPath, 'emscripten-module.wasm');
+      expect(existsSync(wasm), `${fn.handler}: ${wasm}`).toBe(SANDBOX_HANDLERS.has(fn.handler));
+      if (SANDBOX_HANDLERS.has(fn.handler)) expect(readFileSync(wasm).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
+    }
+  });
+
   it('gives each function the environment variables its config reads', () => {
     const table = { Ref: logicalId(synth.stack.storage.table) };
     const db = props(synth.stack.storage.timestreamDatabase).DatabaseName;
@@ -287,11 +297,12 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  it('creates exactly the contract v1 routes, each behind the Lambda authorizer and on the function the route table names', () => {
+  it('creates exactly the contract v1 routes and their unversioned twins, each behind the Lambda authorizer and on the function the route table names', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(ALL_ROUTES.map(routeKey).sort());
+    expect(routes.map((r) => r.RouteKey)).toEqual(expect.arrayContaining(['POST /streams', 'POST /streams/{id}/data', 'GET /streams/{id}/data', 'GET /v1/streams']));
     const fnOf = { streams: synth.stack.api.streamsFunction, ingest: synth.stack.ingest.ingestFunction, query: synth.stack.api.queryFunction, alerts: synth.stack.api.alertsFunction, pull: synth.stack.pulls.pullFunction };
-    for (const route of ROUTES) {
+    for (const route of ALL_ROUTES) {
       const r = routes.find((x) => x.RouteKey === routeKey(route))!;
       expect(r.AuthorizationType, routeKey(route)).toBe('CUSTOM');
       expect(r.AuthorizerId).toEqual({ Ref: expect.stringMatching(/Authorizer/) });

@@ -101,13 +101,13 @@ describe('parseDataQuery: granularity and downsamplers', () => {
   });
 
   it('knows exactly the documented granularities', () => {
-    expect(Object.keys(GRANULARITIES)).toEqual(['1s', '10s', '1m', '5m', '10m', '1h', '6h', '1d']);
+    expect(Object.keys(GRANULARITIES)).toEqual(['1s', '10s', '30s', '1m', '5m', '10m', '15m', '1h', '6h', '1d']);
   });
 
   it.each(['2h', '1H', 'hour', '', 'constructor', 'toString', '__proto__'])('refuses granularity %j and lists the allowed ones', (granularity) => {
     expect(issuesQ(() => query({ granularity }))).toContainEqual({
       path: ['granularity'],
-      message: 'must be raw or one of 1s, 10s, 1m, 5m, 10m, 1h, 6h, 1d',
+      message: 'must be raw or one of 1s, 10s, 30s, 1m, 5m, 10m, 15m, 1h, 6h, 1d',
     });
   });
 

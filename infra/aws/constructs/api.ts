@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ROUTES, type FunctionName } from '../../../functions/commons/routes';
+import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
 import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
@@ -174,7 +174,8 @@ export class Api extends Construct {
       query: new HttpLambdaIntegration('QueryIntegration', this.queryFunction.fn),
       alerts: new HttpLambdaIntegration('AlertsIntegration', this.alertsFunction.fn),
     };
-    for (const route of ROUTES) {
+    // contract v1's routes and their unversioned twins, the documents' paths
+    for (const route of ALL_ROUTES) {
       this.httpApi.addRoutes({
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],

@@ -17,6 +17,11 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The Lambda handlers, by folder under `functions/`; each `handler.ts` exports `handler`. */
 export type HandlerName = 'streams' | 'ingest' | 'query' | 'writer' | 'authorizer' | 'iot-authorizer' | 'alerts' | 'alert-actions' | 'silence' | 'pull' | 'pull-dispatcher';
 
+/** The handlers that run client JavaScript in the QuickJS sandbox: they ship its WebAssembly module. */
+export const SANDBOX_HANDLERS: ReadonlySet<HandlerName> = new Set(['streams', 'pull']);
+/** The QuickJS build `quickjs-emscripten` loads, relative to the repository root. */
+export const QUICKJS_WASM = 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm';
+
 /** Where a handler's entry file lives, relative to the repository root. */
 export const handlerEntry = (name: HandlerName) => `functions/${name}/handler.ts`;
 
@@ -116,6 +121,14 @@ export class TributaryFunction extends Construct {
         sourcesContent: false,
         bundleAwsSDK: true,
         tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+        // QuickJS (JavaScript transforms, functions/commons/js-sandbox.ts) loads its WebAssembly from beside the bundle
+        ...(SANDBOX_HANDLERS.has(props.handler) && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (inputDir: string, outputDir: string) => [`cp "${join(inputDir, QUICKJS_WASM)}" "${outputDir}/"`],
+          },
+        }),
       },
     });
 

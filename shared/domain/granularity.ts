@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * The bins a query may downsample to, the downsamplers it may ask for, and a stream's default query
+ * (`defaultQuery`): what `GET /v1/streams/{id}/data` answers when it names no granularity.
+ *
+ * @example
+ * const defaults = DefaultQuerySchema.parse({ granularity: '1m', downsamplers: ['mean'] });
+ */
+
+export const GRANULARITIES = {
+  '1s': 1_000,
+  '10s': 10_000,
+  '30s': 30_000,
+  '1m': 60_000,
+  '5m': 300_000,
+  '10m': 600_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '6h': 21_600_000,
+  '1d': 86_400_000,
+} as const;
+export type Granularity = 'raw' | keyof typeof GRANULARITIES;
+
+export const DOWNSAMPLERS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'stddev'] as const;
+export type Downsampler = (typeof DOWNSAMPLERS)[number];
+/** Downsamplers that need a numeric field; the others apply to any field. */
+export const NUMERIC_DOWNSAMPLERS: ReadonlySet<Downsampler> = new Set(['mean', 'sum', 'stddev', 'min', 'max']);
+
+const BIN = Object.keys(GRANULARITIES) as [keyof typeof GRANULARITIES, ...(keyof typeof GRANULARITIES)[]];
+
+/** A stream's default query: its bin and downsamplers. */
+export const DefaultQuerySchema = z.strictObject({
+  granularity: z.enum(BIN),
+  downsamplers: z.array(z.enum(DOWNSAMPLERS)).min(1).max(DOWNSAMPLERS.length),
+});
+export type DefaultQuery = z.output<typeof DefaultQuerySchema>;
+
+/**
+ * Whether `text` names a bin of `GRANULARITIES` (own keys only, so `constructor` is not one).
+ *
+ * @example
+ * isGranularity('1h'); // true
+ */
+export function isGranularity(text: string): text is keyof typeof GRANULARITIES {
+  return Object.hasOwn(GRANULARITIES, text);
+}

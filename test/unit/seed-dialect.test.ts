@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { EPOCH_CURSOR, parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-dialect';
+import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
+import { documentDefinition } from '../fixtures/data-streams';
+import { issuesOf } from '../fixtures/domain';
+
+const NOW = new Date('2026-03-01T12:00:00Z');
+
+describe('parseDefinition (the documents\' dialect)', () => {
+  it('reads the Temperature Monitoring sensor stream: ranges as lists, vault, device, processing', () => {
+    const input = parseDefinition(documentDefinition('temperature-monitoring'));
+    expect(input.schema.temperature).toEqual({ type: 'number', unit: 'celsius', range: { min: -40, max: 100 } });
+    expect(input.schema.location).toEqual({ type: 'string', enum: ['warehouse', 'office', 'production'] });
+    expect(input.schema.timestamp).toEqual({ type: 'datetime', required: true });
+    expect(input.vaultId).toBe('vault_abc123');
+    expect(input.validation).toBe('strict');
+    expect(input.defaultQuery).toEqual({ granularity: '1m', downsamplers: ['mean'] });
+    expect(input.device).toMatchObject({ deviceId: 'TEMP-SENSOR-001', protocol: 'mqtt', topic: 'sensors/temperature/facility-a' });
+    expect(input.schema.deviceId).toEqual({ type: 'string' });
+    expect(input.dimensions).toEqual(['deviceId']);
+    const stream = newStream(input, NOW, () => 'abc123');
+    expect(stream.alerts?.map((r) => r.when)).toEqual([
+      { field: 'temperature', outside: [18, 26] },
+      { field: 'humidity', outside: [40, 60] },
+    ]);
+    // the password is not kept by the domain: the streams function stores its hash
+    expect(JSON.stringify(stream)).not.toContain('sensor_pass');
+  });
+
+  it('reads the Financial Data Feed pull: endpoint as url, Unix cron as EventBridge, a 30 s timeout, ${NAME} as a secret', () => {
+    const def = documentDefinition('financial-data-feed');
+    const { transform: _js, ...processing } = def.processing;
+    const input = parseDefinition({ ...def, processing });
+    expect(input.source).toMatchObject({
+      kind: 'api_pull',
+      url: 'https://api.company.com/financial/accounts',
+      method: 'GET',
+      headers: { Authorization: 'Bearer ${secret:API_TOKEN}', 'Content-Type': 'application/json' },
+      schedule: 'cron(0 0/6 * * ? *)',
+      timeoutMs: 30_000,
+      dedupe: { key: ['accountId', 'balance', 'currency', 'lastTransaction', 'status'] },
+    });
+  });
+
+  it('reads the Inventory Sync database stream: engine, username, the $1 parameter, snake_case columns', () => {
+    const input = parseDefinition(documentDefinition('inventory-sync'));
+    expect(input.source).toMatchObject({
+      kind: 'database',
+      engine: 'postgresql',
+      connection: { host: 'db.company.com', port: 5432, database: 'inventory', user: '${secret:DB_USER}', password: '${secret:DB_PASS}', ssl: true },
+      schedule: 'cron(0/15 * * * ? *)',
+      incrementalColumn: 'last_updated',
+      initialCursor: EPOCH_CURSOR,
+      mapping: { productId: 'product_id', quantityOnHand: 'quantity_on_hand', lastUpdated: 'last_updated', supplierId: 'supplier_id' },
+    });
+    expect(input.schema.quantityOnHand).toEqual({ type: 'number', range: { min: 0 } });
+    // no dimensions given: the required string fields identify a series
+    expect(input.dimensions).toEqual(['productId', 'location']);
+  });
+
+  it('reads the Manufacturing Events stream: a webhook with a secret reference, one schema per event type', () => {
+    const input = parseDefinition(documentDefinition('manufacturing-events'));
+    expect(input.webhook).toEqual({ authentication: 'hmac-sha256', secret: '${secret:WEBHOOK_SECRET}' });
+    expect(input.schema.eventType).toEqual({ type: 'string', enum: ['production_started', 'quality_check', 'batch_completed'], required: true });
+    expect(input.schema.quantity).toEqual({ type: 'number', range: { min: 1 } });
+    expect(input.eventTypes?.quality_check).toEqual({
+      fields: ['batchId', 'testType', 'result', 'metrics', 'inspector', 'timestamp'],
+      required: ['batchId', 'testType', 'timestamp'],
+    });
+    expect(input.dimensions).toEqual(['eventType']);
+  });
+
+  it('reads the SDK and curl examples and the configuration update', () => {
+    const env = parseDefinition(documentDefinition('environmental-monitoring'));
+    expect(env.defaultQuery).toEqual({ granularity: '30s', downsamplers: ['last'] });
+    expect(env.alerts).toEqual([expect.objectContaining({ name: 'co2 greater_than', when: { field: 'co2', op: '>', value: 1000 } })]);
+    expect(parseDefinition(documentDefinition('basic-stream-creation')).vaultId).toBe('vault_abc123');
+    const stream = newStream(env, NOW, () => 'abc123');
+    const patch = parseDefinitionPatch(documentDefinition('update-stream-configuration'), stream);
+    expect(patch.defaultQuery).toEqual({ granularity: '1m', downsamplers: ['mean'] });
+    expect(patch.alerts).toEqual([expect.objectContaining({ when: { field: 'temperature', outside: [18, 28] } })]);
+  });
+
+  it('passes a canonical definition through as it is', () => {
+    const canonical = {
+      name: 'Freezers',
+      type: 'api_pull',
+      schema: { t: { type: 'number', range: { min: -50, max: 50 } } },
+      source: { kind: 'api_pull', url: 'https://x.example/a', schedule: 'rate(5 minutes)' },
+    };
+    expect(parseDefinition(canonical)).toEqual(parseStreamInput(canonical));
+  });
+
+  it('still refuses any other key, at the path the client wrote it', () => {
+    const def = documentDefinition('temperature-monitoring');
+    const issues = issuesOf(() =>
+      parseDefinition({ ...def, colour: 'blue', source: { ...def.source, qos: 1 }, processing: { ...def.processing, window: '5m' }, schema: { ...def.schema, humidity: { type: 'number', range: [0] } } }),
+    );
+    expect(issues).toContainEqual({ path: [], message: expect.stringContaining('"colour"') });
+    expect(issues).toContainEqual({ path: ['source'], message: expect.stringContaining('"qos"') });
+    expect(issues).toContainEqual({ path: ['processing', 'window'], message: expect.any(String) });
+    expect(issues).toContainEqual({ path: ['schema', 'humidity', 'range'], message: 'as a list, a range is [min, max]' });
+  });
+
+  it('reports canonical problems at the aliased path', () => {
+    const def = documentDefinition('financial-data-feed');
+    const issues = issuesOf(() => parseDefinition({ ...def, processing: {}, source: { ...def.source, endpoint: 'ftp://x', timeout: 31_000 } }));
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining([['source', 'endpoint'], ['source', 'timeout']]));
+    const range = issuesOf(() => parseDefinition({ name: 'T', type: 'iot_sensor', schema: { t: { type: 'number', range: [5, 1] } } }));
+    expect(range).toContainEqual({ path: ['schema', 't', 'range'], message: 'range.min must not exceed range.max' });
+  });
+
+  it('refuses a Unix cron that restricts both day fields, and a literal webhook secret', () => {
+    const def = documentDefinition('financial-data-feed');
+    expect(issuesOf(() => parseDefinition({ ...def, processing: {}, source: { ...def.source, schedule: '0 0 1 * 1' } }))).toContainEqual({
+      path: ['source', 'schedule'],
+      message: expect.stringContaining('either'),
+    });
+    const events = documentDefinition('manufacturing-events');
+    expect(issuesOf(() => parseDefinition({ ...events, source: { ...events.source, secret: 'hunter2-in-clear' } }))).toContainEqual({
+      path: ['source', 'secret'],
+      message: expect.stringContaining('secret reference'),
+    });
+  });
+
+  it.each(['production-line', 'hvac-monitoring', 'occupancy-monitoring', 'energy-management'])('refuses the %s integration example, whose type Tributary has not', (name) => {
+    expect(issuesOf(() => parseDefinition(documentDefinition(name)))).toContainEqual({ path: ['type'], message: expect.any(String) });
+  });
+});
+
+describe('the document\'s alert shapes', () => {
+  const stream = newStream(parseDefinition({ ...documentDefinition('environmental-monitoring'), schema: { ...documentDefinition('environmental-monitoring').schema, equipmentHours: { type: 'number' }, maintenanceThreshold: { type: 'number' }, location: { type: 'string' } } }), NOW, () => 'abc123');
+
+  it('refuses the setAlerts example where Tributary cannot do what it says, naming each place', () => {
+    const issues = issuesOf(() => parseDefinitionPatch(documentDefinition('alert-config'), { ...stream, id: 'stream_xyz789' }));
+    expect(issues.map((i) => i.path)).toEqual([
+      ['rules', 0, 'actions', 0, 'recipients'],
+      ['rules', 1, 'actions', 0, 'url'],
+    ]);
+  });
+
+  it('translates the setAlerts rules: condition text, email template and data, webhook payload, create_ticket', () => {
+    const config = documentDefinition('alert-config');
+    delete config.rules[0].actions[0].recipients;
+    config.rules[1].actions[0].url = 'https://tickets.example.com/api/tickets';
+    const patch = parseDefinitionPatch(config, { ...stream, id: 'stream_xyz789' });
+    expect(patch.alerts).toEqual([
+      {
+        name: 'high_temperature_alert',
+        severity: 'critical',
+        cooldown: '15m',
+        when: { field: 'temperature', op: '>', value: 30 },
+        actions: [
+          { type: 'email', subject: '[{{alert.severity}}] {{alert.rule}} (high_temperature)', message: expect.stringContaining('location: {{data.location}}\ntemperature: {{data.temperature}}') },
+          { type: 'webhook', url: 'https://api.company.com/alerts', body: JSON.stringify({ type: 'environmental', severity: 'critical', message: 'Temperature exceeded safe threshold' }) },
+        ],
+      },
+      {
+        name: 'equipment_maintenance_due',
+        severity: 'warning',
+        cooldown: '5m',
+        when: { expression: '`equipmentHours` > `maintenanceThreshold`' },
+        actions: [{ type: 'ticket', url: 'https://tickets.example.com/api/tickets', description: expect.stringContaining('system: maintenance_system\npriority: medium\nassignee: maintenance_team') }],
+      },
+    ]);
+  });
+
+  it('translates processing.alerting: equals on a string, less_than, and refuses a baseline', () => {
+    const line = documentDefinition('production-line');
+    const input = parseDefinition({ ...line, type: 'iot_sensor', source: undefined });
+    expect(input.alerts).toEqual([
+      expect.objectContaining({ name: 'qualityStatus equals', severity: 'critical', when: { expression: '`qualityStatus` = "error"' } }),
+      expect.objectContaining({ name: 'lineSpeed less_than', severity: 'warning', when: { field: 'lineSpeed', op: '<', value: 50 } }),
+    ]);
+    const hvac = issuesOf(() => parseDefinitionPatch({ processing: documentDefinition('hvac-monitoring').processing }, stream));
+    expect(hvac).toContainEqual({ path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('not an alerting key') });
+  });
+});
+
+describe('a patch of the processing alone', () => {
+  it('changes the pull stream\'s source as it is: a JavaScript transform replaces a JSONata one', () => {
+    const def = documentDefinition('financial-data-feed');
+    const stream = newStream(parseDefinition({ ...def, processing: { transform: 'accounts[]' } }), NOW, () => 'abc123');
+    expect(stream.source).toMatchObject({ transform: 'accounts[]' });
+    const patch = parseDefinitionPatch({ processing: { transform: def.processing.transform } }, stream);
+    expect(patch.source).toMatchObject({ kind: 'api_pull', url: 'https://api.company.com/financial/accounts', script: expect.stringContaining('function transform(apiData)') });
+    expect(patch.source).not.toHaveProperty('transform');
+  });
+});
