@@ -60,6 +60,11 @@ export interface IngestEnvelope {
    * a queue that stores JSON may write it instead of encoding the records again. Never part of a message.
    */
   recordsJson?: string;
+  /**
+   * The records as a device sent them, the stream's processing stage not yet run: MQTT through the IoT
+   * topic rule in AWS, which reaches the writer without the ingest function. Never part of a message.
+   */
+  unprocessed?: boolean;
 }
 
 /**
@@ -86,6 +91,8 @@ export interface StreamStats {
   invalidCount: number;
   /** Records the store refused. */
   rejectedCount: number;
+  /** Records the stream's processing stage filtered out (dropped, not refused). */
+  filteredCount: number;
   /** The latest invalid or refused records, newest first, with their reason (a record cut to 1 KiB comes back as text). */
   recentRejections: { at: string; reason: string; record?: unknown }[];
 }
@@ -98,6 +105,8 @@ export interface StatsDelta {
   invalid: number;
   /** Records the store refused. */
   rejected: number;
+  /** Records the processing stage's filters dropped. */
+  filtered?: number;
   /** A few of the invalid or refused records with their reason (the counts above are exact). */
   samples: { reason: string; record?: unknown }[];
 }

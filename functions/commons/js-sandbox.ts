@@ -83,6 +83,23 @@ export async function runScript(source: string, input: unknown, limits: ScriptLi
   return evaluate(`${source}\n;JSON.stringify(${name}(JSON.parse(globalThis.__input)))`, JSON.stringify(input ?? null), limits, false);
 }
 
+/**
+ * Calls the script's function once per record, all in one sandbox run: per record, what it returned (as
+ * JSON; `null` for nothing) or what it threw. The limits hold for the whole batch, whose failure (syntax,
+ * time, memory) is thrown as a `ScriptError`.
+ *
+ * @example
+ * await runScriptPerRecord('function transform(r) { if (r.t > 9) throw new Error("hot"); return r; }', [{ t: 1 }, { t: 10 }], { timeoutMs: 250, memoryBytes: 32 << 20 });
+ * // [{ ok: { t: 1 } }, { error: 'Error: hot' }]
+ */
+export async function runScriptPerRecord(source: string, records: unknown[], limits: ScriptLimits): Promise<({ ok: unknown } | { error: string })[]> {
+  const name = declaredFunction(source);
+  const call = `JSON.parse(globalThis.__input).map(function (r) { try { var v = ${name}(r); return { ok: v === undefined ? null : v }; } catch (e) { return { error: String(e && e.name ? e.name + ': ' + e.message : e).slice(0, 300) }; } })`;
+  const answers = await evaluate(`${source}\n;JSON.stringify(${call})`, JSON.stringify(records), limits, false);
+  if (!Array.isArray(answers) || answers.length !== records.length) throw new ScriptError('result', 'the script changed the batch it was given');
+  return answers as ({ ok: unknown } | { error: string })[];
+}
+
 async function evaluate(code: string, input: string | undefined, limits: ScriptLimits, checkOnly: boolean): Promise<unknown> {
   const module = await quickjs();
   const runtime = module.newRuntime();

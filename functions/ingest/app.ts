@@ -39,12 +39,19 @@ export function makeIngestHandler(deps: IngestDeps) {
     if (!stream) throw new StreamNotFoundError(id);
     if (stream.state === 'paused') throw new StreamPausedError(id);
     const now = clock.now();
-    const result = compiled.for(stream).validate(records, { now, receivedAt: now });
-    const admission = admitBatch(stream.validation, records, result);
+    const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now });
+    const admission = admitBatch(stream.validation, prepared.records, prepared.result);
     if (!admission.admitted) throw new RecordValidationError(admission.issues);
     const { records: accepted, whole } = admission;
-    await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && { recordsJson: json }) }]);
-    return jsonResponse(202, { accepted: accepted.length, ...(!whole && { rejected: admission.issues }) });
+    // the batch's own text is queued only when it is what is stored: valid throughout and not processed
+    await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }) }]);
+    if (prepared.filtered > 0) await countFiltered(id, now, prepared.filtered);
+    return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: admission.issues }) });
+  }
+
+  // best effort, like every counter: the records are queued, a failed count must not turn the 202 into an error
+  async function countFiltered(id: string, at: number, filtered: number): Promise<void> {
+    await registry.addStats(id, { at, points: 0, invalid: 0, rejected: 0, filtered, samples: [] }).catch((err: unknown) => deps.log.error('filtered count failed', { streamId: id, error: (err as Error).name }));
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

@@ -140,10 +140,12 @@ export function makePullRunner(deps: PullRunnerDeps) {
    * send the valid records, and refuse it when none is valid (`admitBatch`). Returns the dedupe memory to store.
    */
   async function validateAndSend(stream: Stream, records: unknown[], previous: PullState | undefined, now: number, c: Counts) {
-    const checked = compiled.for(stream).validate(records, { now, receivedAt: now });
+    const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now });
+    const checked = prepared.result;
     const issues = checked.issues.slice(0, MAX_LISTED_ISSUES);
     c.invalid = checked.invalid;
-    const admission = admitBatch(stream.validation, records, checked);
+    if (prepared.filtered > 0) await registry.addStats(stream.id, { at: now, points: 0, invalid: 0, rejected: 0, filtered: prepared.filtered, samples: [] }).catch(() => {});
+    const admission = admitBatch(stream.validation, prepared.records, checked);
     if (!admission.admitted) {
       const first = admission.issues[0]!;
       const why = stream.validation === 'strict' ? 'strict stream' : 'none is valid';

@@ -98,6 +98,7 @@ export function makeWriter(deps: WriterDeps) {
     const validator = compiled.for(stream);
     const points: Datapoint[] = [];
     let invalid = 0;
+    let filtered = 0;
     const samples: StatsDelta['samples'] = [];
     for (const m of group) {
       if (!m.envelope) {
@@ -106,7 +107,11 @@ export function makeWriter(deps: WriterDeps) {
         continue;
       }
       const e = m.envelope;
-      const result = validator.validate(e.records, { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) });
+      const ctx = { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) };
+      // the processing stage runs once per record: at ingest, or here for what reached the queue without it
+      const prepared = e.unprocessed && validator.pipeline ? await validator.prepare(e.records, ctx) : undefined;
+      const result = prepared?.result ?? validator.validate(e.records, ctx);
+      if (prepared) filtered += prepared.filtered;
       for (const p of result.points) points.push(p);
       invalid += result.invalid;
       for (const issue of result.issues) {
@@ -119,7 +124,7 @@ export function makeWriter(deps: WriterDeps) {
       if (samples.length >= MAX_SAMPLES) break;
       samples.push({ reason: r.reason, record: points[r.index] });
     }
-    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, samples });
+    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples });
     summary.written += result.written;
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;

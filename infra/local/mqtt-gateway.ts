@@ -117,14 +117,19 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
         if (stream.state === 'paused') throw new StreamPausedError(stream.id);
         const { records, json } = parseRecordsText(packet.payload.toString('utf8'), DEFAULT_LIMITS);
         const now = deps.clock.now();
-        const result = compiled.for(stream).validate(records, { now, receivedAt: now, deviceId: device.deviceId });
-        const admission = admitBatch(stream.validation, records, result);
+        const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now, deviceId: device.deviceId });
+        const admission = admitBatch(stream.validation, prepared.records, prepared.result);
         if (!admission.admitted) {
           const first = admission.issues[0]!;
-          throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`, { invalid: result.invalid });
+          throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`, { invalid: prepared.result.invalid });
         }
         const { records: accepted, whole } = admission;
-        await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && { recordsJson: json }) }]);
+        if (accepted.length > 0) {
+          await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && !prepared.processed && { recordsJson: json }) }]);
+        }
+        if (prepared.filtered > 0) {
+          await deps.registry.addStats(stream.id, { at: now, points: 0, invalid: 0, rejected: 0, filtered: prepared.filtered, samples: [] }).catch(() => {});
+        }
       })().then(
         () => done(null),
         (err: unknown) => {

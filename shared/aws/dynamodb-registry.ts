@@ -225,7 +225,8 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
 
   async addStats(streamId: string, delta: StatsDelta): Promise<void> {
     const { points, invalid, rejected, samples } = normalizeDelta(delta);
-    if (points === 0 && invalid === 0 && rejected === 0 && samples.length === 0) return;
+    const filtered = delta.filtered ?? 0;
+    if (points === 0 && invalid === 0 && rejected === 0 && filtered === 0 && samples.length === 0) return;
     const at = new Date(delta.at);
     const updates: Promise<unknown>[] = [
       callDynamo('UpdateItem', () =>
@@ -233,9 +234,10 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
           new UpdateItemCommand({
             TableName: this.table,
             Key: streamKey(streamId, 'STATS'),
-            UpdateExpression: 'ADD pointsTotal :points, invalidCount :invalid, rejectedCount :rejected SET lastDataAt = :at',
+            UpdateExpression: `ADD pointsTotal :points, invalidCount :invalid, rejectedCount :rejected${filtered ? ', filteredCount :filtered' : ''} SET lastDataAt = :at`,
             ExpressionAttributeValues: {
               ':points': { N: String(points) },
+              ...(filtered && { ':filtered': { N: String(filtered) } }),
               ':invalid': { N: String(invalid) },
               ':rejected': { N: String(rejected) },
               ':at': { S: at.toISOString() },
@@ -279,6 +281,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       pointsToday: Number(day?.points?.N ?? 0),
       invalidCount: Number(s.invalidCount ?? 0),
       rejectedCount: Number(s.rejectedCount ?? 0),
+      filteredCount: Number(s.filteredCount ?? 0),
       recentRejections: samples.slice(0, RECENT_REJECTIONS).map(fromSample),
     };
   }

@@ -179,6 +179,7 @@ export function decodeIotRuleMessage(value: unknown): DecodedQueueMessage {
       source: 'mqtt',
       ...(deviceId && { deviceId }),
       records: Array.isArray(parsed) ? parsed : [parsed],
+      unprocessed: true,
     },
   };
 }

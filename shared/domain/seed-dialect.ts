@@ -61,7 +61,7 @@ export const AGGREGATIONS: Readonly<Record<string, Downsampler>> = {
   stddev: 'stddev',
 };
 
-const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'deduplicate', 'alerting']);
+const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'deduplicate', 'alerting', 'pipeline']);
 const DOC_SECRET = /\$\{([A-Za-z_][A-Za-z0-9_]{0,63})\}/g;
 const LAST_PROCESSED = '${lastProcessedTime}';
 const DEVICE_FIELD = 'deviceId';
@@ -336,16 +336,29 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
   };
   lift('validation');
   lift('alertThresholds');
+  if ('pipeline' in processing) {
+    // the Live Data Handler's `processing.pipeline`: Tributary's own `pipeline`, as written
+    if ('pipeline' in body) issue(['processing', 'pipeline'], 'give pipeline once, at the top or under processing');
+    body.pipeline = processing.pipeline;
+    rename(['pipeline'], ['processing', 'pipeline']);
+  }
   translateDefaultQuery(body, processing, stream, rename, issue);
   const pulls = type !== undefined && isPullType(type);
   // a patch that changes only the processing changes the stream's source as it is
   const patching = pulls && !isObj(body.source) && stream?.source !== undefined && ('transform' in processing || 'deduplicate' in processing);
   if (patching) body.source = { ...stream!.source } as Obj;
   const source = isObj(body.source) ? (body.source as Obj) : undefined;
+  // pushed records: a JavaScript transform is a script stage of the pipeline, run on every record
+  if (!pulls && typeof processing.transform === 'string' && isJavaScriptFunction(processing.transform)) {
+    const stages = Array.isArray(body.pipeline) ? body.pipeline : [];
+    body.pipeline = [...stages, { name: 'transform', type: 'transform', config: { script: processing.transform.trim() } }];
+    rename(['pipeline', stages.length, 'config', 'script'], ['processing', 'transform']);
+  } else if (!pulls && 'transform' in processing) {
+    issue(['processing', 'transform'], 'for pushed records, write the transform as a JavaScript function (function transform(record) { … }) or use processing.pipeline; a JSONata transform applies to api_pull and database streams');
+  }
+  if (!pulls && 'deduplicate' in processing) issue(['processing', 'deduplicate'], 'applies to api_pull and database streams (pushed records with the same series and time are stored once anyway)');
   for (const key of ['transform', 'deduplicate'] as const) {
-    if (!(key in processing)) continue;
-    if (!pulls) issue(['processing', key], `applies to api_pull and database streams; processing on every path is not built yet`);
-    else if (!source) issue(['processing', key], 'needs the stream’s source in the same body');
+    if (pulls && key in processing && !source) issue(['processing', key], 'needs the stream’s source in the same body');
   }
   if (pulls && source) {
     const transform = processing.transform;

@@ -3,6 +3,7 @@ import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThr
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
 import { DefaultQuerySchema, type DefaultQuery } from './granularity';
 import { findUnsafeJson } from './json-safety';
+import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
 import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
 
@@ -90,6 +91,8 @@ const CreateShape = z.strictObject({
   device: DeviceInputSchema.optional(),
   eventTypes: EventTypesSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
+  /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
+  pipeline: PipelineSchema.optional(),
 });
 
 /** What `POST /v1/streams` accepts. */
@@ -113,6 +116,8 @@ export const StreamPatchSchema = z.strictObject({
   /** Replaces the device as a whole. */
   device: DeviceInputSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
+  /** Replaces the processing stage as a whole; `[]` removes it. */
+  pipeline: PipelineSchema.optional(),
 });
 export type StreamPatch = z.output<typeof StreamPatchSchema>;
 
@@ -143,6 +148,8 @@ export interface Stream {
   eventTypes?: EventTypes;
   /** What `GET …/data` answers without a granularity; raw points when absent. */
   defaultQuery?: DefaultQuery;
+  /** The processing stage, run on every record before validation; absent when the stream has none. */
+  pipeline?: Pipeline;
   state: StreamState;
   createdAt: string;
   updatedAt: string;
@@ -180,6 +187,7 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   if (s.alerts) checkAlertRules(s.alerts, s.schema, ['alerts'], report);
   if (s.alertThresholds) checkAlertThresholds(s.alertThresholds, s.schema, report);
   checkSections(s, report);
+  if (s.pipeline) checkPipeline(s.pipeline, s.schema, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
 }
@@ -242,10 +250,12 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.webhook !== undefined && { webhook: patch.webhook }),
     ...(patch.device !== undefined && { device: storedDevice(patch.device) }),
     ...(patch.defaultQuery !== undefined && { defaultQuery: patch.defaultQuery }),
+    ...(patch.pipeline !== undefined && { pipeline: patch.pipeline }),
     schema,
     updatedAt: now.toISOString(),
     version: stream.version + 1,
   };
+  if (next.pipeline?.length === 0) delete next.pipeline;
   parseWith(StreamInputSchema, toInput(next), 'stream patch');
   return next;
 }
@@ -269,6 +279,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.device !== undefined && { device: { protocol: s.device.protocol } }),
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
+    ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
   };
 }
 
@@ -312,6 +323,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.device !== undefined && { device: storedDevice(input.device) }),
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
+    ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     state: 'active',
     createdAt: at,
     updatedAt: at,

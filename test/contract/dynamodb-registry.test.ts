@@ -120,6 +120,7 @@ describe('DynamoDbRegistry on dynalite (LevelDB on disk)', () => {
           pointsToday: 42,
           invalidCount: 1,
           rejectedCount: 1,
+          filteredCount: 0,
           recentRejections: [{ reason: 'kept', at: new Date(T0).toISOString(), record: { x: 1 } }],
         });
       } finally {

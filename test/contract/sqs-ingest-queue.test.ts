@@ -204,7 +204,7 @@ describe('decodeQueueMessage: IoT topic rule messages', () => {
   it('reads a JSON object payload as one MQTT record of the topic\'s stream, from the client, at the rule\'s time', () => {
     expect(decodeQueueMessage(JSON.stringify(iotMessage('{"temperature":-18.5}')))).toEqual({
       ok: true,
-      envelope: { streamId: 'freezers', receivedAt: 1767225600123, source: 'mqtt', deviceId: 'freezer-1', records: [{ temperature: -18.5 }] },
+      envelope: { streamId: 'freezers', receivedAt: 1767225600123, source: 'mqtt', deviceId: 'freezer-1', records: [{ temperature: -18.5 }], unprocessed: true },
     });
   });
 

@@ -226,7 +226,7 @@ export function streamRegistryContract(makeRegistry: () => Promise<RegistryUnder
         expect(await tokens.find(aToken(1).hash)).toBeUndefined();
         expect(await tokens.find(aToken(2).hash)).toBeUndefined();
         expect(await tokens.find(aToken(3).hash)).toEqual(aToken(3, 'other'));
-        expect(await registry.getStats('doomed', T0)).toEqual({ pointsTotal: 0, pointsToday: 0, invalidCount: 0, rejectedCount: 0, recentRejections: [] });
+        expect(await registry.getStats('doomed', T0)).toEqual({ pointsTotal: 0, pointsToday: 0, invalidCount: 0, rejectedCount: 0, filteredCount: 0, recentRejections: [] });
         expect((await registry.getStats('other', T0)).pointsTotal).toBe(7);
         expect(await registry.get('other')).toEqual(aStream('other'));
       });
@@ -247,7 +247,15 @@ export function streamRegistryContract(makeRegistry: () => Promise<RegistryUnder
       it('starts at zero with no rejections and no lastDataAt', async () => {
         const { registry } = await makeRegistry();
         await registry.create(aStream('quiet'));
-        expect(await registry.getStats('quiet', T0)).toEqual({ pointsTotal: 0, pointsToday: 0, invalidCount: 0, rejectedCount: 0, recentRejections: [] });
+        expect(await registry.getStats('quiet', T0)).toEqual({ pointsTotal: 0, pointsToday: 0, invalidCount: 0, rejectedCount: 0, filteredCount: 0, recentRejections: [] });
+      });
+
+      it('counts the records a processing stage filtered out, alone or with points', async () => {
+        const { registry } = await makeRegistry();
+        await registry.create(aStream('sieve'));
+        await registry.addStats('sieve', { at: T0, points: 0, invalid: 0, rejected: 0, filtered: 3, samples: [] });
+        await registry.addStats('sieve', { ...delta(T0, 2, {}), filtered: 4 });
+        expect(await registry.getStats('sieve', T0)).toMatchObject({ pointsTotal: 2, filteredCount: 7, invalidCount: 0 });
       });
 
       it('adds two deltas up and keeps the time of the later one', async () => {

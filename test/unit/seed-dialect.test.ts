@@ -27,6 +27,28 @@ describe('parseDefinition (the documents\' dialect)', () => {
     expect(JSON.stringify(stream)).not.toContain('sensor_pass');
   });
 
+  it('reads processing.pipeline (the Live Data Handler) and a pushed stream’s JavaScript processing.transform as the canonical pipeline', () => {
+    const filter = { name: 'validation', type: 'filter', config: { rules: [{ field: 'temperature', operator: 'range', value: [-50, 150] }] } };
+    const script = 'function transform(data) { data.temperature = data.temperature + 1; return data; }';
+    const input = parseDefinition({
+      name: 'Live',
+      type: 'iot_sensor',
+      schema: { temperature: { type: 'number', unit: 'celsius' }, timestamp: { type: 'datetime' } },
+      processing: { pipeline: [filter], transform: script },
+    });
+    expect(input.pipeline).toEqual([{ ...filter, config: { ...filter.config, match: 'all' } }, { name: 'transform', type: 'transform', config: { script } }]);
+    // an error inside it is reported where the body wrote it
+    expect(
+      issuesOf(() =>
+        parseDefinition({ name: 'Live', type: 'iot_sensor', schema: { temperature: { type: 'number' } }, processing: { pipeline: [{ type: 'filter', config: { rules: [{ field: 'temperature', operator: 'range', value: [9, 1] }] } }] } }),
+      ),
+    ).toEqual([{ path: ['processing', 'pipeline', 0, 'config', 'rules', 0, 'value'], message: 'the range operator needs a value [min, max] of two numbers, min ≤ max' }]);
+    // a JSONata transform stays a pull's
+    expect(issuesOf(() => parseDefinition({ name: 'Live', type: 'iot_sensor', schema: { t: { type: 'number' } }, processing: { transform: 'data[]' } }))).toEqual([
+      { path: ['processing', 'transform'], message: expect.stringMatching(/^for pushed records, write the transform as a JavaScript function/) },
+    ]);
+  });
+
   it('reads the Financial Data Feed pull: endpoint as url, Unix cron as EventBridge, a 30 s timeout, ${NAME} as a secret', () => {
     const def = documentDefinition('financial-data-feed');
     const { transform: _js, ...processing } = def.processing;
