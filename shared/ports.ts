@@ -65,6 +65,8 @@ export interface IngestEnvelope {
    * topic rule in AWS, which reaches the writer without the ingest function. Never part of a message.
    */
   unprocessed?: boolean;
+  /** Records of this batch that the stream's processing stage dropped: the writer counts them on the stream. */
+  filtered?: number;
 }
 
 /**

@@ -5,7 +5,7 @@
 export type FunctionName = 'streams' | 'ingest' | 'query' | 'alerts' | 'pull';
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   fn: FunctionName;
   /** Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may). */
@@ -22,6 +22,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/resume', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}/status', fn: 'streams', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
+  { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
   { method: 'GET', path: '/v1/streams/{id}/data', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },

@@ -44,14 +44,10 @@ export function makeIngestHandler(deps: IngestDeps) {
     if (!admission.admitted) throw new RecordValidationError(admission.issues);
     const { records: accepted, whole } = admission;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
-    await queue.send([{ streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }) }]);
-    if (prepared.filtered > 0) await countFiltered(id, now, prepared.filtered);
+    await queue.send([
+      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
+    ]);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: admission.issues }) });
-  }
-
-  // best effort, like every counter: the records are queued, a failed count must not turn the 202 into an error
-  async function countFiltered(id: string, at: number, filtered: number): Promise<void> {
-    await registry.addStats(id, { at, points: 0, invalid: 0, rejected: 0, filtered, samples: [] }).catch((err: unknown) => deps.log.error('filtered count failed', { streamId: id, error: (err as Error).name }));
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

@@ -144,7 +144,6 @@ export function makePullRunner(deps: PullRunnerDeps) {
     const checked = prepared.result;
     const issues = checked.issues.slice(0, MAX_LISTED_ISSUES);
     c.invalid = checked.invalid;
-    if (prepared.filtered > 0) await registry.addStats(stream.id, { at: now, points: 0, invalid: 0, rejected: 0, filtered: prepared.filtered, samples: [] }).catch(() => {});
     const admission = admitBatch(stream.validation, prepared.records, checked);
     if (!admission.admitted) {
       const first = admission.issues[0]!;
@@ -157,9 +156,9 @@ export function makePullRunner(deps: PullRunnerDeps) {
     const kept = keyFields ? dedupe(valid, times, keyFields, previous?.seen ?? {}) : { keep: valid.map((_, i) => i), deduped: 0, seen: previous?.seen ?? {} };
     const toSend = kept.keep.map((i) => valid[i]);
     c.deduped = kept.deduped;
-    if (toSend.length > 0) {
+    if (toSend.length > 0 || prepared.filtered > 0) {
       try {
-        await queue.send([{ streamId: stream.id, receivedAt: now, source: 'pull', records: toSend }]);
+        await queue.send([{ streamId: stream.id, receivedAt: now, source: 'pull', records: toSend, ...(prepared.filtered > 0 && { filtered: prepared.filtered }) }]);
       } catch (err) {
         if (err instanceof QueueUnavailableError || err instanceof BackPressureError) {
           throw new PullFailedError('queue.unavailable', `the records could not be queued (${err.message}); the next run pulls them again`, { cause: err });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
 import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
 import { parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-dialect';
+import { parseProcessor } from '../../shared/domain/processor-dialect';
 import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
 import { currentFailures } from '../../shared/domain/alert-evaluation';
@@ -75,13 +76,23 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   }
 
   /** A JavaScript transform is compiled in the sandbox before it is stored: a 400 at the path the client wrote it. */
-  async function checkScriptOf<T extends { source?: Stream['source'] }>(input: T, raw: unknown, what: string): Promise<T> {
-    const script = input.source?.script;
-    if (script === undefined) return input;
-    const problem = await checkScript(script);
-    if (problem === undefined) return input;
+  async function checkScriptOf<T extends { source?: Stream['source']; pipeline?: Stream['pipeline'] }>(input: T, raw: unknown, what: string): Promise<T> {
     const written = (raw as { processing?: { transform?: unknown } } | null)?.processing?.transform !== undefined;
-    throw new BadRequestError(`Invalid ${what}.`, [{ path: written ? ['processing', 'transform'] : ['source', 'script'], message: problem }]);
+    const scripts: { script: string; path: (string | number)[] }[] = [];
+    if (input.source?.script !== undefined) scripts.push({ script: input.source.script, path: written ? ['processing', 'transform'] : ['source', 'script'] });
+    input.pipeline?.forEach((stage, i) => {
+      if (stage.type === 'transform' && 'script' in stage.config) {
+        const fromTransform = written && stage.name === 'transform' && !input.source;
+        scripts.push({ script: stage.config.script, path: fromTransform ? ['processing', 'transform'] : ['pipeline', i, 'config', 'script'] });
+      }
+    });
+    const issues = [];
+    for (const { script, path } of scripts) {
+      const problem = await checkScript(script);
+      if (problem !== undefined) issues.push({ path, message: problem });
+    }
+    if (issues.length) throw new BadRequestError(`Invalid ${what}.`, issues);
+    return input;
   }
 
   /** `{alertSigningSecret}` the first time a stream has alert rules, else nothing: the secret is shown once. */
@@ -153,6 +164,18 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           await registry.update(next);
           return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
+      case '/{id}/processor': {
+        // the document's streams.setProcessor: its transformations and aggregations replace the stream's
+        const current = await load(id!);
+        const patch = parseProcessor(body(event), current);
+        await checkScriptOf(patch, {}, 'stream processor').catch((err: unknown) => {
+          if (!(err instanceof BadRequestError)) throw err;
+          throw new BadRequestError(err.message, err.issues.map((i) => (i.path[0] === 'pipeline' ? { ...i, path: ['transformations', i.path[1]!, 'function'] } : i)));
+        });
+        const next = applyPatch(current, { pipeline: patch.pipeline ?? current.pipeline ?? [], aggregations: patch.aggregations ?? current.aggregations ?? [] }, new Date(clock.now()));
+        await registry.update(next);
+        return jsonResponse(200, asPublished(next));
+      }
       case '/{id}/pause':
         return setState(id!, 'paused');
       case '/{id}/resume':

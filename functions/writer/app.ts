@@ -107,6 +107,7 @@ export function makeWriter(deps: WriterDeps) {
         continue;
       }
       const e = m.envelope;
+      filtered += e.filtered ?? 0;
       const ctx = { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) };
       // the processing stage runs once per record: at ingest, or here for what reached the queue without it
       const prepared = e.unprocessed && validator.pipeline ? await validator.prepare(e.records, ctx) : undefined;

@@ -124,12 +124,10 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
           throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`, { invalid: prepared.result.invalid });
         }
         const { records: accepted, whole } = admission;
-        if (accepted.length > 0) {
-          await deps.queue.send([{ streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && !prepared.processed && { recordsJson: json }) }]);
-        }
-        if (prepared.filtered > 0) {
-          await deps.registry.addStats(stream.id, { at: now, points: 0, invalid: 0, rejected: 0, filtered: prepared.filtered, samples: [] }).catch(() => {});
-        }
+        // the writer counts what the processing stage filtered out, so a fully filtered publish still sends its count
+        await deps.queue.send([
+          { streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
+        ]);
       })().then(
         () => done(null),
         (err: unknown) => {

@@ -35,6 +35,7 @@ const EnvelopeSchema = z.strictObject({
   receivedAt: z.number().int().min(0).max(MAX_TIME_MS),
   source: z.enum(['http', 'mqtt', 'pull']),
   deviceId: z.string().min(1).max(256).optional(),
+  filtered: z.number().int().min(1).max(1e9).optional(),
   records: z.array(z.unknown()),
 });
 
@@ -58,6 +59,7 @@ function header(e: IngestEnvelope): string {
     receivedAt: e.receivedAt,
     source: e.source,
     ...(e.deviceId !== undefined && { deviceId: e.deviceId }),
+    ...(e.filtered !== undefined && e.filtered > 0 && { filtered: e.filtered }),
     records: [] as unknown[],
   };
   return sqsSafe(JSON.stringify(head));
@@ -89,7 +91,10 @@ export function encodeEnvelope(envelope: IngestEnvelope): string {
  */
 export function encodeEnvelopeMessages(envelope: IngestEnvelope, maxBytes: number): string[] {
   const head = header(envelope);
-  const prefix = head.slice(0, -2);
+  // the filtered count travels in the first message only, so that it is counted once
+  const { filtered: _once, ...rest } = envelope;
+  const nextPrefix = header(rest).slice(0, -2);
+  let prefix = head.slice(0, -2);
   const overhead = Buffer.byteLength(head);
   const parts = envelope.records.map(recordJson);
   const bodies: string[] = [];
@@ -104,6 +109,7 @@ export function encodeEnvelopeMessages(envelope: IngestEnvelope, maxBytes: numbe
     const cost = bytes + (batch.length ? 1 : 0);
     if (size + cost > maxBytes) {
       bodies.push(`${prefix}${batch.join(',')}]}`);
+      prefix = nextPrefix;
       batch = [];
       size = overhead;
     }
@@ -137,8 +143,8 @@ function parseEnvelope(value: unknown): IngestEnvelope {
 }
 
 function toEnvelope(data: z.output<typeof EnvelopeSchema>): IngestEnvelope {
-  const { deviceId, ...rest } = data;
-  return { ...rest, ...(deviceId !== undefined && { deviceId }) };
+  const { deviceId, filtered, ...rest } = data;
+  return { ...rest, ...(deviceId !== undefined && { deviceId }), ...(filtered !== undefined && { filtered }) };
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -37,6 +37,19 @@ export const DefaultQuerySchema = z.strictObject({
 export type DefaultQuery = z.output<typeof DefaultQuerySchema>;
 
 /**
+ * A named aggregation of a stream (the document's processor `aggregations`): `GET …/data?aggregation=NAME`
+ * answers its fields per its bin with its downsamplers.
+ */
+export const NamedAggregationSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 of letters, digits, _ and -, starting with a letter'),
+  granularity: z.enum(BIN),
+  fields: z.array(z.string().min(1).max(60)).min(1).max(256),
+  downsamplers: z.array(z.enum(DOWNSAMPLERS)).min(1).max(DOWNSAMPLERS.length),
+});
+export type NamedAggregation = z.output<typeof NamedAggregationSchema>;
+export const NamedAggregationsSchema = z.array(NamedAggregationSchema).max(32);
+
+/**
  * Whether `text` names a bin of `GRANULARITIES` (own keys only, so `constructor` is not one).
  *
  * @example

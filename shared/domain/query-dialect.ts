@@ -62,19 +62,27 @@ export function relativeRangeMs(text: string): number | undefined {
  * @example
  * const q = parseDataQuery(stream, canonicalQueryParams(stream, params, now), now);
  */
-export function canonicalQueryParams(stream: Pick<Stream, 'defaultQuery'>, params: Params, now: number): Params {
+export function canonicalQueryParams(stream: Pick<Stream, 'defaultQuery' | 'aggregations'>, params: Params, now: number): Params {
   const issues: Issue[] = [];
   const bad = (param: string, message: string) => issues.push({ path: [param], message });
   for (const key of Object.keys(params)) {
     if (!DATA_PARAMS.has(key) && !key.startsWith('dim.')) bad(key, `is not a query parameter (${[...DATA_PARAMS].join(', ')}, dim.NAME)`);
   }
   const { aggregation, timeRange, ...out } = params;
-  if (aggregation !== undefined) {
+  const named = aggregation === undefined ? undefined : stream.aggregations?.find((a) => a.name === aggregation);
+  if (named) {
+    // the stream's own aggregation: its bin, fields and downsamplers, unless the query gives them
+    if (out.granularity !== undefined && out.granularity !== named.granularity) bad('aggregation', 'give aggregation or granularity, not both');
+    out.granularity = named.granularity;
+    out.fields ??= named.fields.join(',');
+    out.downsamplers ??= named.downsamplers.join(',');
+  } else if (aggregation !== undefined) {
     const granularity = Object.hasOwn(AGGREGATION_WORDS, aggregation) ? AGGREGATION_WORDS[aggregation] : aggregation;
     if (out.granularity !== undefined && out.granularity !== granularity) bad('aggregation', 'give aggregation or granularity, not both');
     // an unknown word is reported by parseDataQuery as a granularity, listing the bins; name it here
     else if (!Object.hasOwn(AGGREGATION_WORDS, aggregation) && !/^\d+[smhd]$/.test(aggregation)) {
-      bad('aggregation', `must be ${Object.keys(AGGREGATION_WORDS).join(', ')} or a granularity such as 1m or 1h`);
+      const own = stream.aggregations?.length ? `, one of the stream's aggregations (${stream.aggregations.map((a) => a.name).join(', ')})` : '';
+      bad('aggregation', `must be ${Object.keys(AGGREGATION_WORDS).join(', ')}${own} or a granularity such as 1m or 1h`);
     } else out.granularity = granularity;
   }
   if (timeRange !== undefined) {

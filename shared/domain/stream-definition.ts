@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
-import { DefaultQuerySchema, type DefaultQuery } from './granularity';
+import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type DefaultQuery, type NamedAggregation } from './granularity';
 import { findUnsafeJson } from './json-safety';
 import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
@@ -93,6 +93,8 @@ const CreateShape = z.strictObject({
   defaultQuery: DefaultQuerySchema.optional(),
   /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
   pipeline: PipelineSchema.optional(),
+  /** Named aggregations, answered by `GET …/data?aggregation=NAME`. */
+  aggregations: NamedAggregationsSchema.optional(),
 });
 
 /** What `POST /v1/streams` accepts. */
@@ -118,6 +120,8 @@ export const StreamPatchSchema = z.strictObject({
   defaultQuery: DefaultQuerySchema.optional(),
   /** Replaces the processing stage as a whole; `[]` removes it. */
   pipeline: PipelineSchema.optional(),
+  /** Replaces the named aggregations as a whole; `[]` removes them. */
+  aggregations: NamedAggregationsSchema.optional(),
 });
 export type StreamPatch = z.output<typeof StreamPatchSchema>;
 
@@ -150,6 +154,8 @@ export interface Stream {
   defaultQuery?: DefaultQuery;
   /** The processing stage, run on every record before validation; absent when the stream has none. */
   pipeline?: Pipeline;
+  /** Named aggregations, answered by `GET …/data?aggregation=NAME`; absent when the stream has none. */
+  aggregations?: NamedAggregation[];
   state: StreamState;
   createdAt: string;
   updatedAt: string;
@@ -188,8 +194,24 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   if (s.alertThresholds) checkAlertThresholds(s.alertThresholds, s.schema, report);
   checkSections(s, report);
   if (s.pipeline) checkPipeline(s.pipeline, s.schema, report);
+  if (s.aggregations) checkAggregations(s.aggregations, s, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
+}
+
+/** Each named aggregation reads measure fields of the schema (numeric ones for numeric downsamplers); names are unique. */
+function checkAggregations(aggregations: NamedAggregation[], s: { schema: Record<string, FieldSpec>; timeField: string; dimensions: string[] }, report: (path: (string | number)[], message: string) => void): void {
+  const names = new Set<string>();
+  aggregations.forEach((a, i) => {
+    if (names.has(a.name)) report(['aggregations', i, 'name'], `'${a.name}' is named twice`);
+    names.add(a.name);
+    const numeric = a.downsamplers.some((d) => NUMERIC_DOWNSAMPLERS.has(d));
+    a.fields.forEach((f, j) => {
+      const spec = Object.hasOwn(s.schema, f) ? s.schema[f] : undefined;
+      if (!spec || f === s.timeField || s.dimensions.includes(f)) report(['aggregations', i, 'fields', j], `'${f}' is not a measure field of the schema`);
+      else if (numeric && spec.type !== 'number' && spec.type !== 'integer') report(['aggregations', i, 'fields', j], `'${f}' is a ${spec.type} field: ${a.downsamplers.join(', ')} need numbers`);
+    });
+  });
 }
 
 /** Turns zod issues into Tributary issues that keep the field path. */
@@ -251,11 +273,13 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.device !== undefined && { device: storedDevice(patch.device) }),
     ...(patch.defaultQuery !== undefined && { defaultQuery: patch.defaultQuery }),
     ...(patch.pipeline !== undefined && { pipeline: patch.pipeline }),
+    ...(patch.aggregations !== undefined && { aggregations: patch.aggregations }),
     schema,
     updatedAt: now.toISOString(),
     version: stream.version + 1,
   };
   if (next.pipeline?.length === 0) delete next.pipeline;
+  if (next.aggregations?.length === 0) delete next.aggregations;
   parseWith(StreamInputSchema, toInput(next), 'stream patch');
   return next;
 }
@@ -280,6 +304,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
+    ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
   };
 }
 
@@ -324,6 +349,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
+    ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
     state: 'active',
     createdAt: at,
     updatedAt: at,

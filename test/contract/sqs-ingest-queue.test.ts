@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { decodeEnvelopeBody, decodeIotRuleMessage, decodeQueueMessage, encodeEnvelope } from '../../shared/aws/ingest-message';
+import { decodeEnvelopeBody, decodeIotRuleMessage, decodeQueueMessage, encodeEnvelope, encodeEnvelopeMessages } from '../../shared/aws/ingest-message';
 import { SqsIngestQueue } from '../../shared/aws/sqs-ingest-queue';
 import { PayloadTooLargeError, QueueUnavailableError } from '../../shared/domain/errors';
 import type { IngestEnvelope } from '../../shared/ports';
@@ -251,5 +251,17 @@ describe('decodeQueueMessage: envelopes and unreadable bodies', () => {
   it('reports an envelope with a bad field, keeping its stream id and naming the field', () => {
     const decoded = decodeQueueMessage(JSON.stringify({ streamId: 'freezers', receivedAt: 'soon', source: 'http', records: [] }));
     expect(decoded).toEqual({ ok: false, streamId: 'freezers', reason: expect.stringContaining('receivedAt') });
+  });
+});
+
+describe('the processing stage\'s filtered count in queue messages', () => {
+  it('travels with the envelope, and in the first message only when the records are split', () => {
+    const envelope: IngestEnvelope = { streamId: 'freezers', receivedAt: 1767225600000, source: 'http', records: Array.from({ length: 50 }, (_, i) => ({ t: i, pad: 'x'.repeat(100) })), filtered: 7 };
+    const bodies = encodeEnvelopeMessages(envelope, 1024);
+    expect(bodies.length).toBeGreaterThan(2);
+    const decoded = bodies.map(decodeEnvelopeBody);
+    expect(decoded.map((e) => e.filtered)).toEqual([7, ...decoded.slice(1).map(() => undefined)]);
+    expect(decoded.flatMap((e) => e.records)).toEqual(envelope.records);
+    expect(decodeEnvelopeBody(encodeEnvelope({ ...envelope, records: [] }))).toEqual({ streamId: 'freezers', receivedAt: 1767225600000, source: 'http', records: [], filtered: 7 });
   });
 });

@@ -64,6 +64,48 @@ describe('the Data Streams document on the local runtime', () => {
     expect(alert).toMatchObject({ rule: 'co2 greater_than', state: 'firing', value: 1200 });
   });
 
+  it('takes the document\'s stream processor (setProcessor): its transformations run on every record, its aggregations answer by name', async () => {
+    const { id, ingestToken } = await local.createStream(documentDefinition('environmental-monitoring'));
+    // the processor's functions write two fields the stream adds first, as its owner would
+    const added = await local.api(`/v1/streams/${id}`, { method: 'PATCH', body: { schema: { temperatureUnit: { type: 'string' }, qualityScore: { type: 'number' } } } });
+    expect(added.status).toBe(200);
+    const processor = { ...documentDefinition('stream-processor'), streamId: id };
+    const set = await local.api(`/v1/streams/${id}/processor`, { method: 'PUT', body: processor });
+    expect(set.status).toBe(200);
+    expect(set.body.pipeline.map((s: any) => s.name)).toEqual(['unit_conversion', 'quality_scoring']);
+    expect(set.body.aggregations).toEqual([
+      { name: 'hourly_averages', granularity: '1h', fields: ['temperature', 'humidity', 'co2'], downsamplers: ['mean'] },
+      { name: 'daily_extremes', granularity: '1d', fields: ['temperature'], downsamplers: ['min', 'max'] },
+    ]);
+    const sent = await local.api(`/v1/streams/${id}/data`, {
+      token: ingestToken,
+      body: [
+        { timestamp: '2024-02-01T10:00:00Z', temperature: 77, temperatureUnit: 'F', humidity: 50, co2: 1200 },
+        { timestamp: '2024-02-01T10:30:00Z', temperature: 16, temperatureUnit: 'C', humidity: 60, co2: 400 },
+      ],
+    });
+    expect(sent).toMatchObject({ status: 202, body: { accepted: 2 } });
+    const range = 'start=2024-02-01T00:00:00Z&end=2024-02-02T00:00:00Z';
+    const raw = await local.waitForPoints(id, `${range}&aggregation=raw`, (p) => p.length === 2);
+    expect(raw.map((p: any) => [p.values.temperature, p.values.temperatureUnit, p.values.qualityScore])).toEqual([
+      [25, 'C', 70],
+      [16, 'C', 80],
+    ]);
+    const hourly = await local.api(`/v1/streams/${id}/data?${range}&aggregation=hourly_averages`);
+    expect(hourly.body.points).toEqual([{ time: '2024-02-01T10:00:00.000Z', values: { temperature: { mean: 20.5 }, humidity: { mean: 55 }, co2: { mean: 800 } } }]);
+    const daily = await local.api(`/v1/streams/${id}/data?${range}&aggregation=daily_extremes`);
+    expect(daily.body.points).toEqual([{ time: '2024-02-01T00:00:00.000Z', values: { temperature: { min: 16, max: 25 } } }]);
+    // what the processor cannot be is refused where it was written
+    const bad = await local.api(`/v1/streams/${id}/processor`, {
+      method: 'PUT',
+      body: { streamId: 'another', transformations: [{ name: 'x', function: 'function x(d) { return d.; }' }], aggregations: [{ name: 'weekly', timeWindow: '7d', fields: ['nope'], function: 'median' }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: any) => e.path)).toEqual([['streamId'], ['aggregations', 0, 'timeWindow'], ['aggregations', 0, 'function']]);
+    const syntax = await local.api(`/v1/streams/${id}/processor`, { method: 'PUT', body: { transformations: [{ name: 'x', function: 'function x(d) { return d.; }' }] } });
+    expect(syntax.body.errors).toEqual([{ path: ['transformations', 0, 'function'], message: expect.stringMatching(/SyntaxError/) }]);
+  });
+
   it('fires the Temperature Monitoring thresholds and refuses the document\'s HTTP record, whose location is not in the enum', async () => {
     const { id, ingestToken } = await local.createStream(documentDefinition('temperature-monitoring'));
     const refused = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: documentRecords('http-record') });

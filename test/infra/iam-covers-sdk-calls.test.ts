@@ -47,7 +47,9 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
 const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
+  'convert-units': 'converts values between units in memory (the processing stage)',
   croner: 'evaluates pull schedules in memory',
+  filtrex: 'compiles the processing stage’s filter expressions and formulas to functions run in memory',
   'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
