@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
+import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { makeIotAuthorizer } from './app';
 import { iotAuthorizerConfig } from './config';
@@ -11,7 +11,7 @@ const registry = new DynamoDbRegistry({ client, tableName: config.TABLE_NAME });
 export const handler = makeIotAuthorizer({
   tokens: registry,
   registry,
-  devices: new DynamoDbDeviceClaims({ client, tableName: config.TABLE_NAME, registry }),
+  devices: new DynamoDbDeviceLookup({ client, tableName: config.TABLE_NAME }),
   region: config.AWS_REGION,
   accountId: config.AWS_ACCOUNT_ID,
   partition: config.AWS_PARTITION,

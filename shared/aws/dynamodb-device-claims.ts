@@ -1,7 +1,7 @@
-import { type AttributeValue, DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { Stream } from '../domain/stream-definition';
+import { type AttributeValue, DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { type Clock, type DeviceClaimConflict, type DeviceClaims, type DeviceDirectory, type StreamRegistry, systemClock } from '../ports';
-import { callDynamo, checkTableOptions } from './dynamodb-call';
+import { callDynamo } from './dynamodb-call';
+import { claimKey, type ClaimKind, DynamoDbDeviceLookup, streamNames } from './dynamodb-device-lookup';
 import { TABLE_KEYS } from './dynamodb-table';
 
 /**
@@ -21,17 +21,9 @@ export interface DynamoDbDeviceClaimsOptions {
 }
 
 type Item = Record<string, AttributeValue>;
-type Kind = keyof DeviceClaims;
+type Kind = ClaimKind;
 
-const { partitionKey: PK, sortKey: SK } = TABLE_KEYS;
-const PREFIX: Record<Kind, string> = { username: 'MQTTUSER#', topic: 'MQTTTOPIC#' };
-const claimKey = (kind: Kind, value: string): Item => ({ [PK]: { S: `${PREFIX[kind]}${value}` }, [SK]: { S: 'CLAIM' } });
-
-/** Whether the stream's device names `value` as its username or topic. */
-export function streamNames(stream: Stream | undefined, kind: Kind, value: string): boolean {
-  const device = stream?.device;
-  return kind === 'username' ? device?.credentials?.username === value : device?.topic === value;
-}
+const { partitionKey: PK } = TABLE_KEYS;
 
 /**
  * `DeviceDirectory` on the stream table: `MQTTUSER#<username>` / `CLAIM` and `MQTTTOPIC#<topic>` / `CLAIM`
@@ -46,17 +38,13 @@ export function streamNames(stream: Stream | undefined, kind: Kind, value: strin
  * const claims = new DynamoDbDeviceClaims({ client, tableName, registry });
  * await claims.claim('temp', { username: 'sensor_user' }); // undefined: held
  */
-export class DynamoDbDeviceClaims implements DeviceDirectory {
-  private readonly client: DynamoDBClient;
-  private readonly table: string;
+export class DynamoDbDeviceClaims extends DynamoDbDeviceLookup implements DeviceDirectory {
   private readonly registry: Pick<StreamRegistry, 'get'>;
   private readonly clock: Clock;
   private readonly graceMs: number;
 
   constructor(options: DynamoDbDeviceClaimsOptions) {
-    checkTableOptions('DynamoDbDeviceClaims', options);
-    this.client = options.client;
-    this.table = options.tableName;
+    super(options);
     this.registry = options.registry;
     this.clock = options.clock ?? systemClock;
     this.graceMs = options.graceMs ?? 60_000;
@@ -91,14 +79,6 @@ export class DynamoDbDeviceClaims implements DeviceDirectory {
     }
   }
 
-  findUsername(username: string): Promise<string | undefined> {
-    return this.holder('username', username).then((h) => h?.streamId);
-  }
-
-  findTopic(topic: string): Promise<string | undefined> {
-    return this.holder('topic', topic).then((h) => h?.streamId);
-  }
-
   /** `undefined` once `streamId` holds the claim, else the stream that does. */
   private async claimOne(kind: Kind, value: string, streamId: string): Promise<string | undefined> {
     const now = this.clock.now();
@@ -130,12 +110,5 @@ export class DynamoDbDeviceClaims implements DeviceDirectory {
       async () => false,
     );
     return takenOver ? undefined : ((await this.holder(kind, value))?.streamId ?? held.streamId);
-  }
-
-  private async holder(kind: Kind, value: string): Promise<{ streamId: string; claimedAt: number } | undefined> {
-    const get = new GetItemCommand({ TableName: this.table, Key: claimKey(kind, value), ConsistentRead: true });
-    const { Item } = await callDynamo('GetItem', () => this.client.send(get));
-    const streamId = Item?.streamId?.S;
-    return streamId === undefined ? undefined : { streamId, claimedAt: Number(Item?.claimedAt?.N ?? 0) };
   }
 }

@@ -185,7 +185,7 @@ describe('functions', () => {
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret },
-      'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' } },
+      'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, AWS_PARTITION: { Ref: 'AWS::Partition' } },
       pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
       'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(synth.stack.pulls.queue) } },
     };
