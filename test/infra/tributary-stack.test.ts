@@ -346,6 +346,14 @@ describe('MQTT ingest', () => {
     expect(INGEST_TOPIC_RULE_SQL).toContain("FROM 'tributary/+/data'");
   });
 
+  it("forwards every publish outside tributary/ (a stream's own topic) with its topic to the same queue, with the same error action", () => {
+    const rule = props(synth.stack.iot.deviceTopicRule).TopicRulePayload;
+    expect(rule.Sql).toBe("SELECT encode(*, 'base64') AS payload, topic() AS topic, clientid() AS deviceId, timestamp() AS receivedAt FROM '#' WHERE NOT startswith(topic(), 'tributary/')");
+    const first = props(synth.stack.iot.topicRule).TopicRulePayload;
+    expect(rule.Actions).toEqual(first.Actions);
+    expect(rule.ErrorAction).toEqual(first.ErrorAction);
+  });
+
   it('lets the topic rule only send messages to the ingest queue', () => {
     const rule = props(synth.stack.iot.topicRule).TopicRulePayload;
     const roleId = rule.Actions[0].Sqs.RoleArn['Fn::GetAtt'][0] as string;
