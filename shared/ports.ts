@@ -166,6 +166,36 @@ export interface TokenStore {
   deleteForStream(streamId: string): Promise<void>;
 }
 
+/** What an `iot_sensor`'s device holds across streams: its MQTT username and its own topic. */
+export interface DeviceClaims {
+  username?: string;
+  topic?: string;
+}
+
+/** A claim `claim` could not take: which one, and the stream holding it. */
+export interface DeviceClaimConflict {
+  taken: 'username' | 'topic';
+  heldBy: string;
+}
+
+/**
+ * Which stream owns an MQTT username or topic, so a login or a publish on a custom topic finds its stream
+ * (DynamoDB in AWS, dynalite on one machine). A claim whose holder no longer names it (or never wrote its
+ * stream, after a grace period) may be taken over.
+ *
+ * @example
+ * const conflict = await directory.claim('temp', { username: 'sensor_user', topic: 'sensors/temperature/facility-a' });
+ * await directory.findTopic('sensors/temperature/facility-a'); // 'temp'
+ */
+export interface DeviceDirectory {
+  /** Claims all or none: `undefined` once held by `streamId`, else the conflict (nothing is left claimed). */
+  claim(streamId: string, claims: DeviceClaims): Promise<DeviceClaimConflict | undefined>;
+  /** Drops the claims `streamId` holds; one another stream holds is left alone. */
+  release(streamId: string, claims: DeviceClaims): Promise<void>;
+  findUsername(username: string): Promise<string | undefined>;
+  findTopic(topic: string): Promise<string | undefined>;
+}
+
 /** Why a pull run failed: a stable `code` (`target.forbidden`, `source.timeout`, `db.auth`, …) and a message for people. */
 export interface PullErrorInfo {
   at: string;

@@ -53,7 +53,7 @@ export function toProblem(err: unknown): { problem: Problem; internal: boolean }
   if (err instanceof TributaryError) {
     const entry = STATUS.get(err.constructor as new (...args: never[]) => TributaryError);
     if (entry) {
-      const issues = err instanceof RecordValidationError || err instanceof BadRequestError ? err.issues : [];
+      const issues = err instanceof RecordValidationError || err instanceof BadRequestError || err instanceof StreamConflictError ? err.issues : [];
       const problem: Problem = {
         type: `https://tributary.dev/problems/${err.code.replace(/\./g, '-')}`,
         title: entry.title,

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
 import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
-import { BadRequestError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
+import { BadRequestError, StreamConflictError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
 import { parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-dialect';
 import { parseProcessor } from '../../shared/domain/processor-dialect';
 import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
@@ -11,7 +11,7 @@ import { VaultIdSchema } from '../../shared/domain/stream-sections';
 import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases } from './answers';
-import type { AlertStore, Clock, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
@@ -36,7 +36,21 @@ export interface StreamsDeps {
   actionUrls?: ActionUrlPolicy;
   /** The scheme of the ingest URL the create answer gives: `https` (API Gateway) unless told (the local runtime's `http`). */
   scheme?: 'https' | 'http';
+  /** Who holds each MQTT username and device topic: a stream's device claims its own before the stream is written. */
+  devices?: DeviceDirectory;
 }
+
+/** The MQTT username and topic a stream's device holds. */
+const claimsOf = (stream: Stream | undefined): DeviceClaims => ({
+  ...(stream?.device?.credentials && { username: stream.device.credentials.username }),
+  ...(stream?.device?.topic !== undefined && { topic: stream.device.topic }),
+});
+
+/** The claims of `a` that `b` does not hold. */
+const claimsNotIn = (a: DeviceClaims, b: DeviceClaims): DeviceClaims => ({
+  ...(a.username !== undefined && a.username !== b.username && { username: a.username }),
+  ...(a.topic !== undefined && a.topic !== b.topic && { topic: a.topic }),
+});
 
 const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
 
@@ -115,6 +129,27 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return { ...stream, device: { ...stream.device, credentials: { username: credentials.username, passwordHash: await hashPassword(credentials.password) } } };
   }
 
+  /**
+   * Claims the device's new username and topic for `stream.id`, runs `write`, and releases them if it fails.
+   * A claim another stream holds is a 409 at the path the client wrote it (`source.…` in the documents' dialect).
+   */
+  async function withClaims(stream: Stream, claims: DeviceClaims, raw: unknown, write: () => Promise<void>): Promise<void> {
+    if (!deps.devices || (claims.username === undefined && claims.topic === undefined)) return write();
+    const conflict = await deps.devices.claim(stream.id, claims);
+    if (conflict) {
+      const section = (raw as { device?: unknown } | null)?.device !== undefined ? 'device' : 'source';
+      const path = conflict.taken === 'username' ? [section, 'credentials', 'username'] : [section, 'topic'];
+      const what = conflict.taken === 'username' ? `MQTT username '${claims.username}'` : `topic '${claims.topic}'`;
+      throw new StreamConflictError(`The ${what} belongs to stream '${conflict.heldBy}'.`, { issues: [{ path, message: `is taken by stream '${conflict.heldBy}'` }] });
+    }
+    try {
+      await write();
+    } catch (err) {
+      await deps.devices.release(stream.id, claims).catch(() => {}); // a claim left behind goes stale: another stream can take it over
+      throw err;
+    }
+  }
+
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
     if (stream.state === state) return jsonResponse(200, asPublished(stream));
@@ -134,7 +169,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           const raw = body(event);
           const input = await checkScriptOf(checkUrls(parseDefinition(raw), 'stream definition'), raw, 'stream definition');
           const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
-          await registry.create(stream);
+          await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
           const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
           return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
@@ -153,15 +188,18 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/{id}':
         if (route.method === 'GET') return jsonResponse(200, asSeenBy(event, await load(id!)));
         if (route.method === 'DELETE') {
+          const gone = deps.devices && (await registry.get(id!));
           await registry.delete(id!);
           await tokens.deleteForStream(id!);
+          if (gone) await deps.devices!.release(id!, claimsOf(gone));
           return { statusCode: 204 };
         } else {
           const current = await load(id!);
           const raw = body(event);
           const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), 'stream patch'), raw, 'stream patch');
           const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
-          await registry.update(next);
+          await withClaims(next, claimsNotIn(claimsOf(next), claimsOf(current)), raw, () => registry.update(next));
+          await deps.devices?.release(next.id, claimsNotIn(claimsOf(current), claimsOf(next)));
           return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
       case '/{id}/processor': {

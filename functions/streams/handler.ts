@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
@@ -22,5 +23,6 @@ export const handler = makeStreamsHandler({
   signingSecrets,
   pullState,
   ruleFailures: signingSecrets,
+  devices: new DynamoDbDeviceClaims({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME, registry }),
   actionUrls: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS },
 });

@@ -6,7 +6,8 @@ import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
-import { decodeQueueMessage } from '../../shared/aws/ingest-message';
+import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
+import { decodeWithTopics, makeTopicResolver } from '../../shared/aws/device-topic-messages';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
 import { jsonLogger } from '../commons/http';
@@ -26,8 +27,11 @@ const alerts =
         clock: systemClock,
         log: jsonLogger,
       });
+const registry = new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME });
+// messages of the device-topic rule carry their topic: the stream whose definition names it
+const streamOfTopic = makeTopicResolver({ devices: new DynamoDbDeviceLookup({ client: dynamo, tableName: config.TABLE_NAME }), registry });
 const writeBatch = makeWriter({
-  registry: new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME }),
+  registry,
   store,
   clock: systemClock,
   log: jsonLogger,
@@ -36,10 +40,12 @@ const writeBatch = makeWriter({
 
 /** SQS → writer, with partial batch failures: only the messages whose write failed come back. */
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-  const messages: QueueMessage[] = event.Records.map((r) => {
-    const decoded = decodeQueueMessage(r.body);
-    return decoded.ok ? { id: r.messageId, envelope: decoded.envelope } : { id: r.messageId, invalid: { ...(decoded.streamId && { streamId: decoded.streamId }), reason: decoded.reason } };
-  });
+  const messages: QueueMessage[] = await Promise.all(
+    event.Records.map(async (r) => {
+      const decoded = await decodeWithTopics(r.body, streamOfTopic);
+      return decoded.ok ? { id: r.messageId, envelope: decoded.envelope } : { id: r.messageId, invalid: { ...(decoded.streamId && { streamId: decoded.streamId }), reason: decoded.reason } };
+    }),
+  );
   const summary = await writeBatch(messages);
   // CloudWatch embedded metric format: the RejectedRecords alarm reads this
   console.log(

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceDecision, DeviceIdentity } from '../../functions/iot-authorizer/app';
-import { dataTopic, deviceTopicFilter } from '../../functions/iot-authorizer/app';
+import { deviceTopicFilter } from '../../functions/iot-authorizer/app';
 import { DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
 import { compiledStreams } from '../../functions/commons/compiled';
 import { admitBatch } from '../../shared/domain/admission';
@@ -31,7 +31,7 @@ const devices = new WeakMap<Client, DeviceIdentity>();
 
 /**
  * The local IoT Core: an aedes broker with the same login check as the custom authorizer, the same topic
- * rule (`tributary/{streamId}/data`), and one thing IoT Core cannot do: a QoS 1 publish is validated and
+ * rules (`tributary/{streamId}/data`, and a stream's own topic for the devices of that stream), and one thing IoT Core cannot do: a QoS 1 publish is validated and
  * durably queued inside `authorizePublish`, which aedes runs before it sends PUBACK, so a PUBACK always
  * means stored. A refused publish closes the connection (MQTT 3.1.1 has no negative PUBACK).
  *
@@ -108,8 +108,8 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
     authorizePublish(client, packet, done) {
       const device = client ? devices.get(client) : undefined;
       if (!client || !device) return done(refuse(device, 'not authenticated'));
-      if (packet.topic !== dataTopic(device.streamId)) {
-        return done(refuse(device, `publish refused: a device of stream '${device.streamId}' may publish only to ${dataTopic(device.streamId)}`));
+      if (!device.topics.includes(packet.topic)) {
+        return done(refuse(device, `publish refused: a device of stream '${device.streamId}' may publish only to ${device.topics.join(' or ')}`));
       }
       (async () => {
         const stream = await streamOf(device.streamId);

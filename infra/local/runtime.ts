@@ -11,6 +11,7 @@ import { makeQueryHandler } from '../../functions/query/app';
 import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
 import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { startDynalite, ensureTable } from '../../shared/local/dynalite-server';
@@ -104,6 +105,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       }),
     ]);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
+    const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
     const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
     const admin = await adminToken(config);
@@ -113,7 +115,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const pulls = createLocalPulls({ client: dynamo.client, tableName: TABLE_NAME, registry, queue, dataDir: config.dataDir, clock, log }, options.pulls);
     closers.push(() => pulls.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http' }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices }),
       ingest: makeIngestHandler({ registry, queue, clock, log }),
       query: makeQueryHandler({ registry, store, clock, log }),
       alerts: alerts.handler,
@@ -141,7 +143,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     await listen(http, config.httpPort, config.host, 'PORT');
     closers.push(() => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); }));
 
-    const mqtt = await createMqttGateway({ check: makeDeviceCheck({ tokens: registry }), registry, queue, clock, log });
+    const mqtt = await createMqttGateway({ check: makeDeviceCheck({ tokens: registry, devices, registry }), registry, queue, clock, log });
     await listen(mqtt.server, config.mqttPort, config.host, 'MQTT_PORT');
     closers.push(() => new Promise((resolve) => mqtt.broker.close(() => mqtt.server.close(resolve))));
     alerts.attachBroker(mqtt.broker);

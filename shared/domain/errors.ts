@@ -68,6 +68,12 @@ export class StreamPausedError extends TributaryError {
 /** A change that conflicts with the stream as it is (e.g. changing a field's type). */
 export class StreamConflictError extends TributaryError {
   readonly code = 'stream.conflict';
+  /** The fields in conflict, when the conflict is about some (an MQTT username another stream holds). */
+  readonly issues: Issue[];
+  constructor(message: string, options?: { cause?: unknown; issues?: Issue[] }) {
+    super(message, options);
+    this.issues = options?.issues ?? [];
+  }
 }
 
 export class UnauthenticatedError extends TributaryError {

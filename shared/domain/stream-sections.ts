@@ -32,7 +32,11 @@ const DeviceCommon = {
     .string()
     .min(1)
     .max(200)
-    .refine((t) => !/[#+]/.test(t) && !t.startsWith('$'), 'must be a topic without wildcards, not starting with $')
+    .refine(
+      // * and ? are wildcards in an IoT policy's topic ARN, ${ a policy variable: the device's policy names this topic
+      (t) => !/[#+*?]/.test(t) && !t.includes('${') && !t.startsWith('$') && !t.startsWith('tributary/'),
+      'must be a topic without wildcards (# + * ?) or ${, not starting with $ or tributary/ (both reserved)',
+    )
     .optional(),
   /** How the device authenticates over HTTP: with the stream's ingest token. */
   authentication: z.literal('api_key').optional(),

@@ -9,6 +9,12 @@ import { publishQos1, startLocal } from './harness';
  * The stream definitions of the Data Streams document (`test/fixtures/data-streams`, copied from
  * `shared/seeds/000_…`), created over HTTP on the local runtime as a user pasting them would.
  */
+/** The document's sensor stream with a username and topic of its own: another stream holding the document's would be a 409. */
+function anotherSensor(tag: string): Record<string, any> {
+  const def = documentDefinition('temperature-monitoring') as Record<string, any>;
+  return { ...def, source: { ...def.source, topic: `sensors/temperature/${tag}`, credentials: { ...def.source.credentials, username: `sensor_user_${tag}` } } };
+}
+
 describe('the Data Streams document on the local runtime', () => {
   const emails: string[] = [];
   const local = startedForSuite(() => startLocal({ alerts: { retryIntervalMs: 5, emailLog: (line) => emails.push(line) } }));
@@ -107,7 +113,7 @@ describe('the Data Streams document on the local runtime', () => {
   });
 
   it('fires the Temperature Monitoring thresholds and refuses the document\'s HTTP record, whose location is not in the enum', async () => {
-    const { id, ingestToken } = await local.createStream(documentDefinition('temperature-monitoring'));
+    const { id, ingestToken } = await local.createStream(anotherSensor('alerts'));
     const refused = await local.api(`/v1/streams/${id}/data`, { token: ingestToken, body: documentRecords('http-record') });
     expect(refused.status).toBe(400);
     expect(refused.body.errors).toEqual([{ index: 0, path: ['location'], message: expect.stringContaining('warehouse') }]);
@@ -206,9 +212,9 @@ describe('the Data Streams document on the local runtime', () => {
   });
 
   it('takes the document\'s MQTT client\'s readings on the Temperature Monitoring stream, each device a series', async () => {
-    const created = await local.api('/v1/streams', { body: documentDefinition('temperature-monitoring') });
+    const created = await local.api('/v1/streams', { body: anotherSensor('tokens') });
     const { id, ingestToken, mqtt } = created.body;
-    // contract v1's device login: username = device id, password = the ingest token (the document's own credentials are a later step)
+    // contract v1's device login: username = device id, password = the ingest token (the document's own credentials: mqtt-devices.test.ts)
     const device = await local.device('TEMP-001', ingestToken);
     const reading = { deviceId: 'TEMP-001', temperature: 21.5, humidity: 45.5, timestamp: new Date().toISOString() };
     expect(await publishQos1(device, mqtt.topic, JSON.stringify(reading))).toBe('acked');
@@ -217,8 +223,13 @@ describe('the Data Streams document on the local runtime', () => {
   });
 
   it('lists and filters streams by vaultId', async () => {
-    const a = await local.createStream({ ...documentDefinition('basic-stream-creation'), vaultId: 'vault_list_a' });
-    const b = await local.createStream({ ...documentDefinition('basic-stream-creation'), vaultId: 'vault_list_b' });
+    // each its own device topic: a topic is one stream's
+    const basic = (vaultId: string) => {
+      const def = documentDefinition('basic-stream-creation');
+      return { ...def, vaultId, source: { ...def.source, topic: `facility/${vaultId}` } };
+    };
+    const a = await local.createStream(basic('vault_list_a'));
+    const b = await local.createStream(basic('vault_list_b'));
     const listed = await local.api('/v1/streams?vaultId=vault_list_a');
     expect(listed.status).toBe(200);
     expect(listed.body.streams.map((s: { id: string }) => s.id)).toEqual([a.id]);

@@ -185,7 +185,7 @@ describe('functions', () => {
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret },
-      'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' } },
+      'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, AWS_PARTITION: { Ref: 'AWS::Partition' } },
       pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
       'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(synth.stack.pulls.queue) } },
     };
@@ -344,6 +344,14 @@ describe('MQTT ingest', () => {
       }),
     });
     expect(INGEST_TOPIC_RULE_SQL).toContain("FROM 'tributary/+/data'");
+  });
+
+  it("forwards every publish outside tributary/ (a stream's own topic) with its topic to the same queue, with the same error action", () => {
+    const rule = props(synth.stack.iot.deviceTopicRule).TopicRulePayload;
+    expect(rule.Sql).toBe("SELECT encode(*, 'base64') AS payload, topic() AS topic, clientid() AS deviceId, timestamp() AS receivedAt FROM '#' WHERE NOT startswith(topic(), 'tributary/')");
+    const first = props(synth.stack.iot.topicRule).TopicRulePayload;
+    expect(rule.Actions).toEqual(first.Actions);
+    expect(rule.ErrorAction).toEqual(first.ErrorAction);
   });
 
   it('lets the topic rule only send messages to the ingest queue', () => {

@@ -5,6 +5,7 @@ import * as iot from 'aws-cdk-lib/aws-iot';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEVICE_TOPIC_RULE_SQL } from '../../../shared/aws/device-topic-messages';
 import { TributaryFunction } from './function';
 import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
 
@@ -25,8 +26,9 @@ export interface IotIngestProps {
 
 /**
  * MQTT ingest through AWS IoT Core: a custom authorizer (username = device id, password = the stream's ingest
- * token; signing disabled, since devices send a password rather than a signed token) and a topic rule that
- * forwards every publish on `tributary/+/data` to the ingest queue. Messages the rule cannot deliver go to a
+ * token, or the stream's own credentials; signing disabled, since devices send a password rather than a signed
+ * token) and two topic rules: every publish on `tributary/+/data`, and every publish outside `tributary/` (a
+ * stream's own topic, resolved by the writer), go to the ingest queue. Messages the rule cannot deliver go to a
  * CloudWatch log group (its error action) with their original payload, and an alarm watches that group.
  *
  * @example
@@ -37,6 +39,8 @@ export class IotIngest extends Construct {
   readonly authorizerFunction: TributaryFunction;
   readonly authorizer: iot.CfnAuthorizer;
   readonly topicRule: iot.CfnTopicRule;
+  /** Publishes on a stream's own topic (any topic outside `tributary/`), to the same queue with their topic. */
+  readonly deviceTopicRule: iot.CfnTopicRule;
   /** Where the topic rule's error action writes what it failed to deliver. */
   readonly ruleErrorLogGroup: logs.LogGroup;
 
@@ -49,7 +53,7 @@ export class IotIngest extends Construct {
       description: 'Tributary IoT Core custom authorizer: MQTT username/password to a per-stream device policy',
       memorySize: 256,
       timeout: Duration.seconds(5),
-      environment: { TABLE_NAME: props.table.tableName, AWS_ACCOUNT_ID: stack.account },
+      environment: { TABLE_NAME: props.table.tableName, AWS_ACCOUNT_ID: stack.account, AWS_PARTITION: stack.partition },
       logRetention: props.logRetention,
     });
     grantTableItems(props.table, this.authorizerFunction.role, TABLE_READ_ACTIONS);
@@ -88,17 +92,24 @@ export class IotIngest extends Construct {
       }),
     );
 
+    const toQueue = (description: string, sql: string): iot.CfnTopicRule.TopicRulePayloadProperty => ({
+      description,
+      sql,
+      awsIotSqlVersion: '2016-03-23',
+      ruleDisabled: false,
+      actions: [{ sqs: { queueUrl: props.queue.queueUrl, roleArn: ruleRole.roleArn, useBase64: false } }],
+      // Not the DLQ: it holds ingest envelopes the writer can be redriven with; an error-action
+      // document in it would break a redrive. The log group keeps the original payload for replay.
+      errorAction: { cloudwatchLogs: { logGroupName: this.ruleErrorLogGroup.logGroupName, roleArn: errorRole.roleArn } },
+    });
     this.topicRule = new iot.CfnTopicRule(this, 'IngestRule', {
-      topicRulePayload: {
-        description: 'MQTT tributary/<streamId>/data to the Tributary ingest queue',
-        sql: INGEST_TOPIC_RULE_SQL,
-        awsIotSqlVersion: '2016-03-23',
-        ruleDisabled: false,
-        actions: [{ sqs: { queueUrl: props.queue.queueUrl, roleArn: ruleRole.roleArn, useBase64: false } }],
-        // Not the DLQ: it holds ingest envelopes the writer can be redriven with; an error-action
-        // document in it would break a redrive. The log group keeps the original payload for replay.
-        errorAction: { cloudwatchLogs: { logGroupName: this.ruleErrorLogGroup.logGroupName, roleArn: errorRole.roleArn } },
-      },
+      topicRulePayload: toQueue('MQTT tributary/<streamId>/data to the Tributary ingest queue', INGEST_TOPIC_RULE_SQL),
+    });
+    // One rule for every stream's own topic, so creating a stream needs no redeploy: the writer finds the
+    // stream of the message's topic in the device directory. It is evaluated for every publish in the
+    // account outside tributary/ (README, Limits).
+    this.deviceTopicRule = new iot.CfnTopicRule(this, 'DeviceTopicRule', {
+      topicRulePayload: toQueue("MQTT on a stream's own topic to the Tributary ingest queue (the writer resolves the topic)", DEVICE_TOPIC_RULE_SQL),
     });
   }
 }
