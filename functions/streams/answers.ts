@@ -25,7 +25,8 @@ export function createAnswer(stream: Stream, base: string) {
     streamId: stream.id,
     status: stream.state,
     endpoint: `${base}/v1/streams/${encodeURIComponent(stream.id)}/data`,
-    ...(stream.type === 'iot_sensor' && { mqtt: { topic: `tributary/${stream.id}/data` } }),
+    // a device publishes on the stream's own topic when its definition names one, else on contract v1's
+    ...(stream.type === 'iot_sensor' && { mqtt: { topic: stream.device?.topic ?? `tributary/${stream.id}/data`, ...(stream.device?.topic && { alsoTopic: `tributary/${stream.id}/data` }) } }),
   };
 }
 

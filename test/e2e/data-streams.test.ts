@@ -31,7 +31,7 @@ describe('the Data Streams document on the local runtime', () => {
       status: 'active',
       vaultId: 'vault_abc123',
       endpoint: `${local.base}/v1/streams/${r.body.id}/data`,
-      mqtt: { topic: `tributary/${r.body.id}/data` },
+      mqtt: { topic: 'sensors/temperature/facility-a', alsoTopic: `tributary/${r.body.id}/data` },
       ingestToken: expect.stringMatching(/^trb_/),
     });
     const got = await local.api(`/v1/streams/${r.body.id}`);
