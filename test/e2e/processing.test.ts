@@ -62,14 +62,14 @@ describe('the processing stage on every ingest path', () => {
     expect(await publishQos1(device, `tributary/${id}/data`, JSON.stringify({ site: 'm', timestamp: T, temperature: 212, humidity: 40 }))).toBe('acked');
     expect(await publishQos1(device, `tributary/${id}/data`, JSON.stringify({ site: 'm', timestamp: '2026-12-02T10:01:00Z', temperature: 50, humidity: 101 }))).toBe('acked');
     const points = await local.waitForPoints(id, RANGE, (p) => p.length === 1);
-    expect(points[0].values).toMatchObject({ temperature: 100, humidity: 40 });
+    expect(points[0].values).toEqual({ temperature: 100, humidity: 40, heat_index: FORMULA_FUNCTIONS.heat_index(100, 40) });
     expect((await local.api(`/v1/streams/${id}/status`)).body.filteredCount).toBe(1);
     expect(await publishQos1(device, `tributary/${id}/data`, JSON.stringify({ site: 'bad', timestamp: T, temperature: 50, humidity: 10 }))).toBe('closed');
     const after = await local.api(`/v1/streams/${id}/data?${RANGE}`);
     expect(after.body.points).toHaveLength(1);
   });
 
-  it('on a pull: pulled records go through the stages as pushed ones do', async () => {
+  it('on a pull: pulled records go through the stages as pushed ones do (a filter, a unit conversion, a computed field, a throwing transform)', async () => {
     const { id } = await local.createStream({
       id: 'vendor-processed',
       name: 'Vendor, processed',
@@ -81,7 +81,8 @@ describe('the processing stage on every ingest path', () => {
       source: { kind: 'api_pull', url: `${vendor.base}/readings`, headers: { authorization: 'Bearer ${secret:VENDOR_TOKEN}' }, schedule: 'rate(1 minute)', transform: 'data[]', paging: { type: 'next_link', path: 'links.next' } },
       pipeline: [
         { type: 'filter', config: { rules: [{ field: 'celsius', operator: 'lte', value: 24 }] } },
-        { type: 'transform', config: { operations: [{ type: 'calculate', field: 'fahrenheit', formula: 'celsius * 9 / 5 + 32' }] } },
+        // a copy of the reading converted into the field's declared unit (°C → °F here: the same conversion table)
+        { type: 'transform', config: { operations: [{ type: 'calculate', field: 'fahrenheit', formula: 'celsius' }, { type: 'convert', field: 'fahrenheit', from: 'celsius' }] } },
         { type: 'transform', config: { script: 'function transform(r) { if (r.celsius === 21) throw new Error("sensor glitch"); return r; }' } },
       ],
     });
