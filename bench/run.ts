@@ -64,7 +64,9 @@ async function freePort(): Promise<number> {
 }
 
 async function startRuntime(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(repo, 'infra/local/main.ts')], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=<dir>: the runtime writes a V8 CPU profile there when it exits (bench/profile-summary.ts reads it)
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', ...prof, '--import', 'tsx', join(repo, 'infra/local/main.ts')], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ok, fail) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -124,6 +126,7 @@ async function local() {
     const load = JSON.parse(stdout.trim().split('\n').pop()!);
     const drain = await waitStored(base, 'bench_http');
     const httpIngest = { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
+    if (!parts.has('local')) return { httpIngest, peakRssMb: await peakRss(child) };
 
     const queries = {
       q1_ms: await timeQuery(base, `/v1/streams/bench_http/data?${new URLSearchParams(QUERIES.q1)}`),
@@ -136,14 +139,17 @@ async function local() {
     const mload = JSON.parse(m.stdout.trim().split('\n').pop()!);
     const mdrain = await waitStored(base, 'bench_mqtt');
     const mqttIngest = { acked: mload.pointsPerSec, failed: mload.failed, storedPointsPerSec: Math.round(TOTAL / (mload.seconds + mdrain)), seconds: +(mload.seconds + mdrain).toFixed(2) };
-    const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
-    const peakRssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-    return { httpIngest, mqttIngest, queries, peakRssMb };
+    return { httpIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((ok) => child.once('exit', ok));
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+async function peakRss(child: ChildProcess): Promise<number> {
+  const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
 
 async function peers() {
@@ -152,13 +158,22 @@ async function peers() {
   return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
 
-// BENCH_PARTS=a runs only the micro-benchmark; the default runs everything.
+// BENCH_PARTS=a runs only the micro-benchmark; BENCH_PARTS=b only the HTTP ingest of figure (b) (and its
+// peak RSS); the default runs everything.
 const parts = new Set((process.env.BENCH_PARTS ?? 'a,local,peers').split(','));
-const micro = microbench();
-console.log(JSON.stringify({ figure: 'a', ...micro }));
-console.log(`(a) validate + normalize + Timestream records: ${micro.pipelineNsPerRecord} ns/record vs JSON.parse ${micro.jsonParseNsPerRecord} ns/record: ${micro.ratio}x (target <= 3x)`);
+if (parts.has('a')) {
+  const micro = microbench();
+  console.log(JSON.stringify({ figure: 'a', ...micro }));
+  console.log(`(a) validate + normalize + Timestream records: ${micro.pipelineNsPerRecord} ns/record vs JSON.parse ${micro.jsonParseNsPerRecord} ns/record: ${micro.ratio}x (target <= 3x)`);
+}
+if (parts.has('b') && !parts.has('local')) {
+  const { httpIngest, peakRssMb } = await local();
+  console.log(JSON.stringify({ figure: 'b', http: httpIngest, peakRssMb }));
+  console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
+  process.exit(0);
+}
 if (!parts.has('local')) process.exit(0);
-const tributary = await local();
+const tributary = (await local()) as Required<Awaited<ReturnType<typeof local>>>;
 console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, mqtt: tributary.mqttIngest }));
 console.log(JSON.stringify({ figure: 'c', ...tributary.queries, peakRssMb: tributary.peakRssMb }));
 const others = parts.has('peers') ? await peers() : [];
