@@ -6,17 +6,25 @@
  * @example
  * const [stmt] = parseInfluxQL('SHOW MEASUREMENTS'); // { kind: 'show_measurements' }
  */
-export type Statement = ShowMeasurements | ShowTagKeys | ShowTagValues | ShowFieldKeys | Select;
+export type Statement = ShowMeasurements | ShowTagKeys | ShowTagValues | ShowFieldKeys | ShowRetentionPolicies | Select;
+
+/** `SHOW RETENTION POLICIES [ON db]`: the query editor asks; Tributary has one, `autogen`. */
+export interface ShowRetentionPolicies {
+  kind: 'show_retention_policies';
+}
 
 export interface ShowMeasurements {
   kind: 'show_measurements';
   /** `WITH MEASUREMENT =~ /re/` or `= "name"`. */
   match?: Match;
+  /** Only measurements with a series whose tags match. */
+  where?: Condition;
   limit?: number;
 }
 export interface ShowTagKeys {
   kind: 'show_tag_keys';
   from?: string;
+  where?: Condition;
   limit?: number;
 }
 export interface ShowTagValues {

@@ -47,6 +47,9 @@ const Time = kw('TIME');
 const True = kw('TRUE');
 const False = kw('FALSE');
 const Null = kw('NULL');
+const Retention = kw('RETENTION');
+const Policies = kw('POLICIES');
+const On = kw('ON');
 
 const QuotedIdent = createToken({ name: 'QuotedIdent', pattern: /"(?:[^"\\\n]|\\.)*"/ });
 const StringLit = createToken({ name: 'StringLit', pattern: /'(?:[^'\\\n]|\\.)*'/ });
@@ -58,10 +61,11 @@ const EqRegex = createToken({ name: 'EqRegex', pattern: /=~/ });
 const NotRegex = createToken({ name: 'NotRegex', pattern: /!~/ });
 const NotEq = createToken({ name: 'NotEq', pattern: /!=|<>/ });
 const Lte = createToken({ name: 'Lte', pattern: /<=/ });
-const Gte = createToken({ name: 'Gte', pattern: /=>|>=/ });
+const Gte = createToken({ name: 'Gte', pattern: />=/ });
 const Lt = createToken({ name: 'Lt', pattern: /</ });
 const Gt = createToken({ name: 'Gt', pattern: />/ });
-const Eq = createToken({ name: 'Eq', pattern: /=/ });
+// `==` too: Grafana's query editor writes it for a tag that looks like a number
+const Eq = createToken({ name: 'Eq', pattern: /==?/ });
 const Plus = createToken({ name: 'Plus', pattern: /\+/ });
 const Minus = createToken({ name: 'Minus', pattern: /-/ });
 const Star = createToken({ name: 'Star', pattern: /\*/ });
@@ -72,7 +76,7 @@ const LParen = createToken({ name: 'LParen', pattern: /\(/ });
 const RParen = createToken({ name: 'RParen', pattern: /\)/ });
 const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /\s+/, group: Lexer.SKIPPED });
 
-const KEYWORDS = [Show, Measurements, Measurement, Tag, Keys, Key, Values, Field, From, With, Where, Limit, SLimit, SelectKw, Group, By, FillKw, Order, And, Or, As, In, Asc, Desc, Time, True, False, Null];
+const KEYWORDS = [Show, Measurements, Measurement, Tag, Keys, Key, Values, Field, From, With, Where, Limit, SLimit, SelectKw, Group, By, FillKw, Order, And, Or, As, In, Asc, Desc, Time, True, False, Null, Retention, Policies, On];
 const TOKENS: TokenType[] = [
   WhiteSpace, ...KEYWORDS, Identifier, QuotedIdent, StringLit, RegexLit, DurationLit, NumberLit,
   EqRegex, NotRegex, NotEq, Lte, Gte, Lt, Gt, Eq, Plus, Minus, Star, Comma, Dot, Semi, LParen, RParen,
@@ -123,8 +127,9 @@ class InfluxQLParser extends EmbeddedActionsParser {
             { ALT: () => { this.CONSUME(Eq); return { op: '=' as const, value: this.SUBRULE(this.ident) }; } },
           ]);
         });
+        const where = this.OPTION9(() => { this.CONSUME3(Where); return this.SUBRULE3(this.condition); });
         const limit = this.OPTION2(() => this.SUBRULE(this.limit));
-        return { kind: 'show_measurements' as const, ...(match && { match }), ...(limit !== undefined && { limit }) };
+        return { kind: 'show_measurements' as const, ...(match && { match }), ...(where && { where }), ...(limit !== undefined && { limit }) };
       } },
       { ALT: () => {
         this.CONSUME(Tag);
@@ -132,8 +137,9 @@ class InfluxQLParser extends EmbeddedActionsParser {
           { ALT: () => {
             this.CONSUME(Keys);
             const from = this.OPTION3(() => this.SUBRULE(this.from));
+            const where = this.option(10, () => { this.CONSUME4(Where); return this.SUBRULE4(this.condition); });
             const limit = this.OPTION4(() => this.SUBRULE2(this.limit));
-            return { kind: 'show_tag_keys' as const, ...(from !== undefined && { from }), ...(limit !== undefined && { limit }) };
+            return { kind: 'show_tag_keys' as const, ...(from !== undefined && { from }), ...(where && { where }), ...(limit !== undefined && { limit }) };
           } },
           { ALT: () => {
             this.CONSUME(Values);
@@ -151,11 +157,17 @@ class InfluxQLParser extends EmbeddedActionsParser {
                 return list;
               } },
             ]);
-            const where = this.OPTION6(() => { this.CONSUME(Where); return this.SUBRULE(this.condition); });
+            const where = this.OPTION6(() => { this.CONSUME(Where); return this.SUBRULE2(this.condition); });
             const limit = this.OPTION7(() => this.SUBRULE3(this.limit));
             return { kind: 'show_tag_values' as const, keys, ...(from !== undefined && { from }), ...(where && { where }), ...(limit !== undefined && { limit }) };
           } },
         ]);
+      } },
+      { ALT: () => {
+        this.CONSUME(Retention);
+        this.CONSUME(Policies);
+        this.option(11, () => { this.CONSUME(On); this.SUBRULE5(this.ident); });
+        return { kind: 'show_retention_policies' as const };
       } },
       { ALT: () => {
         this.CONSUME(Field);
@@ -200,7 +212,7 @@ class InfluxQLParser extends EmbeddedActionsParser {
         { ALT: () => {
           const name = this.CONSUME(Identifier).image.toLowerCase();
           return this.ACTION(() => {
-            if (name === 'none' || name === 'previous' || name === 'linear') return { kind: name };
+            if (name === 'none' || name === 'previous' || name === 'linear') return { kind: name as 'none' | 'previous' | 'linear' };
             throw new BadRequestError(`error parsing query: fill(${name}) is not one of null, none, previous, linear or a number`);
           });
         } },
