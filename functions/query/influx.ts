@@ -9,7 +9,7 @@ import { measureFields, type Stream } from '../../shared/domain/stream-definitio
 import { allows, callerScopes } from '../commons/auth';
 import type { HttpEvent, HttpResult } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
-import type { QueryDeps } from './app';
+import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
 
 /** Rows one SELECT may read from the store (pages of `MAX_LIMIT`) before it is refused. */
 export const MAX_SELECT_ROWS = 200_000;
@@ -25,7 +25,13 @@ const FIELD_TYPE: Record<string, string> = { number: 'float', integer: 'integer'
  * const influx = makeInfluxQuery(deps);
  * const result = await influx(event); // { statusCode: 200, body: '{"results":[…]}' }
  */
-export function makeInfluxQuery(deps: QueryDeps) {
+export interface InfluxQueryDeps {
+  registry: StreamRegistry;
+  store: PointStore;
+  clock: Clock;
+}
+
+export function makeInfluxQuery(deps: InfluxQueryDeps) {
   const { registry, store, clock } = deps;
 
   return async function influxQuery(event: HttpEvent): Promise<HttpResult> {
