@@ -14,6 +14,13 @@ import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
 /** Rows one SELECT may read from the store (pages of `MAX_LIMIT`) before it is refused. */
 export const MAX_SELECT_ROWS = 200_000;
 
+/** What `/query` reads: the stream registry, the point store and the clock (for `now()`). */
+export interface InfluxQueryDeps {
+  registry: StreamRegistry;
+  store: PointStore;
+  clock: Clock;
+}
+
 const FIELD_TYPE: Record<string, string> = { number: 'float', integer: 'integer', boolean: 'boolean' };
 
 /**
@@ -25,12 +32,6 @@ const FIELD_TYPE: Record<string, string> = { number: 'float', integer: 'integer'
  * const influx = makeInfluxQuery(deps);
  * const result = await influx(event); // { statusCode: 200, body: '{"results":[…]}' }
  */
-export interface InfluxQueryDeps {
-  registry: StreamRegistry;
-  store: PointStore;
-  clock: Clock;
-}
-
 export function makeInfluxQuery(deps: InfluxQueryDeps) {
   const { registry, store, clock } = deps;
 

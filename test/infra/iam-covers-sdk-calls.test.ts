@@ -47,6 +47,7 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
 const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
+  chevrotain: 'parses InfluxQL (the /query route) in memory',
   croner: 'evaluates pull schedules in memory',
   'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
   jsonata: 'evaluates pull transforms in memory',
