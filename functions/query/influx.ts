@@ -1,7 +1,7 @@
 import { BadRequestError, ForbiddenError, UnauthenticatedError } from '../../shared/domain/errors';
 import type { Condition, Select, Statement } from '../../shared/domain/influxql/ast';
 import { parseInfluxQL } from '../../shared/domain/influxql/parser';
-import { planSelect, readCondition } from '../../shared/domain/influxql/plan';
+import { aggregateRaw, planSelect, readCondition } from '../../shared/domain/influxql/plan';
 import { literalAlternation, matchesLiteral } from '../../shared/domain/influxql/regex';
 import { EPOCHS, listing, selectSeries, type Epoch, type InfluxResult, type InfluxSeries } from '../../shared/domain/influxql/series';
 import { MAX_LIMIT, type Row } from '../../shared/domain/query';
@@ -122,7 +122,7 @@ export function makeInfluxQuery(deps: InfluxQueryDeps) {
     const plan = planSelect(stmt, stream, now);
     if (Object.values(plan.query.filters).some((v) => v.length === 0)) return [];
     const rows: Row[] = [];
-    let query = plan.query;
+    let query = plan.rawQuery ?? plan.query;
     for (;;) {
       const page = await store.query(stream, query);
       rows.push(...page);
@@ -131,7 +131,7 @@ export function makeInfluxQuery(deps: InfluxQueryDeps) {
       const last = page[page.length - 1]!;
       query = { ...query, after: { time: last.time, key: query.keyDimensions.map((d) => last.dimensions[d] ?? '') } };
     }
-    return selectSeries(stream.id, plan, rows, epoch);
+    return selectSeries(stream.id, plan, plan.rawQuery ? aggregateRaw(plan, rows) : rows, epoch);
   }
 
   /** The streams the token may read: every stream for admin, else those of its `read:` scopes. */

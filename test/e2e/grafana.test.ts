@@ -113,6 +113,13 @@ describe('Grafana InfluxDB data source (InfluxQL) against /query', () => {
     expect(r.body.results[1].statement_id).toBe(1);
   });
 
+  it('answers percentile() from the raw points, nearest rank as InfluxDB computes it', async () => {
+    const q = `SELECT percentile("temperature", 90), percentile("temperature", 50), mean("temperature") FROM "${a}" WHERE "deviceId" = 'f1' AND time >= ${T0}ms and time <= ${T0 + 5 * MIN - 1}ms GROUP BY time(5m) fill(null)`;
+    const r = await grafana(q);
+    // f1 over minutes 0-4: 10, 10.5, …, 14.5; rank floor(10 × p + 0.5)
+    expect(r.body.results[0].series).toEqual([{ name: a, columns: ['time', 'percentile', 'percentile_1', 'mean'], values: [[T0, 14, 12, 12.25]] }]);
+  });
+
   it('reads now() - 6h ranges, fill(0) and RFC 3339 times when no epoch is given', async () => {
     const res = await fetch(`${rt.base}/query?q=${encodeURIComponent(`SELECT count("count") FROM "${a}" WHERE time > now() - 30000d GROUP BY time(1d) fill(0)`)}`, { headers: { authorization: `Token ${readA}` } });
     const body = (await res.json()) as any;
@@ -146,7 +153,7 @@ describe('Grafana InfluxDB data source (InfluxQL) against /query', () => {
       `SELECT mean("temperature") FROM "${a}" WHERE "deviceId" =~ /(.*a){25}/ AND time > now() - 1h GROUP BY time(1m)`,
       `SELECT * INTO "copy" FROM "${a}"`,
       `SELECT mean("temperature") FROM "${a}" WHERE "temperature" > 5 AND time > now() - 1h GROUP BY time(1m)`,
-      `SELECT percentile("temperature", 95) FROM "${a}" WHERE time > now() - 1h GROUP BY time(1m)`,
+      `SELECT percentile("temperature", 101) FROM "${a}" WHERE time > now() - 1h GROUP BY time(1m)`,
       `SELECT mean("nope") FROM "${a}" WHERE time > now() - 1h GROUP BY time(1m)`,
       `SELECT mean("temperature") FROM /.*/ WHERE time > now() - 1h GROUP BY time(1m)`,
       `SELECT mean("temperature") FROM "${a}" WHERE time > now() - 1h GROUP BY time(1ms)`,

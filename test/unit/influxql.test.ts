@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../shared/domain/errors';
 import type { Select } from '../../shared/domain/influxql/ast';
 import { parseInfluxQL } from '../../shared/domain/influxql/parser';
-import { planSelect, readCondition } from '../../shared/domain/influxql/plan';
+import { aggregateRaw, planSelect, readCondition } from '../../shared/domain/influxql/plan';
 import { literalAlternation, matchesLiteral } from '../../shared/domain/influxql/regex';
 import type { Stream } from '../../shared/domain/stream-definition';
 
@@ -78,12 +78,25 @@ describe('planSelect', () => {
       'SELECT mean("nope") FROM cpu WHERE time > now() - 1h GROUP BY time(1m)',
       'SELECT mean("state") FROM cpu WHERE time > now() - 1h GROUP BY time(1m)',
       'SELECT mean("value") FROM cpu WHERE "value" > 3 AND time > now() - 1h GROUP BY time(1m)',
+      'SELECT percentile("value") FROM cpu WHERE time > now() - 1h GROUP BY time(1m)',
       'SELECT median("value") FROM cpu WHERE time > now() - 1h GROUP BY time(1m)',
       'SELECT mean("value") FROM cpu WHERE time > now() - 1h GROUP BY time(1m), "nope"',
       'SELECT mean("value") FROM cpu WHERE time > now() - 1h',
       'SELECT mean("value") FROM cpu WHERE time > now() + 1h AND time < now() GROUP BY time(1m)',
     ];
     for (const q of bad) expect(() => planSelect(select(q), stream, NOW), q).toThrow(BadRequestError);
+  });
+
+  it("bins raw points for percentile() with InfluxDB's nearest rank, per group", () => {
+    const plan = planSelect(select('SELECT percentile("value", 50), max("value") FROM cpu WHERE time >= 0ms AND time < 120000ms GROUP BY time(1m), "host"'), stream, NOW);
+    expect(plan.rawQuery).toMatchObject({ granularity: 'raw', start: 0, end: 120_000 });
+    const row = (time: number, host: string, value: number) => ({ time, dimensions: { host, datacenter: 'x' }, values: { value } });
+    const rows = aggregateRaw(plan, [row(1, 'a', 4), row(2, 'a', 1), row(3, 'a', 3), row(4, 'a', 2), row(60_001, 'a', 7), row(5, 'b', 9)]);
+    expect(rows).toEqual([
+      { time: 0, dimensions: { host: 'a' }, values: { percentile: 2, max: 4 } },
+      { time: 0, dimensions: { host: 'b' }, values: { percentile: 9, max: 9 } },
+      { time: 60_000, dimensions: { host: 'a' }, values: { percentile: 7, max: 7 } },
+    ]);
   });
 
   it('intersects repeated filters on one tag (no value left: an empty list, answered as no series)', () => {

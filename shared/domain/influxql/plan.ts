@@ -1,5 +1,6 @@
 import { BadRequestError } from '../errors';
-import { DOWNSAMPLERS, GRANULARITIES, MAX_LIMIT, NUMERIC_DOWNSAMPLERS, type DataQuery, type Downsampler, type Granularity } from '../query';
+import { DOWNSAMPLERS, GRANULARITIES, MAX_LIMIT, NUMERIC_DOWNSAMPLERS, type DataQuery, type Downsampler, type Granularity, type Row } from '../query';
+import type { Value } from '../validate-record';
 import { measureFields, type Stream } from '../stream-definition';
 import type { Condition, Fill, Operand, Select } from './ast';
 import { literalAlternation, matchesLiteral, type LiteralAlternation } from './regex';
@@ -18,12 +19,17 @@ import { literalAlternation, matchesLiteral, type LiteralAlternation } from './r
 export interface OutputColumn {
   name: string;
   field: string;
-  /** Undefined for a raw field. */
+  /** Undefined for a raw field and for `percentile`. */
   downsampler?: Downsampler;
+  /** `percentile("f", N)`'s N: computed from the raw points (no store downsampler has it). */
+  percentile?: number;
 }
 
 export interface SelectPlan {
+  /** The bins (and for raw fields, the points) of the answer. */
   query: DataQuery;
+  /** Set when a column needs the raw points (`percentile`): read these and bin them with `aggregateRaw`. */
+  rawQuery?: DataQuery;
   columns: OutputColumn[];
   fill: Fill;
   /** `LIMIT n`: points per series. */
@@ -168,7 +174,14 @@ export function planSelect(stmt: Select, stream: Stream, now: number): SelectPla
         columns.push({ name: name(f.alias ?? field), field });
         continue;
       }
-      if (!FUNCTIONS.has(f.fn)) throw new BadRequestError(`${f.fn}() is not supported; use one of ${DOWNSAMPLERS.join(', ')}`);
+      if (f.fn === 'percentile') {
+        const type = stream.schema[field]?.type;
+        if (type !== 'number' && type !== 'integer') throw new BadRequestError(`percentile("${field}"): the field is ${type}, not a number`);
+        if (f.arg === undefined || !(f.arg >= 0 && f.arg <= 100)) throw new BadRequestError('percentile("field", N) needs N from 0 to 100');
+        columns.push({ name: name(f.alias ?? 'percentile'), field, percentile: f.arg });
+        continue;
+      }
+      if (!FUNCTIONS.has(f.fn)) throw new BadRequestError(`${f.fn}() is not supported; use one of ${DOWNSAMPLERS.join(', ')}, percentile`);
       const d = f.fn as Downsampler;
       const type = stream.schema[field]?.type;
       if (NUMERIC_DOWNSAMPLERS.has(d) && type !== 'number' && type !== 'integer') throw new BadRequestError(`${d}("${field}"): the field is ${type}, not a number`);
@@ -192,10 +205,13 @@ export function planSelect(stmt: Select, stream: Stream, now: number): SelectPla
     ...common,
     granularity: nearestGranularity(binMs),
     binMs,
-    downsamplers: [...new Set(columns.map((c) => c.downsampler!))],
+    downsamplers: [...new Set(columns.flatMap((c) => (c.downsampler ? [c.downsampler] : [])))],
     keyDimensions: stmt.groupBy,
   };
-  return { query, columns, fill: stmt.fill, ...(stmt.limit !== undefined && { limit: stmt.limit }) };
+  const rawQuery: DataQuery | undefined = columns.some((c) => c.percentile !== undefined)
+    ? { ...common, granularity: 'raw', binMs: 0, downsamplers: [], keyDimensions: [...stream.dimensions], groupBy: [], order: 'asc' }
+    : undefined;
+  return { query, ...(rawQuery && { rawQuery }), columns, fill: stmt.fill, ...(stmt.limit !== undefined && { limit: stmt.limit }) };
 }
 
 /** The query model's label for a bin; the stores bin by `binMs`, so any width Grafana picks is exact. */
@@ -203,6 +219,61 @@ function nearestGranularity(binMs: number): Granularity {
   let best: Granularity = '1s';
   for (const [label, ms] of Object.entries(GRANULARITIES)) if (ms <= binMs) best = label as Granularity;
   return best;
+}
+
+/**
+ * Bins raw points as `plan.query` says (UTC-aligned bins of `binMs`, one group per GROUP BY tags) and computes
+ * each column there: InfluxDB's nearest-rank `percentile`, and the store's downsamplers for the others. A row's
+ * `values` are keyed by column name.
+ *
+ * @example
+ * const rows = aggregateRaw(plan, rawRows); // [{ time, dimensions: { host: 'a' }, values: { percentile: 9.5 } }]
+ */
+export function aggregateRaw(plan: SelectPlan, raw: Row[]): Row[] {
+  const { binMs, groupBy } = plan.query;
+  const bins = new Map<string, { time: number; dimensions: Record<string, string>; rows: Row[] }>();
+  for (const r of raw) {
+    const time = Math.floor(r.time / binMs) * binMs;
+    const dimensions = Object.fromEntries(groupBy.map((g) => [g, r.dimensions[g] ?? '']));
+    const key = JSON.stringify([time, ...groupBy.map((g) => dimensions[g])]);
+    let bin = bins.get(key);
+    if (!bin) bins.set(key, (bin = { time, dimensions, rows: [] }));
+    bin.rows.push(r);
+  }
+  const out = [...bins.values()]
+    .sort((a, b) => a.time - b.time)
+    .map(({ time, dimensions, rows }) => ({ time, dimensions, values: Object.fromEntries(plan.columns.map((c) => [c.name, compute(c, rows)])) }));
+  return plan.query.order === 'desc' ? out.reverse() : out;
+}
+
+function compute(c: OutputColumn, rows: Row[]): Value | null {
+  const present = rows.filter((r) => r.values[c.field] !== null && r.values[c.field] !== undefined).sort((a, b) => a.time - b.time);
+  if (!present.length) return null;
+  if (c.downsampler === 'first') return present[0]!.values[c.field] as Value;
+  if (c.downsampler === 'last') return present[present.length - 1]!.values[c.field] as Value;
+  if (c.downsampler === 'count') return present.length;
+  const xs = present.map((r) => Number(r.values[c.field]));
+  if (c.percentile !== undefined) {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const i = Math.floor((sorted.length * c.percentile) / 100 + 0.5) - 1;
+    return i < 0 || i >= sorted.length ? null : sorted[i]!;
+  }
+  const sum = xs.reduce((a, b) => a + b, 0);
+  switch (c.downsampler) {
+    case 'sum':
+      return sum;
+    case 'min':
+      return Math.min(...xs);
+    case 'max':
+      return Math.max(...xs);
+    case 'stddev': {
+      if (xs.length < 2) return null;
+      const mean = sum / xs.length;
+      return Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1));
+    }
+    default:
+      return sum / xs.length;
+  }
 }
 
 export { matchesLiteral };

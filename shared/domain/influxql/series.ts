@@ -51,6 +51,8 @@ export function selectSeries(measurement: string, plan: SelectPlan, rows: Row[],
     } else {
       const byTime = new Map(groupRows.map((r) => [r.time, r]));
       const cell = (r: Row | undefined, i: number) => {
+        // rows `aggregateRaw` binned carry a value per column; the store's carry aggregates per field
+        if (plan.rawQuery) return (r?.values[columns[i]!.name] as unknown) ?? null;
         const agg = r?.values[columns[i]!.field] as Aggregates | null | undefined;
         return agg?.[columns[i]!.downsampler!] ?? null;
       };
