@@ -1,7 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import type { TokenRecord, TokenStore } from '../../shared/ports';
 import { hashToken, sameHash } from '../../shared/tokens';
-import { allows, bearerToken, requiredScope, type AuthContext } from '../commons/auth';
+import { allowsRoute, bearerToken, influxToken, requiredScope, type AuthContext } from '../commons/auth';
 import { findRoute } from '../commons/routes';
 
 export interface AuthorizerDeps {
@@ -31,15 +31,22 @@ export function makeDecide(deps: AuthorizerDeps) {
     return { scopes: found.scopes, principal: `token:${hash.slice(0, 12)}` };
   }
 
-  return async function decide(authorization: string | undefined, routeKey: string, streamId: string | undefined): Promise<Decision> {
-    const token = bearerToken(authorization);
-    if (!token) return { ok: false, status: 401, reason: 'Send the header Authorization: Bearer <token>.' };
+  return async function decide(
+    authorization: string | undefined,
+    routeKey: string,
+    streamId: string | undefined,
+    query?: Record<string, string | undefined>,
+  ): Promise<Decision> {
     const route = findRoute(routeKey);
+    const token = route?.influxAuth ? influxToken(authorization, query) : bearerToken(authorization);
+    if (!token) return { ok: false, status: 401, reason: 'Send the header Authorization: Bearer <token>.' };
     if (!route) return { ok: false, status: 403, reason: 'No such route.' };
     const caller = await lookup(token);
     if (!caller) return { ok: false, status: 401, reason: 'The token is not known.' };
-    const needed = requiredScope(route, streamId);
-    if (!allows(caller.scopes, needed)) return { ok: false, status: 403, reason: `The token lacks the scope '${needed}'.` };
+    if (!allowsRoute(caller.scopes, route, streamId)) {
+      const needed = route.scope === 'read-any' ? 'read:<stream>' : requiredScope(route, streamId);
+      return { ok: false, status: 403, reason: `The token lacks the scope '${needed}'.` };
+    }
     return { ok: true, context: { scopes: caller.scopes.join(','), principal: caller.principal } };
   };
 }
@@ -54,7 +61,7 @@ export function makeHttpAuthorizer(deps: AuthorizerDeps) {
   const decide = makeDecide(deps);
   return async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthContext>> => {
     const authorization = event.headers?.authorization ?? event.headers?.Authorization;
-    const decision = await decide(authorization, event.routeKey, event.pathParameters?.id);
+    const decision = await decide(authorization, event.routeKey, event.pathParameters?.id, event.queryStringParameters);
     return decision.ok
       ? { isAuthorized: true, context: decision.context }
       : { isAuthorized: false, context: { scopes: '', principal: '' } };

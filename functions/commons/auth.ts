@@ -3,14 +3,20 @@ import { ForbiddenError, UnauthenticatedError } from '../../shared/domain/errors
 import type { Scope } from '../../shared/ports';
 import type { Route } from './routes';
 
-/** The scope a route needs on a stream. */
+/** The scope a route needs on a stream (`read-any` routes name none: their handler checks each stream). */
 export function requiredScope(route: Pick<Route, 'scope'>, streamId: string | undefined): Scope {
-  if (route.scope === 'admin' || streamId === undefined) return 'admin';
+  if (route.scope === 'admin' || route.scope === 'read-any' || streamId === undefined) return 'admin';
   return `${route.scope}:${streamId}`;
 }
 
 export function allows(scopes: readonly string[], needed: Scope): boolean {
   return scopes.includes('admin') || scopes.includes(needed);
+}
+
+/** Whether a token may call a route: its stream's scope, or for `read-any` any `read:` scope (or admin). */
+export function allowsRoute(scopes: readonly string[], route: Pick<Route, 'scope'>, streamId: string | undefined): boolean {
+  if (route.scope === 'read-any') return scopes.includes('admin') || scopes.some((s) => s.startsWith('read:'));
+  return allows(scopes, requiredScope(route, streamId));
 }
 
 /** What the authorizer passes to the handlers (`requestContext.authorizer.lambda`). */
@@ -34,6 +40,28 @@ export function requireScope(event: APIGatewayProxyEventV2, needed: Scope): void
   const scopes = callerScopes(event);
   if (!scopes) throw new UnauthenticatedError();
   if (!allows(scopes, needed)) throw new ForbiddenError(needed);
+}
+
+/**
+ * The token of an InfluxDB client: `Authorization: Bearer|Token <token>`, HTTP basic auth whose password
+ * is the token (Grafana's user/password), or the `p` query parameter (InfluxDB 1.x's `u`/`p`).
+ *
+ * @example
+ * influxToken('Basic Z3JhZmFuYTp0cmJfeHl6', {}); // 'trb_xyz'
+ */
+export function influxToken(header: string | undefined, query: Record<string, string | undefined> | undefined): string | undefined {
+  if (header) {
+    const token = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (token) return token;
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)?.[1];
+    if (basic) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
+    }
+    return undefined;
+  }
+  return query?.p || undefined;
 }
 
 export function bearerToken(header: string | undefined): string | undefined {

@@ -8,8 +8,13 @@ export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   fn: FunctionName;
-  /** Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may). */
-  scope: 'admin' | 'ingest' | 'read';
+  /**
+   * Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may);
+   * `read-any`: any `read:` scope, for a route without `{id}` whose handler checks each stream it names.
+   */
+  scope: 'admin' | 'ingest' | 'read' | 'read-any';
+  /** InfluxDB's credentials as well as a bearer token: `Authorization: Token|Basic`, or `u`/`p` parameters. */
+  influxAuth?: true;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -42,11 +47,24 @@ export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.
  */
 export const UNVERSIONED_ROUTES: readonly Route[] = ROUTES.map((r) => ({ ...r, path: r.path.replace(/^\/v1(?=\/)/, '') }));
 
-/** Every route the API serves, contract v1's and their unversioned twins: what the CDK app creates. */
-export const ALL_ROUTES: readonly Route[] = [...ROUTES, ...UNVERSIONED_ROUTES];
+/**
+ * InfluxDB 1.x's query endpoint at its own path, for Grafana's InfluxDB data source (InfluxQL). It names no
+ * stream: the query handler checks the `read:` scope of each measurement a statement names.
+ */
+export const INFLUX_ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/query', fn: 'query', scope: 'read-any', influxAuth: true },
+  { method: 'POST', path: '/query', fn: 'query', scope: 'read-any', influxAuth: true },
+];
+
+/** Every route the API serves, contract v1's, their unversioned twins and InfluxDB's: what the CDK app creates. */
+export const ALL_ROUTES: readonly Route[] = [...ROUTES, ...UNVERSIONED_ROUTES, ...INFLUX_ROUTES];
 
 // an unversioned key finds its /v1 route: handlers and the authorizer see only contract v1's
-const BY_KEY = new Map([...ROUTES.map((r) => [routeKey(r), r] as const), ...UNVERSIONED_ROUTES.map((r, i) => [routeKey(r), ROUTES[i]!] as const)]);
+const BY_KEY = new Map([
+  ...ROUTES.map((r) => [routeKey(r), r] as const),
+  ...UNVERSIONED_ROUTES.map((r, i) => [routeKey(r), ROUTES[i]!] as const),
+  ...INFLUX_ROUTES.map((r) => [routeKey(r), r] as const),
+]);
 
 /** The contract v1 route of a route key, its own or its unversioned twin's. */
 export function findRoute(key: string): Route | undefined {

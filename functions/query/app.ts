@@ -7,6 +7,7 @@ import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
+import { makeInfluxQuery } from './influx';
 
 export interface QueryDeps {
   registry: StreamRegistry;
@@ -16,7 +17,7 @@ export interface QueryDeps {
 }
 
 /**
- * `GET /v1/streams/{id}/data` and `/latest`: parameters are parsed against the stream's schema into the
+ * `GET /v1/streams/{id}/data` and `/latest` (and InfluxDB's `/query`, see `influx.ts`): parameters are parsed against the stream's schema into the
  * query model; the store answers; rows are shaped for the client (ISO times, typed values).
  *
  * @example
@@ -24,8 +25,10 @@ export interface QueryDeps {
  */
 export function makeQueryHandler(deps: QueryDeps) {
   const { registry, store, clock } = deps;
+  const influxQuery = makeInfluxQuery(deps);
 
   async function app(event: HttpEvent): Promise<HttpResult> {
+    if (event.routeKey.endsWith(' /query')) return influxQuery(event);
     const id = pathId(event);
     requireScope(event, `read:${id}`);
     const stream = await registry.get(id);

@@ -10,7 +10,7 @@ import { answerAndClose, BodyBudget, declaredLength, EDGE_LIMITS, edgeProblems, 
 
 export interface HttpGatewayDeps {
   handlers: Record<FunctionName, HttpHandler>;
-  decide: (authorization: string | undefined, routeKey: string, streamId: string | undefined) => Promise<Decision>;
+  decide: (authorization: string | undefined, routeKey: string, streamId: string | undefined, query?: Record<string, string>) => Promise<Decision>;
   maxBodyBytes?: number;
   /** Timeouts and the caps on bodies read at once (default {@link EDGE_LIMITS}). */
   limits?: Partial<EdgeLimits>;
@@ -68,7 +68,7 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
       return refuse(problemResponse({ type: 'about:blank', title: status === 405 ? 'Method not allowed' : 'Not found', status, detail: `${method} ${url.pathname} is not a route of this API.` }));
     }
     const key = routeKey(match.route);
-    const decision = await deps.decide(req.headers.authorization, key, match.id);
+    const decision = await deps.decide(req.headers.authorization, key, match.id, Object.fromEntries(url.searchParams));
     if (!decision.ok) {
       return refuse(
         problemResponse(

@@ -47,6 +47,7 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
 const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
+  chevrotain: 'parses InfluxQL (the /query route) in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
   croner: 'evaluates pull schedules in memory',
   filtrex: 'compiles the processing stage’s filter expressions and formulas to functions run in memory',
