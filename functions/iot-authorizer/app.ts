@@ -59,11 +59,11 @@ export interface IotAuthorizerEvent {
  * publish only to its stream's data topic, and subscribe to its stream's device topics.
  *
  * @example
- * export const handler = makeIotAuthorizer({ tokens, region: 'eu-west-1', accountId: '123456789012' });
+ * export const handler = makeIotAuthorizer({ tokens, region: 'eu-west-1', accountId: '123456789012', partition: 'aws' });
  */
-export function makeIotAuthorizer(deps: { tokens: TokenStore; region: string; accountId: string }) {
+export function makeIotAuthorizer(deps: { tokens: TokenStore; region: string; accountId: string; partition: string }) {
   const check = makeDeviceCheck(deps);
-  const arn = (kind: string, name: string) => `arn:aws:iot:${deps.region}:${deps.accountId}:${kind}/${name}`;
+  const arn = (kind: string, name: string) => `arn:${deps.partition}:iot:${deps.region}:${deps.accountId}:${kind}/${name}`;
   return async (event: IotAuthorizerEvent) => {
     const mqtt = event.protocolData?.mqtt;
     // devices name the authorizer in the username's query part (`f3?x-amz-customauthorizer-name=…`)

@@ -9,4 +9,5 @@ export const handler = makeIotAuthorizer({
   tokens: new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME }),
   region: config.AWS_REGION,
   accountId: config.AWS_ACCOUNT_ID,
+  partition: config.AWS_PARTITION,
 });

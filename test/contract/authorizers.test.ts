@@ -60,7 +60,7 @@ describe('authorizers', () => {
 
   describe('IoT Core custom authorizer', () => {
     const login = (username: string, password: string, clientId = username.split('?')[0]) =>
-      makeIotAuthorizer({ tokens: registry, region: 'eu-west-1', accountId: '123456789012' })({ protocols: ['mqtt'], protocolData: { mqtt: { username, clientId, password: Buffer.from(password).toString('base64') } } });
+      makeIotAuthorizer({ tokens: registry, region: 'eu-west-1', accountId: '123456789012', partition: 'aws' })({ protocols: ['mqtt'], protocolData: { mqtt: { username, clientId, password: Buffer.from(password).toString('base64') } } });
 
     it("grants a device connect as itself and publish only to its stream's data topic", async () => {
       const r = (await login('f1?x-amz-customauthorizer-name=tributary', ingestA)) as { isAuthenticated: boolean; policyDocuments: string[] };
