@@ -86,7 +86,7 @@ describe('storage', () => {
         }),
       ],
     });
-    synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
   it('accepts late data into the magnetic store and reports asynchronously rejected records to the private bucket', () => {
@@ -185,7 +185,7 @@ describe('functions', () => {
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret },
-      'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' } },
+      'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, AWS_PARTITION: { Ref: 'AWS::Partition' } },
       pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
       'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(synth.stack.pulls.queue) } },
     };
@@ -419,10 +419,10 @@ describe('alarms', () => {
 describe('outputs', () => {
   it('tells the operator where the API, MQTT endpoint, table, queue, Timestream table and admin token are', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    for (const name of ['ApiUrl', 'IotDataEndpointHint', 'IotAuthorizerName', 'TableName', 'QueueUrl', 'TimestreamDatabase', 'TimestreamTable', 'AdminTokenSecretName']) {
+    for (const name of ['ApiUrl', 'IotDataEndpoint', 'IotAuthorizerName', 'TableName', 'QueueUrl', 'TimestreamDatabase', 'TimestreamTable', 'AdminTokenSecretName']) {
       expect(outputs, name).toHaveProperty(name);
     }
-    expect(outputs.IotDataEndpointHint!.Value).toBe('aws iot describe-endpoint --endpoint-type iot:Data-ATS');
+    expect(outputs.IotDataEndpoint!.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DataEndpoint/), 'endpointAddress'] });
     synth.template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: Match.anyValue() }) });
   });
 });

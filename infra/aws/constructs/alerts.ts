@@ -13,7 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../functions/alert-actions/definition';
 import { TributaryFunction } from './function';
-import { acknowledge } from './nag';
+import { acknowledge, nagEnv } from './nag';
 import type { TimestreamTarget } from './ingest';
 import { pagingAlarm } from './observability';
 import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
@@ -77,7 +77,7 @@ export class Alerts extends Construct {
       new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [stack.formatArn({ service: 'iot', resource: 'topic', resourceName: ALERT_TOPIC_PATTERN })] }),
     );
     Validations.of(this.actionsFunction.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:topic/tributary/*/devices/*]',
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:${nagEnv(stack).region}:${nagEnv(stack).account}:topic/tributary/*/devices/*]`,
       reason:
         "mqtt_publish sends to a topic of the alert's stream, chosen per rule: iot:Publish is limited to the tree tributary/<streamId>/devices/ " +
         'that the IoT authorizer lets only that stream’s devices subscribe to; the data topics tributary/<streamId>/data stay out of reach.',

@@ -1,4 +1,4 @@
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, type Stack, Token, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
@@ -20,6 +20,20 @@ export function addNagPacks(app: App): NagPacks {
   const packs = { awsSolutions: new AwsSolutionsChecks(app), serverless: new ServerlessChecks(app) };
   Validations.of(app).addPlugins(packs.awsSolutions, packs.serverless);
   return packs;
+}
+
+/**
+ * How cdk-nag spells the stack's region and account in a finding id: the pseudo-parameter when the
+ * environment is unresolved (`<AWS::Region>`), the value when the stack has a concrete `env`.
+ *
+ * @example
+ * `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:${nagEnv(stack).region}:${nagEnv(stack).account}:topic/*]`
+ */
+export function nagEnv(stack: Stack): { region: string; account: string } {
+  return {
+    region: Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region,
+    account: Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account,
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PULL_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { type FunctionNetwork, TributaryFunction } from './function';
-import { acknowledge } from './nag';
+import { acknowledge, nagEnv } from './nag';
 import { pagingAlarm } from './observability';
 import { queueWithDeadLetter } from './queue';
 import { grantIndexQuery, grantTableItems } from './storage';
@@ -98,7 +98,7 @@ export class Pulls extends Construct {
     props.ingestQueue.grant(this.pullFunction.role, 'sqs:SendMessage');
     this.pullFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secretsArn] }));
     Validations.of(this.pullFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${PULL_SECRET_PREFIX}*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${nagEnv(stack).region}:${nagEnv(stack).account}:secret:${PULL_SECRET_PREFIX}*]`,
       reason:
         `Pull sources name their secrets at runtime (\${secret:NAME} in a stream definition), so the names are not known at deploy time; ` +
         `the wildcard is confined to the ${PULL_SECRET_PREFIX} prefix that only pull credentials live under, and only GetSecretValue is allowed.`,
