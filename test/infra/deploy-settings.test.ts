@@ -22,7 +22,7 @@ describe('removal policy setting', () => {
   });
 
   it('leaves the Timestream database name to CloudFormation unless set', () => {
-    const db = (t: Template) => resources(t).find((r) => r.Type === 'AWS::Timestream::Database')!.Properties;
+    const db = (t: Template) => resources(t).find((r) => r.Type === 'AWS::Timestream::Database')!.Properties ?? {};
     expect(db(synthWith({}).template).DatabaseName).toBeUndefined();
     expect(db(synthWith({ 'tributary:timestream.databaseName': 'Tributary' }).template).DatabaseName).toBe('Tributary');
   });
