@@ -102,10 +102,8 @@ describe('storage', () => {
     expect(Number(table.RetentionProperties.MagneticStoreRetentionPeriodInDays)).toBeGreaterThan(0);
   });
 
-  it('names the Timestream database after the stack, tributary-prefixed', () => {
-    const name = props(synth.stack.storage.timestreamDatabase).DatabaseName as string;
-    expect(name).toMatch(/^tributary/i);
-    expect(name).toContain(synth.stack.stackName);
+  it('leaves the Timestream database name to CloudFormation, so a retained database never collides with a redeploy', () => {
+    expect(synth.resources[logicalId(synth.stack.storage.timestreamDatabase)]!.Properties?.DatabaseName).toBeUndefined();
   });
 
   it('keeps the rejected-records bucket encrypted, private and SSL-only', () => {
@@ -142,7 +140,8 @@ describe('functions', () => {
   });
 
   it('runs every handler on nodejs22.x arm64 with active tracing and a log group that expires', () => {
-    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length);
+    // plus the CDK provider of the DescribeEndpoint custom resource (IotDataEndpoint), which runs only at deploy
+    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length + 1);
     for (const fn of Object.values(fns())) {
       const lambda = props(fn.fn);
       expect(lambda.Runtime).toBe('nodejs22.x');
@@ -174,7 +173,7 @@ describe('functions', () => {
 
   it('gives each function the environment variables its config reads', () => {
     const table = { Ref: logicalId(synth.stack.storage.table) };
-    const db = props(synth.stack.storage.timestreamDatabase).DatabaseName;
+    const db = { Ref: logicalId(synth.stack.storage.timestreamDatabase) };
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table },
@@ -395,7 +394,8 @@ describe('alarms', () => {
   it('pages on errors of every function', () => {
     const errorAlarms = alarms().filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
     const watched = errorAlarms.map((a) => a.Dimensions[0].Value.Ref).sort();
-    const all = Object.entries(synth.resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id).sort();
+    // every function but the CDK provider of the DescribeEndpoint custom resource: a failure there fails the deploy itself
+    const all = Object.entries(synth.resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS679f53fa')).map(([id]) => id).sort();
     expect(watched).toEqual(all);
   });
 
