@@ -100,7 +100,7 @@ export interface IotAuthorizerEvent {
  * subscribe to its stream's device topics.
  *
  * @example
- * export const handler = makeIotAuthorizer({ tokens, region: 'eu-west-1', accountId: '123456789012' });
+ * export const handler = makeIotAuthorizer({ tokens, region: 'eu-west-1', accountId: '123456789012', partition: 'aws' });
  */
 export function makeIotAuthorizer(deps: DeviceCheckDeps & { region: string; accountId: string; partition?: string }) {
   const check = makeDeviceCheck(deps);

@@ -13,6 +13,15 @@ const logRetentionDays = z
     message: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
   });
 
+/** Lambda memory, in MB. */
+const memorySize = z.number().int().min(128).max(10_240);
+
+/** Lambda reserved concurrency: at least 2 (an SQS event source's minimum maximum concurrency). */
+const reservedConcurrency = z.number().int().min(2).max(10_000);
+
+/** An origin a browser sends (`https://app.example.com`, a port allowed, no path), or `*`. */
+const corsOrigin = z.string().regex(/^(\*|https?:\/\/[a-z0-9.-]+(:\d{1,5})?)$/i, 'must be * or an origin like https://app.example.com (no path)');
+
 /** Timestream database names: 3–256 of `[a-zA-Z0-9_.-]`. */
 const timestreamName = z.string().regex(/^[a-zA-Z0-9_.-]{3,256}$/, 'must be 3-256 characters of a-z A-Z 0-9 _ . -');
 
@@ -36,12 +45,76 @@ const Writer = z
     /** Concurrent writer invocations the event source may start (2–1000): caps Timestream and DynamoDB pressure. */
     maxConcurrency: z.number().int().min(2).max(1000).default(10),
     timeoutSeconds: z.number().int().min(10).max(900).default(60),
-    memorySize: z.number().int().min(128).max(10_240).default(1024),
+    memorySize: memorySize.default(1024),
+    /** Executions reserved for the writer alone (none by default: reserving takes from the account's quota). */
+    reservedConcurrency: reservedConcurrency.optional(),
   })
   .refine((w) => w.batchSize <= 10 || w.maxBatchingWindowSeconds >= 1, {
     message: 'a batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS event source rule)',
     path: ['maxBatchingWindowSeconds'],
+  })
+  .refine((w) => w.reservedConcurrency === undefined || w.reservedConcurrency >= w.maxConcurrency, {
+    message: 'must be at least writer.maxConcurrency, or the event source is throttled',
+    path: ['reservedConcurrency'],
   });
+
+const Pulls = z
+  .strictObject({
+    /** Concurrent pull invocations the pull queue may start (2–1000). */
+    maxConcurrency: z.number().int().min(2).max(1000).default(10),
+    /** Executions reserved for the pull function alone (none by default). */
+    reservedConcurrency: reservedConcurrency.optional(),
+    /**
+     * Runs the pull function in an existing VPC, to reach a private database (none by default). The subnets need a
+     * route to the internet (NAT) for REST sources, Secrets Manager and SQS, or VPC endpoints for those.
+     */
+    vpc: z
+      .strictObject({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-…)'),
+        subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-…)')).min(1),
+        /** Security groups of the function; Lambda's construct creates one allowing all egress when none is given. */
+        securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id (sg-…)')).optional(),
+      })
+      .optional(),
+  })
+  .refine((p) => p.reservedConcurrency === undefined || p.reservedConcurrency >= p.maxConcurrency, {
+    message: 'must be at least pulls.maxConcurrency, or the event source is throttled',
+    path: ['reservedConcurrency'],
+  });
+
+/** The functions whose memory is a setting (the writer's is `writer.memorySize`), with their defaults in MB. */
+export const FUNCTION_MEMORY_DEFAULTS = {
+  streams: 256,
+  ingest: 512,
+  query: 512,
+  alerts: 256,
+  authorizer: 256,
+  'iot-authorizer': 256,
+  'alert-actions': 256,
+  silence: 256,
+  pull: 512,
+  'pull-dispatcher': 256,
+} as const;
+
+const Memory = z.strictObject(
+  Object.fromEntries(Object.entries(FUNCTION_MEMORY_DEFAULTS).map(([name, mb]) => [name, memorySize.default(mb)])) as {
+    [K in keyof typeof FUNCTION_MEMORY_DEFAULTS]: z.ZodDefault<typeof memorySize>;
+  },
+);
+
+const Iot = z.strictObject({
+  /** The custom authorizer's name, which firmware embeds in its MQTT username. Default: `<stack name>-devices`. */
+  authorizerName: z.string().regex(/^[\w=,@-]{1,128}$/, 'must be 1-128 characters of a-z A-Z 0-9 _ = , @ -').optional(),
+});
+
+const Domain = z.strictObject({
+  /** The API's own name, e.g. `api.example.com`; a DNS-validated ACM certificate is issued for it. */
+  name: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a DNS name like api.example.com'),
+  /** The Route 53 public hosted zone that holds `name` (its id, `Z…`). */
+  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id (Z…)'),
+  /** That zone's name, e.g. `example.com`. */
+  hostedZoneName: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,63}\.?$/i, 'must be a DNS zone name like example.com'),
+});
 
 const Queue = z.strictObject({
   /** Deliveries before a message moves to the DLQ; at least 3 so a brief Timestream outage does not dead-letter data. */
@@ -60,6 +133,10 @@ const Api = z.strictObject({
   throttleRateLimit: z.number().positive().max(10_000).default(100),
   /** Burst bucket size for the whole stage. */
   throttleBurstLimit: z.number().int().positive().max(5000).default(200),
+  /** Origins browsers may call the API from (CORS). None by default: no CORS headers, browsers on other origins are refused. */
+  corsAllowedOrigins: z.array(corsOrigin).default([]),
+  /** A custom domain for the API (none by default). */
+  domain: Domain.optional(),
 });
 
 /**
@@ -72,8 +149,23 @@ export const TributaryConfig = z.strictObject({
   writer: Writer.prefault({}),
   queue: Queue.prefault({}),
   api: Api.prefault({}),
+  pulls: Pulls.prefault({}),
+  iot: Iot.prefault({}),
+  /** Memory per function in MB (`memorySize.query: 1024`). */
+  memorySize: Memory.prefault({}),
   /** Optional address subscribed to the alarm topic (the subscription must be confirmed from the email). */
   alarmEmail: z.email().optional(),
+  /** Optional address subscribed to the topic `email` alert actions publish to. */
+  alertEmail: z.email().optional(),
+  /**
+   * What deleting the stack (or replacing a resource) does to what holds data: tables, queues, keys, buckets, log groups,
+   * secrets. `retain` keeps them (production data; a failed first create still rolls back), `destroy` deletes them (trials).
+   */
+  removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  /** The Lambda runtime of every function. */
+  runtime: z.enum(['nodejs22.x', 'nodejs24.x']).default('nodejs22.x'),
+  /** Where points are kept. Only Timestream for LiveAnalytics today; issue #15 adds a second store. */
+  store: z.enum(['timestream']).default('timestream'),
 });
 
 /** What a caller may pass (everything optional). */
@@ -86,6 +178,25 @@ export class TributaryConfigError extends Error {
   override readonly name = 'TributaryConfigError';
 }
 
+/** The prefix of every Tributary key in the CDK context: `-c tributary:writer.batchSize=50`. */
+export const CONTEXT_PREFIX = 'tributary';
+
+/**
+ * One line per problem, each naming its setting as the CDK context spells it (`tributary:writer.batchSize`);
+ * an unknown key gets a line of its own.
+ *
+ * @example
+ * settingProblems(TributaryConfig.safeParse({ writer: { batchSise: 1 } }).error!); // ['tributary:writer.batchSise: unknown setting']
+ */
+export function settingProblems(error: z.ZodError): string[] {
+  const key = (path: readonly PropertyKey[]) => `${CONTEXT_PREFIX}${path.length ? ':' : ''}${path.map(String).join('.')}`;
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => `${key([...issue.path, k])}: unknown setting`)
+      : [`${key(issue.path)}: ${issue.message}`],
+  );
+}
+
 /**
  * Parses the stack's settings, reporting every invalid one at once.
  *
@@ -96,7 +207,8 @@ export class TributaryConfigError extends Error {
 export function parseTributaryConfig(input: TributaryConfigInput = {}): Readonly<TributaryConfigValues> {
   const result = TributaryConfig.safeParse(input);
   if (!result.success) {
-    throw new TributaryConfigError(`Invalid TributaryStack config:\n${z.prettifyError(result.error)}`, { cause: result.error });
+    const problems = settingProblems(result.error);
+    throw new TributaryConfigError(`Invalid Tributary settings (${problems.length}):\n  ${problems.join('\n  ')}`, { cause: result.error });
   }
   return Object.freeze(result.data);
 }

@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import type { FunctionNetwork } from './constructs/function';
+import { type FunctionNetwork, setFunctionDefaults } from './constructs/function';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -10,12 +11,20 @@ import { Ingest } from './constructs/ingest';
 import { IotIngest } from './constructs/iot';
 import { Observability } from './constructs/observability';
 import { Pulls } from './constructs/pulls';
-import { defaultTimestreamDatabaseName, Storage } from './constructs/storage';
+import { applyRemovalSetting } from './constructs/removal';
+import { Storage } from './constructs/storage';
+import { settingsFromContext } from './context';
 
 export interface TributaryStackProps extends StackProps {
-  /** Tributary's own settings; validated at synth (see `config.ts`), every field has a default. */
+  /**
+   * Tributary's own settings, under the CDK context's (`cdk.json`'s `tributary` object, then `-c tributary:<key>=<value>`);
+   * validated at synth (see `config.ts`), every field has a default.
+   */
   readonly config?: TributaryConfigInput;
-  /** Puts the pull function in a VPC (to reach a private database); built in the stack, e.g. with `Vpc.fromLookup`. */
+  /**
+   * Puts the pull function in a VPC (to reach a private database); built in the stack, e.g. with `Vpc.fromLookup`.
+   * The `pulls.vpc` setting does the same from ids, without code.
+   */
   readonly pullNetwork?: (stack: Stack) => FunctionNetwork;
 }
 
@@ -40,12 +49,14 @@ export class TributaryStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TributaryStackProps = {}) {
     super(scope, id, props);
-    const config = parseTributaryConfig(props.config);
+    const config = parseTributaryConfig(settingsFromContext(this.node, props.config as Record<string, unknown> | undefined));
     this.config = config;
     const logRetention = config.logRetentionDays;
+    setFunctionDefaults(this, { runtime: config.runtime, memorySize: config.memorySize });
+    applyRemovalSetting(this, config.removalPolicy);
 
     this.storage = new Storage(this, 'Storage', {
-      timestreamDatabaseName: config.timestream.databaseName ?? defaultTimestreamDatabaseName(this.stackName),
+      ...(config.timestream.databaseName !== undefined && { timestreamDatabaseName: config.timestream.databaseName }),
       memoryRetentionHours: config.timestream.memoryRetentionHours,
       magneticRetentionDays: config.timestream.magneticRetentionDays,
       rejectedReportExpirationDays: config.timestream.rejectedReportExpirationDays,
@@ -79,8 +90,10 @@ export class TributaryStack extends Stack {
       table: this.storage.table,
       ingestQueue: this.ingest.queue,
       maxReceiveCount: config.queue.maxReceiveCount,
+      maxConcurrency: config.pulls.maxConcurrency,
+      reservedConcurrency: config.pulls.reservedConcurrency,
       logRetention,
-      ...(props.pullNetwork && { network: props.pullNetwork(this) }),
+      network: props.pullNetwork?.(this) ?? this.networkFromSettings(config.pulls.vpc),
     });
 
     this.api = new Api(this, 'Api', {
@@ -92,9 +105,16 @@ export class TributaryStack extends Stack {
       authorizerCacheTtl: Duration.seconds(config.api.authorizerCacheTtlSeconds),
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
       logRetention,
+      corsAllowedOrigins: config.api.corsAllowedOrigins,
+      domain: config.api.domain,
     });
 
-    this.iot = new IotIngest(this, 'Iot', { table: this.storage.table, queue: this.ingest.queue, logRetention });
+    this.iot = new IotIngest(this, 'Iot', {
+      table: this.storage.table,
+      queue: this.ingest.queue,
+      logRetention,
+      authorizerName: config.iot.authorizerName ?? `${this.stackName}-devices`,
+    });
 
     this.observability = new Observability(this, 'Observability', {
       queue: this.ingest.queue,
@@ -122,12 +142,13 @@ export class TributaryStack extends Stack {
       writerFunction: this.ingest.writerFunction,
       alarmTopic: this.observability.alarmTopic,
       logRetention,
+      ...(config.alertEmail !== undefined && { alertEmail: config.alertEmail }),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (contract v1 under /v1)' });
-    new CfnOutput(this, 'IotDataEndpointHint', {
-      value: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
-      description: 'The MQTT endpoint is per account and region; this command prints it',
+    new CfnOutput(this, 'IotDataEndpoint', {
+      value: this.iot.dataEndpoint,
+      description: 'The MQTT endpoint of this account and region (IoT DescribeEndpoint, iot:Data-ATS): devices connect to it on port 443, ALPN mqtt',
     });
     new CfnOutput(this, 'IotAuthorizerName', {
       value: this.iot.authorizer.ref,
@@ -150,5 +171,17 @@ export class TributaryStack extends Stack {
       description: 'email alert actions publish here: subscribe addresses with aws sns subscribe --protocol email',
     });
     new CfnOutput(this, 'AlertStateMachineArn', { value: this.alerts.stateMachine.stateMachineArn });
+  }
+
+  /** The pull function's network from the `pulls.vpc` setting: an existing VPC, its subnets and security groups, by id. */
+  private networkFromSettings(vpc: TributaryConfigValues['pulls']['vpc']): FunctionNetwork | undefined {
+    if (!vpc) return undefined;
+    return {
+      vpc: ec2.Vpc.fromVpcAttributes(this, 'PullVpc', { vpcId: vpc.vpcId, availabilityZones: ['(from the subnets)'] }),
+      vpcSubnets: { subnets: vpc.subnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `PullSubnet${i}`, id)) },
+      ...(vpc.securityGroupIds && {
+        securityGroups: vpc.securityGroupIds.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `PullSecurityGroup${i}`, id)),
+      }),
+    };
   }
 }

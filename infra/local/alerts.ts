@@ -14,8 +14,10 @@ import type { AlertEvaluator, Clock, PointStore, StreamRegistry } from '../../sh
 
 /** Every minute, at second 0: EventBridge's `rate(1 minute)` for the silence check. */
 export const SILENCE_SCHEDULE = '0 * * * * *';
+/** The partition of the local stand-ins' ARNs. */
+const LOCAL_PARTITION = 'aws';
 /** The ARN the local ASL names for both tasks; aws-local-stepfunctions runs the task code instead. */
-const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:tributary-alert-actions';
+const LOCAL_FUNCTION_ARN = `arn:${LOCAL_PARTITION}:lambda:us-east-1:000000000000:function:tributary-alert-actions`;
 
 export interface LocalAlertsOptions {
   /** Milliseconds between retries of an action instead of the ASL's backoff (tests pass a few). */

@@ -86,7 +86,7 @@ describe('storage', () => {
         }),
       ],
     });
-    synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
   it('accepts late data into the magnetic store and reports asynchronously rejected records to the private bucket', () => {
@@ -102,10 +102,8 @@ describe('storage', () => {
     expect(Number(table.RetentionProperties.MagneticStoreRetentionPeriodInDays)).toBeGreaterThan(0);
   });
 
-  it('names the Timestream database after the stack, tributary-prefixed', () => {
-    const name = props(synth.stack.storage.timestreamDatabase).DatabaseName as string;
-    expect(name).toMatch(/^tributary/i);
-    expect(name).toContain(synth.stack.stackName);
+  it('leaves the Timestream database name to CloudFormation, so a retained database never collides with a redeploy', () => {
+    expect(synth.resources[logicalId(synth.stack.storage.timestreamDatabase)]!.Properties?.DatabaseName).toBeUndefined();
   });
 
   it('keeps the rejected-records bucket encrypted, private and SSL-only', () => {
@@ -142,7 +140,8 @@ describe('functions', () => {
   });
 
   it('runs every handler on nodejs22.x arm64 with active tracing and a log group that expires', () => {
-    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length);
+    // plus the CDK provider of the DescribeEndpoint custom resource (IotDataEndpoint), which runs only at deploy
+    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length + 1);
     for (const fn of Object.values(fns())) {
       const lambda = props(fn.fn);
       expect(lambda.Runtime).toBe('nodejs22.x');
@@ -174,7 +173,7 @@ describe('functions', () => {
 
   it('gives each function the environment variables its config reads', () => {
     const table = { Ref: logicalId(synth.stack.storage.table) };
-    const db = props(synth.stack.storage.timestreamDatabase).DatabaseName;
+    const db = { Ref: logicalId(synth.stack.storage.timestreamDatabase) };
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table },
@@ -403,7 +402,8 @@ describe('alarms', () => {
   it('pages on errors of every function', () => {
     const errorAlarms = alarms().filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
     const watched = errorAlarms.map((a) => a.Dimensions[0].Value.Ref).sort();
-    const all = Object.entries(synth.resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id).sort();
+    // every function but the CDK provider of the DescribeEndpoint custom resource: a failure there fails the deploy itself
+    const all = Object.entries(synth.resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS679f53fa')).map(([id]) => id).sort();
     expect(watched).toEqual(all);
   });
 
@@ -427,10 +427,10 @@ describe('alarms', () => {
 describe('outputs', () => {
   it('tells the operator where the API, MQTT endpoint, table, queue, Timestream table and admin token are', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    for (const name of ['ApiUrl', 'IotDataEndpointHint', 'IotAuthorizerName', 'TableName', 'QueueUrl', 'TimestreamDatabase', 'TimestreamTable', 'AdminTokenSecretName']) {
+    for (const name of ['ApiUrl', 'IotDataEndpoint', 'IotAuthorizerName', 'TableName', 'QueueUrl', 'TimestreamDatabase', 'TimestreamTable', 'AdminTokenSecretName']) {
       expect(outputs, name).toHaveProperty(name);
     }
-    expect(outputs.IotDataEndpointHint!.Value).toBe('aws iot describe-endpoint --endpoint-type iot:Data-ATS');
+    expect(outputs.IotDataEndpoint!.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DataEndpoint/), 'endpointAddress'] });
     synth.template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: Match.anyValue() }) });
   });
 });

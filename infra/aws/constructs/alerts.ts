@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -13,6 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../functions/alert-actions/definition';
 import { TributaryFunction } from './function';
+import { acknowledge, nagEnv } from './nag';
 import type { TimestreamTarget } from './ingest';
 import { pagingAlarm } from './observability';
 import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
@@ -76,7 +77,7 @@ export class Alerts extends Construct {
       new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [stack.formatArn({ service: 'iot', resource: 'topic', resourceName: ALERT_TOPIC_PATTERN })] }),
     );
     Validations.of(this.actionsFunction.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:topic/tributary/*/devices/*]',
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:${nagEnv(stack).region}:${nagEnv(stack).account}:topic/tributary/*/devices/*]`,
       reason:
         "mqtt_publish sends to a topic of the alert's stream, chosen per rule: iot:Publish is limited to the tree tributary/<streamId>/devices/ " +
         'that the IoT authorizer lets only that stream’s devices subscribe to; the data topics tributary/<streamId>/data stay out of reach.',
@@ -86,7 +87,7 @@ export class Alerts extends Construct {
       reason: 'Publishing to the encrypted alert topic needs a data key of its own KMS key; the statement names that one key only.',
     });
 
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetention });
     const substitutions: AlertActionsSubstitutions = {
       RunActionFunctionArn: this.actionsFunction.fn.functionArn,
       RecordOutcomesFunctionArn: this.actionsFunction.fn.functionArn,
@@ -128,6 +129,11 @@ export class Alerts extends Construct {
       description: 'Tributary silence check, every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.silenceFunction.fn, { retryAttempts: 0 })],
+    });
+    acknowledge(this.schedule, {
+      'Serverless-EventBusDLQ':
+        'The target is not retried (retryAttempts 0) and a missed tick needs no replay: the next check a minute later evaluates the same silence windows; ' +
+        'the SilenceErrors alarm pages when checks fail.',
     });
 
     props.writerFunction.fn.addEnvironment('ALERT_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);

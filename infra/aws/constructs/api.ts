@@ -1,10 +1,13 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -35,7 +38,21 @@ export interface ApiProps {
   readonly authorizerCacheTtl: Duration;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention: logs.RetentionDays;
+  /** Origins browsers may call the API from; none: no CORS configuration at all. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** A custom domain for the API, in a Route 53 hosted zone of the account. */
+  readonly domain?: ApiDomain | undefined;
 }
+
+/** A custom domain name of the API and the public hosted zone it is in. */
+export interface ApiDomain {
+  readonly name: string;
+  readonly hostedZoneId: string;
+  readonly hostedZoneName: string;
+}
+
+/** The headers a browser may send to the API on a cross-origin request. */
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'] as const;
 
 /**
  * The HTTP API of contract v1: every route of `functions/commons/routes.ts` (`POST /v1/streams/{id}/data` to
@@ -59,8 +76,10 @@ export class Api extends Construct {
   readonly alertsFunction: TributaryFunction;
   readonly authorizerFunction: TributaryFunction;
   readonly accessLogGroup: logs.LogGroup;
-  /** The base URL clients call: `https://<api-id>.execute-api.<region>.amazonaws.com/`. */
+  /** The base URL clients call: `https://<api-id>.execute-api.<region>.amazonaws.com/`, or `https://<domain>/`. */
   readonly url: string;
+  /** The custom domain, when one is set. */
+  readonly domainName?: apigwv2.DomainName;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -134,12 +153,19 @@ export class Api extends Construct {
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Tributary API, contract v1',
       createDefaultStage: false,
+      // API Gateway answers preflights itself (OPTIONS routes are not needed) and adds the headers to responses
+      ...(props.corsAllowedOrigins.length > 0 && {
+        corsPreflight: {
+          allowOrigins: [...props.corsAllowedOrigins],
+          allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.PATCH, apigwv2.CorsHttpMethod.DELETE],
+          allowHeaders: [...CORS_ALLOWED_HEADERS],
+          exposeHeaders: ['location', 'retry-after'],
+          maxAge: Duration.hours(1),
+        },
+      }),
     });
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
@@ -166,6 +192,10 @@ export class Api extends Construct {
       },
     });
     this.url = this.stage.url;
+    if (props.domain) {
+      this.domainName = this.addDomain(props.domain);
+      this.url = `https://${props.domain.name}/`;
+    }
 
     const integrations: Record<FunctionName, HttpLambdaIntegration> = {
       streams: new HttpLambdaIntegration('StreamsIntegration', this.streamsFunction.fn),
@@ -183,5 +213,19 @@ export class Api extends Construct {
         authorizer,
       });
     }
+  }
+
+  /** The custom domain: a DNS-validated certificate, the API Gateway domain mapped to the stage, and an alias record. */
+  private addDomain(domain: ApiDomain): apigwv2.DomainName {
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: domain.hostedZoneId, zoneName: domain.hostedZoneName });
+    const certificate = new acm.Certificate(this, 'Certificate', { domainName: domain.name, validation: acm.CertificateValidation.fromDns(zone) });
+    const domainName = new apigwv2.DomainName(this, 'DomainName', { domainName: domain.name, certificate });
+    new apigwv2.ApiMapping(this, 'ApiMapping', { api: this.httpApi, domainName, stage: this.stage });
+    new route53.ARecord(this, 'AliasRecord', {
+      zone,
+      recordName: domain.name,
+      target: route53.RecordTarget.fromAlias(new route53Targets.ApiGatewayv2DomainProperties(domainName.regionalDomainName, domainName.regionalHostedZoneId)),
+    });
+    return domainName;
   }
 }

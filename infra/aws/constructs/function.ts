@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledge } from './nag';
 
 /** The repository root: entry paths, the lock file and `tsconfig.json` are resolved from here. */
 
@@ -35,6 +36,33 @@ export interface TributaryFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Runs the function in a VPC (none by default); Lambda then adds the ENI permissions to the role. */
   readonly network?: FunctionNetwork;
+  /** Executions reserved for this function (none by default: a reservation takes from the account's quota). */
+  readonly reservedConcurrency?: number;
+}
+
+/** The Lambda runtimes a Tributary function may run on; the bundle targets the same Node version. */
+export const RUNTIMES = {
+  'nodejs22.x': { runtime: lambda.Runtime.NODEJS_22_X, target: 'node22' },
+  'nodejs24.x': { runtime: lambda.Runtime.NODEJS_24_X, target: 'node24' },
+} as const;
+
+/** What every function of a stack shares, from the stack's settings. */
+export interface FunctionDefaults {
+  readonly runtime: keyof typeof RUNTIMES;
+  /** Memory per handler in MB, overriding what the construct asks for. */
+  readonly memorySize: Partial<Record<HandlerName, number>>;
+}
+
+const defaultsByStack = new WeakMap<IConstruct, FunctionDefaults>();
+
+/**
+ * Sets what every `TributaryFunction` of the stack runs with; called by the stack before it builds any.
+ *
+ * @example
+ * setFunctionDefaults(this, { runtime: 'nodejs24.x', memorySize: { query: 1024 } });
+ */
+export function setFunctionDefaults(stack: Stack, defaults: FunctionDefaults): void {
+  defaultsByStack.set(stack, defaults);
 }
 
 /**
@@ -50,7 +78,7 @@ export interface FunctionNetwork {
 }
 
 /**
- * One Tributary Lambda: a `NodejsFunction` (Node.js 22 on arm64, ESM bundle built by the local esbuild,
+ * One Tributary Lambda: a `NodejsFunction` (Node.js 22 or 24, the runtime setting, on arm64, ESM bundle built by the local esbuild,
  * X-Ray active) with its own log group and its own role. The role starts with nothing but writing to that
  * log group and X-Ray; each construct grants the rest, resource by resource.
  *
@@ -75,11 +103,11 @@ export class TributaryFunction extends Construct {
   constructor(scope: Construct, id: string, props: TributaryFunctionProps) {
     super(scope, id);
     this.handler = props.handler;
+    const defaults = defaultsByStack.get(Stack.of(this)) ?? { runtime: 'nodejs22.x', memorySize: {} };
+    const runtime = RUNTIMES[defaults.runtime];
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Its removal policy is the stack's (the removalPolicy setting, applied to every stateful resource).
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention });
 
     // An own role instead of the default one, which carries the AWSLambdaBasicExecutionRole managed policy
     // (logs:CreateLogGroup and PutLogEvents on every log group of the account).
@@ -94,10 +122,11 @@ export class TributaryFunction extends Construct {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: runtime.runtime,
       architecture: lambda.Architecture.ARM_64,
       description: props.description,
-      memorySize: props.memorySize,
+      memorySize: defaults.memorySize[props.handler] ?? props.memorySize,
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
@@ -112,7 +141,7 @@ export class TributaryFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: runtime.target,
         mainFields: ['module', 'main'],
         // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
         banner: "import { createRequire as __tributaryCreateRequire } from 'node:module'; const require = __tributaryCreateRequire(import.meta.url);",
@@ -138,11 +167,17 @@ export class TributaryFunction extends Construct {
         'Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) and, for the Timestream functions, ' +
         'timestream:DescribeEndpoints use "*": these actions have no resource type. Every data action of this role names its resource.',
     });
-    Validations.of(this.fn).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'nodejs22.x is a maintained LTS runtime (Node 22 is supported until April 2027) and the one the bundle targets and the ' +
-        'handlers are tested for; moving to a newer runtime is a deliberate upgrade, not something synth should pick.',
+    acknowledge(this.fn, {
+      'Serverless-LambdaDLQ':
+        'No Tributary function keeps work in an asynchronous invocation: API routes, authorizers and the alert tasks are invoked ' +
+        'synchronously, the queue consumers redrive to their own SQS dead-letter queues, and the two every-minute schedules ' +
+        '(silence check, pull dispatcher) redo a failed tick on the next one, with an Errors alarm; a DLQ would hold nothing to replay.',
     });
+    if (defaults.runtime !== 'nodejs24.x') {
+      const reason =
+        'nodejs22.x is a maintained LTS runtime (Node 22 is supported until April 2027) and the one the bundle targets and the ' +
+        'handlers are tested for; nodejs24.x is one setting away (runtime), a deliberate upgrade rather than something synth should pick.';
+      acknowledge(this.fn, { 'AwsSolutions-L1': reason, 'Serverless-LambdaLatestVersion': reason });
+    }
   }
 }

@@ -6,6 +6,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TributaryFunction } from './function';
+import { acknowledge } from './nag';
 import { queueWithDeadLetter } from './queue';
 import { grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 
@@ -22,6 +23,7 @@ export interface WriterSettings {
   readonly maxConcurrency: number;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
+  readonly reservedConcurrency?: number | undefined;
 }
 
 export interface IngestProps {
@@ -85,6 +87,7 @@ export class Ingest extends Construct {
       description: 'Tributary writer: ingest queue batches to Timestream WriteRecords, stream stats to DynamoDB',
       memorySize: writer.memorySize,
       timeout: writerTimeout,
+      ...(writer.reservedConcurrency !== undefined && { reservedConcurrency: writer.reservedConcurrency }),
       environment: {
         TABLE_NAME: table.tableName,
         TIMESTREAM_DATABASE: timestream.databaseName,
@@ -108,5 +111,10 @@ export class Ingest extends Construct {
         maxConcurrency: writer.maxConcurrency,
       }),
     );
+    acknowledge(this.writerFunction.fn, {
+      'Serverless-LambdaEventSourceMappingDestination':
+        'An SQS event source cannot have an on-failure destination (Lambda supports one for Kinesis, DynamoDB streams and Kafka only): ' +
+        'failed messages go to the queue\'s dead-letter queue through its redrive policy, whose depth is alarmed.',
+    });
   }
 }

@@ -1,12 +1,14 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEVICE_TOPIC_RULE_SQL } from '../../../shared/aws/device-topic-messages';
 import { TributaryFunction } from './function';
+import { acknowledge } from './nag';
 import { grantTableItems, TABLE_READ_ACTIONS } from './storage';
 
 /**
@@ -22,6 +24,8 @@ export interface IotIngestProps {
   /** The ingest queue the topic rule feeds. */
   readonly queue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
+  /** The custom authorizer's name, which firmware embeds in its MQTT username: keep it stable. */
+  readonly authorizerName: string;
 }
 
 /**
@@ -32,8 +36,8 @@ export interface IotIngestProps {
  * CloudWatch log group (its error action) with their original payload, and an alarm watches that group.
  *
  * @example
- * const iotIngest = new IotIngest(this, 'Iot', { table, queue: ingest.queue, logRetention: RetentionDays.ONE_MONTH });
- * new CfnOutput(this, 'IotAuthorizerName', { value: iotIngest.authorizer.ref });
+ * const iotIngest = new IotIngest(this, 'Iot', { table, queue: ingest.queue, logRetention: RetentionDays.ONE_MONTH, authorizerName: 'Tributary-devices' });
+ * new CfnOutput(this, 'IotDataEndpoint', { value: iotIngest.dataEndpoint });
  */
 export class IotIngest extends Construct {
   readonly authorizerFunction: TributaryFunction;
@@ -43,6 +47,8 @@ export class IotIngest extends Construct {
   readonly deviceTopicRule: iot.CfnTopicRule;
   /** Where the topic rule's error action writes what it failed to deliver. */
   readonly ruleErrorLogGroup: logs.LogGroup;
+  /** The account's MQTT endpoint (`<prefix>-ats.iot.<region>.amazonaws.com`), read at deploy by `DescribeEndpoint`. */
+  readonly dataEndpoint: string;
 
   constructor(scope: Construct, id: string, props: IotIngestProps) {
     super(scope, id);
@@ -53,12 +59,13 @@ export class IotIngest extends Construct {
       description: 'Tributary IoT Core custom authorizer: MQTT username/password to a per-stream device policy',
       memorySize: 256,
       timeout: Duration.seconds(5),
-      environment: { TABLE_NAME: props.table.tableName, AWS_ACCOUNT_ID: stack.account, AWS_PARTITION: stack.partition },
+      environment: { TABLE_NAME: props.table.tableName, AWS_ACCOUNT_ID: stack.account, AWS_PARTITION: Aws.PARTITION },
       logRetention: props.logRetention,
     });
     grantTableItems(props.table, this.authorizerFunction.role, TABLE_READ_ACTIONS);
 
     this.authorizer = new iot.CfnAuthorizer(this, 'Authorizer', {
+      authorizerName: props.authorizerName,
       authorizerFunctionArn: this.authorizerFunction.fn.functionArn,
       signingDisabled: true,
       status: 'ACTIVE',
@@ -77,10 +84,7 @@ export class IotIngest extends Construct {
     });
     ruleRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.queue.queueArn] }));
 
-    this.ruleErrorLogGroup = new logs.LogGroup(this, 'TopicRuleErrors', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.ruleErrorLogGroup = new logs.LogGroup(this, 'TopicRuleErrors', { retention: props.logRetention });
     const errorRole = new iam.Role(this, 'TopicRuleErrorRole', {
       assumedBy: new iam.ServicePrincipal('iot.amazonaws.com'),
       description: 'Tributary topic rule error action: write undeliverable MQTT data to its log group',
@@ -111,5 +115,50 @@ export class IotIngest extends Construct {
     this.deviceTopicRule = new iot.CfnTopicRule(this, 'DeviceTopicRule', {
       topicRulePayload: toQueue("MQTT on a stream's own topic to the Tributary ingest queue (the writer resolves the topic)", DEVICE_TOPIC_RULE_SQL),
     });
+
+    // The data endpoint is per account and region and has no CloudFormation attribute: read it at deploy.
+    const endpointCall = {
+      service: 'Iot',
+      action: 'describeEndpoint',
+      parameters: { endpointType: 'iot:Data-ATS' },
+      physicalResourceId: PhysicalResourceId.fromResponse('endpointAddress'),
+    };
+    // An own role, as for every function: the provider's default one carries AWSLambdaBasicExecutionRole.
+    const endpointLogs = new logs.LogGroup(this, 'DataEndpointLogs', { retention: props.logRetention });
+    const endpointRole = new iam.Role(this, 'DataEndpointRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Tributary: reads the IoT data endpoint at deploy',
+    });
+    endpointLogs.grantWrite(endpointRole);
+    const endpoint = new AwsCustomResource(this, 'DataEndpoint', {
+      onCreate: endpointCall,
+      onUpdate: endpointCall,
+      // iot:DescribeEndpoint has no resource type: "*" is the only resource it can be granted on
+      policy: AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] })]),
+      role: endpointRole,
+      installLatestAwsSdk: false,
+      memorySize: 256,
+      logGroup: endpointLogs,
+    });
+    this.dataEndpoint = endpoint.getResponseField('endpointAddress');
+    for (const c of [endpointRole, endpoint]) {
+      acknowledge(c, {
+        'AwsSolutions-IAM5[Resource::*]':
+          'iot:DescribeEndpoint, the only action of this policy, has no resource type (Service Authorization Reference), so it can only be granted on "*"; it reads the endpoint address, nothing else.',
+      });
+    }
+    const provider = stack.node.tryFindChild(`AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`);
+    if (provider) {
+      acknowledge(provider, {
+        'Serverless-LambdaDLQ':
+          'The CDK provider of the DescribeEndpoint custom resource is invoked by CloudFormation, which waits for its answer and fails the deploy if none comes; there is nothing to replay.',
+        'Serverless-LambdaTracing':
+          'The CDK provider of the DescribeEndpoint custom resource runs once per deploy, outside any request path; its one SDK call is in its log group and in CloudTrail.',
+        'AwsSolutions-L1':
+          'The runtime of the CDK-managed provider function is chosen by aws-cdk-lib (its latest supported Node.js when the library was released), not by this app.',
+        'Serverless-LambdaLatestVersion':
+          'The runtime of the CDK-managed provider function is chosen by aws-cdk-lib (its latest supported Node.js when the library was released), not by this app.',
+      });
+    }
   }
 }

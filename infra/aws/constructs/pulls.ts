@@ -10,6 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PULL_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { type FunctionNetwork, TributaryFunction } from './function';
+import { acknowledge, nagEnv } from './nag';
 import { pagingAlarm } from './observability';
 import { queueWithDeadLetter } from './queue';
 import { grantIndexQuery, grantTableItems } from './storage';
@@ -22,7 +23,11 @@ export interface PullsProps {
   readonly maxReceiveCount: number;
   readonly logRetention: RetentionDays;
   /** Runs the pull function in a VPC, to reach a private database (none by default). */
-  readonly network?: FunctionNetwork;
+  readonly network?: FunctionNetwork | undefined;
+  /** Concurrent pull invocations the pull queue may start. */
+  readonly maxConcurrency: number;
+  /** Executions reserved for the pull function (none by default). */
+  readonly reservedConcurrency?: number | undefined;
 }
 
 /** How long one pull may take: requests time out at 20 s each, a paged API makes several. */
@@ -42,7 +47,9 @@ export const PULL_TIMEOUT = Duration.seconds(90);
  * `network` is given (a database in a private subnet); the stream then sets `allowPrivateTargets`.
  *
  * @example
- * const pulls = new Pulls(this, 'Pulls', { table: storage.table, ingestQueue: ingest.queue, maxReceiveCount: 5, logRetention: RetentionDays.ONE_MONTH });
+ * const pulls = new Pulls(this, 'Pulls', {
+ *   table: storage.table, ingestQueue: ingest.queue, maxReceiveCount: 5, maxConcurrency: 10, logRetention: RetentionDays.ONE_MONTH,
+ * });
  */
 export class Pulls extends Construct {
   readonly queue: sqs.Queue;
@@ -76,6 +83,7 @@ export class Pulls extends Construct {
       environment: { TABLE_NAME: table.tableName, QUEUE_URL: props.ingestQueue.queueUrl, SECRET_PREFIX: PULL_SECRET_PREFIX },
       logRetention: props.logRetention,
       ...(props.network && { network: props.network }),
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrency: props.reservedConcurrency }),
     });
     if (props.network) {
       Validations.of(this.pullFunction.role).acknowledge({
@@ -90,12 +98,19 @@ export class Pulls extends Construct {
     props.ingestQueue.grant(this.pullFunction.role, 'sqs:SendMessage');
     this.pullFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secretsArn] }));
     Validations.of(this.pullFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${PULL_SECRET_PREFIX}*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${nagEnv(stack).region}:${nagEnv(stack).account}:secret:${PULL_SECRET_PREFIX}*]`,
       reason:
         `Pull sources name their secrets at runtime (\${secret:NAME} in a stream definition), so the names are not known at deploy time; ` +
         `the wildcard is confined to the ${PULL_SECRET_PREFIX} prefix that only pull credentials live under, and only GetSecretValue is allowed.`,
     });
-    this.pullFunction.fn.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 10 }));
+    this.pullFunction.fn.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: props.maxConcurrency }),
+    );
+    acknowledge(this.pullFunction.fn, {
+      'Serverless-LambdaEventSourceMappingDestination':
+        'An SQS event source cannot have an on-failure destination (Lambda supports one for Kinesis, DynamoDB streams and Kafka only): ' +
+        'failed messages go to the queue\'s dead-letter queue through its redrive policy, whose depth is alarmed.',
+    });
 
     this.dispatcherFunction = new TributaryFunction(this, 'DispatcherFunction', {
       handler: 'pull-dispatcher',
@@ -114,6 +129,11 @@ export class Pulls extends Construct {
       description: 'Tributary: finds the pull streams that are due',
       schedule: events.Schedule.expression('rate(1 minute)'),
       targets: [new targets.LambdaFunction(this.dispatcherFunction.fn, { retryAttempts: 0 })],
+    });
+    acknowledge(this.schedule, {
+      'Serverless-EventBusDLQ':
+        'The target is not retried (retryAttempts 0) and a missed tick needs no replay: the next one a minute later finds the same due pulls; ' +
+        "the dispatcher's Errors alarm pages when ticks fail.",
     });
   }
 

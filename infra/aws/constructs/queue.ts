@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledge } from './nag';
 
 /** How long a message that failed `maxReceiveCount` times waits in a dead-letter queue: SQS's maximum. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
@@ -35,6 +36,10 @@ export function queueWithDeadLetter(scope: Construct, props: QueueWithDeadLetter
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: DEAD_LETTER_RETENTION,
+  });
+  acknowledge(deadLetterQueue, {
+    'Serverless-SQSRedrivePolicy':
+      'This is the dead-letter queue itself: its messages are kept 14 days for inspection and a redrive to the source queue, an alarm watches its depth.',
   });
   const visibilitySeconds = 6 * props.consumerTimeout.toSeconds() + (props.batchingWindow?.toSeconds() ?? 0);
   const queue = new sqs.Queue(scope, 'Queue', {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as timestream from 'aws-cdk-lib/aws-timestream';
@@ -59,31 +59,22 @@ export const TIMESTREAM_TABLE_NAME = 'datapoints';
 export const REJECTED_REPORTS_PREFIX = 'timestream-rejected/';
 
 export interface StorageProps {
-  /** The Timestream database's name; see {@link defaultTimestreamDatabaseName}. */
-  readonly timestreamDatabaseName: string;
+  /**
+   * The Timestream database's name. Default: none, so CloudFormation generates one unique to the stack (a
+   * database retained by a deleted stack never collides with the next deploy's). Stacks deployed with a fixed
+   * name set it to keep using their database.
+   */
+  readonly timestreamDatabaseName?: string;
   readonly memoryRetentionHours: number;
   readonly magneticRetentionDays: number;
   readonly rejectedReportExpirationDays: number;
 }
 
 /**
- * The stack's default Timestream database name: `tributary`-prefixed and unique per stack (database names are
- * unique per account and region): the stack name when it already starts with "tributary", otherwise
- * `tributary-<stack name>`.
- *
- * @example
- * defaultTimestreamDatabaseName('Tributary'); // 'Tributary'
- * defaultTimestreamDatabaseName('Staging'); // 'tributary-Staging'
- */
-export function defaultTimestreamDatabaseName(stackName: string): string {
-  return /^tributary/i.test(stackName) ? stackName : `tributary-${stackName}`;
-}
-
-/**
  * Where Tributary keeps things: the single DynamoDB table (streams, hashed tokens, counters; key design in
  * `shared/aws/dynamodb-table.ts`) and the Timestream database and `datapoints` table, with magnetic store
  * writes on for late data and an S3 bucket for the reports of records Timestream rejects asynchronously.
- * Every store is retained when the stack is deleted.
+ * Their removal policy is the stack's `removalPolicy` setting (`removal.ts`), as for every stateful resource.
  *
  * @example
  * const storage = new Storage(this, 'Storage', {
@@ -113,7 +104,6 @@ export class Storage extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
-      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE_KEYS.index.name,
@@ -128,7 +118,6 @@ export class Storage extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ prefix: REJECTED_REPORTS_PREFIX, expiration: Duration.days(props.rejectedReportExpirationDays) }],
-      removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(this.rejectedRecordsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -138,13 +127,12 @@ export class Storage extends Construct {
         'reads by operators are visible in CloudTrail.',
     });
 
-    this.timestreamDatabaseName = props.timestreamDatabaseName;
     this.timestreamTableName = TIMESTREAM_TABLE_NAME;
-
     this.timestreamDatabase = new timestream.CfnDatabase(this, 'TimestreamDatabase', {
-      databaseName: this.timestreamDatabaseName,
+      ...(props.timestreamDatabaseName !== undefined && { databaseName: props.timestreamDatabaseName }),
     });
-    this.timestreamDatabase.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // Ref of a Timestream database is its name, the given one or the one CloudFormation generated.
+    this.timestreamDatabaseName = this.timestreamDatabase.ref;
     Validations.of(this.timestreamDatabase).acknowledge({
       id: 'AwsSolutions-TS3',
       reason:
@@ -154,8 +142,8 @@ export class Storage extends Construct {
 
     // The L1 passes these two properties through untouched, so they carry CloudFormation's own casing.
     this.timestreamTable = new timestream.CfnTable(this, 'TimestreamTable', {
-      // Ref of a Timestream database is its name; it also orders the table after the database.
-      databaseName: this.timestreamDatabase.ref,
+      // the Ref also orders the table after the database
+      databaseName: this.timestreamDatabaseName,
       tableName: this.timestreamTableName,
       retentionProperties: {
         MemoryStoreRetentionPeriodInHours: String(props.memoryRetentionHours),
@@ -172,7 +160,6 @@ export class Storage extends Construct {
         },
       },
     });
-    this.timestreamTable.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.timestreamTableArn = this.timestreamTable.attrArn;
   }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import { STATEFUL_RESOURCE_TYPES } from '../../infra/aws/constructs/removal';
+import { createTributaryApp } from '../../infra/aws/tributary-app';
+
+/** Synthesizes with CLI-style context (every value a string), through the app's own code path. */
+const synthWith = (context: Record<string, string>, env?: { account: string; region: string }) => {
+  const built = createTributaryApp({ appProps: { context: { 'aws:cdk:bundling-stacks': [], ...context } }, ...(env && { stackProps: { env } }) });
+  return { ...built, template: Template.fromStack(built.stack) };
+};
+const resources = (t: Template) => Object.values(t.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: any }>);
+
+describe('removal policy setting', () => {
+  it.each([
+    ['retain', 'RetainExceptOnCreate', 'Retain'],
+    ['destroy', 'Delete', 'Delete'],
+  ])('%s sets every stateful resource of the template', (setting, deletion, replace) => {
+    const { template } = synthWith({ 'tributary:removalPolicy': setting });
+    const stateful = resources(template).filter((r) => STATEFUL_RESOURCE_TYPES.has(r.Type));
+    expect(new Set(stateful.map((r) => r.Type))).toEqual(new Set(['AWS::DynamoDB::Table', 'AWS::Timestream::Database', 'AWS::Timestream::Table', 'AWS::SQS::Queue', 'AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::SecretsManager::Secret']));
+    for (const r of stateful) expect([r.Type, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([r.Type, deletion, replace]);
+  });
+
+  it('leaves the Timestream database name to CloudFormation unless set', () => {
+    const db = (t: Template) => resources(t).find((r) => r.Type === 'AWS::Timestream::Database')!.Properties ?? {};
+    expect(db(synthWith({}).template).DatabaseName).toBeUndefined();
+    expect(db(synthWith({ 'tributary:timestream.databaseName': 'Tributary' }).template).DatabaseName).toBe('Tributary');
+  });
+});
+
+describe('settings from context', () => {
+  it('names every bad and unknown key in one error', () => {
+    expect(() => synthWith({ 'tributary:logRetentionDays': '31', 'tributary:writer.batchSise': '3', 'tributary:runtime': 'nodejs18.x' })).toThrow(
+      /Invalid Tributary settings \(3\):[\s\S]*tributary:logRetentionDays[\s\S]*tributary:writer\.batchSise: unknown setting[\s\S]*tributary:runtime/,
+    );
+  });
+
+  it('names the authorizer, sets runtime, reserved concurrency, CORS and a domain', () => {
+    const { template } = synthWith({
+      'tributary:iot.authorizerName': 'fleet-auth',
+      'tributary:runtime': 'nodejs24.x',
+      'tributary:writer.reservedConcurrency': '20',
+      'tributary:api.corsAllowedOrigins': '["https://app.example.com"]',
+      'tributary:api.domain': '{"name":"api.example.com","hostedZoneId":"Z123ABC","hostedZoneName":"example.com"}',
+    });
+    template.hasResourceProperties('AWS::IoT::Authorizer', { AuthorizerName: 'fleet-auth' });
+    const fns = resources(template).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler' && r.Properties.Runtime?.startsWith?.('nodejs24'));
+    expect(fns.length).toBeGreaterThanOrEqual(11);
+    expect(resources(template).filter((r) => r.Properties?.ReservedConcurrentExecutions === 20)).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: { AllowOrigins: ['https://app.example.com'] } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'api.example.com' });
+    template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.example.com.', Type: 'A' });
+  });
+
+  it('has no reserved concurrency, CORS or domain by default, and a stable authorizer name', () => {
+    const { template } = synthWith({});
+    template.hasResourceProperties('AWS::IoT::Authorizer', { AuthorizerName: 'Tributary-devices' });
+    expect(resources(template).filter((r) => r.Properties?.ReservedConcurrentExecutions !== undefined)).toEqual([]);
+    template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    expect(resources(template).find((r) => r.Type === 'AWS::ApiGatewayV2::Api')!.Properties.CorsConfiguration).toBeUndefined();
+  });
+});
+
+describe('partitions', () => {
+  it.each(['cn-north-1', 'us-gov-west-1'])('synthesizes %s with no arn:aws: literal', (region) => {
+    const { template } = synthWith({}, { account: '123456789012', region });
+    expect(JSON.stringify(template.toJSON())).not.toContain('arn:aws:');
+  });
+});
