@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig, name } from '../commons/config';
 
 export const AuthorizerConfig = z.object({ TABLE_NAME: name, ADMIN_TOKEN_SECRET_ARN: name });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Parses a function's environment once, at cold start, reporting every bad variable at once; returns a

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig, name } from '../commons/config';
 
 export const DispatcherConfig = z.object({ TABLE_NAME: name, PULL_QUEUE_URL: z.url() });

@@ -1,5 +1,5 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The retention periods CloudWatch Logs accepts (`INFINITE` excluded: logs must expire). */
 const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors';
 import { STREAM_ID, toIssues } from '../domain/stream-definition';
 import type { IngestEnvelope } from '../ports';

@@ -6,7 +6,7 @@ import {
   type SQSClient,
   SQSServiceException,
 } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { QueueUnavailableError } from '../domain/errors';
 import type { IngestEnvelope, IngestQueue } from '../ports';
 import { encodeEnvelopeMessages } from './ingest-message';

@@ -21,7 +21,7 @@ import {
   TimestreamWriteServiceException,
   WriteRecordsCommand,
 } from '@aws-sdk/client-timestream-write';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseRfc3339 } from '../domain/datetime';
 import { StoreUnavailableError, TributaryError } from '../domain/errors';
 import type { Aggregates, DataQuery, LatestQuery, Row } from '../domain/query';

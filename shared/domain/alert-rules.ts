@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonTemplateProblem, templateKind } from './alert-template';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The bins a query may downsample to, the downsamplers it may ask for, and a stream's default query

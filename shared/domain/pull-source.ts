@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import jsonata from 'jsonata';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Where a pull stream (`api_pull`, `database`) gets its records, and when: the `source` of its definition.

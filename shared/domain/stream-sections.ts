@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The optional sections of a canonical stream definition that the product documents brought in: the vault a

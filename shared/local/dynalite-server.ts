@@ -1,6 +1,6 @@
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type DynamoDBClient, localDynamoDbClient } from '../aws/dynamodb-local-client';
 
 export { ensureTable } from '../aws/dynamodb-ensure-table';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { BIGINT, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StoreUnavailableError } from '../../domain/errors';
 import type { DataQuery, LatestQuery, Row } from '../../domain/query';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';

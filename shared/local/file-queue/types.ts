@@ -1,7 +1,7 @@
 /**
  * The file queue's public types and its options, checked once at open.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IngestEnvelope } from '../../ports';
 
 /**
