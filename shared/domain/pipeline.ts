@@ -1,5 +1,5 @@
 import { compileExpression } from 'filtrex';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Issue } from './errors';
 import { canConvert, convertValue, KNOWN_UNITS } from './units';
 
