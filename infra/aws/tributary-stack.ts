@@ -9,6 +9,7 @@ import { Alerts } from './constructs/alerts';
 import { Api } from './constructs/api';
 import { Ingest } from './constructs/ingest';
 import { IotIngest } from './constructs/iot';
+import { OperationsDashboard } from './constructs/dashboard';
 import { Observability } from './constructs/observability';
 import { Pulls } from './constructs/pulls';
 import { applyRemovalSetting } from './constructs/removal';
@@ -43,6 +44,7 @@ export class TributaryStack extends Stack {
   readonly api: Api;
   readonly iot: IotIngest;
   readonly observability: Observability;
+  readonly dashboard: OperationsDashboard;
   readonly alerts: Alerts;
   readonly pulls: Pulls;
   readonly adminTokenSecret: secretsmanager.Secret;
@@ -132,6 +134,8 @@ export class TributaryStack extends Stack {
       },
       topicRuleErrorLogGroup: this.iot.ruleErrorLogGroup,
       maxQueueAge: Duration.seconds(config.queue.maxAgeAlarmSeconds),
+      httpApi: this.api.httpApi,
+      table: this.storage.table,
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
     });
     this.pulls.addAlarms(new SnsAction(this.observability.alarmTopic));
@@ -143,6 +147,17 @@ export class TributaryStack extends Stack {
       alarmTopic: this.observability.alarmTopic,
       logRetention,
       ...(config.alertEmail !== undefined && { alertEmail: config.alertEmail }),
+    });
+
+    this.dashboard = new OperationsDashboard(this, 'Dashboard', {
+      httpApi: this.api.httpApi,
+      queue: this.ingest.queue,
+      deadLetterQueue: this.ingest.deadLetterQueue,
+      ingestFunction: this.ingest.ingestFunction,
+      writerFunction: this.ingest.writerFunction,
+      table: this.storage.table,
+      timestream: { databaseName: this.storage.timestreamDatabaseName, tableName: this.storage.timestreamTableName },
+      alertStateMachine: this.alerts.stateMachine,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (contract v1 under /v1)' });
@@ -166,6 +181,7 @@ export class TributaryStack extends Stack {
     new CfnOutput(this, 'PullQueueUrl', { value: this.pulls.queue.queueUrl });
     new CfnOutput(this, 'PullDeadLetterQueueUrl', { value: this.pulls.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard: ingest, rejections, queue, writer, Timestream and DynamoDB throttles, alert actions' });
     new CfnOutput(this, 'AlertEmailTopicArn', {
       value: this.alerts.emailTopic.topicArn,
       description: 'email alert actions publish here: subscribe addresses with aws sns subscribe --protocol email',

@@ -147,6 +147,8 @@ export class Alerts extends Construct {
     alarm('TimedOutExecutions', this.stateMachine.metricTimedOut(fiveMinutes), 'An alert state machine execution timed out.');
     alarm('ActionsErrors', this.actionsFunction.fn.metricErrors(fiveMinutes), 'The alert actions function failed (an unhandled error or a timeout).');
     alarm('SilenceErrors', this.silenceFunction.fn.metricErrors(fiveMinutes), 'The silence check failed (an unhandled error or a timeout).');
+    alarm('ActionsThrottles', this.actionsFunction.fn.metricThrottles(fiveMinutes), 'Lambda throttled the alert actions function: the account\'s concurrency is exhausted.');
+    alarm('SilenceThrottles', this.silenceFunction.fn.metricThrottles(fiveMinutes), 'Lambda throttled the silence check: the account\'s concurrency is exhausted.');
   }
 
   /** What evaluating rules takes beyond the table: window queries and `latest` on Timestream, and starting executions. */

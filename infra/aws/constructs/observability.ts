@@ -1,8 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -51,7 +53,14 @@ export interface ObservabilityProps {
   readonly topicRuleErrorLogGroup: logs.ILogGroup;
   readonly maxQueueAge: Duration;
   readonly alarmEmail?: string;
+  /** The HTTP API: its 5xx answers and its latency page. */
+  readonly httpApi: apigwv2.HttpApi;
+  /** The stream table: its throttled reads and writes page. */
+  readonly table: dynamodb.ITable;
 }
+
+/** API Gateway's p99 latency that pages when it holds for 15 minutes (its own limit is 30 s). */
+export const API_P99_LATENCY_ALARM_MS = 5_000;
 
 /**
  * Alarms on what loses or delays data, all sent to one encrypted SNS topic: messages in the DLQ, an ingest
@@ -114,7 +123,47 @@ export class Observability extends Construct {
         0,
         above,
       );
+      alarm(
+        `${name}Throttles`,
+        fn.fn.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        `Lambda throttled the ${name} function: the account's concurrency (or the function's reserved concurrency) is exhausted.`,
+        0,
+        above,
+      );
     }
+    alarm(
+      'ApiServerErrors',
+      props.httpApi.metricServerError({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      'The HTTP API answered 5xx: a handler failed, timed out, or a store was unavailable (503).',
+      0,
+      above,
+    );
+    const latency = new cloudwatch.Alarm(this, 'ApiLatency', {
+      metric: props.httpApi.metricLatency({ period: Duration.minutes(5), statistic: cloudwatch.Stats.p(99) }),
+      threshold: API_P99_LATENCY_ALARM_MS,
+      comparisonOperator: above,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The HTTP API's p99 latency has been over ${API_P99_LATENCY_ALARM_MS} ms for 15 minutes.`,
+    });
+    latency.addAlarmAction(action);
+    latency.addOkAction(action);
+    this.alarms.push(latency);
+    alarm(
+      'TableThrottles',
+      new cloudwatch.MathExpression({
+        expression: 'reads + writes',
+        usingMetrics: {
+          reads: props.table.metric('ReadThrottleEvents', { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+          writes: props.table.metric('WriteThrottleEvents', { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        },
+        label: 'DynamoDB throttle events',
+        period: Duration.minutes(5),
+      }),
+      'DynamoDB throttled reads or writes of the stream table (its on-demand limits, or a hot partition).',
+      0,
+      above,
+    );
     alarm(
       'RejectedRecords',
       new cloudwatch.Metric({ ...REJECTED_RECORDS_METRIC, period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
