@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { TributaryFunction } from '../../infra/aws/constructs/function';
 import { STATEFUL_RESOURCE_TYPES } from '../../infra/aws/constructs/removal';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
 
@@ -51,6 +53,36 @@ describe('settings from context', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'api.example.com' });
     template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.example.com.', Type: 'A' });
+  });
+
+  it('sets memory, log retention, Timestream retention, writer batching, the DLQ redrive count and a pull VPC as the README says', () => {
+    const { stack, template } = synthWith({
+      'tributary:memorySize.query': '1536',
+      'tributary:writer.memorySize': '2048',
+      'tributary:writer.batchSize': '50',
+      'tributary:logRetentionDays': '90',
+      'tributary:timestream.memoryRetentionHours': '12',
+      'tributary:timestream.magneticRetentionDays': '30',
+      'tributary:queue.maxReceiveCount': '7',
+      'tributary:pulls.vpc': '{"vpcId":"vpc-0123456789abcdef0","subnetIds":["subnet-0123456789abcdef0"],"securityGroupIds":["sg-0123456789abcdef0"]}',
+    });
+    const fn = (f: TributaryFunction) => template.toJSON().Resources[stack.getLogicalId(f.fn.node.defaultChild as CfnElement)] as { Properties: Record<string, any> } | undefined;
+    expect(fn(stack.api.queryFunction)?.Properties.MemorySize).toBe(1536);
+    expect(fn(stack.ingest.writerFunction)?.Properties.MemorySize).toBe(2048);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 50 });
+    const retentions = resources(template).filter((r) => r.Type === 'AWS::Logs::LogGroup').map((r) => r.Properties.RetentionInDays);
+    expect(retentions.length).toBeGreaterThan(5);
+    expect(new Set(retentions)).toEqual(new Set([90]));
+    template.hasResourceProperties('AWS::Timestream::Table', { RetentionProperties: { MemoryStoreRetentionPeriodInHours: '12', MagneticStoreRetentionPeriodInDays: '30' } });
+    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 7 } });
+    expect(fn(stack.pulls.pullFunction)?.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0123456789abcdef0'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
+  });
+
+  it('reads the tributary object of cdk.json as it reads -c keys, the -c key winning', () => {
+    const built = createTributaryApp({ appProps: { context: { 'aws:cdk:bundling-stacks': [], tributary: { logRetentionDays: 14, iot: { authorizerName: 'from-json' } }, 'tributary:iot.authorizerName': 'from-cli' } } });
+    const template = Template.fromStack(built.stack);
+    template.hasResourceProperties('AWS::IoT::Authorizer', { AuthorizerName: 'from-cli' });
+    expect(new Set(resources(template).filter((r) => r.Type === 'AWS::Logs::LogGroup').map((r) => r.Properties.RetentionInDays))).toEqual(new Set([14]));
   });
 
   it('has no reserved concurrency, CORS or domain by default, and a stable authorizer name', () => {
