@@ -23,6 +23,26 @@ describe('removal policy setting', () => {
     for (const r of stateful) expect([r.Type, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([r.Type, deletion, replace]);
   });
 
+  it('knows every resource type the stack makes as stateful or not, so a new data-holding type cannot escape the policy', () => {
+    // what these hold is definitions CloudFormation recreates as they were: nothing a user wrote to them is lost
+    const STATELESS = new Set([
+      'AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::ApiMapping', 'AWS::ApiGatewayV2::Authorizer', 'AWS::ApiGatewayV2::DomainName', 'AWS::ApiGatewayV2::Integration',
+      'AWS::ApiGatewayV2::Route', 'AWS::ApiGatewayV2::Stage', 'AWS::CertificateManager::Certificate', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard',
+      'AWS::Events::Rule', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::IoT::Authorizer', 'AWS::IoT::TopicRule', 'AWS::Lambda::EventSourceMapping', 'AWS::Lambda::Function',
+      'AWS::Lambda::Permission', 'AWS::Route53::RecordSet', 'AWS::S3::BucketPolicy', 'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy',
+      'AWS::StepFunctions::StateMachine', 'Custom::AWS',
+    ]);
+    // every optional part switched on, so its resources are in the template too
+    const { template } = synthWith({
+      'tributary:api.domain': '{"name":"api.example.com","hostedZoneId":"Z123ABC","hostedZoneName":"example.com"}',
+      'tributary:pulls.vpc': '{"vpcId":"vpc-0123456789abcdef0","subnetIds":["subnet-0123456789abcdef0"],"securityGroupIds":["sg-0123456789abcdef0"]}',
+      'tributary:alarmEmail': 'ops@example.com',
+      'tributary:alertEmail': 'alerts@example.com',
+    });
+    const unclassified = [...new Set(resources(template).map((r) => r.Type))].filter((t) => !STATEFUL_RESOURCE_TYPES.has(t) && !STATELESS.has(t));
+    expect(unclassified, 'add the type to STATEFUL_RESOURCE_TYPES (it holds data) or to STATELESS here (say why)').toEqual([]);
+  });
+
   it('leaves the Timestream database name to CloudFormation unless set', () => {
     const db = (t: Template) => resources(t).find((r) => r.Type === 'AWS::Timestream::Database')!.Properties ?? {};
     expect(db(synthWith({}).template).DatabaseName).toBeUndefined();

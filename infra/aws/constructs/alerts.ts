@@ -8,12 +8,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../functions/alert-actions/definition';
 import { TributaryFunction } from './function';
-import { acknowledge, nagEnv } from './nag';
+import { acknowledge, nagEnv, subscribeEmail } from './nag';
 import type { TimestreamTarget } from './ingest';
 import { pagingAlarm } from './observability';
 import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
@@ -59,7 +58,7 @@ export class Alerts extends Construct {
 
     const key = new kms.Key(this, 'EmailTopicKey', { description: 'Tributary alert email topic encryption', enableKeyRotation: true });
     this.emailTopic = new sns.Topic(this, 'EmailTopic', { displayName: 'Tributary alerts', masterKey: key, enforceSSL: true });
-    if (props.alertEmail) this.emailTopic.addSubscription(new EmailSubscription(props.alertEmail));
+    if (props.alertEmail) subscribeEmail(this.emailTopic, props.alertEmail);
 
     this.actionsFunction = new TributaryFunction(this, 'ActionsFunction', {
       handler: 'alert-actions',

@@ -1,4 +1,6 @@
 import { type App, type Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
@@ -43,6 +45,22 @@ export function nagEnv(stack: Stack): { region: string; account: string } {
  * @example
  * acknowledge(queue, { 'Serverless-SQSRedrivePolicy': 'This is the dead-letter queue: its messages have nowhere further to go.' });
  */
+/**
+ * Subscribes an email address to a topic. An email subscription has no redrive policy on purpose: SNS retries
+ * email delivery itself, what fails is a page or an alert email whose state stays visible (the CloudWatch
+ * alarm, the alert in the alerts API), and a dead-letter queue of emails nobody reads would hide nothing less.
+ *
+ * @example
+ * subscribeEmail(alarmTopic, 'ops@example.com');
+ */
+export function subscribeEmail(topic: sns.ITopic, address: string): void {
+  const subscription = topic.addSubscription(new EmailSubscription(address));
+  acknowledge(subscription, {
+    'Serverless::Serverless-SNSRedrivePolicy':
+      'an email subscription: SNS retries delivery itself, and the alarm or alert it carries stays visible in CloudWatch and the alerts API; a DLQ of unread emails adds nothing',
+  });
+}
+
 export function acknowledge(construct: IConstruct, findings: Readonly<Record<string, string>>): void {
   for (const [id, reason] of Object.entries(findings)) {
     if (reason.trim().length < 20) throw new Error(`cdk-nag acknowledgement ${id} needs a reason`);

@@ -7,10 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TributaryFunction } from './function';
+import { subscribeEmail } from './nag';
 
 /**
  * The writer's count of records Timestream refused. The writer publishes it through CloudWatch embedded
@@ -91,7 +91,7 @@ export class Observability extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
-    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    if (props.alarmEmail) subscribeEmail(this.alarmTopic, props.alarmEmail);
     const action = new SnsAction(this.alarmTopic);
 
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, threshold: number, comparison: cloudwatch.ComparisonOperator) => {
