@@ -1,0 +1,42 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbIdempotencyStore, idempotencyTableDefinition } from '../../shared/aws/dynamodb-idempotency-store';
+import { ensureTable } from '../../shared/local/dynalite-server';
+import type { Logger } from '../../functions/commons/http';
+
+/** The local idempotency table's name, beside Tributary's table in the same dynalite. */
+export const IDEMPOTENCY_TABLE_NAME = 'tributary-idempotency';
+
+/** How often expired keys are deleted (DynamoDB's TTL does it in AWS; dynalite has none). */
+const SWEEP_EVERY_MS = 10 * 60_000;
+
+export interface LocalIdempotency {
+  store: DynamoDbIdempotencyStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The `Idempotency-Key` store of the local runtime: the AWS adapter on dynalite, and a sweep that deletes
+ * keys past their window every 10 minutes (at start too), standing in for the table's TTL.
+ *
+ * @example
+ * const idempotency = await startLocalIdempotency(dynamo.client, log);
+ * makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store });
+ */
+export async function startLocalIdempotency(client: DynamoDBClient, log: Logger): Promise<LocalIdempotency> {
+  await ensureTable(client, IDEMPOTENCY_TABLE_NAME, 30_000, idempotencyTableDefinition(IDEMPOTENCY_TABLE_NAME));
+  const store = new DynamoDbIdempotencyStore({ client, tableName: IDEMPOTENCY_TABLE_NAME });
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    sweeping = store.deleteExpired(Date.now()).catch((err: unknown) => log.error('idempotency sweep failed', { error: (err as Error)?.name, reason: (err as Error)?.message }));
+  };
+  sweep();
+  const timer = setInterval(sweep, SWEEP_EVERY_MS);
+  timer.unref();
+  return {
+    store,
+    async close() {
+      clearInterval(timer);
+      await sweeping;
+    },
+  };
+}
