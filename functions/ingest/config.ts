@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from '../../shared/aws/dynamodb-idempotency-store';
+import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from '../../shared/aws/dynamodb-idempotency-table';
 import { loadConfig, name } from '../commons/config';
 
 export const IngestConfig = z.object({

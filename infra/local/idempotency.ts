@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbIdempotencyStore, idempotencyTableDefinition } from '../../shared/aws/dynamodb-idempotency-store';
+import { DynamoDbIdempotencyStore } from '../../shared/aws/dynamodb-idempotency-store';
+import { deleteExpiredIdempotencyKeys } from '../../shared/aws/dynamodb-idempotency-sweep';
+import { idempotencyTableDefinition } from '../../shared/aws/dynamodb-idempotency-table';
 import { ensureTable } from '../../shared/local/dynalite-server';
 import type { Logger } from '../../functions/commons/http';
 
@@ -27,7 +29,7 @@ export async function startLocalIdempotency(client: DynamoDBClient, log: Logger)
   const store = new DynamoDbIdempotencyStore({ client, tableName: IDEMPOTENCY_TABLE_NAME });
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = () => {
-    sweeping = store.deleteExpired(Date.now()).catch((err: unknown) => log.error('idempotency sweep failed', { error: (err as Error)?.name, reason: (err as Error)?.message }));
+    sweeping = deleteExpiredIdempotencyKeys(client, IDEMPOTENCY_TABLE_NAME, Date.now()).catch((err: unknown) => log.error('idempotency sweep failed', { error: (err as Error)?.name, reason: (err as Error)?.message }));
   };
   sweep();
   const timer = setInterval(sweep, SWEEP_EVERY_MS);

@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type AttributeValue, type CreateTableCommandInput, type DynamoDBClient, DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
@@ -12,31 +12,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Context } from 'aws-lambda';
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError, StoreUnavailableError } from '../domain/errors';
 import type { IdempotencyStore, IdempotentOutcome, IdempotentRequest } from '../ports';
-import { isConditionFailure, toStoreError } from './dynamodb-errors';
-
-/**
- * The idempotency table's key and time-to-live attribute: Powertools' defaults, shared by the CDK app
- * (partition key, TTL) and the local table so they cannot drift. One item per key:
- *
- * | attribute | |
- * |---|---|
- * | `id` S | `tributary-ingest#<base64 SHA-256 of [scope, key]>`: the client's key is never stored as sent |
- * | `status` S | `INPROGRESS` \| `COMPLETED` |
- * | `expiration` N | epoch seconds: the end of the key's window (DynamoDB's TTL deletes the item after it) |
- * | `in_progress_expiration` N | epoch ms: until then a claim in progress answers 409; after it a retry takes it over |
- * | `validation` S | base64 SHA-256 of the request's fingerprint (its body's hash) |
- * | `data` M | the recorded value: `{json}` or, past 64 KiB, `{gzip}` (base64), to stay within DynamoDB's 400 KB items |
- *
- * @example
- * new dynamodb.Table(this, 'IdempotencyTable', {
- *   partitionKey: { name: IDEMPOTENCY_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
- *   timeToLiveAttribute: IDEMPOTENCY_TABLE_KEYS.ttlAttribute,
- * });
- */
-export const IDEMPOTENCY_TABLE_KEYS = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;
-
-/** How long a key's answer is replayed: 24 hours, as Stripe keeps keys. */
-export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 86_400;
+import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './dynamodb-idempotency-table';
 
 /** Prefix of every stored key: fixed, so a redeploy that renames the function keeps its keys. */
 const KEY_PREFIX = 'tributary-ingest';
@@ -47,21 +23,6 @@ const PLAIN_MAX_BYTES = 64 * 1024;
 type Stored = { json: string } | { gzip: string };
 type Claimed = { key: string[]; fingerprint: string };
 type Run = (data: Claimed, context: Context, work: () => Promise<Stored>) => Promise<Stored & { replayed?: true }>;
-
-/**
- * The `CreateTable` input of the idempotency table, for the local runtime (the CDK app creates it in AWS).
- *
- * @example
- * await ensureTable(client, 'tributary-idempotency', 30_000, idempotencyTableDefinition('tributary-idempotency'));
- */
-export function idempotencyTableDefinition(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_TABLE_KEYS.partitionKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: IDEMPOTENCY_TABLE_KEYS.partitionKey, KeyType: 'HASH' }],
-  };
-}
 
 export interface DynamoDbIdempotencyStoreOptions {
   client: DynamoDBClient;
@@ -81,14 +42,10 @@ export interface DynamoDbIdempotencyStoreOptions {
  * const { value, replayed } = await store.once({ scope: 'freezers', key: 'k-1', fingerprint }, work, { holdMs: 10_000 });
  */
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
-  readonly #client: DynamoDBClient;
-  readonly #tableName: string;
   readonly #windowSeconds: number;
   readonly #run: Run;
 
   constructor(options: DynamoDbIdempotencyStoreOptions) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
     this.#windowSeconds = options.windowSeconds ?? DEFAULT_IDEMPOTENCY_WINDOW_SECONDS;
     const config = new IdempotencyConfig({
       eventKeyJmesPath: 'key',
@@ -117,51 +74,6 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       if (ran) return { value: ran.value, replayed: false, recorded: false };
       throw this.#translate(err);
     }
-  }
-
-  /**
-   * Deletes the keys whose window has passed, as DynamoDB's TTL does in AWS: for the local runtime, whose
-   * dynalite has no TTL. An expired key is already ignored by `once`; this only frees its space.
-   * Resolves to how many items it deleted.
-   *
-   * @example
-   * setInterval(() => void store.deleteExpired(Date.now()), 600_000);
-   */
-  async deleteExpired(nowMs: number): Promise<number> {
-    const names = { '#e': IDEMPOTENCY_TABLE_KEYS.ttlAttribute };
-    const values = { ':now': { N: String(Math.floor(nowMs / 1000)) } };
-    let deleted = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    try {
-      do {
-        const page = await this.#client.send(
-          new ScanCommand({
-            TableName: this.#tableName,
-            FilterExpression: '#e < :now',
-            ProjectionExpression: IDEMPOTENCY_TABLE_KEYS.partitionKey,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ...(start && { ExclusiveStartKey: start }),
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const key = { [IDEMPOTENCY_TABLE_KEYS.partitionKey]: item[IDEMPOTENCY_TABLE_KEYS.partitionKey]! };
-          // a key claimed again since the scan has a new expiration: the condition keeps it
-          await this.#client
-            .send(new DeleteItemCommand({ TableName: this.#tableName, Key: key, ConditionExpression: '#e < :now', ExpressionAttributeNames: names, ExpressionAttributeValues: values }))
-            .then(
-              () => deleted++,
-              (err: unknown) => {
-                if (!isConditionFailure(err)) throw err;
-              },
-            );
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw toStoreError(err, 'Scan/DeleteItem (expired idempotency keys)');
-    }
-    return deleted;
   }
 
   /** Powertools' errors, by class, as Tributary's; the errors of `work` pass through as they are. */

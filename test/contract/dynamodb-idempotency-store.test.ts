@@ -1,6 +1,8 @@
 import { InternalServerError, PutItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbIdempotencyStore, idempotencyTableDefinition } from '../../shared/aws/dynamodb-idempotency-store';
+import { DynamoDbIdempotencyStore } from '../../shared/aws/dynamodb-idempotency-store';
+import { deleteExpiredIdempotencyKeys } from '../../shared/aws/dynamodb-idempotency-sweep';
+import { idempotencyTableDefinition } from '../../shared/aws/dynamodb-idempotency-table';
 import { localDynamoDbClient } from '../../shared/aws/dynamodb-local-client';
 import { StoreUnavailableError } from '../../shared/domain/errors';
 import { ensureTable, startDynalite } from '../../shared/local/dynalite-server';
@@ -66,12 +68,11 @@ describe('DynamoDbIdempotencyStore on dynalite (in memory)', () => {
 
   it('deletes only the keys whose window has passed (the local stand-in for TTL)', async () => {
     const tableName = await freshTable();
-    const store = new DynamoDbIdempotencyStore({ client: server.client, tableName });
     const now = Date.now();
     for (const [id, expiration] of [['old', now / 1000 - 10], ['live', now / 1000 + 3_600]] as const) {
       await server.client.send(new PutItemCommand({ TableName: tableName, Item: { id: { S: id }, status: { S: 'COMPLETED' }, expiration: { N: String(Math.floor(expiration)) } } }));
     }
-    expect(await store.deleteExpired(now)).toBe(1);
+    expect(await deleteExpiredIdempotencyKeys(server.client, tableName, now)).toBe(1);
     const { Items = [] } = await server.client.send(new ScanCommand({ TableName: tableName }));
     expect(Items.map((i) => i.id?.S)).toEqual(['live']);
   });
