@@ -1,3 +1,6 @@
+import { connect as tcp, type Socket } from 'node:net';
+// the packet codec aedes and mqtt.js share: to resend one PUBLISH byte for byte, as a device whose PUBACK was lost does
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
 
@@ -162,4 +165,52 @@ describe('Idempotency-Key on POST /v1/streams/{id}/data, through real HTTP on th
     }
     expect((await settledPoints()).filter((p) => p.dimensions?.deviceId === 'n1')).toHaveLength(2);
   });
+
+  it('MQTT has no header: a QoS 1 publish resent with DUP is queued again, so only records with their own time are stored once', async () => {
+    const device = await rawDevice(rt.mqttPort, 'dup1', ingest);
+    const time = Date.now() - 60_000;
+    for (const [id, payload] of [[11, { deviceId: 'dup1', temperature: 1 }], [12, { deviceId: 'dup1', temperature: 2, timestamp: time }]] as const) {
+      const publish = { cmd: 'publish' as const, topic: 'tributary/freezers/data', payload: Buffer.from(JSON.stringify(payload)), qos: 1 as const, messageId: id, retain: false };
+      device.send({ ...publish, dup: false });
+      await device.pubacks(id === 11 ? 1 : 3);
+      // resent a moment later (the device missed the PUBACK), as after a reconnect
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      device.send({ ...publish, dup: true });
+      await device.pubacks(id === 11 ? 2 : 4);
+    }
+    device.socket.destroy();
+    const points = (await settledPoints()).filter((p) => p.dimensions?.deviceId === 'dup1');
+    // the one without a time got two receive times; the one with a time is the same point written twice
+    expect(points.filter((p) => p.values.temperature === 1)).toHaveLength(2);
+    expect(points.filter((p) => p.values.temperature === 2)).toEqual([expect.objectContaining({ time: new Date(time).toISOString() })]);
+  });
 });
+
+/** A device speaking MQTT 3.1.1 packet by packet, logged in: it sends packets and waits for PUBACKs. */
+async function rawDevice(port: number, deviceId: string, token: string): Promise<{ socket: Socket; send(p: Packet): void; pubacks(n: number): Promise<void> }> {
+  const socket = tcp(port, '127.0.0.1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const received: Packet[] = [];
+  let wake = () => {};
+  parser.on('packet', (p) => {
+    received.push(p);
+    wake();
+  });
+  socket.on('data', (d) => parser.parse(d));
+  const send = (p: Packet) => socket.write(mqttPacket.generate(p));
+  const until = async (ok: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`no answer; got ${received.map((p) => p.cmd).join(', ')}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: deviceId, keepalive: 30, username: deviceId, password: Buffer.from(token) });
+  await until(() => received.some((p) => p.cmd === 'connack'));
+  expect(received.find((p) => p.cmd === 'connack')).toMatchObject({ returnCode: 0 });
+  return { socket, send, pubacks: (n) => until(() => received.filter((p) => p.cmd === 'puback').length >= n) };
+}
