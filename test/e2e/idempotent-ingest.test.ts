@@ -89,6 +89,22 @@ describe('Idempotency-Key on POST /v1/streams/{id}/data, through real HTTP on th
     expect(await settledPoints()).toHaveLength(3);
   });
 
+  it('loses nothing when killed (-9) after the records are queued and before the key is recorded; the key stays in progress', async () => {
+    await rt.kill();
+    await rt.start({ TRIBUTARY_TEST_CRASH_MID_IDEMPOTENT_INGEST: '1' });
+    const body = [{ deviceId: 'k1', temperature: -20 }, { deviceId: 'k2', temperature: -21 }];
+    await expect(post(body, { key: 'crash-1' })).rejects.toThrow(); // the process died answering
+    expect(await rt.exited()).toBe('SIGKILL');
+    await rt.start();
+    const points = await settledPoints();
+    expect(points.filter((p) => ['k1', 'k2'].includes(p.dimensions?.deviceId))).toHaveLength(2);
+    // the claim holds for the request's time (30 s on one machine): a retry now is told to wait, not queued again
+    const retry = await post(body, { key: 'crash-1' });
+    expect(retry.status).toBe(409);
+    expect(((await retry.json()) as any).title).toBe('Request in progress');
+    expect((await settledPoints()).filter((p) => ['k1', 'k2'].includes(p.dimensions?.deviceId))).toHaveLength(2);
+  });
+
   it('answers the same key with another body 422 problem+json and queues nothing', async () => {
     const res = await post([{ deviceId: 'f1', temperature: -30 }], { key: 'batch-0001' });
     expect(res.status).toBe(422);
@@ -96,7 +112,7 @@ describe('Idempotency-Key on POST /v1/streams/{id}/data, through real HTTP on th
     const problem = (await res.json()) as any;
     expect(problem).toMatchObject({ status: 422, title: 'Idempotency key reused', type: 'https://tributary.dev/problems/idempotency-key_reused' });
     expect(problem.detail).toContain('Idempotency-Key');
-    expect(await settledPoints()).toHaveLength(3);
+    expect((await settledPoints()).filter((p) => ['f1', 'f2', 'f3'].includes(p.dimensions?.deviceId))).toHaveLength(3);
   });
 
   it('lets one of several concurrent requests with one key queue its records; the others get 409 or the replay', async () => {
