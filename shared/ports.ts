@@ -388,3 +388,37 @@ export interface AlertEmailSender {
 export interface AlertPublisher {
   publish(topic: string, payload: string): Promise<void>;
 }
+
+/** What a request with an idempotency key is known by: the key's scope (a stream), the client's key, a hash of its body. */
+export interface IdempotentRequest {
+  scope: string;
+  key: string;
+  fingerprint: string;
+}
+
+export interface IdempotentOutcome<T> {
+  value: T;
+  /** The value an earlier request with this key recorded: `work` did not run now. */
+  replayed: boolean;
+  /** `false` when `work` ran but its value could not be recorded as completed: a retry may run it again. */
+  recorded: boolean;
+}
+
+/**
+ * Runs a request's work at most once per key within a window (24 hours by default): DynamoDB through
+ * Powertools idempotency in AWS, the same adapter on dynalite on one machine.
+ *
+ * @example
+ * const { value, replayed } = await store.once({ scope: 'freezers', key, fingerprint }, () => accept(records), { holdMs: 10_000 });
+ */
+export interface IdempotencyStore {
+  /**
+   * Claims the key, runs `work`, and records its value (JSON) as completed only once `work` resolved. A key
+   * already completed with this fingerprint resolves to its recorded value, `replayed`, without running `work`.
+   * When `work` throws, the claim is released and the error passes through, so a retry runs it again.
+   * Throws `IdempotencyKeyInFlightError` while another request holds the claim (at most `holdMs`, then a retry
+   * may take it over), `IdempotencyKeyReusedError` for a known key with another fingerprint, and
+   * `StoreUnavailableError` when the store fails before `work` ran.
+   */
+  once<T>(request: IdempotentRequest, work: () => Promise<T>, options: { holdMs: number }): Promise<IdempotentOutcome<T>>;
+}

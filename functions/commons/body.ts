@@ -15,6 +15,65 @@ export interface BodyLimits {
 
 export const DEFAULT_LIMITS: BodyLimits = { maxBytes: MAX_BODY_BYTES, maxRecords: MAX_RECORDS, maxDepth: MAX_JSON_DEPTH };
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes UTF-8 bytes exactly, or refuses them with a 400 naming the byte offset of the first bad sequence:
+ * never a lenient decode that turns bad bytes into U+FFFD (which would acknowledge a value other than the
+ * one sent). A byte order mark is kept, as JSON text does not allow one.
+ *
+ * @example
+ * decodeUtf8(Buffer.from('{"t":1}')); // '{"t":1}'
+ * decodeUtf8(Buffer.from([0x7b, 0xff, 0x7d])); // throws BadRequestError: … at byte offset 1 …
+ */
+export function decodeUtf8(bytes: Uint8Array, what = 'The body'): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const shown = Array.from(bytes.subarray(at, at + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new BadRequestError(`${what} is not valid UTF-8: the byte sequence at byte offset ${at} (${shown}) is not UTF-8; send the text encoded as UTF-8.`, [
+      { path: [], message: `invalid UTF-8 at byte offset ${at}` },
+    ]);
+  }
+}
+
+/**
+ * Byte offset of the first ill-formed UTF-8 sequence (as the WHATWG decoder finds it: overlong forms,
+ * surrogates, code points above U+10FFFF and truncated sequences included), or -1.
+ *
+ * @example
+ * firstInvalidUtf8(Buffer.from([0x61, 0xc3, 0x28])); // 1
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    let trailing: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) trailing = 1;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      trailing = 2;
+      if (lead === 0xe0) low = 0xa0; // overlong
+      if (lead === 0xed) high = 0x9f; // UTF-16 surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      trailing = 3;
+      if (lead === 0xf0) low = 0x90; // overlong
+      if (lead === 0xf4) high = 0x8f; // above U+10FFFF
+    } else return i;
+    for (let k = 1; k <= trailing; k++) {
+      const next = bytes[i + k];
+      if (next === undefined || next < (k === 1 ? low : 0x80) || next > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += trailing + 1;
+  }
+  return -1;
+}
+
 /** Checks the content type is JSON (415 otherwise). */
 export function requireJson(contentType: string | undefined): void {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { streamOfAlert } from '../../shared/domain/alert-evaluation';
 import { AlertNotFoundError, BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
 import { STREAM_ID } from '../../shared/domain/stream-definition';
+import { decodeUtf8 } from './body';
 import { problemResponse, toProblem } from './problem';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -59,10 +60,13 @@ export function retryAfter(status: number): Record<string, string> {
   return {};
 }
 
-/** The event's body as text (API Gateway may base64 it). */
+/**
+ * The event's body as text. API Gateway base64s a body it does not take for text: those bytes are decoded
+ * strictly, so bytes that are not UTF-8 are a 400 naming their offset, never U+FFFD in an accepted value.
+ */
 export function bodyText(event: HttpEvent): string {
   if (!event.body) return '';
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  return event.isBase64Encoded ? decodeUtf8(Buffer.from(event.body, 'base64')) : event.body;
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

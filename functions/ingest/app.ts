@@ -1,18 +1,22 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
 import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
-import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
+import type { Clock, IdempotencyStore, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { DEFAULT_LIMITS, parseRecordsText, requireJson, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
+import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
 
 export interface IngestDeps {
   registry: StreamRegistry;
   queue: IngestQueue;
   clock: Clock;
   log: Logger;
+  /** Where `Idempotency-Key`s are claimed and their answers kept. */
+  idempotency: IdempotencyStore;
   limits?: BodyLimits;
 }
 
@@ -22,18 +26,20 @@ export interface IngestDeps {
  * Strict streams refuse a batch with any invalid record (400 listing each); lenient ones queue the valid
  * records and list the invalid ones in the 202.
  *
+ * With an `Idempotency-Key` header, the request runs once per key and stream within the store's window: a
+ * retry with the same body gets the first 202 again (`Idempotent-Replayed: true`) and queues nothing; the
+ * key with another body is a 422, while its first request is still running a 409. Only a 202 is kept, and
+ * only once its records are queued; a refused request leaves the key free for a corrected retry.
+ *
  * @example
- * export const handler = makeIngestHandler({ registry, queue, clock: systemClock, log: jsonLogger });
+ * export const handler = makeIngestHandler({ registry, queue, clock: systemClock, log: jsonLogger, idempotency });
  */
 export function makeIngestHandler(deps: IngestDeps) {
-  const { registry, queue, clock } = deps;
+  const { registry, queue, clock, idempotency, log } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const compiled = compiledStreams();
 
-  async function app(event: HttpEvent): Promise<HttpResult> {
-    const id = pathId(event);
-    requireScope(event, `ingest:${id}`);
-    requireJson(header(event, 'content-type'));
+  async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
     const { records, json } = parseRecordsText(bodyText(event), limits);
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
@@ -48,6 +54,19 @@ export function makeIngestHandler(deps: IngestDeps) {
       { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
     ]);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: admission.issues }) });
+  }
+
+  async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
+    const id = pathId(event);
+    requireScope(event, `ingest:${id}`);
+    const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
+    requireJson(header(event, 'content-type'));
+    if (key === undefined) return accept(event, id);
+    // the claim holds while this invocation may still run: past it, a retry may take the key over
+    const holdMs = Math.max(1_000, context.getRemainingTimeInMillis());
+    const outcome = await idempotency.once({ scope: id, key, fingerprint: bodyFingerprint(event) }, () => accept(event, id), { holdMs });
+    if (!outcome.recorded) log.error('idempotency key not recorded', { requestId: context.awsRequestId, streamId: id });
+    return outcome.replayed ? { ...outcome.value, headers: { ...outcome.value.headers, [REPLAYED_HEADER]: 'true' } } : outcome.value;
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

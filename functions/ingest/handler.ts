@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbIdempotencyStore } from '../../shared/aws/dynamodb-idempotency-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SqsIngestQueue } from '../../shared/aws/sqs-ingest-queue';
 import { systemClock } from '../../shared/ports';
@@ -8,10 +9,12 @@ import { makeIngestHandler } from './app';
 import { ingestConfig } from './config';
 
 const config = ingestConfig(process.env);
+const dynamodb = new DynamoDBClient({});
 
 export const handler = makeIngestHandler({
-  registry: new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME }),
+  registry: new DynamoDbRegistry({ client: dynamodb, tableName: config.TABLE_NAME }),
   queue: new SqsIngestQueue({ client: new SQSClient({}), queueUrl: config.QUEUE_URL }),
+  idempotency: new DynamoDbIdempotencyStore({ client: dynamodb, tableName: config.IDEMPOTENCY_TABLE_NAME, windowSeconds: config.IDEMPOTENCY_WINDOW_SECONDS }),
   clock: systemClock,
   log: jsonLogger,
 });

@@ -24,6 +24,7 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
   { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources (else NAME in <data dir>/secrets.json, mode 0600)" },
   { name: 'TRIBUTARY_TEST_CRASH_MID_PULL', default: '0', what: 'tests only: 1 kills the process right after a pull\'s first durable write' },
+  { name: 'TRIBUTARY_TEST_CRASH_MID_IDEMPOTENT_INGEST', default: '0', what: 'tests only: 1 kills the process after a keyed ingest request is queued, before its key is recorded' },
 ];
 
 export interface LocalConfig {

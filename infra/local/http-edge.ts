@@ -87,7 +87,7 @@ export function declaredLength(req: IncomingMessage): number | 'chunked' {
   return Number.isFinite(length) && length >= 0 ? length : 0;
 }
 
-export type BodyOutcome = { body: string } | { refused: 'too_large' | 'idle' | 'busy' } | { refused: 'gone' };
+export type BodyOutcome = { body: Buffer } | { refused: 'too_large' | 'idle' | 'busy' } | { refused: 'gone' };
 
 /**
  * Reads a body under the size cap, the server's budget (for a body of no declared length) and an idle
@@ -117,8 +117,7 @@ export function readBody(req: IncomingMessage, opts: { maxBytes: number; idleMs:
     req.on('data', onData);
     req.once('end', () => {
       if (done) return;
-      const text = Buffer.concat(chunks, size).toString('utf8');
-      finish({ body: text });
+      finish({ body: Buffer.concat(chunks, size) });
     });
     req.once('error', () => finish({ refused: 'gone' }));
     req.once('close', () => finish({ refused: 'gone' }));

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
@@ -79,7 +80,7 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
     }
     if (typeof length === 'number' && length > maxBody) return refuse(edgeProblems.tooLarge(maxBody));
 
-    let body = '';
+    let body: Buffer | undefined;
     if (length !== 0) {
       const share = budget.take(length === 'chunked' ? 0 : length);
       if (!share) return refuse(edgeProblems.busy());
@@ -116,7 +117,10 @@ function requestUrl(target: string | undefined): URL | undefined {
   }
 }
 
-function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, body: string, authorizer: object): HttpEvent {
+function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, bytes: Buffer | undefined, authorizer: object): HttpEvent {
+  // as API Gateway passes a body it cannot take for text: base64, for the handler to decode (and refuse) itself
+  const text = bytes?.length ? isUtf8(bytes) : true;
+  const body = bytes?.length ? bytes.toString(text ? 'utf8' : 'base64') : '';
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -134,7 +138,7 @@ function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undef
     ...(url.search && { queryStringParameters: query }),
     ...(id !== undefined && { pathParameters: { id } }),
     ...(body && { body }),
-    isBase64Encoded: false,
+    isBase64Encoded: !text,
     requestContext: {
       accountId: 'local',
       apiId: 'local',

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceDecision, DeviceIdentity } from '../../functions/iot-authorizer/app';
 import { deviceTopicFilter } from '../../functions/iot-authorizer/app';
-import { DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
+import { decodeUtf8, DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
 import { compiledStreams } from '../../functions/commons/compiled';
 import { admitBatch } from '../../shared/domain/admission';
 import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
@@ -115,7 +115,8 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
         const stream = await streamOf(device.streamId);
         if (!stream) throw refuse(device, `stream '${device.streamId}' no longer exists`, { onStream: false });
         if (stream.state === 'paused') throw new StreamPausedError(stream.id);
-        const { records, json } = parseRecordsText(packet.payload.toString('utf8'), DEFAULT_LIMITS);
+        const payload = typeof packet.payload === 'string' ? packet.payload : decodeUtf8(packet.payload, 'The payload');
+        const { records, json } = parseRecordsText(payload, DEFAULT_LIMITS);
         const now = deps.clock.now();
         const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now, deviceId: device.deviceId });
         const admission = admitBatch(stream.validation, prepared.records, prepared.result);

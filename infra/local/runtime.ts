@@ -22,6 +22,7 @@ import { hashToken, newToken } from '../../shared/tokens';
 import type { LocalConfig } from './config';
 import { createLocalAlerts, type LocalAlerts, type LocalAlertsOptions } from './alerts';
 import { createHttpGateway } from './http-gateway';
+import { startLocalIdempotency } from './idempotency';
 import { createMqttGateway } from './mqtt-gateway';
 import { patient } from './patient';
 import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
@@ -114,9 +115,11 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     closers.push(() => alerts.close());
     const pulls = createLocalPulls({ client: dynamo.client, tableName: TABLE_NAME, registry, queue, dataDir: config.dataDir, clock, log }, options.pulls);
     closers.push(() => pulls.close());
+    const idempotency = await startLocalIdempotency(dynamo.client, log);
+    closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices }),
-      ingest: makeIngestHandler({ registry, queue, clock, log }),
+      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store }),
       query: makeQueryHandler({ registry, store, clock, log }),
       alerts: alerts.handler,
       pull: pulls.handler,

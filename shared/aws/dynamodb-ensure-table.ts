@@ -45,20 +45,26 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
 }
 
 /**
- * Creates the table if it does not exist and waits until it and its index are ACTIVE. Time to live is not
- * set: dynalite has no `UpdateTimeToLive` (nor expiry), so locally the small `DAY#` counters stay.
+ * Creates the table (Tributary's, or the one `definition` describes) if it does not exist and waits until
+ * it and its indexes are ACTIVE. Time to live is not set: dynalite has no `UpdateTimeToLive` (nor expiry),
+ * so locally the small `DAY#` counters stay.
  * Throws `StoreUnavailableError` if DynamoDB fails or the table is not ready within `timeoutMs`.
  *
  * @example
  * const { client } = await startDynalite({ path: '.tributary/dynamodb' });
  * await ensureTable(client, 'tributary');
  */
-export async function ensureTable(client: DynamoDBClient, tableName: string, timeoutMs = 30_000): Promise<void> {
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  timeoutMs = 30_000,
+  definition: CreateTableCommandInput = tableDefinition(tableName),
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let table = await describe(client, tableName);
   if (!table) {
     try {
-      await client.send(new CreateTableCommand(tableDefinition(tableName)));
+      await client.send(new CreateTableCommand(definition));
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw toStoreError(err, 'CreateTable'); // else: created meanwhile
     }

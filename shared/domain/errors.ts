@@ -76,6 +76,16 @@ export class StreamConflictError extends TributaryError {
   }
 }
 
+/** A request with this `Idempotency-Key` is still being processed: retry once it has been answered. */
+export class IdempotencyKeyInFlightError extends TributaryError {
+  readonly code = 'idempotency.in_flight';
+}
+
+/** The `Idempotency-Key` was already used, within its window, for a request with another body. */
+export class IdempotencyKeyReusedError extends TributaryError {
+  readonly code = 'idempotency.key_reused';
+}
+
 export class UnauthenticatedError extends TributaryError {
   readonly code = 'token.missing';
   constructor(message = 'A valid bearer token is required.') {

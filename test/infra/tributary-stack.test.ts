@@ -6,9 +6,10 @@ import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it, vi } from 'vitest';
 import { ALL_ROUTES, routeKey } from '../../functions/commons/routes';
+import { IDEMPOTENCY_TABLE_KEYS } from '../../shared/aws/dynamodb-idempotency-table';
 import { TABLE_KEYS } from '../../shared/aws/dynamodb-table';
 import { TributaryConfigError } from '../../infra/aws/config';
-import { SANDBOX_HANDLERS } from '../../infra/aws/constructs/function';
+import { SANDBOX_HANDLERS, TributaryFunction } from '../../infra/aws/constructs/function';
 import { INGEST_TOPIC_RULE_SQL } from '../../infra/aws/constructs/iot';
 import { REJECTED_RECORDS_METRIC } from '../../infra/aws/constructs/observability';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
@@ -87,6 +88,17 @@ describe('storage', () => {
       ],
     });
     synth.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('keeps idempotency keys in a table of their own: on demand, point-in-time recoverable, encrypted, expiring by TTL', () => {
+    expect(props(synth.stack.ingest.idempotencyTable)).toEqual({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: IDEMPOTENCY_TABLE_KEYS.ttlAttribute, Enabled: true },
+      KeySchema: [{ AttributeName: IDEMPOTENCY_TABLE_KEYS.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_TABLE_KEYS.partitionKey, AttributeType: 'S' }],
+    });
   });
 
   it('accepts late data into the magnetic store and reports asynchronously rejected records to the private bucket', () => {
@@ -177,7 +189,7 @@ describe('functions', () => {
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table },
-      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) } },
+      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) } },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
       writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
@@ -201,19 +213,27 @@ describe('least privilege', () => {
   const BASE = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
   const sorted = (...a: string[]) => [...new Set([...BASE, ...a])].sort();
 
-  it('lets the ingest function send to the queue and read the table, nothing more', () => {
+  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, nothing more', () => {
     const ingest = synth.stack.ingest.ingestFunction;
     const actions = actionsOf(ingest);
-    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query'));
+    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'));
     expect(managedPoliciesOf(ingest)).toEqual([]);
     expect(resourcesFor(ingest, 'sqs:SendMessage')).toEqual([getAtt(synth.stack.ingest.queue)]);
+    expect(resourcesFor(ingest, 'dynamodb:GetItem')).toEqual([getAtt(synth.stack.storage.table), getAtt(synth.stack.ingest.idempotencyTable)]);
   });
 
-  it('does not let the ingest function write the table or Timestream', () => {
-    const actions = actionsOf(synth.stack.ingest.ingestFunction);
-    for (const a of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'timestream:WriteRecords']) {
-      expect(actions).not.toContain(a);
-    }
+  it('lets the ingest function write only its idempotency table: not the table, not Timestream', () => {
+    const ingest = synth.stack.ingest.ingestFunction;
+    for (const a of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(resourcesFor(ingest, a)).toEqual([getAtt(synth.stack.ingest.idempotencyTable)]);
+    expect(resourcesFor(ingest, 'dynamodb:Query')).toEqual([getAtt(synth.stack.storage.table)]);
+    for (const a of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'timestream:WriteRecords']) expect(actionsOf(ingest)).not.toContain(a);
+  });
+
+  it('lets no other function touch the idempotency table', () => {
+    const table = JSON.stringify(getAtt(synth.stack.ingest.idempotencyTable));
+    const others = synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction && c !== synth.stack.ingest.ingestFunction);
+    expect(others.length).toBeGreaterThan(5);
+    for (const fn of others) expect(JSON.stringify(grantsOf(fn)), fn.handler).not.toContain(table);
   });
 
   it('lets the writer write records to its Timestream table only, update stream stats, consume the queue and start alert executions', () => {
@@ -288,8 +308,11 @@ describe('least privilege', () => {
   it('scopes every table action of the non-admin functions to the table itself, not its indexes', () => {
     const tableArn = getAtt(synth.stack.storage.table);
     const { ingest, api, iot } = synth.stack;
+    const idempotencyArn = JSON.stringify(getAtt(ingest.idempotencyTable));
     for (const fn of [ingest.ingestFunction, ingest.writerFunction, api.queryFunction, api.authorizerFunction, iot.authorizerFunction]) {
-      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:'));
+      // ingest's idempotency table has no index; its grants are checked above
+      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn);
+      expect(dynamo.length).toBeGreaterThan(0);
       expect(dynamo.map((g) => g.resource)).toEqual(dynamo.map(() => tableArn));
     }
   });

@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, depthExceeds, parseJsonBody, parseRecords, parseRecordsText, requireJson } from '../../functions/commons/body';
+import { decodeUtf8, DEFAULT_LIMITS, depthExceeds, firstInvalidUtf8, parseJsonBody, parseRecords, parseRecordsText, requireJson } from '../../functions/commons/body';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../shared/domain/errors';
 
 describe('parseRecordsText', () => {
@@ -62,5 +64,32 @@ describe('requireJson', () => {
   it('refuses other or missing content types with a 415 naming the one expected', () => {
     expect(() => requireJson('text/plain')).toThrow(UnsupportedMediaTypeError);
     expect(() => requireJson(undefined)).toThrow(/application\/json \(no content type was given\)/);
+  });
+});
+
+describe('decodeUtf8', () => {
+  const lenient = new TextDecoder();
+  it('decodes UTF-8 exactly, a byte order mark included', () => {
+    expect(decodeUtf8(Buffer.from('{"site":"Zürich ☃ 𝄞"}'))).toBe('{"site":"Zürich ☃ 𝄞"}');
+    expect(decodeUtf8(Buffer.from('\ufeff{}'))).toBe('\ufeff{}');
+  });
+  it('refuses bytes that are not UTF-8 with a 400 naming the offset and the bytes there', () => {
+    const bytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]);
+    expect(() => decodeUtf8(bytes, 'The payload')).toThrow(BadRequestError);
+    expect(() => decodeUtf8(bytes, 'The payload')).toThrow('The payload is not valid UTF-8: the byte sequence at byte offset 6 (e9 22 7d)');
+  });
+  it('finds the offset where the WHATWG decoder puts its first U+FFFD, for any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a)), fc.string({ unit: 'grapheme', maxLength: 8 }), (noise, text) => {
+        const bytes = Buffer.concat([Buffer.from(text), noise]);
+        const at = firstInvalidUtf8(bytes);
+        expect(at === -1).toBe(isUtf8(bytes));
+        if (at === -1) return;
+        const prefix = bytes.subarray(0, at);
+        expect(isUtf8(prefix)).toBe(true);
+        expect(lenient.decode(bytes).startsWith(`${lenient.decode(prefix)}\ufffd`)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -9,7 +9,7 @@ import { makeStreamsHandler } from '../../functions/streams/app';
 
 /** Ports that fail the test if a handler reaches them: the scope check must come first. */
 const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error('reached a port before the scope check')) }) as never;
-const deps = { registry: unreachable, queue: unreachable, store: unreachable, tokens: unreachable, clock: { now: () => 0 }, log: { error: () => {}, info: () => {} } };
+const deps = { registry: unreachable, queue: unreachable, store: unreachable, tokens: unreachable, idempotency: unreachable, clock: { now: () => 0 }, log: { error: () => {}, info: () => {} } };
 const context = { awsRequestId: 'test' } as Context;
 
 function event(key: string, id: string, scopes: string): HttpEvent {

@@ -1,10 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { IDEMPOTENCY_TABLE_KEYS } from '../../../shared/aws/dynamodb-idempotency-table';
 import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
 import { queueWithDeadLetter } from './queue';
@@ -36,9 +37,17 @@ export interface IngestProps {
 }
 
 /**
+ * What the ingest function does with the idempotency table: Powertools' DynamoDB persistence layer claims a
+ * key (conditional PutItem), reads a claimed one (GetItem, consistent), records completion (UpdateItem) and
+ * releases a failed request's claim (DeleteItem). Expired keys are deleted by the table's TTL.
+ */
+export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
+/**
  * The buffered write path: the SQS ingest queue (and its DLQ), the ingest function behind
  * `POST /v1/streams/{id}/data` that validates and enqueues, and the writer that drains the queue in batches
- * into Timestream, reporting partial batch failures so only the failed messages come back.
+ * into Timestream, reporting partial batch failures so only the failed messages come back. The ingest
+ * function's `Idempotency-Key`s live in a table of their own (TTL on `expiration`), which only it can touch.
  *
  * The queue's visibility timeout is six times the writer's timeout plus the batching window
  * (`queueWithDeadLetter`), so a message is never redelivered while a writer still holds it.
@@ -53,6 +62,7 @@ export interface IngestProps {
 export class Ingest extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly idempotencyTable: dynamodb.Table;
   readonly ingestFunction: TributaryFunction;
   readonly writerFunction: TributaryFunction;
 
@@ -71,16 +81,26 @@ export class Ingest extends Construct {
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
 
+    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      partitionKey: { name: IDEMPOTENCY_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: IDEMPOTENCY_TABLE_KEYS.ttlAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     this.ingestFunction = new TributaryFunction(this, 'IngestFunction', {
       handler: 'ingest',
       description: 'Tributary POST /v1/streams/{id}/data: validates records and puts them on the ingest queue',
       memorySize: 512,
       timeout: Duration.seconds(10),
-      environment: { TABLE_NAME: table.tableName, QUEUE_URL: this.queue.queueUrl },
+      environment: { TABLE_NAME: table.tableName, QUEUE_URL: this.queue.queueUrl, IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName },
       logRetention: props.logRetention,
     });
     this.queue.grant(this.ingestFunction.role, 'sqs:SendMessage');
     grantTableItems(table, this.ingestFunction.role, TABLE_READ_ACTIONS);
+    grantTableItems(this.idempotencyTable, this.ingestFunction.role, IDEMPOTENCY_TABLE_ACTIONS);
 
     this.writerFunction = new TributaryFunction(this, 'WriterFunction', {
       handler: 'writer',
