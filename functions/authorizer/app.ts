@@ -38,6 +38,7 @@ export function makeDecide(deps: AuthorizerDeps) {
     query?: Record<string, string | undefined>,
   ): Promise<Decision> {
     const route = findRoute(routeKey);
+    if (route?.scope === 'public') return { ok: true, context: { scopes: '', principal: 'anonymous' } };
     const token = route?.influxAuth ? influxToken(authorization, query) : bearerToken(authorization);
     if (!token) return { ok: false, status: 401, reason: 'Send the header Authorization: Bearer <token>.' };
     if (!route) return { ok: false, status: 403, reason: 'No such route.' };

@@ -5,7 +5,7 @@ import type { Route } from './routes';
 
 /** The scope a route needs on a stream (`read-any` routes name none: their handler checks each stream). */
 export function requiredScope(route: Pick<Route, 'scope'>, streamId: string | undefined): Scope {
-  if (route.scope === 'admin' || route.scope === 'read-any' || streamId === undefined) return 'admin';
+  if (route.scope === 'admin' || route.scope === 'read-any' || route.scope === 'public' || streamId === undefined) return 'admin';
   return `${route.scope}:${streamId}`;
 }
 
@@ -15,6 +15,7 @@ export function allows(scopes: readonly string[], needed: Scope): boolean {
 
 /** Whether a token may call a route: its stream's scope, or for `read-any` any `read:` scope (or admin). */
 export function allowsRoute(scopes: readonly string[], route: Pick<Route, 'scope'>, streamId: string | undefined): boolean {
+  if (route.scope === 'public') return true;
   if (route.scope === 'read-any') return scopes.includes('admin') || scopes.some((s) => s.startsWith('read:'));
   return allows(scopes, requiredScope(route, streamId));
 }

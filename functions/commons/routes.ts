@@ -10,9 +10,10 @@ export interface Route {
   fn: FunctionName;
   /**
    * Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may);
-   * `read-any`: any `read:` scope, for a route without `{id}` whose handler checks each stream it names.
+   * `read-any`: any `read:` scope, for a route without `{id}` whose handler checks each stream it names;
+   * `public`: no token (the OpenAPI document: it describes the API, never a stream or a record).
    */
-  scope: 'admin' | 'ingest' | 'read' | 'read-any';
+  scope: 'admin' | 'ingest' | 'read' | 'read-any' | 'public';
   /** InfluxDB's credentials as well as a bearer token: `Authorization: Token|Basic`, or `u`/`p` parameters. */
   influxAuth?: true;
 }
@@ -37,6 +38,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/alerts', fn: 'alerts', scope: 'admin' },
   // `{id}` is an alert id here: admin only, since the authorizer reads `{id}` as a stream id for stream scopes
   { method: 'POST', path: '/v1/alerts/{id}/ack', fn: 'alerts', scope: 'admin' },
+  { method: 'GET', path: '/v1/openapi.json', fn: 'streams', scope: 'public' },
 ];
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;

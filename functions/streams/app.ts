@@ -20,6 +20,7 @@ import { parseJsonBody, requireJson } from '../commons/body';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
 import { findRoute } from '../commons/routes';
+import { OPENAPI_PATH, openApiDocument } from '../commons/openapi';
 
 export interface StreamsDeps {
   registry: StreamRegistry;
@@ -161,6 +162,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   async function app(event: HttpEvent): Promise<HttpResult> {
     const route = findRoute(event.routeKey);
     if (!route) throw new BadRequestError(`No route ${event.routeKey}.`);
+    if (route.path === OPENAPI_PATH) return { ...jsonResponse(200, openApiDocument()), headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' } };
     const id = route.path.includes('{id}') ? pathId(event) : undefined;
     requireScope(event, requiredScope(route, id));
     switch (route.path.replace('/v1/streams', '') || '/') {

@@ -319,15 +319,22 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  it('creates exactly the contract v1 routes and their unversioned twins, each behind the Lambda authorizer and on the function the route table names', () => {
+  it('creates exactly the contract v1 routes and their unversioned twins, each behind the Lambda authorizer (the public OpenAPI document aside) and on the function the route table names', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(ALL_ROUTES.map(routeKey).sort());
     expect(routes.map((r) => r.RouteKey)).toEqual(expect.arrayContaining(['POST /streams', 'POST /streams/{id}/data', 'GET /streams/{id}/data', 'GET /v1/streams']));
     const fnOf = { streams: synth.stack.api.streamsFunction, ingest: synth.stack.ingest.ingestFunction, query: synth.stack.api.queryFunction, alerts: synth.stack.api.alertsFunction, pull: synth.stack.pulls.pullFunction };
     for (const route of ALL_ROUTES) {
       const r = routes.find((x) => x.RouteKey === routeKey(route))!;
-      expect(r.AuthorizationType, routeKey(route)).toBe('CUSTOM');
-      expect(r.AuthorizerId).toEqual({ Ref: expect.stringMatching(/Authorizer/) });
+      if (route.scope === 'public') {
+        // the OpenAPI document only: no authorizer, so clients and generators fetch it without a token
+        expect(route.path, routeKey(route)).toMatch(/^(\/v1)?\/openapi\.json$/);
+        expect(r.AuthorizationType ?? 'NONE', routeKey(route)).toBe('NONE');
+        expect(r.AuthorizerId).toBeUndefined();
+      } else {
+        expect(r.AuthorizationType, routeKey(route)).toBe('CUSTOM');
+        expect(r.AuthorizerId).toEqual({ Ref: expect.stringMatching(/Authorizer/) });
+      }
       const integrationId = r.Target['Fn::Join'][1][1].Ref as string;
       expect(synth.resources[integrationId]!.Properties.IntegrationUri, routeKey(route)).toEqual(getAtt(fnOf[route.fn].fn));
     }

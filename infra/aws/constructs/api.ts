@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
+import { acknowledge } from './nag';
 import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
@@ -206,12 +207,20 @@ export class Api extends Construct {
     };
     // contract v1's routes and their unversioned twins, the documents' paths
     for (const route of ALL_ROUTES) {
-      this.httpApi.addRoutes({
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],
         integration: integrations[route.fn],
-        authorizer,
+        ...(route.scope !== 'public' && { authorizer }),
       });
+      if (route.scope === 'public') {
+        for (const r of added) {
+          acknowledge(r, {
+            'AwsSolutions-APIG4':
+              'serves only the OpenAPI document, built from code in the streams function: it reads no table and names no stream or record, and clients and generators fetch it before they hold a token',
+          });
+        }
+      }
     }
   }
 

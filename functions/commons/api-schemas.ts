@@ -1,0 +1,163 @@
+import * as z from 'zod';
+import { DOWNSAMPLERS } from '../../shared/domain/granularity';
+import { EPOCHS, type Epoch } from '../../shared/domain/influxql/series';
+import { FieldSpecSchema, STREAM_ID, STREAM_TYPES } from '../../shared/domain/stream-definition';
+import { MAX_RECORDS } from './body';
+
+/**
+ * What the handlers answer, as zod schemas: the OpenAPI document (`openapi.ts`) is generated from these and
+ * from the request schemas the handlers parse with, and the SDK's types are inferred from both. The e2e suite
+ * validates real answers against the document, so a handler that drifts from these fails a test.
+ *
+ * Answers are open objects (`looseObject`): a client must accept fields added later.
+ *
+ * @example
+ * type Stream = z.infer<typeof StreamSchema>;
+ */
+
+const Iso = z.string().meta({ format: 'date-time' });
+
+/** One problem of a refused request: which record (`index`), where in it (`path`), what is wrong. */
+export const IssueSchema = z
+  .object({ index: z.number().int().min(0).optional(), path: z.array(z.union([z.string(), z.number()])), message: z.string() })
+  .meta({ id: 'Issue' });
+
+/** RFC 9457 problem details, as every refusal and failure is answered (`application/problem+json`). */
+export const ProblemSchema = z
+  .looseObject({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), errors: z.array(IssueSchema).optional() })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details. `errors` lists each problem with its field path (and record index for ingest).' });
+
+/** A stream as the API shows it: the canonical definition plus its state and version; no password hash. */
+export const StreamSchema = z
+  .looseObject({
+    id: z.string().regex(STREAM_ID),
+    name: z.string(),
+    description: z.string().optional(),
+    type: z.enum(STREAM_TYPES),
+    schema: z.record(z.string(), FieldSpecSchema),
+    timeField: z.string(),
+    dimensions: z.array(z.string()),
+    tags: z.record(z.string(), z.string()),
+    validation: z.enum(['strict', 'lenient']),
+    state: z.enum(['active', 'paused']),
+    createdAt: Iso,
+    updatedAt: Iso,
+    version: z.number().int(),
+  })
+  .meta({ id: 'Stream' });
+
+/** `POST /v1/streams`: the stream, its ingest token (shown once) and the documents' fields. */
+export const CreatedStreamSchema = StreamSchema.extend({
+  ingestToken: z.string().meta({ description: 'The stream’s ingest token: shown once, stored only as a hash.' }),
+  streamId: z.string(),
+  status: z.enum(['active', 'paused']),
+  endpoint: z.string().meta({ format: 'uri' }),
+  alertSigningSecret: z.string().optional(),
+  mqtt: z.looseObject({ topic: z.string(), alsoTopic: z.string().optional() }).optional(),
+}).meta({ id: 'CreatedStream' });
+
+export const StreamPageSchema = z.looseObject({ streams: z.array(StreamSchema), nextCursor: z.string().optional() }).meta({ id: 'StreamPage' });
+
+export const StreamStatusSchema = z
+  .looseObject({
+    streamId: z.string(),
+    state: z.enum(['active', 'paused']),
+    lastDataAt: Iso.optional(),
+    pointsTotal: z.number().int(),
+    pointsToday: z.number().int(),
+    invalidCount: z.number().int(),
+    rejectedCount: z.number().int(),
+    filteredCount: z.number().int(),
+    recentRejections: z.array(z.looseObject({ at: Iso, reason: z.string(), record: z.unknown().optional() })),
+    status: z.enum(['active', 'paused']),
+    lastDataReceived: Iso.optional(),
+    dataPointsToday: z.number().int(),
+    errorCount: z.number().int(),
+    pull: z.looseObject({}).optional(),
+    alerts: z.looseObject({ failedRules: z.array(z.looseObject({})) }).optional(),
+  })
+  .meta({ id: 'StreamStatus' });
+
+export const NewTokenRequestSchema = z.object({ scope: z.enum(['read', 'ingest']).default('read'), label: z.string().optional() }).meta({ id: 'NewTokenRequest' });
+export const NewTokenSchema = z.looseObject({ streamId: z.string(), scope: z.string(), token: z.string() }).meta({ id: 'NewToken' });
+
+/** The documents' `streams.setProcessor` body (`PUT /v1/streams/{id}/processor`). */
+export const ProcessorSchema = z
+  .object({
+    name: z.string().optional(),
+    streamId: z.string().optional(),
+    description: z.string().optional(),
+    transformations: z.array(z.object({ name: z.string().optional(), function: z.string() })).optional(),
+    aggregations: z.array(z.looseObject({ name: z.string(), timeWindow: z.string(), fields: z.array(z.string()) })).optional(),
+  })
+  .meta({ id: 'Processor' });
+
+/** One record: its fields are the stream's schema's; the server validates them against it. */
+export const RecordSchema = z.record(z.string(), z.unknown()).meta({ id: 'Record' });
+export const IngestBodySchema = z.union([RecordSchema, z.array(RecordSchema).min(1).max(MAX_RECORDS)]).meta({ id: 'IngestBody' });
+export const IngestAcceptedSchema = z
+  .looseObject({ accepted: z.number().int(), filtered: z.number().int().optional(), rejected: z.array(IssueSchema).optional() })
+  .meta({ id: 'IngestAccepted', description: '`rejected` lists the invalid records of a lenient stream (they were not stored).' });
+
+const Value = z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObject({}), z.array(z.unknown())]);
+export const PointSchema = z
+  .looseObject({
+    time: Iso,
+    dimensions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    values: z.record(z.string(), z.union([Value, z.partialRecord(z.enum(DOWNSAMPLERS), Value)])),
+  })
+  .meta({ id: 'Point' });
+export const QueryResultSchema = z
+  .looseObject({ streamId: z.string(), granularity: z.string(), points: z.array(PointSchema), nextCursor: z.string().optional() })
+  .meta({ id: 'QueryResult' });
+export const LatestResultSchema = z.looseObject({ streamId: z.string(), points: z.array(PointSchema) }).meta({ id: 'LatestResult' });
+
+export const AlertSchema = z
+  .looseObject({ id: z.string(), streamId: z.string(), rule: z.string(), severity: z.string(), state: z.enum(['firing', 'resolved']), firedAt: Iso, acknowledged: z.boolean() })
+  .meta({ id: 'Alert' });
+export const AlertPageSchema = z.looseObject({ alerts: z.array(AlertSchema), nextCursor: z.string().optional(), failedRules: z.array(z.looseObject({})).optional() }).meta({ id: 'AlertPage' });
+export const AlertSecretSchema = z.looseObject({ streamId: z.string(), alertSigningSecret: z.string(), previousSecretSignsUntil: Iso }).meta({ id: 'AlertSecret' });
+export const PullResultSchema = z.looseObject({ status: z.string() }).meta({ id: 'PullResult' });
+
+/** InfluxDB 1.x's `/query` answer, for Grafana's data source. */
+export const InfluxResultSchema = z
+  .looseObject({
+    results: z.array(z.looseObject({ statement_id: z.number().int(), series: z.array(z.looseObject({ name: z.string().optional(), columns: z.array(z.string()), values: z.array(z.array(z.unknown())) })).optional(), error: z.string().optional() })),
+  })
+  .meta({ id: 'InfluxResult' });
+export const InfluxErrorSchema = z.looseObject({ error: z.string() }).meta({ id: 'InfluxError' });
+
+const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).optional().meta({ description: `1 to ${max}; ${dflt} unless given` });
+
+export const ListStreamsQuerySchema = z.looseObject({
+  limit: Limit(1000, 100),
+  cursor: z.string().optional(),
+  vaultId: z.string().optional(),
+});
+
+export const DataQuerySchema = z.looseObject({
+  start: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; inclusive. 24 hours before `end` unless given.' }),
+  end: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; exclusive. Now unless given.' }),
+  fields: z.string().optional().meta({ description: 'Comma-separated measure fields.' }),
+  granularity: z.string().optional().meta({ description: '`raw` or a bin width (`1m`, `5m`, `1h`, `1d`, …), aligned to the UTC epoch.' }),
+  downsamplers: z.string().optional().meta({ description: `Comma-separated: ${DOWNSAMPLERS.join(', ')}.` }),
+  groupBy: z.string().optional().meta({ description: 'Comma-separated dimensions to downsample per value of.' }),
+  limit: Limit(10_000, 1_000),
+  cursor: z.string().optional().meta({ description: 'The previous page’s `nextCursor`.' }),
+  order: z.enum(['asc', 'desc']).optional(),
+  aggregation: z.string().optional().meta({ description: 'A named aggregation of the stream.' }),
+  timeRange: z.string().optional().meta({ description: 'The documents’ relative range, e.g. `1h`, `7d`.' }),
+});
+
+export const AlertsQuerySchema = z.looseObject({ limit: Limit(1000, 100), cursor: z.string().optional() });
+export const AllAlertsQuerySchema = AlertsQuerySchema.extend({ state: z.enum(['firing', 'resolved']).optional() });
+export const InfluxQuerySchema = z.looseObject({
+  q: z.string().optional().meta({ description: 'InfluxQL statements, `;`-separated (also in a POST form body).' }),
+  db: z.string().optional(),
+  epoch: z.enum(Object.keys(EPOCHS) as [Epoch, ...Epoch[]]).optional(),
+  u: z.string().optional(),
+  p: z.string().optional().meta({ description: 'The read token, as InfluxDB 1.x’s password parameter.' }),
+});
+
+export const StreamIdParams = z.object({ id: z.string().regex(STREAM_ID).meta({ description: 'The stream id.' }) });
+export const AlertIdParams = z.object({ id: z.string().meta({ description: 'The alert id (`<streamId>.<suffix>`).' }) });

@@ -1,0 +1,203 @@
+import * as z from 'zod';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { StreamInputSchema, StreamPatchSchema } from '../../shared/domain/stream-definition';
+import {
+  AlertIdParams,
+  AlertPageSchema,
+  AlertSchema,
+  AlertSecretSchema,
+  AlertsQuerySchema,
+  AllAlertsQuerySchema,
+  CreatedStreamSchema,
+  DataQuerySchema,
+  IngestAcceptedSchema,
+  IngestBodySchema,
+  InfluxErrorSchema,
+  InfluxQuerySchema,
+  InfluxResultSchema,
+  LatestResultSchema,
+  ListStreamsQuerySchema,
+  NewTokenRequestSchema,
+  NewTokenSchema,
+  ProblemSchema,
+  ProcessorSchema,
+  PullResultSchema,
+  QueryResultSchema,
+  StreamIdParams,
+  StreamPageSchema,
+  StreamSchema,
+  StreamStatusSchema,
+} from './api-schemas';
+import { MAX_BODY_BYTES, MAX_RECORDS } from './body';
+import { INFLUX_ROUTES, ROUTES, routeKey, type Route } from './routes';
+
+/** Where the document is served, without a token: it describes the API, never data. */
+export const OPENAPI_PATH = '/v1/openapi.json';
+
+/** The routes the document lists: contract v1's and InfluxDB's `/query` (the unversioned twins are described in `info`). */
+export const DOCUMENTED_ROUTES: readonly Route[] = [...ROUTES, ...INFLUX_ROUTES];
+
+const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
+const ok = (status: string, description: string, schema: z.ZodType): ZodOpenApiResponsesObject => ({ [status]: { description, ...json(schema) } });
+
+/** The documents' dialect of a definition (`source.endpoint`, `processing`, …): translated to the canonical form at create. */
+const DocumentDefinitionSchema = z
+  .looseObject({ name: z.string(), type: z.string(), schema: z.record(z.string(), z.unknown()) })
+  .meta({ id: 'DocumentDefinition', description: 'A definition in the Data Streams document’s dialect; translated to the canonical definition, problems reported at the path as written.' });
+
+const byId = { path: StreamIdParams };
+const withBody = { '400': problem('The body is not valid: `errors` lists each problem with its path.'), '413': problem(`The body is over ${MAX_BODY_BYTES} bytes.`), '415': problem('The content type is not application/json.') };
+const notFound = { '404': problem('No such stream.') };
+
+/**
+ * Each documented route's operation, by route key. The drift test checks this table, the route table and
+ * the served document list the same routes.
+ */
+const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
+  'POST /v1/streams': {
+    operationId: 'createStream',
+    summary: 'Create a stream (returns its ingest token once)',
+    requestBody: { required: true, ...json(z.union([StreamInputSchema, DocumentDefinitionSchema])) },
+    responses: { ...ok('201', 'Created.', CreatedStreamSchema), ...withBody, '409': problem('The id, MQTT username or topic is taken.') },
+  },
+  'GET /v1/streams': {
+    operationId: 'listStreams',
+    summary: 'List streams; `tag.KEY=VALUE` parameters filter by tag',
+    requestParams: { query: ListStreamsQuerySchema },
+    responses: { ...ok('200', 'A page of streams.', StreamPageSchema), '400': problem('A bad parameter.') },
+  },
+  'GET /v1/streams/{id}': { operationId: 'getStream', requestParams: byId, responses: { ...ok('200', 'The stream.', StreamSchema), ...notFound } },
+  'PATCH /v1/streams/{id}': {
+    operationId: 'updateStream',
+    summary: 'Change a stream (fields may be added, never retyped or removed); the documents’ setAlerts body `{rules}` too',
+    requestParams: byId,
+    requestBody: { required: true, ...json(z.union([StreamPatchSchema, z.looseObject({ rules: z.array(z.unknown()) })])) },
+    responses: { ...ok('200', 'The changed stream.', StreamSchema), ...withBody, ...notFound, '409': problem('Changed concurrently, or a claim is taken.') },
+  },
+  'DELETE /v1/streams/{id}': { operationId: 'deleteStream', requestParams: byId, responses: { '204': { description: 'Deleted, with its tokens.' }, ...notFound } },
+  'POST /v1/streams/{id}/pause': { operationId: 'pauseStream', requestParams: byId, responses: { ...ok('200', 'Paused: ingest answers 409.', StreamSchema), ...notFound } },
+  'POST /v1/streams/{id}/resume': { operationId: 'resumeStream', requestParams: byId, responses: { ...ok('200', 'Active again.', StreamSchema), ...notFound } },
+  'GET /v1/streams/{id}/status': { operationId: 'getStreamStatus', requestParams: byId, responses: { ...ok('200', 'Counts and the latest refusals.', StreamStatusSchema), ...notFound } },
+  'POST /v1/streams/{id}/tokens': {
+    operationId: 'createToken',
+    requestParams: byId,
+    requestBody: { required: false, ...json(NewTokenRequestSchema) },
+    responses: { ...ok('201', 'The new token, shown once.', NewTokenSchema), ...withBody, ...notFound },
+  },
+  'PUT /v1/streams/{id}/processor': {
+    operationId: 'setProcessor',
+    summary: 'The documents’ streams.setProcessor: replaces the pipeline and named aggregations',
+    requestParams: byId,
+    requestBody: { required: true, ...json(ProcessorSchema) },
+    responses: { ...ok('200', 'The changed stream.', StreamSchema), ...withBody, ...notFound },
+  },
+  'POST /v1/streams/{id}/data': {
+    operationId: 'ingest',
+    summary: `Ingest one record or an array (at most ${MAX_RECORDS})`,
+    requestParams: {
+      ...byId,
+      header: z.object({
+        'Idempotency-Key': z.string().max(255).optional().meta({ description: 'Same key and body within the window: the first 202 again (`Idempotent-Replayed: true`), nothing stored twice.' }),
+      }),
+    },
+    requestBody: { required: true, ...json(IngestBodySchema) },
+    responses: {
+      '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
+      ...withBody,
+      ...notFound,
+      '409': problem('The stream is paused, or a request with this Idempotency-Key is in progress.'),
+      '422': problem('The Idempotency-Key was used with another body.'),
+      '429': problem('Back-pressure: retry after `Retry-After` seconds.'),
+    },
+  },
+  'GET /v1/streams/{id}/data': {
+    operationId: 'query',
+    summary: 'Query raw or downsampled points; `dim.NAME=VALUE` keeps one series; ranges are half-open',
+    requestParams: { ...byId, query: DataQuerySchema },
+    responses: { ...ok('200', 'A page of points; follow `nextCursor`.', QueryResultSchema), '400': problem('A bad parameter, with its name as path.'), ...notFound },
+  },
+  'GET /v1/streams/{id}/latest': {
+    operationId: 'latest',
+    requestParams: { ...byId, query: z.looseObject({ fields: z.string().optional() }) },
+    responses: { ...ok('200', 'The newest record of each series.', LatestResultSchema), '400': problem('A bad parameter.'), ...notFound },
+  },
+  'POST /v1/streams/{id}/pull': {
+    operationId: 'pullNow',
+    requestParams: byId,
+    responses: { ...ok('200', 'What the pull did (a failure at the source is `status: failed`).', PullResultSchema), ...notFound, '409': problem('The stream does not pull, is paused, or is being pulled.') },
+  },
+  'GET /v1/streams/{id}/alerts': { operationId: 'listStreamAlerts', requestParams: { ...byId, query: AlertsQuerySchema }, responses: { ...ok('200', 'A page of alerts.', AlertPageSchema), ...notFound } },
+  'POST /v1/streams/{id}/alert-secret': { operationId: 'rotateAlertSecret', requestParams: byId, responses: { ...ok('200', 'The new signing secret, shown once.', AlertSecretSchema), ...notFound } },
+  'GET /v1/alerts': { operationId: 'listAlerts', requestParams: { query: AllAlertsQuerySchema }, responses: { ...ok('200', 'A page of alerts.', AlertPageSchema), '400': problem('A bad parameter.') } },
+  'POST /v1/alerts/{id}/ack': { operationId: 'acknowledgeAlert', requestParams: { path: AlertIdParams }, responses: { ...ok('200', 'The alert.', AlertSchema), '404': problem('No such alert.') } },
+  'GET /v1/openapi.json': { operationId: 'openapi', summary: 'This document', security: [], responses: { '200': { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: z.looseObject({ openapi: z.string() }) } } } } },
+  'GET /query': influxOperation('influxQuery'),
+  'POST /query': influxOperation('influxQueryPost'),
+};
+
+function influxOperation(operationId: string): ZodOpenApiOperationObject {
+  return {
+    operationId,
+    summary: 'InfluxDB 1.x /query (InfluxQL subset), for Grafana’s InfluxDB data source',
+    security: [{ bearer: [] }, { basic: [] }, { influxPassword: [] }],
+    requestParams: { query: InfluxQuerySchema },
+    responses: { ...ok('200', 'InfluxDB’s JSON answer.', InfluxResultSchema), '400': { description: 'A statement Tributary does not answer.', ...json(InfluxErrorSchema) } },
+  };
+}
+
+/** Answers any authenticated route may give, besides its own. */
+const COMMON: ZodOpenApiResponsesObject = {
+  '401': problem('No token, or an unknown one.'),
+  '403': problem('The token lacks the scope.'),
+  '500': problem('Failed on our side; safe to retry.'),
+  '503': problem('A store or the queue is unavailable: retry after `Retry-After` seconds.'),
+};
+
+/** Routes of the route table that the document has no operation for, and operations for no route (empty when in step). */
+export function undocumented(): { routes: string[]; operations: string[] } {
+  const keys = new Set(DOCUMENTED_ROUTES.map(routeKey));
+  return { routes: [...keys].filter((k) => !OPERATIONS[k]), operations: Object.keys(OPERATIONS).filter((k) => !keys.has(k)) };
+}
+
+let built: ReturnType<typeof createDocument> | undefined;
+
+/**
+ * The OpenAPI 3.1 document of the API, generated from the handlers' zod schemas and the route table
+ * (built once per process).
+ *
+ * @example
+ * jsonResponse(200, openApiDocument());
+ */
+export function openApiDocument(): ReturnType<typeof createDocument> {
+  if (built) return built;
+  const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
+  for (const route of DOCUMENTED_ROUTES) {
+    const op = OPERATIONS[routeKey(route)];
+    if (!op) throw new Error(`no OpenAPI operation for ${routeKey(route)}`);
+    const tag = route.influxAuth ? 'influxdb' : route.path.startsWith('/v1/alerts') || route.fn === 'alerts' ? 'alerts' : route.fn === 'streams' ? 'streams' : route.fn;
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = { tags: [tag], ...op, responses: route.scope === 'public' ? op.responses : { ...op.responses, ...COMMON } };
+  }
+  built = createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Tributary',
+      version: '1',
+      description:
+        'Serverless data streams: validated ingest, downsampled queries, alerts. Every `/v1/…` route also answers without its `/v1` prefix ' +
+        '(`POST /streams`, `/streams/{id}/data`), as the Data Streams document writes them. Errors are RFC 9457 problem+json. ' +
+        'Scopes: `admin`; `ingest:<streamId>`; `read:<streamId>` (admin may call every route).',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token> (admin, ingest or read token).' },
+        basic: { type: 'http', scheme: 'basic', description: 'InfluxDB clients: any user, the read token as password.' },
+        influxPassword: { type: 'apiKey', in: 'query', name: 'p', description: 'InfluxDB 1.x: the read token as `p`.' },
+      },
+    },
+    paths,
+  });
+  return built;
+}
