@@ -42,6 +42,21 @@ module.exports = {
       to: { path: '^(shared|functions|infra)/' },
     },
     {
+      name: 'clients-use-the-api-only',
+      comment:
+        'packages/ are the published clients: they reach the API over HTTP only. Type-only imports of the schemas are allowed (the SDK infers its types from them; nothing of the server loads at run time).',
+      severity: 'error',
+      from: { path: '^packages/' },
+      to: { path: '^(shared|functions|infra|tools)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'sdk-has-no-runtime-dependency',
+      comment: '@tributary/client needs nothing but fetch: no npm package at run time (zod only for types).',
+      severity: 'error',
+      from: { path: '^packages/client/' },
+      to: { path: 'node_modules', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

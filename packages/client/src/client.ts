@@ -1,0 +1,258 @@
+import { splitBatches, type BatchLimits } from './batches';
+import { Transport, type TransportOptions } from './transport';
+import type {
+  AlertConfig,
+  AlertPage,
+  Alert,
+  CreatedStream,
+  DataRecord,
+  IngestAccepted,
+  Issue,
+  LatestResult,
+  NewToken,
+  Point,
+  Processor,
+  QueryParams,
+  QueryResult,
+  Stream,
+  StreamDefinition,
+  StreamPage,
+  StreamStatus,
+  StreamUpdate,
+} from './types';
+
+export interface ClientOptions extends Omit<TransportOptions, 'baseUrl'> {
+  /** The API's base URL, e.g. `http://127.0.0.1:3000` or `https://api.example.com`. */
+  baseUrl: string;
+  /** An admin or read token for management and queries; ingest may take a stream's own token. */
+  token?: string;
+}
+
+export interface IngestOptions {
+  /** The stream's ingest token, when the client's token is not admin. */
+  token?: string;
+  /** The request's key; a fresh UUID unless given. The same key is sent on every retry, so nothing is stored twice. */
+  idempotencyKey?: string;
+}
+
+export interface IngestBatchOptions extends BatchLimits {
+  token?: string;
+  /** Requests in flight at once; 2 unless given. */
+  concurrency?: number;
+  /** The key of each batch (`first` is its first record's index); fresh UUIDs unless given. */
+  idempotencyKey?: (batch: { first: number; count: number }) => string;
+  /** Told after each batch is accepted. */
+  onBatch?: (info: { first: number; count: number; accepted: number; rejected: Issue[] }) => void;
+}
+
+export interface IngestBatchResult {
+  accepted: number;
+  batches: number;
+  /** Invalid records of a lenient stream, `index` counted from the start of the whole input. */
+  rejected: Issue[];
+  filtered: number;
+}
+
+const enc = encodeURIComponent;
+const streamPath = (id: string, rest = '') => `/v1/streams/${enc(id)}${rest}`;
+const json = (body: unknown) => JSON.stringify(body);
+
+function queryString(params: QueryParams = {}): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    if (key === 'dimensions') {
+      for (const [d, v] of Object.entries(value as Record<string, unknown>)) q.append(`dim.${d}`, String(v));
+    } else q.set(key, value instanceof Date ? value.toISOString() : String(value));
+  }
+  return q;
+}
+
+/**
+ * A Tributary API client, shaped like the Data Streams document's SDK (`client.streams.create`, `ingest`,
+ * `ingestBatch`, `update`, `setProcessor`, `setAlerts`, `query`, `status`, `pause`, `resume`).
+ *
+ * @example
+ * const client = new TributaryClient({ baseUrl: 'http://127.0.0.1:3000', token: process.env.TRIBUTARY_TOKEN });
+ * const stream = await client.streams.create({ name: 'Freezers', type: 'iot_sensor', schema: { temperature: { type: 'number' } } });
+ * await client.streams.ingestBatch(stream.id, readings, { token: stream.ingestToken });
+ * for await (const point of client.streams.points(stream.id, { start: '2026-01-01T00:00:00Z' })) console.log(point);
+ */
+export class TributaryClient {
+  readonly #http: Transport;
+  readonly streams: StreamsApi;
+  readonly alerts: AlertsApi;
+
+  constructor(options: ClientOptions) {
+    this.#http = new Transport(options);
+    this.streams = new StreamsApi(this.#http);
+    this.alerts = new AlertsApi(this.#http);
+  }
+
+  /** The OpenAPI 3.1 document the API serves (no token needed). */
+  async openapi(): Promise<Record<string, unknown>> {
+    return (await this.#http.send<Record<string, unknown>>({ method: 'GET', path: '/v1/openapi.json' })).body;
+  }
+
+  toJSON() {
+    return this.#http.toJSON();
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `TributaryClient ${JSON.stringify(this.toJSON())}`;
+  }
+}
+
+export class StreamsApi {
+  constructor(readonly http: Transport) {}
+
+  async #send<T>(req: Parameters<Transport['send']>[0]): Promise<T> {
+    return (await this.http.send<T>(req)).body;
+  }
+
+  /** Creates a stream; the answer carries its `ingestToken`, shown once. */
+  create(definition: StreamDefinition): Promise<CreatedStream> {
+    return this.#send({ method: 'POST', path: '/v1/streams', body: json(definition) });
+  }
+
+  /** One page of streams; `tags` must all match. */
+  list(options: { tags?: Record<string, string>; limit?: number; cursor?: string; vaultId?: string } = {}): Promise<StreamPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(options.tags ?? {})) q.set(`tag.${k}`, v);
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    if (options.cursor) q.set('cursor', options.cursor);
+    if (options.vaultId) q.set('vaultId', options.vaultId);
+    return this.#send({ method: 'GET', path: '/v1/streams', query: q });
+  }
+
+  /** Every stream, page after page. */
+  async *listAll(options: { tags?: Record<string, string>; vaultId?: string } = {}): AsyncGenerator<Stream> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...options, limit: 1000, ...(cursor && { cursor }) });
+      yield* page.streams;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  get(id: string): Promise<Stream> {
+    return this.#send({ method: 'GET', path: streamPath(id) });
+  }
+
+  update(id: string, patch: StreamUpdate): Promise<Stream> {
+    return this.#send({ method: 'PATCH', path: streamPath(id), body: json(patch) });
+  }
+
+  /** The document's `setAlerts`: replaces the stream's alert rules. */
+  setAlerts(id: string, config: AlertConfig): Promise<Stream> {
+    return this.update(id, config);
+  }
+
+  /** The document's `setProcessor`: its transformations and aggregations replace the stream's. */
+  setProcessor(id: string, processor: Processor): Promise<Stream> {
+    return this.#send({ method: 'PUT', path: streamPath(id, '/processor'), body: json(processor) });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#send({ method: 'DELETE', path: streamPath(id) });
+  }
+
+  pause(id: string): Promise<Stream> {
+    return this.#send({ method: 'POST', path: streamPath(id, '/pause'), repeatable: true });
+  }
+
+  resume(id: string): Promise<Stream> {
+    return this.#send({ method: 'POST', path: streamPath(id, '/resume'), repeatable: true });
+  }
+
+  status(id: string): Promise<StreamStatus> {
+    return this.#send({ method: 'GET', path: streamPath(id, '/status') });
+  }
+
+  createToken(id: string, scope: 'read' | 'ingest', label?: string): Promise<NewToken> {
+    return this.#send({ method: 'POST', path: streamPath(id, '/tokens'), body: json({ scope, ...(label && { label }) }) });
+  }
+
+  /** One record or up to 10 000, in one request with an `Idempotency-Key`: retried, it is stored once. */
+  ingest(id: string, records: DataRecord | DataRecord[], options: IngestOptions = {}): Promise<IngestAccepted> {
+    return this.ingestText(id, json(records), options);
+  }
+
+  /** A JSON body already serialized (one record or an array), sent as `ingest` sends it. */
+  ingestText(id: string, body: string, options: IngestOptions = {}): Promise<IngestAccepted> {
+    const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    return this.#send({ method: 'POST', path: streamPath(id, '/data'), body, token: options.token, headers: { 'idempotency-key': key }, repeatable: true });
+  }
+
+  /**
+   * Any number of records, split into requests under the body and record limits, each with its own
+   * `Idempotency-Key` kept across its retries; `concurrency` requests in flight.
+   */
+  async ingestBatch(id: string, records: Iterable<DataRecord>, options: IngestBatchOptions = {}): Promise<IngestBatchResult> {
+    const result: IngestBatchResult = { accepted: 0, batches: 0, rejected: [], filtered: 0 };
+    const batches = splitBatches(records, options);
+    const worker = async () => {
+      for (let next = batches.next(); !next.done; next = batches.next()) {
+        const batch = next.value;
+        const key = options.idempotencyKey?.({ first: batch.first, count: batch.count });
+        const answer = await this.ingestText(id, batch.body, { ...(options.token && { token: options.token }), ...(key && { idempotencyKey: key }) });
+        const rejected = (answer.rejected ?? []).map((i) => ({ ...i, ...(i.index !== undefined && { index: i.index + batch.first }) }));
+        result.accepted += answer.accepted;
+        result.filtered += answer.filtered ?? 0;
+        result.batches++;
+        result.rejected.push(...rejected);
+        options.onBatch?.({ first: batch.first, count: batch.count, accepted: answer.accepted, rejected });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
+    result.rejected.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    return result;
+  }
+
+  /** One page of points (raw or downsampled); follow `nextCursor`, or use `pages` / `points`. */
+  query(id: string, params: QueryParams = {}): Promise<QueryResult> {
+    return this.#send({ method: 'GET', path: streamPath(id, '/data'), query: queryString(params) });
+  }
+
+  /** Every page of a query, following the cursors. */
+  async *pages(id: string, params: QueryParams = {}): AsyncGenerator<QueryResult> {
+    let cursor = typeof params.cursor === 'string' ? params.cursor : undefined;
+    do {
+      const page = await this.query(id, { ...params, ...(cursor && { cursor }) });
+      yield page;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  /** Every point of a query, across its pages. */
+  async *points(id: string, params: QueryParams = {}): AsyncGenerator<Point> {
+    for await (const page of this.pages(id, params)) yield* page.points;
+  }
+
+  /** The newest record of each series. */
+  latest(id: string, params: { fields?: string; dimensions?: Record<string, string> } = {}): Promise<LatestResult> {
+    return this.#send({ method: 'GET', path: streamPath(id, '/latest'), query: queryString(params) });
+  }
+
+  /** Runs a pull stream's pull now. */
+  pull(id: string): Promise<Record<string, unknown>> {
+    return this.#send({ method: 'POST', path: streamPath(id, '/pull') });
+  }
+}
+
+export class AlertsApi {
+  constructor(readonly http: Transport) {}
+
+  async list(options: { streamId?: string; state?: 'firing' | 'resolved'; limit?: number; cursor?: string } = {}): Promise<AlertPage> {
+    const q = new URLSearchParams();
+    if (options.state && !options.streamId) q.set('state', options.state);
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    if (options.cursor) q.set('cursor', options.cursor);
+    const path = options.streamId ? streamPath(options.streamId, '/alerts') : '/v1/alerts';
+    return (await this.http.send<AlertPage>({ method: 'GET', path, query: q })).body;
+  }
+
+  async acknowledge(alertId: string): Promise<Alert> {
+    return (await this.http.send<Alert>({ method: 'POST', path: `/v1/alerts/${enc(alertId)}/ack`, repeatable: true })).body;
+  }
+}

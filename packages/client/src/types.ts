@@ -1,0 +1,38 @@
+import type * as z from 'zod';
+import type * as S from '../../../functions/commons/api-schemas';
+import type { StreamInputSchema, StreamPatchSchema } from '../../../shared/domain/stream-definition';
+
+/**
+ * The API's types, inferred from the zod schemas the server validates with and answers by (the same ones the
+ * OpenAPI document is generated from). Type-only: nothing of the server is loaded at run time.
+ */
+export type Stream = z.infer<typeof S.StreamSchema>;
+export type CreatedStream = z.infer<typeof S.CreatedStreamSchema>;
+export type StreamPage = z.infer<typeof S.StreamPageSchema>;
+export type StreamStatus = z.infer<typeof S.StreamStatusSchema>;
+export type NewToken = z.infer<typeof S.NewTokenSchema>;
+export type Processor = z.input<typeof S.ProcessorSchema>;
+export type IngestAccepted = z.infer<typeof S.IngestAcceptedSchema>;
+export type Point = z.infer<typeof S.PointSchema>;
+export type QueryResult = z.infer<typeof S.QueryResultSchema>;
+export type LatestResult = z.infer<typeof S.LatestResultSchema>;
+export type Alert = z.infer<typeof S.AlertSchema>;
+export type AlertPage = z.infer<typeof S.AlertPageSchema>;
+export type Problem = z.infer<typeof S.ProblemSchema>;
+export type Issue = z.infer<typeof S.IssueSchema>;
+
+/** A canonical definition (what `POST /v1/streams` validates), or one in the Data Streams document's dialect. */
+export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: string; type: string; schema: Record<string, unknown>; [key: string]: unknown };
+/** A canonical patch, or the document's `setAlerts` body `{streamId?, rules}`. */
+export type StreamUpdate = z.input<typeof StreamPatchSchema> | Record<string, unknown>;
+export type AlertConfig = { streamId?: string; rules: unknown[] };
+/** One record: the stream's schema decides its fields. */
+export type DataRecord = Record<string, unknown>;
+
+/** `GET /v1/streams/{id}/data` parameters; `dimensions` become `dim.NAME=VALUE`. */
+export type QueryParams = Omit<z.input<typeof S.DataQuerySchema>, 'start' | 'end' | 'limit'> & {
+  start?: string | number | Date;
+  end?: string | number | Date;
+  limit?: number;
+  dimensions?: Record<string, string | number | boolean>;
+};
