@@ -1,0 +1,117 @@
+import { parse as parseCsv } from 'csv-parse';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { CliError, EXIT } from './exit-codes';
+
+export type InputFormat = 'ndjson' | 'csv' | 'json';
+
+/** One input record, or why its line could not be read; `bytes` is how far into the file it ends. */
+export interface SourceItem {
+  line: number;
+  record?: Record<string, unknown>;
+  error?: string;
+  bytes: number;
+}
+
+/** `.ndjson`/`.jsonl` → ndjson, `.csv` → csv, `.json` → json, unless `--format` says. */
+export function formatOf(file: string, given?: string): InputFormat {
+  const f = given ?? { '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.csv': 'csv', '.json': 'json' }[extname(file).toLowerCase()];
+  if (f === 'ndjson' || f === 'csv' || f === 'json') return f;
+  throw new CliError(`cannot tell the format of ${file}: give --format ndjson|csv|json`, EXIT.usage);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * NDJSON, one record per line, streamed: constant memory whatever the file's size. Blank lines are skipped;
+ * a line that is not a JSON object is an error item with its line number.
+ */
+async function* ndjson(file: string): AsyncGenerator<SourceItem> {
+  let line = 0;
+  let bytes = 0;
+  let rest: Buffer = Buffer.alloc(0);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const item = (raw: Buffer, end: number): SourceItem | undefined => {
+    line++;
+    let text: string;
+    try {
+      text = decoder.decode(raw).trim();
+    } catch {
+      return { line, error: 'not UTF-8', bytes: end };
+    }
+    if (text.length === 0) return undefined;
+    try {
+      const value = JSON.parse(text);
+      return isRecord(value) ? { line, record: value, bytes: end } : { line, error: 'not a JSON object', bytes: end };
+    } catch (err) {
+      return { line, error: `not JSON (${(err as Error).message})`, bytes: end };
+    }
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+    let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      bytes += nl + 1 - start;
+      const out = item(buf.subarray(start, nl), bytes);
+      if (out) yield out;
+      start = nl + 1;
+    }
+    rest = Buffer.from(buf.subarray(start));
+    buf = rest;
+  }
+  if (rest.length > 0) {
+    bytes += rest.length;
+    const out = item(rest, bytes);
+    if (out) yield out;
+  }
+}
+
+/** A CSV cell as the schema likely wants it: numbers, booleans; an empty cell is left out. */
+function cell(value: string): unknown {
+  if (value === '') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+/** CSV with a header row, streamed through csv-parse; line numbers are the file's (the header is line 1). */
+async function* csv(file: string): AsyncGenerator<SourceItem> {
+  const parser = createReadStream(file).pipe(parseCsv({ columns: true, info: true, skip_empty_lines: true, relax_column_count: false, bom: true }));
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; bytes: number } }>) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(record)) {
+        const c = cell(v);
+        if (c !== undefined) out[k] = c;
+      }
+      yield { line: info.lines, record: out, bytes: info.bytes };
+    }
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    throw new CliError(`CSV error${e.lines ? ` at line ${e.lines}` : ''}: ${e.message}`, EXIT.usage);
+  }
+}
+
+/** A JSON file (one object or an array of them) is read whole: use NDJSON for files that do not fit in memory. */
+async function* json(file: string): AsyncGenerator<SourceItem> {
+  const text = await readFile(file, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`${file} is not JSON: ${(err as Error).message}`, EXIT.usage);
+  }
+  const items = Array.isArray(value) ? value : [value];
+  const size = Buffer.byteLength(text);
+  let i = 0;
+  for (const v of items) {
+    i++;
+    yield isRecord(v) ? { line: i, record: v, bytes: Math.round((size * i) / items.length) } : { line: i, error: 'not a JSON object', bytes: Math.round((size * i) / items.length) };
+  }
+}
+
+/** The file's records in order (for JSON, `line` is the record's 1-based position in the array). */
+export function readSource(file: string, format: InputFormat): AsyncGenerator<SourceItem> {
+  return format === 'ndjson' ? ndjson(file) : format === 'csv' ? csv(file) : json(file);
+}
