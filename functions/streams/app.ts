@@ -38,7 +38,13 @@ export interface StreamsDeps {
   scheme?: 'https' | 'http';
   /** Who holds each MQTT username and device topic: a stream's device claims its own before the stream is written. */
   devices?: DeviceDirectory;
+  /** Whether this deployment holds subscriptions to other brokers (`subscription.ts`): the local runtime does, AWS does not. */
+  subscriptions?: boolean;
 }
+
+/** Why AWS refuses a stream that subscribes to another broker. */
+export const SUBSCRIPTIONS_UNAVAILABLE =
+  'this deployment cannot subscribe to another broker (a Lambda function holds no connection): bridge that broker to AWS IoT Core and publish to the stream\'s topic, as the README shows, or run the local runtime beside the broker';
 
 /** The MQTT username and topic a stream's device holds. */
 const claimsOf = (stream: Stream | undefined): DeviceClaims => ({
@@ -82,9 +88,14 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   }
 
   /** The body's alert rules against `actionUrls`: a 400 listing each refused URL with its path. */
-  function checkUrls<T extends { alerts?: Stream['alerts'] }>(input: T, what: string): T {
+  function checkUrls<T extends { alerts?: Stream['alerts']; subscription?: Stream['subscription'] }>(input: T, raw: unknown, what: string): T {
     const issues: Issue[] = [];
     if (deps.actionUrls && input.alerts) checkActionUrls(input.alerts, deps.actionUrls, ['alerts'], (path, message) => issues.push({ path, message }));
+    if (input.subscription !== undefined && deps.subscriptions !== true) {
+      // the documents write it as the source
+      const written = (raw as { subscription?: unknown } | null)?.subscription !== undefined ? 'subscription' : 'source';
+      issues.push({ path: [written], message: SUBSCRIPTIONS_UNAVAILABLE });
+    }
     if (issues.length > 0) throw new BadRequestError(`Invalid ${what}.`, issues);
     return input;
   }
@@ -167,7 +178,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/':
         if (route.method === 'POST') {
           const raw = body(event);
-          const input = await checkScriptOf(checkUrls(parseDefinition(raw), 'stream definition'), raw, 'stream definition');
+          const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
           const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
           await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
@@ -196,7 +207,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         } else {
           const current = await load(id!);
           const raw = body(event);
-          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), 'stream patch'), raw, 'stream patch');
+          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), raw, 'stream patch'), raw, 'stream patch');
           const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await withClaims(next, claimsNotIn(claimsOf(next), claimsOf(current)), raw, () => registry.update(next));
           await deps.devices?.release(next.id, claimsNotIn(claimsOf(current), claimsOf(next)));
