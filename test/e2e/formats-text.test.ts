@@ -124,6 +124,16 @@ describe('gzip/deflate, NDJSON and CSV bodies, and CSV/NDJSON/gzip answers, thro
     expect((await viaFetch.text()).split('\r\n')).toHaveLength(6);
   });
 
+  it('creates a stream from a gzipped JSON definition (the streams routes undo Content-Encoding too)', async () => {
+    const res = await fetch(`${rt.base}/v1/streams`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify({ id: 'gz-defined', name: 'gz', type: 'iot_sensor', schema: SCHEMA, dimensions: ['deviceId'] })),
+    });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { schema: unknown }).schema).toMatchObject(SCHEMA);
+  });
+
   it('refuses a gzip bomb with a 413 after at most the limit of inflating, the runtime staying small', async () => {
     // 1 GiB of zeros as 64 gzip members of 16 MiB (~1 MB sent), and a 16 GiB bomb gzipped once more (~48 KB sent)
     const member = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
