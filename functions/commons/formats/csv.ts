@@ -35,15 +35,13 @@ export const decodeCsv: RecordsDecoder = async (body, { limits, stream, what }) 
     throw new PayloadTooLargeError(`${data.length} records in one request; send at most ${limits.maxRecords} per request.`);
   }
   const s = await stream();
-  const columns = header(head!.record, s);
+  const columns = header(head!, s);
   const types = columns.map((c) => typeOf(s, c));
-  const ragged: Issue[] = [];
   const records: Record<string, unknown>[] = [];
-  for (const [index, { record, info }] of data.entries()) {
+  let ragged = false;
+  for (const record of data) {
     if (record.length !== columns.length) {
-      if (ragged.length < MAX_CSV_ISSUES) {
-        ragged.push({ index, path: [], message: `row ${index + 1} (line ${info.lines}) has ${record.length} cells; the header names ${columns.length} columns` });
-      }
+      ragged = true;
       continue;
     }
     const rec: Record<string, unknown> = {};
@@ -53,23 +51,34 @@ export const decodeCsv: RecordsDecoder = async (body, { limits, stream, what }) 
     }
     records.push(rec);
   }
-  if (ragged.length > 0) throw new BadRequestError(`${ragged.length} rows of the CSV do not have one cell per column: ${ragged[0]!.message}.`, ragged);
+  if (ragged) throw raggedRows(text, columns.length);
   return { records };
 };
 
-interface CsvRow {
-  record: string[];
-  info: { lines: number };
-}
+/** csv-parse's options; `info` (each record's line) is asked for only to name ragged rows: it costs 70% more. */
+const OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: true } as const;
 
-function parseCsv(text: string): CsvRow[] {
+function parseCsv(text: string): string[][] {
   try {
-    return parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as CsvRow[];
+    return parse(text, OPTIONS);
   } catch (err) {
     if (!(err instanceof CsvError)) throw err;
     // csv-parse's messages name the line ("Invalid Closing Quote: … at line 3"); they never hold more than a few characters of input
     throw new BadRequestError(`The CSV does not parse: ${err.message}`, [{ path: [], message: `${err.code}: ${err.message}` }]);
   }
+}
+
+/** The refusal of a body with rows whose cell count is not the header's, each row named with its line. */
+function raggedRows(text: string, width: number): BadRequestError {
+  const rows = parse(text, { ...OPTIONS, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
+  const issues: Issue[] = [];
+  let count = 0;
+  for (const [i, { record, info }] of rows.slice(1).entries()) {
+    if (record.length === width) continue;
+    count++;
+    if (issues.length < MAX_CSV_ISSUES) issues.push({ index: i, path: [], message: `row ${i + 1} (line ${info.lines}) has ${record.length} cells; the header names ${width} columns` });
+  }
+  return new BadRequestError(`${count} rows of the CSV do not have one cell per column: ${issues[0]!.message}.`, issues);
 }
 
 function header(names: string[], stream: Stream): string[] {
