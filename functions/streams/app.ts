@@ -16,7 +16,8 @@ import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
 import { callerScopes, requireScope, requiredScope } from '../commons/auth';
-import { parseJsonBody, requireJson } from '../commons/body';
+import { decodeUtf8, MAX_BODY_BYTES, parseJsonBody, requireJson } from '../commons/body';
+import { contentCodings, decodeContent } from '../commons/formats/content-encoding';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
 import { findRoute } from '../commons/routes';
@@ -82,9 +83,13 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return token;
   }
 
-  function body(event: HttpEvent): unknown {
+  /** The JSON body, its `Content-Encoding` (gzip, deflate, br) undone under the size limit first. */
+  async function body(event: HttpEvent): Promise<unknown> {
     requireJson(header(event, 'content-type'));
-    return parseJsonBody(bodyText(event));
+    const codings = contentCodings(header(event, 'content-encoding'));
+    if (codings.length === 0) return parseJsonBody(bodyText(event));
+    const bytes = await decodeContent(Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'), codings, MAX_BODY_BYTES);
+    return parseJsonBody(decodeUtf8(bytes));
   }
 
   /** The body's alert rules against `actionUrls`: a 400 listing each refused URL with its path. */
@@ -177,7 +182,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     switch (route.path.replace('/v1/streams', '') || '/') {
       case '/':
         if (route.method === 'POST') {
-          const raw = body(event);
+          const raw = await body(event);
           const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
           const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
           await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
@@ -206,7 +211,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return { statusCode: 204 };
         } else {
           const current = await load(id!);
-          const raw = body(event);
+          const raw = await body(event);
           const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), raw, 'stream patch'), raw, 'stream patch');
           const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await withClaims(next, claimsNotIn(claimsOf(next), claimsOf(current)), raw, () => registry.update(next));
@@ -216,7 +221,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/{id}/processor': {
         // the document's streams.setProcessor: its transformations and aggregations replace the stream's
         const current = await load(id!);
-        const patch = parseProcessor(body(event), current);
+        const patch = parseProcessor(await body(event), current);
         await checkScriptOf(patch, {}, 'stream processor').catch((err: unknown) => {
           if (!(err instanceof BadRequestError)) throw err;
           throw new BadRequestError(err.message, err.issues.map((i) => (i.path[0] === 'pipeline' ? { ...i, path: ['transformations', i.path[1]!, 'function'] } : i)));
@@ -238,7 +243,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       }
       case '/{id}/tokens': {
         await load(id!);
-        const input = event.body ? body(event) : {};
+        const input = event.body ? await body(event) : {};
         if (typeof input !== 'object' || input === null || Array.isArray(input)) {
           throw new BadRequestError('Invalid token request.', [{ path: [], message: 'the body must be a JSON object such as {"scope":"read"}' }]);
         }

@@ -58,6 +58,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
   chevrotain: 'parses InfluxQL (the /query route) in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
+  'csv-parse': 'parses CSV request bodies in memory (the ingest route)',
   croner: 'evaluates pull schedules in memory',
   filtrex: 'compiles the processing stage’s filter expressions and formulas to functions run in memory',
   'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
