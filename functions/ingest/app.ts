@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS, parseRecordsText, requireJson, type BodyLimits } from '
 import { compiledStreams } from '../commons/compiled';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
+import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
 
 export interface IngestDeps {
@@ -21,7 +22,7 @@ export interface IngestDeps {
 }
 
 /**
- * `POST /v1/streams/{id}/data`: checks the token's scope, parses under caps, validates every record
+ * `POST /v1/streams/{id}/data` (and InfluxDB's `/write` and `/api/v2/write`, see `influx-write.ts`): checks the token's scope, parses under caps, validates every record
  * against the stream's schema, and answers 202 only once the valid records are on the queue.
  * Strict streams refuse a batch with any invalid record (400 listing each); lenient ones queue the valid
  * records and list the invalid ones in the 202.
@@ -38,6 +39,7 @@ export function makeIngestHandler(deps: IngestDeps) {
   const { registry, queue, clock, idempotency, log } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const compiled = compiledStreams();
+  const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled });
 
   async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
     const { records, json } = parseRecordsText(bodyText(event), limits);
@@ -57,6 +59,7 @@ export function makeIngestHandler(deps: IngestDeps) {
   }
 
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
+    if (event.routeKey.endsWith('/write')) return influxWrite(event);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
     const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));

@@ -320,3 +320,31 @@ function formatValue(v: number | string | boolean | { int: number }): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   return String(v);
 }
+
+/**
+ * A point as a record of its stream: tags are the stream's dimensions (typed as the schema says: `3` for
+ * an integer dimension, `true` for a boolean one), fields its measures, the timestamp its time field. The
+ * record then goes through the stream's validation like any other; a tag or field named like the time
+ * field is refused here, since the time is the line's timestamp.
+ *
+ * @example
+ * linePointRecord({ line: 1, measurement: 'cpu', tags: { host: 'a' }, fields: { usage_idle: 98 }, time: 1 }, stream);
+ * // { ok: true, record: { host: 'a', usage_idle: 98, timestamp: 1 } }
+ */
+export function linePointRecord(
+  point: LinePoint,
+  stream: { schema: Record<string, { type: string }>; timeField: string; dimensions: readonly string[] },
+): { ok: true; record: Record<string, unknown> } | { ok: false; issue: Issue } {
+  const record: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(point.tags)) {
+    if (k === stream.timeField) return { ok: false, issue: { index: point.line - 1, path: ['tags', k], message: `line ${point.line}: '${k}' is the stream's time field; put the time at the end of the line` } };
+    const type = stream.schema[k]?.type;
+    record[k] = type === 'integer' && INTEGER.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : type === 'boolean' && (v === 'true' || v === 'false') ? v === 'true' : v;
+  }
+  for (const [k, v] of Object.entries(point.fields)) {
+    if (k === stream.timeField) return { ok: false, issue: { index: point.line - 1, path: ['fields', k], message: `line ${point.line}: '${k}' is the stream's time field; put the time at the end of the line` } };
+    record[k] = v;
+  }
+  if (point.time !== undefined) record[stream.timeField] = point.time;
+  return { ok: true, record };
+}
