@@ -5,6 +5,7 @@ import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '.
 import type { Clock, IdempotencyStore, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { DEFAULT_LIMITS, parseRecordsText, requireJson, type BodyLimits } from '../commons/body';
+import { BINARY_DECODERS, bodyBytes, type BinaryDecoder } from '../commons/binary-records';
 import { compiledStreams } from '../commons/compiled';
 import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
@@ -41,8 +42,8 @@ export function makeIngestHandler(deps: IngestDeps) {
   const compiled = compiledStreams();
   const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled });
 
-  async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
-    const { records, json } = parseRecordsText(bodyText(event), limits);
+  async function accept(event: HttpEvent, id: string, binary: BinaryDecoder | undefined): Promise<HttpResult> {
+    const { records, json } = binary ? { records: binary(bodyBytes(event), limits), json: undefined } : parseRecordsText(bodyText(event), limits);
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
     if (stream.state === 'paused') throw new StreamPausedError(id);
@@ -53,7 +54,7 @@ export function makeIngestHandler(deps: IngestDeps) {
     const { records: accepted, whole } = admission;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
     await queue.send([
-      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
+      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
     ]);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: admission.issues }) });
   }
@@ -63,14 +64,21 @@ export function makeIngestHandler(deps: IngestDeps) {
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
     const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
-    requireJson(header(event, 'content-type'));
-    if (key === undefined) return accept(event, id);
+    const binary = binaryDecoderOf(header(event, 'content-type'));
+    if (!binary) requireJson(header(event, 'content-type'));
+    if (key === undefined) return accept(event, id, binary);
     // the claim holds while this invocation may still run: past it, a retry may take the key over
     const holdMs = Math.max(1_000, context.getRemainingTimeInMillis());
-    const outcome = await idempotency.once({ scope: id, key, fingerprint: bodyFingerprint(event) }, () => accept(event, id), { holdMs });
+    const outcome = await idempotency.once({ scope: id, key, fingerprint: bodyFingerprint(event) }, () => accept(event, id, binary), { holdMs });
     if (!outcome.recorded) log.error('idempotency key not recorded', { requestId: context.awsRequestId, streamId: id });
     return outcome.replayed ? { ...outcome.value, headers: { ...outcome.value.headers, [REPLAYED_HEADER]: 'true' } } : outcome.value;
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
+}
+
+/** The decoder of a binary media type (MessagePack, CBOR), or `undefined` for any other (JSON's check applies). */
+function binaryDecoderOf(contentType: string | undefined): BinaryDecoder | undefined {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  return type && Object.hasOwn(BINARY_DECODERS, type) ? BINARY_DECODERS[type] : undefined;
 }
