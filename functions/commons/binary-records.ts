@@ -4,9 +4,11 @@ import { BadRequestError, PayloadTooLargeError } from '../../shared/domain/error
 import { isWellFormedText, loneSurrogateMessage } from '../../shared/domain/json-safety';
 import type { HttpEvent } from './http';
 import type { BodyLimits } from './body';
+import { decodeProtobufRecords } from './protobuf-records';
+import type { Stream } from '../../shared/domain/stream-definition';
 
 /** Decodes a body's bytes into its records (one record or an array of them), as the JSON decoder does. */
-export type BinaryDecoder = (bytes: Uint8Array, limits: BodyLimits) => unknown[];
+export type BinaryDecoder = (bytes: Uint8Array, limits: BodyLimits, stream: Stream) => unknown[];
 
 /**
  * The event's body as the bytes the client sent: base64 when API Gateway (or the local gateway) did not
@@ -58,12 +60,14 @@ export function decodeCborRecords(bytes: Uint8Array, limits: BodyLimits): unknow
   }
 }
 
-/** The binary media types the ingest routes take besides JSON (lower case, without parameters). */
+/** The binary media types the ingest routes take besides JSON (lower case, without parameters); protobuf's is the stream's own schema. */
 export const BINARY_DECODERS: Readonly<Record<string, BinaryDecoder>> = {
   'application/msgpack': decodeMsgpackRecords,
   'application/x-msgpack': decodeMsgpackRecords,
   'application/vnd.msgpack': decodeMsgpackRecords,
   'application/cbor': decodeCborRecords,
+  'application/x-protobuf': decodeProtobufRecords,
+  'application/protobuf': decodeProtobufRecords,
 };
 
 function checkSize(bytes: Uint8Array, limits: BodyLimits): void {

@@ -27,6 +27,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/pause', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/resume', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}/status', fn: 'streams', scope: 'read' },
+  { method: 'GET', path: '/v1/streams/{id}/schema.proto', fn: 'streams', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },

@@ -43,10 +43,12 @@ export function makeIngestHandler(deps: IngestDeps) {
   const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled });
 
   async function accept(event: HttpEvent, id: string, binary: BinaryDecoder | undefined): Promise<HttpResult> {
-    const { records, json } = binary ? { records: binary(bodyBytes(event), limits), json: undefined } : parseRecordsText(bodyText(event), limits);
+    const text = binary ? undefined : parseRecordsText(bodyText(event), limits);
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
     if (stream.state === 'paused') throw new StreamPausedError(id);
+    // a binary body is decoded once the stream is known: protobuf's message is the stream's own
+    const { records, json } = text ?? { records: binary!(bodyBytes(event), limits, stream), json: undefined };
     const now = clock.now();
     const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now });
     const admission = admitBatch(stream.validation, prepared.records, prepared.result);

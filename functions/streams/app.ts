@@ -12,6 +12,7 @@ import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases } from './answers';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
@@ -202,6 +203,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           await deps.devices?.release(next.id, claimsNotIn(claimsOf(current), claimsOf(next)));
           return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
+      case '/{id}/schema.proto':
+        return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: streamProto(await load(id!)) };
       case '/{id}/processor': {
         // the document's streams.setProcessor: its transformations and aggregations replace the stream's
         const current = await load(id!);

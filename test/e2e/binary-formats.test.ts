@@ -1,5 +1,6 @@
 import { encode as msgpack } from '@msgpack/msgpack';
 import { encode as cbor } from 'cborg';
+import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
 
@@ -88,5 +89,47 @@ describe('MessagePack and CBOR bodies on POST /v1/streams/{id}/data, on the loca
     expect((await post('application/msgpack', msgpack({ deviceId: 'after', timestamp: iso(T0 + 6000) }))).status).toBe(202);
     const points = await pointsOf(4);
     expect(points.map((p) => p.dimensions.deviceId)).toEqual(['m1', 'm2', 'c1', 'after']);
+  });
+
+  it('serves the stream as a .proto and takes application/x-protobuf bodies encoded with it, before and after a field is added', async () => {
+    const res = await fetch(`${rt.base}/v1/streams/freezers/schema.proto`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const proto = await res.text();
+    expect(proto).toContain('optional string deviceId = 1; // dimension');
+    const Records = protobuf.parse(proto, { keepCase: true }).root.lookupType('tributary.streams.freezers.Records');
+    const encode = (records: unknown[]) => Records.encode(Records.fromObject({ records })).finish();
+
+    const sent = [
+      { deviceId: 'p1', temperature: -21.75, door: true, count: 12, note: 'proto', timestamp: T0 + 10_000 },
+      { deviceId: 'p2', temperature: 1.5, timestamp: T0 + 11_000 },
+    ];
+    const ok = await post('application/x-protobuf', encode(sent));
+    expect(ok.status).toBe(202);
+    expect(await ok.json()).toEqual({ accepted: 2 });
+
+    // a field added: the old .proto's bytes still decode, and its numbers did not move
+    const patch = await fetch(`${rt.base}/v1/streams/freezers`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ schema: { humidity: { type: 'number' } } }),
+    });
+    expect(patch.status).toBe(200);
+    const grown = await (await fetch(`${rt.base}/v1/streams/freezers/schema.proto`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    for (const line of proto.split('\n').filter((l) => l.includes(' = '))) expect(grown).toContain(line);
+    expect(grown).toMatch(/optional double humidity = 7;/);
+    expect((await post('application/x-protobuf', encode([{ deviceId: 'p3', temperature: 2, timestamp: T0 + 12_000 }]))).status).toBe(202);
+
+    // bytes that are not a Records message of this schema: an unknown field number
+    const alien = await post('application/x-protobuf', Uint8Array.from([0x0a, 0x03, 0xf8, 0x06, 0x01]));
+    expect(alien.status).toBe(400);
+    expect(((await alien.json()) as { detail: string }).detail).toMatch(/field number 111 .* is not in the stream's schema/);
+
+    const points = await pointsOf(7);
+    expect(points.slice(4)).toEqual([
+      { time: iso(T0 + 10_000), dimensions: { deviceId: 'p1' }, values: { temperature: -21.75, door: true, count: 12, note: 'proto' } },
+      { time: iso(T0 + 11_000), dimensions: { deviceId: 'p2' }, values: { temperature: 1.5 } },
+      { time: iso(T0 + 12_000), dimensions: { deviceId: 'p3' }, values: { temperature: 2 } },
+    ]);
   });
 });
