@@ -106,9 +106,9 @@ export function parseLineProtocol(text: string, options: LineProtocolOptions = {
     const start = line;
     const cursor = { pos, line };
     try {
-      const point = readPoint(text, cursor, scale);
+      const point = readPoint(text, cursor, scale, start);
       if (points.length >= maxPoints) throw new PayloadTooLargeError(`The body holds more than ${maxPoints} points; send at most ${maxPoints} per request.`);
-      points.push({ line: start, ...point });
+      points.push(point);
       pos = cursor.pos;
       line = cursor.line;
     } catch (err) {
@@ -133,7 +133,7 @@ interface Cursor {
   line: number;
 }
 
-function readPoint(text: string, cur: Cursor, scale: bigint): Omit<LinePoint, 'line'> {
+function readPoint(text: string, cur: Cursor, scale: bigint, line: number): LinePoint {
   const measurement = readToken(text, cur, 'measurement', ['measurement']);
   if (measurement === '') throw new LineError(['measurement'], 'the measurement is missing');
   const tags: Record<string, string> = {};
@@ -181,7 +181,9 @@ function readPoint(text: string, cur: Cursor, scale: bigint): Omit<LinePoint, 'l
     cur.pos += text.charCodeAt(cur.pos) === 13 ? 2 : 1;
     cur.line++;
   }
-  return { measurement, tags, fields, ...(time !== undefined && { time }) };
+  const point: LinePoint = { line, measurement, tags, fields };
+  if (time !== undefined) point.time = time;
+  return point;
 }
 
 const isLineEnd = (text: string, i: number) => text.charCodeAt(i) === 10 || (text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10);
@@ -277,7 +279,21 @@ function exactInteger(v: bigint, min: bigint, max: bigint, what: string, path: (
   return Number(v);
 }
 
+/** Digits dropped from a timestamp to make milliseconds, per precision finer than a millisecond. */
+const SUB_MS_DIGITS = new Map<bigint, number>([
+  [1n, 6],
+  [1_000n, 3],
+]);
+/** Below this many milliseconds, a time is inside InfluxDB's range in every precision. */
+const SAFE_MS = 9_223_372_036_853;
+
 function toMillis(raw: string, scale: bigint): number {
+  // the common case without BigInt: a non-negative time whose milliseconds are exact as a double
+  if (raw.charCodeAt(0) !== 45 && raw.length <= 19 && TIMESTAMP.test(raw)) {
+    const cut = SUB_MS_DIGITS.get(scale);
+    const ms = cut === undefined ? Number(raw) * Number(scale / 1_000_000n) : raw.length > cut ? Number(raw.slice(0, raw.length - cut)) : 0;
+    if (ms < SAFE_MS) return ms;
+  }
   if (!TIMESTAMP.test(raw)) throw new LineError(['timestamp'], `'${raw.length > 24 ? `${raw.slice(0, 24)}…` : raw}' is not a timestamp (an integer of up to 19 digits)`);
   const ns = BigInt(raw) * scale;
   if (ns < MIN_NANO_TIME || ns > MAX_NANO_TIME) throw new LineError(['timestamp'], `the timestamp ${raw} is out of range (InfluxDB's is ±9223372036854775806 ns)`);
