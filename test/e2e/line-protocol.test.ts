@@ -88,6 +88,14 @@ describe('InfluxDB line protocol: the requests of Telegraf outputs.influxdb_v2 a
     );
   });
 
+  it("reads Telegraf's points back through InfluxDB's /query under the measurement they were written to", async () => {
+    const q = `SELECT "usage_idle" FROM "cpu" WHERE "host" = 'node1' AND "cpu" = 'cpu-total' AND time >= ${Number(T0 / 1_000_000n)}ms`;
+    const res = await fetch(`${rt.base}/query?db=telegraf&epoch=ms&q=${encodeURIComponent(q)}`, { headers: { authorization: `Token ${ADMIN}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: { series?: { name: string; values: unknown[][] }[] }[] };
+    expect(body.results[0]!.series![0]).toMatchObject({ name: 'cpu', values: [[Number(at(0) / 1_000_000n), 97.99498746867], [Number(at(1) / 1_000_000n), 96]] });
+  });
+
   it('takes the batch of outputs.influxdb (1.x, basic auth with the token as password) and returns it', async () => {
     const later: TelegrafMetric[] = [{ name: 'cpu', tags: { host: 'node2', cpu: 'cpu-total' }, fields: { usage_user: 10.5, usage_system: 4.25, usage_idle: 85.25, usage_iowait: 0 }, time: at(2) }];
     const res = await v1(cpuToken, serializeInflux(later));
