@@ -93,7 +93,9 @@ export function makeInfluxWrite(deps: InfluxWriteDeps) {
     const encoding = header(event, 'content-encoding')?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw new UnsupportedMediaTypeError(`Content-Encoding '${encoding}' is not supported here; send the body uncompressed (Telegraf: content_encoding = "identity").`);
 
-    const points = parseLineProtocol(bodyText(event), { precision, maxPoints: limits.maxRecords });
+    const text = bodyText(event);
+    if (text.length > limits.maxBytes || Buffer.byteLength(text) > limits.maxBytes) throw new WriteRefusal(413, `the body exceeds ${limits.maxBytes} bytes; send fewer lines per request`);
+    const points = parseLineProtocol(text, { precision, maxPoints: limits.maxRecords });
     if (points.length === 0) throw new WriteRefusal(400, 'writing requires points');
     const byStream = new Map<string, LinePoint[]>();
     for (const p of points) {
