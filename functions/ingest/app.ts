@@ -11,6 +11,7 @@ import { atPositions, decodeRecords, recordsDecoder } from '../commons/formats/d
 import { contentCodings } from '../commons/formats/content-encoding';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
+import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
 
 export interface IngestDeps {
@@ -42,6 +43,7 @@ export function makeIngestHandler(deps: IngestDeps) {
   const { registry, queue, clock, idempotency, log } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const compiled = compiledStreams();
+  const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled });
 
   async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
     let found: Promise<Stream> | undefined;
@@ -55,7 +57,7 @@ export function makeIngestHandler(deps: IngestDeps) {
     const { records: accepted, whole } = admission;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
     await queue.send([
-      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
+      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
     ]);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: atPositions(admission.issues, positions) }) });
   }
@@ -68,6 +70,7 @@ export function makeIngestHandler(deps: IngestDeps) {
   }
 
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
+    if (event.routeKey.endsWith('/write')) return influxWrite(event);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
     const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
@@ -84,3 +87,4 @@ export function makeIngestHandler(deps: IngestDeps) {
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
 }
+

@@ -12,13 +12,14 @@ import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases } from './answers';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
 import { callerScopes, requireScope, requiredScope } from '../commons/auth';
-import { decodeUtf8, MAX_BODY_BYTES, parseJsonBody, requireJson } from '../commons/body';
-import { contentCodings, decodeContent } from '../commons/formats/content-encoding';
-import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { MAX_BODY_BYTES, parseJsonBody, requireJson } from '../commons/body';
+import { decodedBodyText } from '../commons/formats/decode-records';
+import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
 import { findRoute } from '../commons/routes';
 
@@ -86,10 +87,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   /** The JSON body, its `Content-Encoding` (gzip, deflate, br) undone under the size limit first. */
   async function body(event: HttpEvent): Promise<unknown> {
     requireJson(header(event, 'content-type'));
-    const codings = contentCodings(header(event, 'content-encoding'));
-    if (codings.length === 0) return parseJsonBody(bodyText(event));
-    const bytes = await decodeContent(Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'), codings, MAX_BODY_BYTES);
-    return parseJsonBody(decodeUtf8(bytes));
+    return parseJsonBody(await decodedBodyText(event, MAX_BODY_BYTES));
   }
 
   /** The body's alert rules against `actionUrls`: a 400 listing each refused URL with its path. */
@@ -218,6 +216,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           await deps.devices?.release(next.id, claimsNotIn(claimsOf(current), claimsOf(next)));
           return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
+      case '/{id}/schema.proto':
+        return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: streamProto(await load(id!)) };
       case '/{id}/processor': {
         // the document's streams.setProcessor: its transformations and aggregations replace the stream's
         const current = await load(id!);

@@ -6,6 +6,7 @@ import { findUnsafeJson } from './json-safety';
 import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
 import { SubscriptionSchema, type Subscription } from './subscription';
+import { assignFieldNumbers, fieldNumbersOf, protoFieldNames } from './stream-proto';
 import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
 
 /**
@@ -168,6 +169,8 @@ export interface Stream {
   updatedAt: string;
   /** Increases on every change; compiled validators are cached by (id, version). */
   version: number;
+  /** The protobuf field number of each schema field, never changed once given (see `stream-proto.ts`). */
+  fieldNumbers?: Record<string, number>;
 }
 
 function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): void {
@@ -284,6 +287,7 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.pipeline !== undefined && { pipeline: patch.pipeline }),
     ...(patch.aggregations !== undefined && { aggregations: patch.aggregations }),
     schema,
+    fieldNumbers: assignFieldNumbers(fieldNumbersOf(stream), protoFieldNames({ schema, timeField: stream.timeField })),
     updatedAt: now.toISOString(),
     version: stream.version + 1,
   };
@@ -365,6 +369,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     createdAt: at,
     updatedAt: at,
     version: 1,
+    fieldNumbers: assignFieldNumbers(undefined, protoFieldNames(input)),
   };
 }
 

@@ -56,6 +56,8 @@ const SENDS_FROM_INSIDE: Readonly<Record<string, readonly string[]>> = {
 const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
+  '@msgpack/msgpack': 'decodes MessagePack request bodies in memory',
+  cborg: 'decodes CBOR request bodies in memory',
   chevrotain: 'parses InfluxQL (the /query route) in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
   'csv-parse': 'parses CSV request bodies in memory (the ingest route)',
@@ -64,6 +66,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
+  protobufjs: "parses a stream's generated .proto and decodes protobuf request bodies in memory",
   'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   standardwebhooks: 'signs webhook bodies (HMAC-SHA256) in memory',
   zod: 'validates values in memory',

@@ -349,6 +349,18 @@ describe('HTTP API', () => {
     }
   });
 
+  it("puts InfluxDB's write routes and schema.proto on their functions, on an HTTP API (which hands a body that is not text to Lambda base64, binary formats included)", () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    const targetOf = (key: string) => {
+      const r = routes.find((x) => x.RouteKey === key)!;
+      return synth.resources[r.Target['Fn::Join'][1][1].Ref as string]!.Properties.IntegrationUri;
+    };
+    expect(targetOf('POST /write')).toEqual(getAtt(synth.stack.ingest.ingestFunction.fn));
+    expect(targetOf('POST /api/v2/write')).toEqual(getAtt(synth.stack.ingest.ingestFunction.fn));
+    expect(targetOf('GET /v1/streams/{id}/schema.proto')).toEqual(getAtt(synth.stack.api.streamsFunction.fn));
+    expect(ofType('AWS::ApiGatewayV2::Api').map((a) => a.ProtocolType)).toEqual(['HTTP']);
+  });
+
   it('never reuses a cached authorization across routes or streams', () => {
     const authorizer = ofType('AWS::ApiGatewayV2::Authorizer')[0]!;
     expect(authorizer).toMatchObject({ AuthorizerType: 'REQUEST', AuthorizerPayloadFormatVersion: '2.0', EnableSimpleResponses: true });

@@ -1,6 +1,6 @@
 import { UnsupportedMediaTypeError } from '../../../shared/domain/errors';
-import type { BodyLimits } from '../body';
-import type { HttpEvent } from '../http';
+import { decodeUtf8, type BodyLimits } from '../body';
+import { bodyText, type HttpEvent } from '../http';
 import { contentCodings, decodeContent } from './content-encoding';
 import { bytesBody, textBody, type DecodeContext, type Decoded, type RawBody, type RecordsDecoder } from './decoder';
 import { DECODERS } from './decoders';
@@ -98,4 +98,19 @@ async function decodeWith(decoder: RecordsDecoder, body: RawBody, codings: reado
 export function atPositions<T extends { index?: number }>(issues: T[], positions: readonly number[] | undefined): T[] {
   if (!positions) return issues;
   return issues.map((i) => (i.index === undefined ? i : { ...i, index: positions[i.index] ?? i.index }));
+}
+
+/**
+ * A request body as text, its `Content-Encoding` (gzip, deflate, br) undone under `maxBytes` first (413 past
+ * it, 415 for another coding, 400 for a corrupt stream or bytes that are not UTF-8). For routes whose body
+ * has one format (the streams routes' JSON, line protocol).
+ *
+ * @example
+ * const text = await decodedBodyText(event, limits.maxBytes);
+ */
+export async function decodedBodyText(event: HttpEvent, maxBytes: number, what = 'The body'): Promise<string> {
+  const codings = contentCodings(event.headers?.['content-encoding']);
+  if (codings.length === 0) return bodyText(event);
+  const bytes = await decodeContent(Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'), codings, maxBytes);
+  return decodeUtf8(bytes, what);
 }
