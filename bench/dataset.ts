@@ -27,6 +27,18 @@ export const benchStream = (id: string) => ({
   dimensions: ['sensorId', 'location'],
 });
 
+/**
+ * The stream the peers' line protocol writes to: the measurement `sensors` names it, and its tags are
+ * `sensor_id` and `location` (`../shared/bench/peers/gen.mjs` `lineOf`); otherwise {@link benchStream}.
+ *
+ * @example
+ * await api(base, '/v1/streams', { body: benchLineStream });
+ */
+export const benchLineStream = (() => {
+  const { sensorId, ...rest } = benchStream('sensors').schema;
+  return { ...benchStream('sensors'), schema: { sensor_id: sensorId, ...rest }, dimensions: ['sensor_id', 'location'] };
+})();
+
 /** Q1 and Q2 as `GET /v1/streams/{id}/data` parameters; Q3 as `GET …/latest` parameters. */
 export const QUERIES = {
   /** hourly mean/min/max of one sensor over the whole range */

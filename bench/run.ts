@@ -14,7 +14,7 @@ import { batches } from '../../shared/bench/peers/gen.mjs';
 import { timestreamChunks } from '../shared/aws/timestream-point-store';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream } from '../shared/domain/validate-record';
-import { benchStream, QUERIES, T0 } from './dataset';
+import { benchLineStream, benchStream, QUERIES, T0 } from './dataset';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -126,7 +126,8 @@ async function local() {
     const load = JSON.parse(stdout.trim().split('\n').pop()!);
     const drain = await waitStored(base, 'bench_http');
     const httpIngest = { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
-    if (!parts.has('local')) return { httpIngest, peakRssMb: await peakRss(child) };
+    const lineIngest = await lineProtocolIngest(base);
+    if (!parts.has('local')) return { httpIngest, lineIngest, peakRssMb: await peakRss(child) };
 
     const queries = {
       q1_ms: await timeQuery(base, `/v1/streams/bench_http/data?${new URLSearchParams(QUERIES.q1)}`),
@@ -139,12 +140,22 @@ async function local() {
     const mload = JSON.parse(m.stdout.trim().split('\n').pop()!);
     const mdrain = await waitStored(base, 'bench_mqtt');
     const mqttIngest = { acked: mload.pointsPerSec, failed: mload.failed, storedPointsPerSec: Math.round(TOTAL / (mload.seconds + mdrain)), seconds: +(mload.seconds + mdrain).toFixed(2) };
-    return { httpIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
+    return { httpIngest, lineIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((ok) => child.once('exit', ok));
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The same points as the peers' own format: line protocol (precision s) on `/api/v2/write`, 5,000 lines a request. */
+async function lineProtocolIngest(base: string) {
+  const stream = await api(base, '/v1/streams', { body: benchLineStream });
+  const url = `${base}/api/v2/write?bucket=bench&org=bench&precision=s`;
+  const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), url, 'line', '5000', '4', 'content-type=text/plain; charset=utf-8', `authorization=Token ${stream.ingestToken}`], { maxBuffer: 1 << 20 });
+  const load = JSON.parse(stdout.trim().split('\n').pop()!);
+  const drain = await waitStored(base, benchLineStream.id);
+  return { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
 }
 
 async function peakRss(child: ChildProcess): Promise<number> {
@@ -167,14 +178,14 @@ if (parts.has('a')) {
   console.log(`(a) validate + normalize + Timestream records: ${micro.pipelineNsPerRecord} ns/record vs JSON.parse ${micro.jsonParseNsPerRecord} ns/record: ${micro.ratio}x (target <= 3x)`);
 }
 if (parts.has('b') && !parts.has('local')) {
-  const { httpIngest, peakRssMb } = await local();
-  console.log(JSON.stringify({ figure: 'b', http: httpIngest, peakRssMb }));
-  console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
+  const { httpIngest, lineIngest, peakRssMb } = await local();
+  console.log(JSON.stringify({ figure: 'b', http: httpIngest, line: lineIngest, peakRssMb }));
+  console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), line protocol stored ${lineIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${lineIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
   process.exit(0);
 }
 if (!parts.has('local')) process.exit(0);
 const tributary = (await local()) as Required<Awaited<ReturnType<typeof local>>>;
-console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, mqtt: tributary.mqttIngest }));
+console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, line: tributary.lineIngest, mqtt: tributary.mqttIngest }));
 console.log(JSON.stringify({ figure: 'c', ...tributary.queries, peakRssMb: tributary.peakRssMb }));
 const others = parts.has('peers') ? await peers() : [];
 for (const p of others) console.log(JSON.stringify({ figure: 'peer', ...p }));
@@ -186,10 +197,11 @@ const rows = [
   `| system | ingest points/s | Q1 ms | Q2 ms | Q3 ms | peak RSS MB |`,
   `|---|---|---|---|---|---|`,
   `| Tributary local, HTTP JSON (stored) | ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${tributary.queries.q1_ms} | ${tributary.queries.q2_ms} | ${tributary.queries.q3_ms} | ${tributary.peakRssMb} |`,
+  `| Tributary local, HTTP line protocol /api/v2/write (stored) | ${tributary.lineIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
   `| Tributary local, MQTT QoS 1 (stored) | ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
   ...others.map((p: any) => `| ${p.peer} | ${Number(p.ingest?.pointsPerSec).toLocaleString('en')} | ${p.q1_ms} | ${p.q2_ms} | ${p.q3_ms} | ${Math.round(p.peak_rss_kb / 1024)} |`),
 ];
 const i = influx as any;
-console.log(`(b) HTTP stored ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.httpIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)} (accepted ${tributary.httpIngest.accepted.toLocaleString('en')}/s); MQTT QoS 1 stored ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} points/s (acked ${tributary.mqttIngest.acked.toLocaleString('en')}/s)`);
+console.log(`(b) HTTP stored ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.httpIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)} (accepted ${tributary.httpIngest.accepted.toLocaleString('en')}/s); line protocol stored ${tributary.lineIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.lineIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)}; MQTT QoS 1 stored ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} points/s (acked ${tributary.mqttIngest.acked.toLocaleString('en')}/s)`);
 console.log(`(c) Q1 ${tributary.queries.q1_ms} ms${vs(tributary.queries.q1_ms, i?.q1_ms, false)}, Q2 ${tributary.queries.q2_ms} ms${vs(tributary.queries.q2_ms, i?.q2_ms, false)}, Q3 ${tributary.queries.q3_ms} ms${vs(tributary.queries.q3_ms, i?.q3_ms, false)}`);
 console.log(`\n${rows.join('\n')}`);

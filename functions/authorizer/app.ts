@@ -45,7 +45,7 @@ export function makeDecide(deps: AuthorizerDeps) {
     const caller = await lookup(token);
     if (!caller) return { ok: false, status: 401, reason: 'The token is not known.' };
     if (!allowsRoute(caller.scopes, route, streamId)) {
-      const needed = route.scope === 'read-any' ? 'read:<stream>' : requiredScope(route, streamId);
+      const needed = route.scope === 'read-any' ? 'read:<stream>' : route.scope === 'ingest-any' ? 'ingest:<stream>' : requiredScope(route, streamId);
       return { ok: false, status: 403, reason: `The token lacks the scope '${needed}'.` };
     }
     return { ok: true, context: { scopes: caller.scopes.join(','), principal: caller.principal } };

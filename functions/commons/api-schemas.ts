@@ -127,6 +127,11 @@ export const InfluxResultSchema = z
   .meta({ id: 'InfluxResult' });
 export const InfluxErrorSchema = z.looseObject({ error: z.string() }).meta({ id: 'InfluxError' });
 
+/** A write route's error: 1.x `{error}`, 2.x `{code, message, line?}` (the line it names). */
+export const InfluxWriteErrorSchema = z
+  .looseObject({ error: z.string().optional(), code: z.string().optional(), message: z.string().optional(), line: z.number().int().optional() })
+  .meta({ id: 'InfluxWriteError' });
+
 const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).optional().meta({ description: `1 to ${max}; ${dflt} unless given` });
 
 export const ListStreamsQuerySchema = z.looseObject({

@@ -3,9 +3,9 @@ import { ForbiddenError, UnauthenticatedError } from '../../shared/domain/errors
 import type { Scope } from '../../shared/ports';
 import type { Route } from './routes';
 
-/** The scope a route needs on a stream (`read-any` routes name none: their handler checks each stream). */
+/** The scope a route needs on a stream (`read-any`/`ingest-any` routes name none: their handler checks each stream). */
 export function requiredScope(route: Pick<Route, 'scope'>, streamId: string | undefined): Scope {
-  if (route.scope === 'admin' || route.scope === 'read-any' || route.scope === 'public' || streamId === undefined) return 'admin';
+  if (route.scope === 'admin' || route.scope === 'read-any' || route.scope === 'ingest-any' || route.scope === 'public' || streamId === undefined) return 'admin';
   return `${route.scope}:${streamId}`;
 }
 
@@ -13,10 +13,11 @@ export function allows(scopes: readonly string[], needed: Scope): boolean {
   return scopes.includes('admin') || scopes.includes(needed);
 }
 
-/** Whether a token may call a route: its stream's scope, or for `read-any` any `read:` scope (or admin). */
+/** Whether a token may call a route: its stream's scope, or for `read-any`/`ingest-any` any `read:`/`ingest:` scope (or admin). */
 export function allowsRoute(scopes: readonly string[], route: Pick<Route, 'scope'>, streamId: string | undefined): boolean {
   if (route.scope === 'public') return true;
   if (route.scope === 'read-any') return scopes.includes('admin') || scopes.some((s) => s.startsWith('read:'));
+  if (route.scope === 'ingest-any') return scopes.includes('admin') || scopes.some((s) => s.startsWith('ingest:'));
   return allows(scopes, requiredScope(route, streamId));
 }
 

@@ -83,16 +83,26 @@ export function requireJson(contentType: string | undefined): void {
 }
 
 /**
+ * Refuses a body text longer than `limits.maxBytes` in UTF-8 with a 413.
+ *
+ * @example
+ * requireWithinSize(text, DEFAULT_LIMITS);
+ */
+export function requireWithinSize(text: string, limits: BodyLimits): void {
+  // string length bounds the byte length from below; the exact count only matters near the limit
+  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
+    throw new PayloadTooLargeError(`The body exceeds ${limits.maxBytes} bytes; split it into several requests.`);
+  }
+}
+
+/**
  * Parses a JSON body under size and depth caps. Malformed JSON is a 400 naming where it broke.
  *
  * @example
  * const value = parseJsonBody('{"a":1}', DEFAULT_LIMITS);
  */
 export function parseJsonBody(text: string, limits: BodyLimits = DEFAULT_LIMITS): unknown {
-  // string length bounds the byte length from below; the exact count only matters near the limit
-  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
-    throw new PayloadTooLargeError(`The body exceeds ${limits.maxBytes} bytes; split it into several requests.`);
-  }
+  requireWithinSize(text, limits);
   if (text.length === 0) throw new BadRequestError('The body is empty; send a JSON record or an array of records.');
   const deep = depthExceeds(text, limits.maxDepth);
   if (deep >= 0) throw new BadRequestError(`The JSON is nested deeper than ${limits.maxDepth} levels (at character ${deep}).`);

@@ -13,6 +13,7 @@ import {
   IngestAcceptedSchema,
   IngestBodySchema,
   InfluxErrorSchema,
+  InfluxWriteErrorSchema,
   InfluxQuerySchema,
   InfluxResultSchema,
   LatestResultSchema,
@@ -101,7 +102,18 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
         'Idempotency-Key': z.string().max(255).optional().meta({ description: 'Same key and body within the window: the first 202 again (`Idempotent-Replayed: true`), nothing stored twice.' }),
       }),
     },
-    requestBody: { required: true, ...json(IngestBodySchema) },
+    requestBody: {
+      required: true,
+      description: 'The records in any of these formats, optionally with `Content-Encoding: gzip`, `deflate` or `br` (the size limit applies once inflated).',
+      content: {
+        'application/json': { schema: IngestBodySchema },
+        'application/x-ndjson': { schema: z.string().meta({ description: 'One JSON record per line.' }) },
+        'text/csv': { schema: z.string().meta({ description: 'A header row naming the fields, then one row per record; cells typed by the schema.' }) },
+        'application/msgpack': { schema: z.string().meta({ format: 'binary', description: 'One record or an array, in MessagePack.' }) },
+        'application/cbor': { schema: z.string().meta({ format: 'binary', description: 'One record or an array, in CBOR (strict).' }) },
+        'application/x-protobuf': { schema: z.string().meta({ format: 'binary', description: 'A `Records` message of the stream’s `schema.proto`.' }) },
+      },
+    },
     responses: {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
       ...withBody,
@@ -115,7 +127,22 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     operationId: 'query',
     summary: 'Query raw or downsampled points; `dim.NAME=VALUE` keeps one series; ranges are half-open',
     requestParams: { ...byId, query: DataQuerySchema },
-    responses: { ...ok('200', 'A page of points; follow `nextCursor`.', QueryResultSchema), '400': problem('A bad parameter, with its name as path.'), ...notFound },
+    responses: {
+      '200': {
+        description: 'A page of points; follow `nextCursor` (for CSV and NDJSON, the `next-cursor` header). `Accept-Encoding: gzip` gzips the answer.',
+        content: {
+          'application/json': { schema: QueryResultSchema },
+          'text/csv': { schema: z.string().meta({ description: 'A header row, then one row per point.' }) },
+          'application/x-ndjson': { schema: z.string().meta({ description: 'One JSON point per line.' }) },
+        },
+      },
+      '400': problem('A bad parameter, with its name as path.'), ...notFound },
+  },
+  'GET /v1/streams/{id}/schema.proto': {
+    operationId: 'getSchemaProto',
+    summary: 'The stream’s schema as proto3, for `application/x-protobuf` bodies; field numbers never change',
+    requestParams: byId,
+    responses: { '200': { description: 'The `.proto` file.', content: { 'text/plain': { schema: z.string() } } }, ...notFound },
   },
   'GET /v1/streams/{id}/latest': {
     operationId: 'latest',
@@ -132,6 +159,8 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
   'GET /v1/alerts': { operationId: 'listAlerts', requestParams: { query: AllAlertsQuerySchema }, responses: { ...ok('200', 'A page of alerts.', AlertPageSchema), '400': problem('A bad parameter.') } },
   'POST /v1/alerts/{id}/ack': { operationId: 'acknowledgeAlert', requestParams: { path: AlertIdParams }, responses: { ...ok('200', 'The alert.', AlertSchema), '404': problem('No such alert.') } },
   'GET /v1/openapi.json': { operationId: 'openapi', summary: 'This document', security: [], responses: { '200': { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: z.looseObject({ openapi: z.string() }) } } } } },
+  'POST /write': influxWrite('influxWriteV1', 'InfluxDB 1.x /write: line protocol; the measurement names the stream (`db` any name)'),
+  'POST /api/v2/write': influxWrite('influxWriteV2', 'InfluxDB 2.x /api/v2/write: line protocol; the measurement names the stream (`bucket` any name)'),
   'GET /query': influxOperation('influxQuery'),
   'POST /query': influxOperation('influxQueryPost'),
 };
@@ -143,6 +172,22 @@ function influxOperation(operationId: string): ZodOpenApiOperationObject {
     security: [{ bearer: [] }, { basic: [] }, { influxPassword: [] }],
     requestParams: { query: InfluxQuerySchema },
     responses: { ...ok('200', 'InfluxDB’s JSON answer.', InfluxResultSchema), '400': { description: 'A statement Tributary does not answer.', ...json(InfluxErrorSchema) } },
+  };
+}
+
+function influxWrite(operationId: string, summary: string): ZodOpenApiOperationObject {
+  return {
+    operationId,
+    summary,
+    security: [{ bearer: [] }, { basic: [] }, { influxPassword: [] }],
+    requestParams: { query: z.looseObject({ precision: z.string().optional().meta({ description: 'ns (default), us, ms, s; 1.x also n, u, h, m' }) }) },
+    requestBody: { required: true, description: 'Line protocol, optionally gzipped (Telegraf’s default).', content: { 'text/plain': { schema: z.string() } } },
+    responses: {
+      '204': { description: 'Every point is queued.' },
+      '400': { description: 'A bad line (named), or a partial write (1.x).', ...json(InfluxWriteErrorSchema) },
+      '413': { description: 'More than the line or byte limit.', ...json(InfluxWriteErrorSchema) },
+      '422': { description: 'A partial write (2.x): the valid points were queued.', ...json(InfluxWriteErrorSchema) },
+    },
   };
 }
 

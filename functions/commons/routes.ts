@@ -10,10 +10,11 @@ export interface Route {
   fn: FunctionName;
   /**
    * Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may);
-   * `read-any`: any `read:` scope, for a route without `{id}` whose handler checks each stream it names;
-   * `public`: no token (the OpenAPI document: it describes the API, never a stream or a record).
+   * `read-any`|`ingest-any`: any `read:`|`ingest:` scope, for a route without `{id}` whose handler checks
+   * each stream it names; `public`: no token (the OpenAPI document: it describes the API, never a stream or
+   * a record).
    */
-  scope: 'admin' | 'ingest' | 'read' | 'read-any' | 'public';
+  scope: 'admin' | 'ingest' | 'read' | 'read-any' | 'ingest-any' | 'public';
   /** InfluxDB's credentials as well as a bearer token: `Authorization: Token|Basic`, or `u`/`p` parameters. */
   influxAuth?: true;
 }
@@ -27,6 +28,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/pause', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/resume', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}/status', fn: 'streams', scope: 'read' },
+  { method: 'GET', path: '/v1/streams/{id}/schema.proto', fn: 'streams', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
@@ -50,12 +52,15 @@ export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.
 export const UNVERSIONED_ROUTES: readonly Route[] = ROUTES.map((r) => ({ ...r, path: r.path.replace(/^\/v1(?=\/)/, '') }));
 
 /**
- * InfluxDB 1.x's query endpoint at its own path, for Grafana's InfluxDB data source (InfluxQL). It names no
- * stream: the query handler checks the `read:` scope of each measurement a statement names.
+ * InfluxDB's endpoints at their own paths: 1.x's query endpoint, for Grafana's InfluxDB data source
+ * (InfluxQL), and the 1.x and 2.x write endpoints, for Telegraf and InfluxDB clients. None names a stream:
+ * the handlers check the `read:` or `ingest:` scope of each measurement a statement or a line names.
  */
 export const INFLUX_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/query', fn: 'query', scope: 'read-any', influxAuth: true },
   { method: 'POST', path: '/query', fn: 'query', scope: 'read-any', influxAuth: true },
+  { method: 'POST', path: '/write', fn: 'ingest', scope: 'ingest-any', influxAuth: true },
+  { method: 'POST', path: '/api/v2/write', fn: 'ingest', scope: 'ingest-any', influxAuth: true },
 ];
 
 /** Every route the API serves, contract v1's, their unversioned twins and InfluxDB's: what the CDK app creates. */

@@ -2,12 +2,16 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
 import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
+import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IdempotencyStore, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
-import { DEFAULT_LIMITS, parseRecordsText, requireJson, type BodyLimits } from '../commons/body';
+import { DEFAULT_LIMITS, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
-import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { atPositions, decodeRecords, recordsDecoder } from '../commons/formats/decode-records';
+import { contentCodings } from '../commons/formats/content-encoding';
+import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
+import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
 
 export interface IngestDeps {
@@ -21,7 +25,8 @@ export interface IngestDeps {
 }
 
 /**
- * `POST /v1/streams/{id}/data`: checks the token's scope, parses under caps, validates every record
+ * `POST /v1/streams/{id}/data`: checks the token's scope, decodes the body (its `Content-Encoding` undone, then
+ * JSON, NDJSON or CSV by its `Content-Type`, see `commons/formats`) under caps, validates every record
  * against the stream's schema, and answers 202 only once the valid records are on the queue.
  * Strict streams refuse a batch with any invalid record (400 listing each); lenient ones queue the valid
  * records and list the invalid ones in the 202.
@@ -38,29 +43,40 @@ export function makeIngestHandler(deps: IngestDeps) {
   const { registry, queue, clock, idempotency, log } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const compiled = compiledStreams();
+  const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled });
 
   async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
-    const { records, json } = parseRecordsText(bodyText(event), limits);
-    const stream = await registry.get(id);
-    if (!stream) throw new StreamNotFoundError(id);
-    if (stream.state === 'paused') throw new StreamPausedError(id);
+    let found: Promise<Stream> | undefined;
+    const streamOnce = () => (found ??= activeStream(id));
+    const { records, json, positions } = await decodeRecords(event, { limits, stream: streamOnce });
+    const stream = await streamOnce();
     const now = clock.now();
     const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now });
     const admission = admitBatch(stream.validation, prepared.records, prepared.result);
-    if (!admission.admitted) throw new RecordValidationError(admission.issues);
+    if (!admission.admitted) throw new RecordValidationError(atPositions(admission.issues, positions));
     const { records: accepted, whole } = admission;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
     await queue.send([
-      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
+      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
     ]);
-    return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: admission.issues }) });
+    return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: atPositions(admission.issues, positions) }) });
+  }
+
+  async function activeStream(id: string): Promise<Stream> {
+    const stream = await registry.get(id);
+    if (!stream) throw new StreamNotFoundError(id);
+    if (stream.state === 'paused') throw new StreamPausedError(id);
+    return stream;
   }
 
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
+    if (event.routeKey.endsWith('/write')) return influxWrite(event);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
     const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
-    requireJson(header(event, 'content-type'));
+    // an unsupported type or coding is refused before a key is claimed
+    recordsDecoder(header(event, 'content-type'));
+    contentCodings(header(event, 'content-encoding'));
     if (key === undefined) return accept(event, id);
     // the claim holds while this invocation may still run: past it, a retry may take the key over
     const holdMs = Math.max(1_000, context.getRemainingTimeInMillis());
@@ -71,3 +87,4 @@ export function makeIngestHandler(deps: IngestDeps) {
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
 }
+

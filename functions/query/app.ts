@@ -5,8 +5,8 @@ import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
-import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
-import { jsonResponse } from '../commons/problem';
+import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
 import { makeInfluxQuery } from './influx';
 
 export interface QueryDeps {
@@ -18,7 +18,8 @@ export interface QueryDeps {
 
 /**
  * `GET /v1/streams/{id}/data` and `/latest` (and InfluxDB's `/query`, see `influx.ts`): parameters are parsed against the stream's schema into the
- * query model; the store answers; rows are shaped for the client (ISO times, typed values).
+ * query model; the store answers; rows are shaped for the client (ISO times, typed values). `/data` answers in
+ * JSON, CSV or NDJSON as `Accept` asks, and every answer is gzipped when `Accept-Encoding` takes gzip.
  *
  * @example
  * export const handler = makeQueryHandler({ registry, store, clock: systemClock, log: jsonLogger });
@@ -34,15 +35,21 @@ export function makeQueryHandler(deps: QueryDeps) {
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
     const params = event.queryStringParameters ?? {};
+    const gzipped = acceptsGzip(header(event, 'accept-encoding'));
     if (event.routeKey.endsWith('/latest')) {
       const rows = await store.latest(stream, parseLatestQuery(stream, params));
-      return jsonResponse(200, { streamId: id, points: rows.map((r) => shapeRow(stream, r, true)) });
+      return encodedAnswer(gzipped, 'application/json', JSON.stringify({ streamId: id, points: rows.map((r) => shapeRow(stream, r, true)) }));
     }
     const q = parseDataQuery(stream, canonicalQueryParams(stream, params, clock.now()), clock.now());
     const rows = await store.query(stream, { ...q, limit: q.limit + 1 });
     const cursor = nextCursor(q, rows);
     const points = rows.slice(0, q.limit).map((r) => shapeRow(stream, r, q.granularity === 'raw'));
-    return jsonResponse(200, { streamId: id, granularity: q.granularity, points, ...(cursor && { nextCursor: cursor }) });
+    const type = answerType(header(event, 'accept'));
+    if (type === 'application/json') {
+      return encodedAnswer(gzipped, type, JSON.stringify({ streamId: id, granularity: q.granularity, points, ...(cursor && { nextCursor: cursor }) }));
+    }
+    // CSV and NDJSON have no envelope: the next page's cursor travels in a header, as `cursor=` takes it
+    return encodedAnswer(gzipped, type, type === 'text/csv' ? toCsv(q, points) : toNdjson(points), cursor ? { [NEXT_CURSOR_HEADER]: cursor } : {});
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

@@ -12,12 +12,14 @@ import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases } from './answers';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
 import { hashToken, newToken } from '../../shared/tokens';
 import { callerScopes, requireScope, requiredScope } from '../commons/auth';
-import { parseJsonBody, requireJson } from '../commons/body';
-import { bodyText, header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { MAX_BODY_BYTES, parseJsonBody, requireJson } from '../commons/body';
+import { decodedBodyText } from '../commons/formats/decode-records';
+import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
 import { findRoute } from '../commons/routes';
 import { OPENAPI_PATH, openApiDocument } from '../commons/openapi';
@@ -39,7 +41,13 @@ export interface StreamsDeps {
   scheme?: 'https' | 'http';
   /** Who holds each MQTT username and device topic: a stream's device claims its own before the stream is written. */
   devices?: DeviceDirectory;
+  /** Whether this deployment holds subscriptions to other brokers (`subscription.ts`): the local runtime does, AWS does not. */
+  subscriptions?: boolean;
 }
+
+/** Why AWS refuses a stream that subscribes to another broker. */
+export const SUBSCRIPTIONS_UNAVAILABLE =
+  'this deployment cannot subscribe to another broker (a Lambda function holds no connection): bridge that broker to AWS IoT Core and publish to the stream\'s topic, as the README shows, or run the local runtime beside the broker';
 
 /** The MQTT username and topic a stream's device holds. */
 const claimsOf = (stream: Stream | undefined): DeviceClaims => ({
@@ -77,15 +85,21 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return token;
   }
 
-  function body(event: HttpEvent): unknown {
+  /** The JSON body, its `Content-Encoding` (gzip, deflate, br) undone under the size limit first. */
+  async function body(event: HttpEvent): Promise<unknown> {
     requireJson(header(event, 'content-type'));
-    return parseJsonBody(bodyText(event));
+    return parseJsonBody(await decodedBodyText(event, MAX_BODY_BYTES));
   }
 
   /** The body's alert rules against `actionUrls`: a 400 listing each refused URL with its path. */
-  function checkUrls<T extends { alerts?: Stream['alerts'] }>(input: T, what: string): T {
+  function checkUrls<T extends { alerts?: Stream['alerts']; subscription?: Stream['subscription'] }>(input: T, raw: unknown, what: string): T {
     const issues: Issue[] = [];
     if (deps.actionUrls && input.alerts) checkActionUrls(input.alerts, deps.actionUrls, ['alerts'], (path, message) => issues.push({ path, message }));
+    if (input.subscription !== undefined && deps.subscriptions !== true) {
+      // the documents write it as the source
+      const written = (raw as { subscription?: unknown } | null)?.subscription !== undefined ? 'subscription' : 'source';
+      issues.push({ path: [written], message: SUBSCRIPTIONS_UNAVAILABLE });
+    }
     if (issues.length > 0) throw new BadRequestError(`Invalid ${what}.`, issues);
     return input;
   }
@@ -168,8 +182,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     switch (route.path.replace('/v1/streams', '') || '/') {
       case '/':
         if (route.method === 'POST') {
-          const raw = body(event);
-          const input = await checkScriptOf(checkUrls(parseDefinition(raw), 'stream definition'), raw, 'stream definition');
+          const raw = await body(event);
+          const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
           const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
           await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
           const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
@@ -197,17 +211,19 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return { statusCode: 204 };
         } else {
           const current = await load(id!);
-          const raw = body(event);
-          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), 'stream patch'), raw, 'stream patch');
+          const raw = await body(event);
+          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), raw, 'stream patch'), raw, 'stream patch');
           const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await withClaims(next, claimsNotIn(claimsOf(next), claimsOf(current)), raw, () => registry.update(next));
           await deps.devices?.release(next.id, claimsNotIn(claimsOf(current), claimsOf(next)));
           return jsonResponse(200, { ...asPublished(next), ...(await signingSecretFor(next)) });
         }
+      case '/{id}/schema.proto':
+        return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: streamProto(await load(id!)) };
       case '/{id}/processor': {
         // the document's streams.setProcessor: its transformations and aggregations replace the stream's
         const current = await load(id!);
-        const patch = parseProcessor(body(event), current);
+        const patch = parseProcessor(await body(event), current);
         await checkScriptOf(patch, {}, 'stream processor').catch((err: unknown) => {
           if (!(err instanceof BadRequestError)) throw err;
           throw new BadRequestError(err.message, err.issues.map((i) => (i.path[0] === 'pipeline' ? { ...i, path: ['transformations', i.path[1]!, 'function'] } : i)));
@@ -229,7 +245,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       }
       case '/{id}/tokens': {
         await load(id!);
-        const input = event.body ? body(event) : {};
+        const input = event.body ? await body(event) : {};
         if (typeof input !== 'object' || input === null || Array.isArray(input)) {
           throw new BadRequestError('Invalid token request.', [{ path: [], message: 'the body must be a JSON object such as {"scope":"read"}' }]);
         }

@@ -139,11 +139,11 @@ export function answerAndClose(req: IncomingMessage, res: ServerResponse, result
   res.once('finish', () => linger(socket));
 }
 
-/** Writes a handler's result. */
+/** Writes a handler's result; a base64 body goes out as its bytes, as API Gateway sends it. */
 export function send(res: ServerResponse, result: HttpResult): void {
   res.statusCode = result.statusCode ?? 200;
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
-  res.end(result.body ?? '');
+  res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
 }
 
 const lingering = new WeakSet<Socket>();

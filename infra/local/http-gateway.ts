@@ -118,8 +118,10 @@ function requestUrl(target: string | undefined): URL | undefined {
 }
 
 function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, bytes: Buffer | undefined, authorizer: object): HttpEvent {
-  // as API Gateway passes a body it cannot take for text: base64, for the handler to decode (and refuse) itself
-  const text = bytes?.length ? isUtf8(bytes) : true;
+  // as API Gateway passes a body it cannot take for text: base64, for the handler to decode (and refuse)
+  // itself; a compressed body is bytes whatever they happen to look like
+  const coded = req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].trim().toLowerCase() !== 'identity';
+  const text = bytes?.length ? !coded && isUtf8(bytes) : true;
   const body = bytes?.length ? bytes.toString(text ? 'utf8' : 'base64') : '';
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {

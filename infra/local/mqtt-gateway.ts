@@ -2,14 +2,12 @@ import { createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceDecision, DeviceIdentity } from '../../functions/iot-authorizer/app';
 import { deviceTopicFilter } from '../../functions/iot-authorizer/app';
-import { decodeUtf8, DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
-import { compiledStreams } from '../../functions/commons/compiled';
-import { admitBatch } from '../../shared/domain/admission';
 import { StreamPausedError, TributaryError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Logger } from '../../functions/commons/http';
 import type { Clock, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { TOKEN_PREFIX } from '../../shared/tokens';
+import { makeMqttAcceptor, PayloadRefused } from './mqtt-accept';
 import { guardPackets, MAX_MQTT_PACKET_BYTES, MQTT_CONNECT_TIMEOUT_MS } from './mqtt-packet-guard';
 
 export interface MqttGatewayDeps {
@@ -40,7 +38,7 @@ const devices = new WeakMap<Client, DeviceIdentity>();
  * server.listen(1883, '127.0.0.1');
  */
 export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker: Aedes; server: Server }> {
-  const compiled = compiledStreams();
+  const accept = makeMqttAcceptor(deps);
   const ttl = deps.streamTtlMs ?? 1_000;
   // the read itself is cached, so the publishes in flight when the entry expires share one registry read
   const streams = new Map<string, { stream: Promise<Stream | undefined>; at: number }>();
@@ -114,21 +112,12 @@ export async function createMqttGateway(deps: MqttGatewayDeps): Promise<{ broker
       (async () => {
         const stream = await streamOf(device.streamId);
         if (!stream) throw refuse(device, `stream '${device.streamId}' no longer exists`, { onStream: false });
-        if (stream.state === 'paused') throw new StreamPausedError(stream.id);
-        const payload = typeof packet.payload === 'string' ? packet.payload : decodeUtf8(packet.payload, 'The payload');
-        const { records, json } = parseRecordsText(payload, DEFAULT_LIMITS);
-        const now = deps.clock.now();
-        const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now, deviceId: device.deviceId });
-        const admission = admitBatch(stream.validation, prepared.records, prepared.result);
-        if (!admission.admitted) {
-          const first = admission.issues[0]!;
-          throw refuse(device, `invalid payload: record ${first.index}: ${first.path.join('.') || '(record)'}: ${first.message}`, { invalid: prepared.result.invalid });
+        try {
+          await accept(stream, packet.payload, { deviceId: device.deviceId });
+        } catch (err) {
+          if (err instanceof PayloadRefused) throw refuse(device, err.message, { invalid: err.invalid });
+          throw err;
         }
-        const { records: accepted, whole } = admission;
-        // the writer counts what the processing stage filtered out, so a fully filtered publish still sends its count
-        await deps.queue.send([
-          { streamId: stream.id, receivedAt: now, source: 'mqtt', deviceId: device.deviceId, records: accepted, ...(whole && !prepared.processed && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
-        ]);
       })().then(
         () => done(null),
         (err: unknown) => {

@@ -15,6 +15,7 @@ import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
 import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { startDynalite, ensureTable } from '../../shared/local/dynalite-server';
+import { FileSecretSource } from '../../shared/local/file-secret-source';
 import { FileQueue } from '../../shared/local/file-queue/file-queue';
 import type { FileQueueOptions } from '../../shared/local/file-queue/types';
 import { systemClock, type Clock, type PointStore } from '../../shared/ports';
@@ -23,6 +24,7 @@ import type { LocalConfig } from './config';
 import { createLocalAlerts, type LocalAlerts, type LocalAlertsOptions } from './alerts';
 import { createHttpGateway } from './http-gateway';
 import { startLocalIdempotency } from './idempotency';
+import { startMqttBridges } from './mqtt-bridge';
 import { createMqttGateway } from './mqtt-gateway';
 import { patient } from './patient';
 import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
@@ -118,7 +120,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const idempotency = await startLocalIdempotency(dynamo.client, log);
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true }),
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store }),
       query: makeQueryHandler({ registry, store, clock, log }),
       alerts: alerts.handler,
@@ -152,6 +154,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     alerts.attachBroker(mqtt.broker);
     alerts.start();
     pulls.start();
+    const bridges = startMqttBridges({ registry, queue, clock, log, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) });
+    closers.push(() => bridges.close());
 
     // only once both ports listen is this a first start: a start that fails earlier leaves no token file
     // behind, so the next one is a first start again (token printed, demo stream created)

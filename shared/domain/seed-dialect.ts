@@ -2,7 +2,7 @@ import { BadRequestError, type Issue } from './errors';
 import { GRANULARITIES, isGranularity, type Downsampler } from './granularity';
 import { isPullType } from './pull-source';
 import { translateAlerting, translateRules } from './seed-dialect-alerts';
-import { parseStreamInput, parseStreamPatch, type Stream, type StreamInput, type StreamPatch } from './stream-definition';
+import { parseStreamInput, parseStreamPatch, STREAM_TYPES, type Stream, type StreamType, type StreamInput, type StreamPatch } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
 import { isUnixCron, unixCronToEventBridge } from './unix-cron';
 
@@ -87,9 +87,11 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   const t: Translation = { body: input, issues: [], renames: [] };
   if (!isObj(input)) return t;
   const body: Obj = { ...input };
-  const type = typeof body.type === 'string' ? body.type : stream?.type;
   const rename = (canonical: Path, written: Path) => t.renames.push({ canonical, written });
   const issue = (path: Path, message: string) => t.issues.push({ path, message });
+  if (!stream) documentType(body, issue);
+  if (!stream && !('schema' in body) && !('eventTypes' in body)) issue(['schema'], 'a stream needs a schema: Tributary validates every record against it (give each field its type, as the other examples do)');
+  const type = typeof body.type === 'string' ? body.type : stream?.type;
 
   const documentForm = 'processing' in body || 'vaultId' in body || (isObj(body.source) && !('kind' in body.source)) || isObj(body.eventTypes);
   if (isObj(body.schema)) body.schema = translateSchema(body.schema, ['schema'], rename, issue);
@@ -109,6 +111,46 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   if ('processing' in body) translateProcessing(body, type, stream, rename, issue);
   t.body = body;
   return t;
+}
+
+/** What the integration examples' sources are: the Tributary type that takes them, or why none does. */
+const SOURCE_TYPES: Readonly<Record<string, StreamType | { refused: string }>> = {
+  mqtt: 'iot_sensor',
+  api_pull: 'api_pull',
+  postgresql: 'database',
+  webhook: 'event_stream',
+  plc_integration: {
+    refused: 'Tributary does not poll PLCs (Modbus TCP): run a gateway that reads the registers and publishes them to this stream over MQTT or HTTPS (Telegraf\'s modbus input, Node-RED), and create the stream as an iot_sensor',
+  },
+  bacnet: {
+    refused: 'Tributary does not speak BACnet: run a gateway that reads the points and publishes them to this stream over MQTT or HTTPS (Node-RED, a BACnet/MQTT gateway), and create the stream as an iot_sensor',
+  },
+};
+
+/**
+ * The integration examples name their domain as the type (`occupancy`, `energy`, `manufacturing`, …): the
+ * source says which Tributary type that is, and the domain is kept as the `category` tag.
+ */
+function documentType(body: Obj, issue: Report): void {
+  if (typeof body.type !== 'string' || (STREAM_TYPES as readonly string[]).includes(body.type) || !isObj(body.source) || 'kind' in body.source) return;
+  const sourceType = typeof body.source.type === 'string' ? body.source.type : undefined;
+  const mapped = sourceType === undefined ? undefined : SOURCE_TYPES[sourceType];
+  if (mapped === undefined) return; // the canonical schema names the type it does not know
+  if (typeof mapped === 'object') {
+    issue(['source', 'type'], mapped.refused);
+    // what else is wrong is reported as for the iot_sensor the stream would be, not against a source it cannot have
+    body.type = 'iot_sensor';
+    delete body.source;
+    return;
+  }
+  const tags = isObj(body.tags) ? body.tags : {};
+  if (!('category' in tags)) body.tags = { ...tags, category: body.type };
+  body.type = mapped;
+  // `type: 'api_pull'` in a pull source is the stream's type, not the source's
+  if (mapped === 'api_pull') {
+    const { type: _type, ...source } = body.source;
+    body.source = source;
+  }
 }
 
 /**
@@ -298,6 +340,15 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
       out.mapping = generated(Object.fromEntries(Object.keys(body.schema).map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)])));
     }
     body.source = out;
+  } else if (type === 'iot_sensor' && Array.isArray(source.topics)) {
+    // devices that publish to another broker: the stream subscribes to that broker's topics
+    const { type: protocol, endpoint, url, topics, ...rest } = source;
+    if (protocol !== undefined && protocol !== 'mqtt') issue(['source', 'type'], "a source with topics is another MQTT broker: { type: 'mqtt', endpoint, topics }");
+    if (endpoint !== undefined && url !== undefined) issue(['source', 'endpoint'], 'give endpoint or url, not both');
+    body.subscription = { url: endpoint ?? url, topics, ...rest, ...(typeof rest.password === 'string' && { password: secretRefs(rest.password) }) };
+    delete body.source;
+    rename(['subscription', 'url'], ['source', endpoint !== undefined ? 'endpoint' : 'url']);
+    rename(['subscription'], ['source']);
   } else if (type === 'iot_sensor') {
     body.device = source;
     delete body.source;

@@ -5,6 +5,8 @@ import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type
 import { findUnsafeJson } from './json-safety';
 import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
+import { SubscriptionSchema, type Subscription } from './subscription';
+import { assignFieldNumbers, fieldNumbersOf, protoFieldNames } from './stream-proto';
 import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
 
 /**
@@ -89,6 +91,8 @@ const CreateShape = z.strictObject({
   vaultId: VaultIdSchema.optional(),
   webhook: WebhookSchema.optional(),
   device: DeviceInputSchema.optional(),
+  /** `iot_sensor` only: topics of another MQTT broker this stream takes its records from (`subscription.ts`). */
+  subscription: SubscriptionSchema.optional(),
   eventTypes: EventTypesSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
   /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
@@ -117,6 +121,8 @@ export const StreamPatchSchema = z.strictObject({
   webhook: WebhookSchema.optional(),
   /** Replaces the device as a whole. */
   device: DeviceInputSchema.optional(),
+  /** Replaces the subscription as a whole. */
+  subscription: SubscriptionSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
   /** Replaces the processing stage as a whole; `[]` removes it. */
   pipeline: PipelineSchema.optional(),
@@ -148,6 +154,8 @@ export interface Stream {
   webhook?: Webhook;
   /** `iot_sensor` only: its device (a password only as a hash, set by the streams function). */
   device?: Device;
+  /** `iot_sensor` only: the other broker's topics this stream subscribes to. */
+  subscription?: Subscription;
   /** `event_stream` only: the event types, the record's `eventType` naming one. */
   eventTypes?: EventTypes;
   /** What `GET …/data` answers without a granularity; raw points when absent. */
@@ -161,6 +169,8 @@ export interface Stream {
   updatedAt: string;
   /** Increases on every change; compiled validators are cached by (id, version). */
   version: number;
+  /** The protobuf field number of each schema field, never changed once given (see `stream-proto.ts`). */
+  fieldNumbers?: Record<string, number>;
 }
 
 function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): void {
@@ -193,6 +203,7 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   if (s.alerts) checkAlertRules(s.alerts, s.schema, ['alerts'], report);
   if (s.alertThresholds) checkAlertThresholds(s.alertThresholds, s.schema, report);
   checkSections(s, report);
+  if (s.subscription !== undefined && s.type !== 'iot_sensor') report(['subscription'], `a ${s.type} stream has no subscription: only iot_sensor streams subscribe to a broker`);
   if (s.pipeline) checkPipeline(s.pipeline, s.schema, report);
   if (s.aggregations) checkAggregations(s.aggregations, s, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
@@ -271,10 +282,12 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.vaultId !== undefined && { vaultId: patch.vaultId }),
     ...(patch.webhook !== undefined && { webhook: patch.webhook }),
     ...(patch.device !== undefined && { device: storedDevice(patch.device) }),
+    ...(patch.subscription !== undefined && { subscription: patch.subscription }),
     ...(patch.defaultQuery !== undefined && { defaultQuery: patch.defaultQuery }),
     ...(patch.pipeline !== undefined && { pipeline: patch.pipeline }),
     ...(patch.aggregations !== undefined && { aggregations: patch.aggregations }),
     schema,
+    fieldNumbers: assignFieldNumbers(fieldNumbersOf(stream), protoFieldNames({ schema, timeField: stream.timeField })),
     updatedAt: now.toISOString(),
     version: stream.version + 1,
   };
@@ -301,6 +314,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.webhook !== undefined && { webhook: s.webhook }),
     // the stored device's password is a hash, checked when it was set: only its kind is checked again
     ...(s.device !== undefined && { device: { protocol: s.device.protocol } }),
+    ...(s.subscription !== undefined && { subscription: s.subscription }),
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
@@ -346,6 +360,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.vaultId !== undefined && { vaultId: input.vaultId }),
     ...(input.webhook !== undefined && { webhook: input.webhook }),
     ...(input.device !== undefined && { device: storedDevice(input.device) }),
+    ...(input.subscription !== undefined && { subscription: input.subscription }),
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
@@ -354,6 +369,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     createdAt: at,
     updatedAt: at,
     version: 1,
+    fieldNumbers: assignFieldNumbers(undefined, protoFieldNames(input)),
   };
 }
 

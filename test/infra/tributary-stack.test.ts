@@ -340,6 +340,34 @@ describe('HTTP API', () => {
     }
   });
 
+  it('hands compressed and binary bodies to the functions untouched, base64-encoded: an HTTP API with payload 2.0 Lambda proxy integrations', () => {
+    // A REST API would need binaryMediaTypes (else bytes reach Lambda mangled as UTF-8) and would decompress
+    // bodies itself; an HTTP API has neither setting: a body it does not take for text arrives with
+    // isBase64Encoded: true, Content-Encoding intact, and the handler undoes both (commons/formats).
+    expect(ofType('AWS::ApiGateway::RestApi')).toEqual([]);
+    expect(ofType('AWS::ApiGatewayV2::Api').map((a) => a.ProtocolType)).toEqual(['HTTP']);
+    const integrations = ofType('AWS::ApiGatewayV2::Integration');
+    expect(integrations.length).toBeGreaterThan(0);
+    for (const i of integrations) {
+      expect(i).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+      // no conversion of the body and no rewriting of the headers that say how to read it
+      expect(i.ContentHandlingStrategy).toBeUndefined();
+      expect(JSON.stringify(i.RequestParameters ?? {})).not.toMatch(/content-(encoding|type)|body/i);
+    }
+  });
+
+  it("puts InfluxDB's write routes and schema.proto on their functions, on an HTTP API (which hands a body that is not text to Lambda base64, binary formats included)", () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    const targetOf = (key: string) => {
+      const r = routes.find((x) => x.RouteKey === key)!;
+      return synth.resources[r.Target['Fn::Join'][1][1].Ref as string]!.Properties.IntegrationUri;
+    };
+    expect(targetOf('POST /write')).toEqual(getAtt(synth.stack.ingest.ingestFunction.fn));
+    expect(targetOf('POST /api/v2/write')).toEqual(getAtt(synth.stack.ingest.ingestFunction.fn));
+    expect(targetOf('GET /v1/streams/{id}/schema.proto')).toEqual(getAtt(synth.stack.api.streamsFunction.fn));
+    expect(ofType('AWS::ApiGatewayV2::Api').map((a) => a.ProtocolType)).toEqual(['HTTP']);
+  });
+
   it('never reuses a cached authorization across routes or streams', () => {
     const authorizer = ofType('AWS::ApiGatewayV2::Authorizer')[0]!;
     expect(authorizer).toMatchObject({ AuthorizerType: 'REQUEST', AuthorizerPayloadFormatVersion: '2.0', EnableSimpleResponses: true });

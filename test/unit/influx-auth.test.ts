@@ -50,3 +50,27 @@ describe('the /query routes', () => {
     expect(await decide(undefined, 'GET /v1/streams/{id}/data', 'freezers', { p: 'trb_read' })).toMatchObject({ ok: false, status: 401 });
   });
 });
+
+describe('the InfluxDB write routes', () => {
+  const records = new Map<string, TokenRecord>([
+    [hashToken('trb_read'), { hash: hashToken('trb_read'), scopes: ['read:cpu'], streamId: 'cpu', createdAt: '2026-01-01T00:00:00Z' }],
+    [hashToken('trb_ingest'), { hash: hashToken('trb_ingest'), scopes: ['ingest:cpu'], streamId: 'cpu', createdAt: '2026-01-01T00:00:00Z' }],
+  ]);
+  const decide = makeDecide({ tokens: { put: async () => {}, find: async (h) => records.get(h), deleteForStream: async () => {} }, adminTokenHash: hashToken('trb_admin') });
+
+  it('are POST /write (1.x) and POST /api/v2/write (2.x) to the ingest function, with InfluxDB credentials and no stream in the path', () => {
+    for (const path of ['/write', '/api/v2/write']) {
+      expect(matchRoute('POST', path)).toEqual({ route: findRoute(`POST ${path}`) });
+      expect(findRoute(`POST ${path}`)).toMatchObject({ fn: 'ingest', scope: 'ingest-any', influxAuth: true });
+      expect(matchRoute('GET', path)).toEqual({ pathKnown: true });
+    }
+  });
+
+  it("let an ingest token in by Telegraf's credentials (Token for 2.x, basic auth or u/p for 1.x), and keep a read token out", async () => {
+    expect(await decide('Token trb_ingest', 'POST /api/v2/write', undefined)).toMatchObject({ ok: true, context: { scopes: 'ingest:cpu' } });
+    expect(await decide(basic('telegraf', 'trb_ingest'), 'POST /write', undefined)).toMatchObject({ ok: true, context: { scopes: 'ingest:cpu' } });
+    expect(await decide(undefined, 'POST /write', undefined, { u: 'telegraf', p: 'trb_ingest' })).toMatchObject({ ok: true });
+    expect(await decide('Token trb_read', 'POST /api/v2/write', undefined)).toMatchObject({ ok: false, status: 403, reason: expect.stringContaining('ingest:<stream>') });
+    expect(await decide(undefined, 'POST /api/v2/write', undefined)).toMatchObject({ ok: false, status: 401 });
+  });
+});

@@ -145,8 +145,28 @@ describe('parseDefinition (the documents\' dialect)', () => {
     });
   });
 
-  it.each(['production-line', 'hvac-monitoring', 'occupancy-monitoring', 'energy-management'])('refuses the %s integration example, whose type Tributary has not', (name) => {
-    expect(issuesOf(() => parseDefinition(documentDefinition(name)))).toContainEqual({ path: ['type'], message: expect.any(String) });
+  it('takes the Occupancy Monitoring integration example as an iot_sensor subscribing to the building broker, its domain kept as a tag', () => {
+    const input = parseDefinition(documentDefinition('occupancy-monitoring'));
+    expect(input).toMatchObject({
+      type: 'iot_sensor',
+      tags: { category: 'occupancy' },
+      dimensions: ['zone'],
+      subscription: { url: 'mqtt://building.sensors.com:1883', topics: ['building/hq/occupancy/+/count', 'building/hq/access/+/events'], qos: 1, allowPrivateTargets: false },
+    });
+  });
+
+  it.each([
+    ['production-line', 'Modbus TCP'],
+    ['hvac-monitoring', 'BACnet'],
+  ])('refuses the %s integration example at source.type, saying what to run instead', (name, protocol) => {
+    const issues = issuesOf(() => parseDefinition(documentDefinition(name)));
+    expect(issues[0]).toEqual({ path: ['source', 'type'], message: expect.stringContaining(protocol) });
+    expect(issues[0]!.message).toContain('publishes them to this stream over MQTT or HTTPS');
+    expect(issues.map((i) => i.path)).not.toContainEqual(['type']);
+  });
+
+  it('refuses the Energy Management example, which gives no schema, naming the schema', () => {
+    expect(issuesOf(() => parseDefinition(documentDefinition('energy-management')))).toContainEqual({ path: ['schema'], message: expect.stringContaining('needs a schema') });
   });
 });
 

@@ -263,6 +263,7 @@ describe('newStream', () => {
       createdAt: '2026-03-01T12:00:00.000Z',
       updatedAt: '2026-03-01T12:00:00.000Z',
       version: 1,
+      fieldNumbers: { deviceId: 1, temperature: 2, timestamp: 3 },
     });
   });
 });

@@ -53,7 +53,7 @@ export interface ApiDomain {
 }
 
 /** The headers a browser may send to the API on a cross-origin request. */
-export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'] as const;
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'content-encoding', 'idempotency-key'] as const;
 
 /**
  * The HTTP API of contract v1: every route of `functions/commons/routes.ts` (`POST /v1/streams/{id}/data` to
@@ -160,7 +160,7 @@ export class Api extends Construct {
           allowOrigins: [...props.corsAllowedOrigins],
           allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.PATCH, apigwv2.CorsHttpMethod.DELETE],
           allowHeaders: [...CORS_ALLOWED_HEADERS],
-          exposeHeaders: ['location', 'retry-after'],
+          exposeHeaders: ['location', 'retry-after', 'next-cursor'],
           maxAge: Duration.hours(1),
         },
       }),

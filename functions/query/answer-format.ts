@@ -1,0 +1,110 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { DataQuery } from '../../shared/domain/query';
+import type { HttpResult } from '../commons/http';
+
+const gzipAsync = promisify(gzip);
+
+/** The media types a data answer is written in; JSON unless `Accept` prefers another. */
+export const ANSWER_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
+export type AnswerType = (typeof ANSWER_TYPES)[number];
+
+/** The header that carries the next page's cursor in a CSV or NDJSON answer (JSON has `nextCursor`). */
+export const NEXT_CURSOR_HEADER = 'next-cursor';
+
+/** A point as the JSON answer shapes it. */
+export interface ShapedPoint {
+  time: string;
+  dimensions?: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * The answer type `Accept` prefers (RFC 9110 §12.5.1: highest `q` first, then the order given); `*\/*`, an
+ * absent header or only types we do not write give JSON, as a server may answer without honouring Accept.
+ *
+ * @example
+ * answerType('text/csv;q=0.9, application/x-ndjson'); // 'application/x-ndjson'
+ */
+export function answerType(accept: string | undefined): AnswerType {
+  if (!accept) return 'application/json';
+  let best: { type: AnswerType; q: number } | undefined;
+  for (const part of accept.split(',')) {
+    const [range, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!(q > 0)) continue;
+    const type = range === 'application/ndjson' ? 'application/x-ndjson' : range === '*/*' || range === 'application/*' ? 'application/json' : range === 'text/*' ? 'text/csv' : range;
+    if ((ANSWER_TYPES as readonly string[]).includes(type!) && (!best || q > best.q)) best = { type: type as AnswerType, q };
+  }
+  return best?.type ?? 'application/json';
+}
+
+/**
+ * Whether `Accept-Encoding` takes gzip (`gzip`, `x-gzip` or `*`, with a `q` above 0).
+ *
+ * @example
+ * acceptsGzip('gzip, deflate, br'); // true
+ */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  return acceptEncoding.split(',').some((part) => {
+    const [coding, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    return (coding === 'gzip' || coding === 'x-gzip' || coding === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/**
+ * The points of a data answer as CSV: a header row `time`, the series' dimensions, then one column per
+ * field (raw) or per field and downsampler (`temperature.mean`), the same columns on every page so pages
+ * concatenate; an absent value is an empty cell, objects and arrays are their JSON. Cells are quoted per
+ * RFC 4180 and written as stored: a value that looks like a formula is not altered (open such a file in a
+ * spreadsheet with its formula evaluation off).
+ *
+ * @example
+ * toCsv(q, points); // 'time,deviceId,temperature\r\n2026-12-01T00:00:00.000Z,f-1,-18.5\r\n'
+ */
+export function toCsv(q: Pick<DataQuery, 'granularity' | 'keyDimensions' | 'fields' | 'downsamplers'>, points: ShapedPoint[]): string {
+  const raw = q.granularity === 'raw';
+  const dims = q.keyDimensions;
+  const columns = raw ? q.fields.map((f) => [f]) : q.fields.flatMap((f) => q.downsamplers.map((d) => [f, d]));
+  const lines = [['time', ...dims, ...columns.map((c) => c.join('.'))].map(cell).join(',')];
+  for (const p of points) {
+    const cells = [p.time, ...dims.map((d) => p.dimensions?.[d]), ...columns.map(([f, d]) => (d ? (p.values[f!] as Record<string, unknown> | undefined)?.[d] : p.values[f!]))];
+    lines.push(cells.map(cell).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/**
+ * The points of a data answer as NDJSON: one JSON answer point per line.
+ *
+ * @example
+ * toNdjson(points); // '{"time":"…","values":{…}}\n'
+ */
+export function toNdjson(points: ShapedPoint[]): string {
+  let out = '';
+  for (const p of points) out += `${JSON.stringify(p)}\n`;
+  return out;
+}
+
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * A 200 answer in the chosen type, gzipped (and base64-encoded, as API Gateway and the local gateway send
+ * bytes) when `Accept-Encoding` takes gzip. `Vary` names both headers the answer depends on.
+ *
+ * @example
+ * return encodedAnswer(event.headers, 'text/csv', csvText, { 'next-cursor': cursor });
+ */
+export async function encodedAnswer(gzipped: boolean, type: AnswerType, body: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  const base = { 'content-type': type === 'application/json' ? type : `${type}; charset=utf-8`, vary: 'accept, accept-encoding', ...headers };
+  if (!gzipped) return { statusCode: 200, headers: base, body };
+  const bytes = await gzipAsync(body);
+  return { statusCode: 200, headers: { ...base, 'content-encoding': 'gzip' }, body: bytes.toString('base64'), isBase64Encoded: true };
+}
