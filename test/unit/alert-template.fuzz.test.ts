@@ -60,7 +60,9 @@ function shapeOf(v: unknown): unknown {
 }
 
 function contextOf(data: Record<string, unknown>, deviceId: string) {
-  return { alert: { rule: 'warm', severity: 'critical', value: 3 }, data, dimensions: { deviceId, site: String(data.site) }, stream: { id: 's' } };
+  // a dimension is text; String() of a value such as {"toString": null} would throw in the test itself
+  const site = typeof data.site === 'string' ? data.site : (JSON.stringify(data.site) ?? '');
+  return { alert: { rule: 'warm', severity: 'critical', value: 3 }, data, dimensions: { deviceId, site }, stream: { id: 's' } };
 }
 
 describe('renderJsonTemplate under any record content', () => {
