@@ -65,6 +65,13 @@ export interface IngestEnvelope {
    * topic rule in AWS, which reaches the writer without the ingest function. Never part of a message.
    */
   unprocessed?: boolean;
+  /**
+   * The MQTT payload as the device sent it (the IoT topic rule's, in AWS), for a stream whose `mqttFormat`
+   * is not JSON: the writer decodes it with the stream's decoder. `records` then holds what it read as JSON,
+   * if anything, and `payloadProblem` why it could not. Never part of a message.
+   */
+  payload?: Buffer;
+  payloadProblem?: string;
   /** Records of this batch that the stream's processing stage dropped: the writer counts them on the stream. */
   filtered?: number;
 }

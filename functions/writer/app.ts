@@ -1,8 +1,10 @@
-import { StoreUnavailableError } from '../../shared/domain/errors';
+import { StoreUnavailableError, TributaryError } from '../../shared/domain/errors';
 import type { Datapoint } from '../../shared/domain/validate-record';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { AlertEvaluator, Clock, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
+import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
+import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
 import type { Logger } from '../commons/http';
 
 /** A queue message, decoded; `envelope` is missing when the body could not be read. */
@@ -106,7 +108,12 @@ export function makeWriter(deps: WriterDeps) {
         if (samples.length < MAX_SAMPLES) samples.push({ reason: m.invalid?.reason ?? 'unreadable message' });
         continue;
       }
-      const e = m.envelope;
+      const e = await readPayload(m.envelope, stream);
+      if (e.payloadProblem !== undefined) {
+        invalid++;
+        if (samples.length < MAX_SAMPLES) samples.push({ reason: e.payloadProblem });
+        continue;
+      }
       filtered += e.filtered ?? 0;
       const ctx = { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) };
       // the processing stage runs once per record: at ingest, or here for what reached the queue without it
@@ -130,6 +137,22 @@ export function makeWriter(deps: WriterDeps) {
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;
     return result.written > 0 ? { stream, points, rejected: result.rejected } : undefined;
+  }
+
+  /**
+   * An IoT rule message's records in the stream's `mqttFormat`: JSON was read when the message was; any other
+   * format is decoded here, where the stream is known. A payload that does not decode is one invalid message.
+   */
+  async function readPayload(e: IngestEnvelope, stream: Stream): Promise<IngestEnvelope> {
+    const format = stream.mqttFormat ?? 'json';
+    if (e.payload === undefined || format === 'json') return e;
+    try {
+      const { payloadProblem: _json, ...rest } = e;
+      return { ...rest, records: (await decodeMqttPayload(e.payload, stream, DEFAULT_LIMITS)).records };
+    } catch (err) {
+      if (!(err instanceof TributaryError)) throw err;
+      return { ...e, records: [], payloadProblem: `the MQTT payload is not ${format}: ${err.message}` };
+    }
   }
 
   /** The written points only; an alert failure must not send the batch back (it is written). */

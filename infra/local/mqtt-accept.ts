@@ -1,4 +1,5 @@
-import { decodeUtf8, DEFAULT_LIMITS, parseRecordsText } from '../../functions/commons/body';
+import { DEFAULT_LIMITS } from '../../functions/commons/body';
+import { decodeMqttPayload } from '../../functions/commons/formats/mqtt-payload';
 import { compiledStreams } from '../../functions/commons/compiled';
 import { admitBatch } from '../../shared/domain/admission';
 import { StreamPausedError } from '../../shared/domain/errors';
@@ -17,7 +18,7 @@ export class PayloadRefused extends Error {
 
 /**
  * What one MQTT message does on the local runtime, whichever broker it came through (Tributary's own, or
- * another that a stream subscribes to): the payload is parsed under the body limits, run through the stream's
+ * another that a stream subscribes to): the payload is decoded in the stream's `mqttFormat` under the body limits, run through the stream's
  * processing stage, validated, and its admitted records durably queued before this resolves. Throws
  * `PayloadRefused` for invalid records, `StreamPausedError` for a paused stream, a `TributaryError` for a
  * payload that does not parse, and whatever the queue throws.
@@ -30,8 +31,7 @@ export function makeMqttAcceptor(deps: { queue: IngestQueue; clock: Clock }) {
   const compiled = compiledStreams();
   return async function accept(stream: Stream, payload: Buffer | string, from: { deviceId?: string } = {}): Promise<number> {
     if (stream.state === 'paused') throw new StreamPausedError(stream.id);
-    const text = typeof payload === 'string' ? payload : decodeUtf8(payload, 'The payload');
-    const { records, json } = parseRecordsText(text, DEFAULT_LIMITS);
+    const { records, json } = await decodeMqttPayload(payload, stream, DEFAULT_LIMITS);
     const now = deps.clock.now();
     const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now, ...(from.deviceId !== undefined && { deviceId: from.deviceId }) });
     const admission = admitBatch(stream.validation, prepared.records, prepared.result);
@@ -48,7 +48,7 @@ export function makeMqttAcceptor(deps: { queue: IngestQueue; clock: Clock }) {
         source: 'mqtt',
         ...(from.deviceId !== undefined && { deviceId: from.deviceId }),
         records: accepted,
-        ...(whole && !prepared.processed && { recordsJson: json }),
+        ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }),
         ...(prepared.filtered > 0 && { filtered: prepared.filtered }),
       },
     ]);

@@ -165,29 +165,29 @@ export function decodeIotRuleMessage(value: unknown): DecodedQueueMessage {
   const { payload, streamId, deviceId, receivedAt } = r.data;
   const fail = (reason: string): DecodedQueueMessage => ({ ok: false, streamId, reason });
   if (!BASE64.test(payload)) return fail('the MQTT payload is not valid base64');
+  const bytes = Buffer.from(payload, 'base64');
+  // read as JSON here (most streams' format); a stream of another `mqttFormat` has the writer decode `payload`
+  const { records, problem } = jsonRecords(bytes);
+  return {
+    ok: true,
+    envelope: { streamId, receivedAt, source: 'mqtt', ...(deviceId && { deviceId }), records, unprocessed: true, payload: bytes, ...(problem !== undefined && { payloadProblem: problem }) },
+  };
+}
+
+function jsonRecords(bytes: Buffer): { records: unknown[]; problem?: string } {
   let text: string;
   try {
-    text = utf8.decode(Buffer.from(payload, 'base64'));
+    text = utf8.decode(bytes);
   } catch {
-    return fail('the MQTT payload is not UTF-8 text');
+    return { records: [], problem: 'the MQTT payload is not UTF-8 text' };
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return fail(`the MQTT payload is not JSON (${text.length} characters)`);
+    return { records: [], problem: `the MQTT payload is not JSON (${text.length} characters)` };
   }
-  return {
-    ok: true,
-    envelope: {
-      streamId,
-      receivedAt,
-      source: 'mqtt',
-      ...(deviceId && { deviceId }),
-      records: Array.isArray(parsed) ? parsed : [parsed],
-      unprocessed: true,
-    },
-  };
+  return { records: Array.isArray(parsed) ? parsed : [parsed] };
 }
 
 /**

@@ -5,6 +5,7 @@ import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type
 import { findUnsafeJson } from './json-safety';
 import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
+import { MqttFormatSchema, type MqttFormat } from './mqtt-format';
 import { SubscriptionSchema, type Subscription } from './subscription';
 import { assignFieldNumbers, fieldNumbersOf, protoFieldNames } from './stream-proto';
 import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
@@ -93,6 +94,8 @@ const CreateShape = z.strictObject({
   device: DeviceInputSchema.optional(),
   /** `iot_sensor` only: topics of another MQTT broker this stream takes its records from (`subscription.ts`). */
   subscription: SubscriptionSchema.optional(),
+  /** The format of the stream's MQTT payloads (`mqtt-format.ts`); JSON unless given. */
+  mqttFormat: MqttFormatSchema.optional(),
   eventTypes: EventTypesSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
   /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
@@ -123,6 +126,7 @@ export const StreamPatchSchema = z.strictObject({
   device: DeviceInputSchema.optional(),
   /** Replaces the subscription as a whole. */
   subscription: SubscriptionSchema.optional(),
+  mqttFormat: MqttFormatSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
   /** Replaces the processing stage as a whole; `[]` removes it. */
   pipeline: PipelineSchema.optional(),
@@ -156,6 +160,8 @@ export interface Stream {
   device?: Device;
   /** `iot_sensor` only: the other broker's topics this stream subscribes to. */
   subscription?: Subscription;
+  /** The format of its MQTT payloads; JSON when absent. */
+  mqttFormat?: MqttFormat;
   /** `event_stream` only: the event types, the record's `eventType` naming one. */
   eventTypes?: EventTypes;
   /** What `GET …/data` answers without a granularity; raw points when absent. */
@@ -283,6 +289,7 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.webhook !== undefined && { webhook: patch.webhook }),
     ...(patch.device !== undefined && { device: storedDevice(patch.device) }),
     ...(patch.subscription !== undefined && { subscription: patch.subscription }),
+    ...(patch.mqttFormat !== undefined && { mqttFormat: patch.mqttFormat }),
     ...(patch.defaultQuery !== undefined && { defaultQuery: patch.defaultQuery }),
     ...(patch.pipeline !== undefined && { pipeline: patch.pipeline }),
     ...(patch.aggregations !== undefined && { aggregations: patch.aggregations }),
@@ -315,6 +322,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     // the stored device's password is a hash, checked when it was set: only its kind is checked again
     ...(s.device !== undefined && { device: { protocol: s.device.protocol } }),
     ...(s.subscription !== undefined && { subscription: s.subscription }),
+    ...(s.mqttFormat !== undefined && { mqttFormat: s.mqttFormat }),
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
@@ -361,6 +369,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.webhook !== undefined && { webhook: input.webhook }),
     ...(input.device !== undefined && { device: storedDevice(input.device) }),
     ...(input.subscription !== undefined && { subscription: input.subscription }),
+    ...(input.mqttFormat !== undefined && { mqttFormat: input.mqttFormat }),
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),

@@ -29,7 +29,7 @@ describe("the writer's device-topic resolution", () => {
     const { streamOf, reads, advance } = await world();
     const body = JSON.stringify({ payload: b64({ temperature: 21.5 }), topic: 'sensors/temperature/facility-a', deviceId: 'TEMP-SENSOR-001', receivedAt: T0 });
     const decoded = await decodeWithTopics(body, streamOf);
-    expect(decoded).toEqual({ ok: true, envelope: { streamId: 'temp', receivedAt: T0, source: 'mqtt', deviceId: 'TEMP-SENSOR-001', records: [{ temperature: 21.5 }], unprocessed: true } });
+    expect(decoded).toEqual({ ok: true, envelope: { streamId: 'temp', receivedAt: T0, source: 'mqtt', deviceId: 'TEMP-SENSOR-001', records: [{ temperature: 21.5 }], unprocessed: true, payload: Buffer.from(JSON.stringify({ temperature: 21.5 })) } });
     await decodeWithTopics(body, streamOf);
     expect(reads()).toBe(1);
     advance(10_001);

@@ -204,7 +204,7 @@ describe('decodeQueueMessage: IoT topic rule messages', () => {
   it('reads a JSON object payload as one MQTT record of the topic\'s stream, from the client, at the rule\'s time', () => {
     expect(decodeQueueMessage(JSON.stringify(iotMessage('{"temperature":-18.5}')))).toEqual({
       ok: true,
-      envelope: { streamId: 'freezers', receivedAt: 1767225600123, source: 'mqtt', deviceId: 'freezer-1', records: [{ temperature: -18.5 }], unprocessed: true },
+      envelope: { streamId: 'freezers', receivedAt: 1767225600123, source: 'mqtt', deviceId: 'freezer-1', records: [{ temperature: -18.5 }], unprocessed: true, payload: Buffer.from('{"temperature":-18.5}') },
     });
   });
 
@@ -218,17 +218,17 @@ describe('decodeQueueMessage: IoT topic rule messages', () => {
     expect(decoded.ok && decoded.envelope.records).toEqual([42]);
   });
 
-  it('reports malformed JSON with the stream id so the writer can count it, without throwing', () => {
-    expect(decodeQueueMessage(JSON.stringify(iotMessage('{"temperature": -18.5')))).toEqual({
-      ok: false,
-      streamId: 'freezers',
-      reason: expect.stringContaining('not JSON'),
-    });
+  it('keeps a payload that is not JSON, with why, for the writer to decode in the stream\'s mqttFormat or count, without throwing', () => {
+    const decoded = decodeQueueMessage(JSON.stringify(iotMessage('{"temperature": -18.5')));
+    expect(decoded).toMatchObject({ ok: true, envelope: { streamId: 'freezers', records: [], payloadProblem: expect.stringContaining('not JSON') } });
+    expect(decoded.ok && decoded.envelope.payload?.toString()).toBe('{"temperature": -18.5');
   });
 
-  it('reports a payload that is not valid base64 or not UTF-8', () => {
+  it('reports a payload that is not valid base64, and keeps one that is not UTF-8 (MessagePack, CBOR, protobuf) as bytes', () => {
     expect(decodeIotRuleMessage({ ...iotMessage(''), payload: 'not base64!' })).toEqual({ ok: false, streamId: 'freezers', reason: 'the MQTT payload is not valid base64' });
-    expect(decodeIotRuleMessage(iotMessage(Buffer.from([0xff, 0xfe, 0x7b])))).toEqual({ ok: false, streamId: 'freezers', reason: 'the MQTT payload is not UTF-8 text' });
+    const binary = decodeIotRuleMessage(iotMessage(Buffer.from([0xff, 0xfe, 0x7b])));
+    expect(binary).toMatchObject({ ok: true, envelope: { records: [], payloadProblem: 'the MQTT payload is not UTF-8 text' } });
+    expect(binary.ok && [...binary.envelope.payload!]).toEqual([0xff, 0xfe, 0x7b]);
   });
 
   it('reports a rule message whose topic is not a stream id without a stream to count it against', () => {
