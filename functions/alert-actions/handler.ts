@@ -5,25 +5,28 @@ import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { IotDataAlertPublisher } from '../../shared/aws/iot-alert-publisher';
 import { SnsAlertEmailSender } from '../../shared/aws/sns-alert-email';
 import { systemClock } from '../../shared/ports';
+import { powertools } from '../commons/powertools';
 import { alertActionsConfig } from './config';
 import { makeAlertTasks, type AlertTaskInput } from './tasks';
 
 const config = alertActionsConfig(process.env);
-const alerts = new DynamoDbAlertStore({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
+const { meter, traced, observe } = powertools('alert-actions');
+const alerts = new DynamoDbAlertStore({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME });
 const tasks = makeAlertTasks({
   alerts,
   secrets: alerts,
-  email: new SnsAlertEmailSender({ client: new SNSClient({}), topicArn: config.ALERT_TOPIC_ARN }),
-  mqtt: new IotDataAlertPublisher({ client: new IoTDataPlaneClient(config.IOT_DATA_ENDPOINT ? { endpoint: config.IOT_DATA_ENDPOINT } : {}) }),
+  email: new SnsAlertEmailSender({ client: traced(new SNSClient({})), topicArn: config.ALERT_TOPIC_ARN }),
+  mqtt: new IotDataAlertPublisher({ client: traced(new IoTDataPlaneClient(config.IOT_DATA_ENDPOINT ? { endpoint: config.IOT_DATA_ENDPOINT } : {})) }),
   clock: systemClock,
+  meter,
 });
 
 /**
  * The alert state machine's two tasks (`RunAction`, `RecordOutcomes` in alert-actions.asl.json), told apart
  * by `task`. A thrown error's `name` is what the ASL's Retry and Catch match.
  */
-export const handler = async (event: AlertTaskInput) => {
+export const handler = observe(async (event: AlertTaskInput) => {
   if (event.task === 'run-action') return tasks.runAction(event);
   if (event.task === 'record-outcomes') return tasks.recordOutcomes(event);
   throw new TypeError(`Unknown alert task ${JSON.stringify((event as { task?: unknown }).task)}.`);
-};
+});

@@ -1,8 +1,9 @@
-import type { Alert } from '../../shared/domain/alert-evaluation';
+import { streamOfAlert, type Alert } from '../../shared/domain/alert-evaluation';
 import type { AlertAction } from '../../shared/domain/alert-rules';
 import { parseJsonTemplate, renderJsonTemplate, renderTemplate, renderTopicTemplate, TemplateError, templateKind } from '../../shared/domain/alert-template';
 import type { TargetPolicy } from '../../shared/domain/pull-source';
 import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SigningSecretStore } from '../../shared/ports';
+import { noMeter, type Meter } from '../commons/meter';
 import { addressKind, postChecked, type GuardErrors } from '../commons/guarded-target';
 import { signWebhook, webhookId } from './signing';
 
@@ -22,6 +23,8 @@ export interface AlertTaskDeps {
   email: AlertEmailSender;
   mqtt: AlertPublisher;
   clock: Clock;
+  /** Counts AlertActionsSucceeded and AlertActionsFailed per stream, once each action's outcome is final. */
+  meter?: Meter;
   /** Per webhook request, resolving the host included; 10 s unless given. */
   webhookTimeoutMs?: number;
   /**
@@ -89,6 +92,8 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
   async function recordOutcomes(input: RecordOutcomesInput): Promise<{ alertId: string; results: ActionResult[] }> {
     const results = input.results.map((r) => ({ index: r.index, status: r.status, ...(r.status === 'failed' && { error: errorText(r.error) }) }));
     await alerts.recordOutcomes(input.alertId, results, clock.now());
+    const streamId = streamOfAlert(input.alertId);
+    for (const r of results) (deps.meter ?? noMeter).count(r.status === 'failed' ? 'AlertActionsFailed' : 'AlertActionsSucceeded', 1, streamId);
     return { alertId: input.alertId, results };
   }
 

@@ -6,8 +6,11 @@ import { findRoute } from '../commons/routes';
 
 export interface AuthorizerDeps {
   tokens: TokenStore;
-  /** SHA-256 of the admin token; compared in constant time. */
-  adminTokenHash?: string;
+  /**
+   * SHA-256 of the admin token, or where to read it (cached by the reader): compared in constant time, and
+   * read only for a token the store does not know, so an unreadable secret fails admin calls alone.
+   */
+  adminTokenHash?: string | (() => Promise<string>);
 }
 
 export type Decision =
@@ -25,10 +28,11 @@ export type Decision =
 export function makeDecide(deps: AuthorizerDeps) {
   async function lookup(token: string): Promise<Pick<TokenRecord, 'scopes'> & { principal: string } | undefined> {
     const hash = hashToken(token);
-    if (deps.adminTokenHash && sameHash(hash, deps.adminTokenHash)) return { scopes: ['admin'], principal: 'admin' };
     const found = await deps.tokens.find(hash);
-    if (!found || !sameHash(found.hash, hash)) return undefined;
-    return { scopes: found.scopes, principal: `token:${hash.slice(0, 12)}` };
+    if (found && sameHash(found.hash, hash)) return { scopes: found.scopes, principal: `token:${hash.slice(0, 12)}` };
+    const admin = typeof deps.adminTokenHash === 'function' ? await deps.adminTokenHash() : deps.adminTokenHash;
+    if (admin && sameHash(hash, admin)) return { scopes: ['admin'], principal: 'admin' };
+    return undefined;
   }
 
   return async function decide(

@@ -3,6 +3,12 @@
  * CloudWatch metrics (namespace `Tributary`), per stream where a stream is named.
  */
 
+/** The CloudWatch namespace of every Tributary metric; the stack's alarms and dashboard read it. */
+export const METRICS_NAMESPACE = 'Tributary';
+
+/** The `service` dimension (and log field) of a function's metrics: `tributary-writer`. */
+export const serviceName = (handler: string) => `tributary-${handler}`;
+
 export type MetricName =
   | 'AcceptedRecords'
   | 'RefusedRecords'

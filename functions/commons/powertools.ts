@@ -7,10 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Logger } from './http';
 import { redactFields } from './log-redaction';
-import type { Meter, MetricName } from './meter';
-
-/** The CloudWatch namespace of every Tributary metric; the stack's alarms and dashboard read it. */
-export const METRICS_NAMESPACE = 'Tributary';
+import { METRICS_NAMESPACE, serviceName as serviceOf, type Meter, type MetricName } from './meter';
 
 const UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   AcceptedRecords: MetricUnit.Count,
@@ -48,7 +45,7 @@ type Totals = Map<MetricName, number>;
  * export const handler = observe(async (event: SQSEvent) => …);
  */
 export function powertools(name: string): Powertools {
-  const serviceName = `tributary-${name}`;
+  const serviceName = serviceOf(name);
   const logger = new PowertoolsLogger({ serviceName });
   const tracer = new Tracer({ serviceName });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });

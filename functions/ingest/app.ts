@@ -10,6 +10,7 @@ import { compiledStreams } from '../commons/compiled';
 import { atPositions, decodeRecords, recordsDecoder } from '../commons/formats/decode-records';
 import { contentCodings } from '../commons/formats/content-encoding';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
+import { noMeter, type Meter } from '../commons/meter';
 import { jsonResponse } from '../commons/problem';
 import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
@@ -22,6 +23,8 @@ export interface IngestDeps {
   /** Where `Idempotency-Key`s are claimed and their answers kept. */
   idempotency: IdempotencyStore;
   limits?: BodyLimits;
+  /** Counts AcceptedRecords and RefusedRecords per stream (CloudWatch in AWS). */
+  meter?: Meter;
 }
 
 /**
@@ -42,8 +45,9 @@ export interface IngestDeps {
 export function makeIngestHandler(deps: IngestDeps) {
   const { registry, queue, clock, idempotency, log } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
+  const meter = deps.meter ?? noMeter;
   const compiled = compiledStreams();
-  const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled });
+  const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled, meter });
 
   async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
     let found: Promise<Stream> | undefined;
@@ -53,12 +57,17 @@ export function makeIngestHandler(deps: IngestDeps) {
     const now = clock.now();
     const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now });
     const admission = admitBatch(stream.validation, prepared.records, prepared.result);
-    if (!admission.admitted) throw new RecordValidationError(atPositions(admission.issues, positions));
+    if (!admission.admitted) {
+      meter.count('RefusedRecords', prepared.records.length, id);
+      throw new RecordValidationError(atPositions(admission.issues, positions));
+    }
     const { records: accepted, whole } = admission;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
     await queue.send([
       { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
     ]);
+    meter.count('AcceptedRecords', accepted.length, id);
+    meter.count('RefusedRecords', prepared.records.length - accepted.length, id);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: atPositions(admission.issues, positions) }) });
   }
 

@@ -8,6 +8,7 @@ import type { BodyLimits } from '../commons/body';
 import type { compiledStreams } from '../commons/compiled';
 import { decodedBodyText } from '../commons/formats/decode-records';
 import { retryAfter, type HttpEvent, type HttpResult } from '../commons/http';
+import { noMeter, type Meter } from '../commons/meter';
 import { toProblem } from '../commons/problem';
 
 export interface InfluxWriteDeps {
@@ -16,6 +17,7 @@ export interface InfluxWriteDeps {
   clock: Clock;
   limits: BodyLimits;
   compiled: ReturnType<typeof compiledStreams>;
+  meter?: Meter;
 }
 
 /** The precisions each API takes, and what they mean (1.x also has `n`, `u`, minutes and hours). */
@@ -69,6 +71,7 @@ class WriteRefusal extends Error {
  */
 export function makeInfluxWrite(deps: InfluxWriteDeps) {
   const { registry, queue, clock, limits, compiled } = deps;
+  const meter = deps.meter ?? noMeter;
 
   return async function influxWrite(event: HttpEvent): Promise<HttpResult> {
     const v2 = event.routeKey.endsWith('/api/v2/write');
@@ -110,6 +113,7 @@ export function makeInfluxWrite(deps: InfluxWriteDeps) {
     const envelopes: IngestEnvelope[] = [];
     const refused: Issue[] = [];
     const dropped: Issue[] = [];
+    const droppedBy = new Map<string, number>();
     for (const [m, group] of byStream) {
       const stream = STREAM_ID.test(m) ? await registry.get(m) : undefined;
       if (!stream) throw new WriteRefusal(404, `line ${group[0]!.line}: measurement '${m}' names no stream; create the stream '${m}' first`, group[0]!.line);
@@ -118,11 +122,17 @@ export function makeInfluxWrite(deps: InfluxWriteDeps) {
       if (!outcome.admitted) refused.push(...outcome.issues);
       else {
         dropped.push(...outcome.issues);
+        droppedBy.set(m, new Set(outcome.issues.map((i) => i.index)).size);
         envelopes.push(outcome.envelope);
       }
     }
-    if (refused.length > 0) throw new WriteRefusal(400, listIssues('the body was refused, nothing of it written', refused), refused[0]!.index! + 1);
+    if (refused.length > 0) {
+      for (const [m, group] of byStream) meter.count('RefusedRecords', group.length, m);
+      throw new WriteRefusal(400, listIssues('the body was refused, nothing of it written', refused), refused[0]!.index! + 1);
+    }
     await queue.send(envelopes);
+    for (const e of envelopes) meter.count('AcceptedRecords', e.records.length, e.streamId);
+    for (const [m, n] of droppedBy) meter.count('RefusedRecords', n, m);
     if (dropped.length > 0) {
       const written = envelopes.reduce((n, e) => n + e.records.length, 0);
       throw new WriteRefusal(v2 ? 422 : 400, `partial write: ${listIssues(`${written} points written`, dropped)} dropped=${new Set(dropped.map((i) => i.index)).size}`, dropped[0]!.index! + 1);

@@ -4,19 +4,20 @@ import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { sqsPullDispatch } from '../../shared/aws/sqs-pull-dispatch';
 import { systemClock } from '../../shared/ports';
-import { jsonLogger } from '../commons/http';
+import { powertools } from '../commons/powertools';
 import { makeDispatcher } from './app';
 import { dispatcherConfig } from './config';
 
 const config = dispatcherConfig(process.env);
-const dynamo = new DynamoDBClient({});
+const { log, traced, observe } = powertools('pull-dispatcher');
+const dynamo = traced(new DynamoDBClient({}));
 const tick = makeDispatcher({
   registry: new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME }),
   state: new DynamoDbPullStateStore({ client: dynamo, tableName: config.TABLE_NAME }),
   clock: systemClock,
-  log: jsonLogger,
-  dispatch: sqsPullDispatch(new SQSClient({}), config.PULL_QUEUE_URL),
+  log,
+  dispatch: sqsPullDispatch(traced(new SQSClient({})), config.PULL_QUEUE_URL),
 });
 
 /** EventBridge `rate(1 minute)` → the due pull streams, one pull queue message each. */
-export const handler = async (): Promise<{ dispatched: number }> => ({ dispatched: (await tick()).dispatched.length });
+export const handler = observe(async (): Promise<{ dispatched: number }> => ({ dispatched: (await tick()).dispatched.length }));

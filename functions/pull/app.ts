@@ -7,6 +7,7 @@ import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IngestQueue, PullErrorInfo, PullOutcome, PullState, PullStateStore, SecretSource, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { compiledStreams } from '../commons/compiled';
+import { noMeter, type Meter } from '../commons/meter';
 import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
 import { pullApi, type Pulled } from './api-source';
@@ -20,6 +21,8 @@ export interface PullRunnerDeps {
   secrets: SecretSource;
   clock: Clock;
   log: Logger;
+  /** Counts PullRuns, PullFailures, AcceptedRecords and RefusedRecords per stream. */
+  meter?: Meter;
   /** A runtime option, never a stream field: lets pulls reach 127.0.0.0/8 and ::1 (the local runtime sets it). */
   allowLoopback?: boolean;
 }
@@ -67,6 +70,7 @@ const LEASE_MARGIN_MS = 30_000;
  */
 export function makePullRunner(deps: PullRunnerDeps) {
   const { registry, queue, state, secrets, clock, log } = deps;
+  const meter = deps.meter ?? noMeter;
   const compiled = compiledStreams();
 
   return async function runPull(streamId: string, trigger: PullTrigger): Promise<PullResult> {
@@ -112,6 +116,10 @@ export function makePullRunner(deps: PullRunnerDeps) {
       };
     }
     await state.finish(streamId, outcome);
+    meter.count('PullRuns', 1, streamId);
+    if (result.status === 'failed') meter.count('PullFailures', 1, streamId);
+    meter.count('AcceptedRecords', result.enqueued, streamId);
+    meter.count('RefusedRecords', result.invalid, streamId);
     log.info('pull finished', { streamId, trigger, status: result.status, pulled: result.pulled, enqueued: result.enqueued, deduped: result.deduped, code: result.error?.code });
     return result;
   };

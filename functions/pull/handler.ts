@@ -9,21 +9,24 @@ import { SqsIngestQueue } from '../../shared/aws/sqs-ingest-queue';
 import { decodePullMessage } from '../../shared/aws/sqs-pull-dispatch';
 import { StreamConflictError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import { systemClock } from '../../shared/ports';
-import { jsonLogger, type HttpEvent, type HttpResult } from '../commons/http';
+import { powertools } from '../commons/powertools';
+import { type HttpEvent, type HttpResult } from '../commons/http';
 import { makePullHttpHandler, makePullRunner } from './app';
 import { pullConfig } from './config';
 
 const config = pullConfig(process.env);
-const dynamo = new DynamoDBClient({});
+const { log, meter, traced, observe } = powertools('pull');
+const dynamo = traced(new DynamoDBClient({}));
 const runPull = makePullRunner({
   registry: new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME }),
-  queue: new SqsIngestQueue({ client: new SQSClient({}), queueUrl: config.QUEUE_URL }),
+  queue: new SqsIngestQueue({ client: traced(new SQSClient({})), queueUrl: config.QUEUE_URL }),
   state: new DynamoDbPullStateStore({ client: dynamo, tableName: config.TABLE_NAME }),
-  secrets: new SecretsManagerSecretSource({ client: new SecretsManagerClient({}), prefix: config.SECRET_PREFIX }),
+  secrets: new SecretsManagerSecretSource({ client: traced(new SecretsManagerClient({})), prefix: config.SECRET_PREFIX }),
   clock: systemClock,
-  log: jsonLogger,
+  log,
+  meter,
 });
-const http = makePullHttpHandler({ runPull, log: jsonLogger });
+const http = makePullHttpHandler({ runPull, log });
 
 /**
  * Runs the pulls the dispatcher put on the pull queue. A failed pull is recorded on its stream and not
@@ -35,13 +38,13 @@ async function onQueue(event: SQSEvent): Promise<SQSBatchResponse> {
   for (const record of event.Records) {
     const message = decodePullMessage(record.body);
     if (!message) {
-      jsonLogger.error('unreadable pull message dropped', { messageId: record.messageId });
+      log.error('unreadable pull message dropped', { messageId: record.messageId });
       continue;
     }
     try {
       await runPull(message.streamId, 'schedule');
     } catch (err) {
-      jsonLogger.error('scheduled pull could not run', { streamId: message.streamId, error: (err as Error)?.name, reason: (err as Error)?.message });
+      log.error('scheduled pull could not run', { streamId: message.streamId, error: (err as Error)?.name, reason: (err as Error)?.message });
       // deleted, paused or no longer a pull stream since it was dispatched: nothing to retry
       const gone = err instanceof StreamNotFoundError || err instanceof StreamPausedError || err instanceof StreamConflictError;
       if (!gone) failures.push({ itemIdentifier: record.messageId });
@@ -51,5 +54,6 @@ async function onQueue(event: SQSEvent): Promise<SQSBatchResponse> {
 }
 
 /** One function, two triggers: the pull queue (scheduled pulls) and `POST /v1/streams/{id}/pull`. */
-export const handler = (event: SQSEvent | HttpEvent, context: Context): Promise<SQSBatchResponse | HttpResult> =>
-  'Records' in event ? onQueue(event) : http(event, context);
+export const handler = observe((event: SQSEvent | HttpEvent, context: Context): Promise<SQSBatchResponse | HttpResult> =>
+  'Records' in event ? onQueue(event) : http(event, context),
+);

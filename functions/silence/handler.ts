@@ -6,19 +6,20 @@ import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
-import { jsonLogger } from '../commons/http';
+import { powertools } from '../commons/powertools';
 import { makeSilenceCheck } from './app';
 import { silenceConfig } from './config';
 
 const config = silenceConfig(process.env);
-const client = new DynamoDBClient({});
+const { log, traced, observe } = powertools('silence');
+const client = traced(new DynamoDBClient({}));
 const evaluator = makeAlertEvaluator({
-  store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }),
+  store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }, traced),
   alerts: new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME }),
-  starter: new SfnAlertStarter({ client: new SFNClient({}), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
+  starter: new SfnAlertStarter({ client: traced(new SFNClient({})), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
   clock: systemClock,
-  log: jsonLogger,
+  log,
 });
 
 /** EventBridge `rate(1 minute)` → one silence check over every stream with a `no data for …` rule. */
-export const handler = makeSilenceCheck({ registry: new DynamoDbRegistry({ client, tableName: config.TABLE_NAME }), evaluator, log: jsonLogger });
+export const handler = observe(makeSilenceCheck({ registry: new DynamoDbRegistry({ client, tableName: config.TABLE_NAME }), evaluator, log }));

@@ -4,25 +4,28 @@ import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { systemClock } from '../../shared/ports';
-import { jsonLogger } from '../commons/http';
+import { powertools } from '../commons/powertools';
 import { makeStreamsHandler } from './app';
 import { streamsConfig } from './config';
 
 const config = streamsConfig(process.env);
-const registry = new DynamoDbRegistry({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
+const { log, traced, observe } = powertools('streams');
+const registry = new DynamoDbRegistry({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME });
 
-const signingSecrets = new DynamoDbAlertStore({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
+const signingSecrets = new DynamoDbAlertStore({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME });
 
-const pullState = new DynamoDbPullStateStore({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME });
+const pullState = new DynamoDbPullStateStore({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME });
 
-export const handler = makeStreamsHandler({
+export const handler = observe(
+  makeStreamsHandler({
   registry,
   tokens: registry,
   clock: systemClock,
-  log: jsonLogger,
+  log,
   signingSecrets,
   pullState,
   ruleFailures: signingSecrets,
-  devices: new DynamoDbDeviceClaims({ client: new DynamoDBClient({}), tableName: config.TABLE_NAME, registry }),
+  devices: new DynamoDbDeviceClaims({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME, registry }),
   actionUrls: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS },
-});
+  }),
+);

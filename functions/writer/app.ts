@@ -33,6 +33,15 @@ export interface WriteSummary {
   written: number;
   invalid: number;
   rejected: number;
+  /** The same counts per stream, and how long the oldest of its records waited from receipt to stored. */
+  streams: Record<string, StreamSummary>;
+}
+
+export interface StreamSummary {
+  written: number;
+  invalid: number;
+  rejected: number;
+  latencyMs?: number;
 }
 
 /** A stream's part of a batch once stored: what its alert rules see. */
@@ -60,7 +69,7 @@ export function makeWriter(deps: WriterDeps) {
   const compiled = compiledStreams();
 
   return async function writeBatch(messages: QueueMessage[]): Promise<WriteSummary> {
-    const summary: WriteSummary = { failedIds: [], written: 0, invalid: 0, rejected: 0 };
+    const summary: WriteSummary = { failedIds: [], written: 0, invalid: 0, rejected: 0, streams: {} };
     const byStream = new Map<string, QueueMessage[]>();
     for (const m of messages) {
       const streamId = m.envelope?.streamId ?? m.invalid?.streamId;
@@ -101,6 +110,7 @@ export function makeWriter(deps: WriterDeps) {
     const points: Datapoint[] = [];
     let invalid = 0;
     let filtered = 0;
+    let oldest = Infinity;
     const samples: StatsDelta['samples'] = [];
     for (const m of group) {
       if (!m.envelope) {
@@ -115,6 +125,7 @@ export function makeWriter(deps: WriterDeps) {
         continue;
       }
       filtered += e.filtered ?? 0;
+      if (e.receivedAt < oldest) oldest = e.receivedAt;
       const ctx = { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) };
       // the processing stage runs once per record: at ingest, or here for what reached the queue without it
       const prepared = e.unprocessed && validator.pipeline ? await validator.prepare(e.records, ctx) : undefined;
@@ -136,6 +147,12 @@ export function makeWriter(deps: WriterDeps) {
     summary.written += result.written;
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;
+    summary.streams[streamId] = {
+      written: result.written,
+      invalid,
+      rejected: result.rejected.length,
+      ...(result.written > 0 && Number.isFinite(oldest) && { latencyMs: Math.max(0, clock.now() - oldest) }),
+    };
     return result.written > 0 ? { stream, points, rejected: result.rejected } : undefined;
   }
 

@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
@@ -10,22 +9,23 @@ import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
 import { decodeWithTopics, makeTopicResolver } from '../../shared/aws/device-topic-messages';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
-import { jsonLogger } from '../commons/http';
+import { powertools } from '../commons/powertools';
 import { makeWriter, type QueueMessage } from './app';
 import { writerConfig } from './config';
 
 const config = writerConfig(process.env);
-const dynamo = new DynamoDBClient({});
-const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM });
+const { log, meter, traced, observe } = powertools('writer');
+const dynamo = traced(new DynamoDBClient({}));
+const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM }, traced);
 const alerts =
   config.ALERT_STATE_MACHINE_ARN === undefined
     ? undefined
     : makeAlertEvaluator({
         store,
         alerts: new DynamoDbAlertStore({ client: dynamo, tableName: config.TABLE_NAME }),
-        starter: new SfnAlertStarter({ client: new SFNClient({}), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
+        starter: new SfnAlertStarter({ client: traced(new SFNClient({})), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
         clock: systemClock,
-        log: jsonLogger,
+        log,
       });
 const registry = new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME });
 // messages of the device-topic rule carry their topic: the stream whose definition names it
@@ -34,12 +34,16 @@ const writeBatch = makeWriter({
   registry,
   store,
   clock: systemClock,
-  log: jsonLogger,
+  log,
   ...(alerts && { alerts }),
 });
 
-/** SQS → writer, with partial batch failures: only the messages whose write failed come back. */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+/**
+ * SQS → writer, with partial batch failures: only the messages whose write failed come back. Each
+ * invocation publishes WrittenRecords, InvalidRecords, RejectedRecords and IngestLatency per stream; the
+ * invalid messages no stream could be named for count in the function's total only.
+ */
+export const handler = observe(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const messages: QueueMessage[] = await Promise.all(
     event.Records.map(async (r) => {
       const decoded = await decodeWithTopics(r.body, streamOfTopic);
@@ -47,14 +51,15 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
     }),
   );
   const summary = await writeBatch(messages);
-  // CloudWatch embedded metric format: the RejectedRecords alarm reads this
-  console.log(
-    JSON.stringify({
-      _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'Tributary', Dimensions: [[]], Metrics: [{ Name: 'RejectedRecords', Unit: 'Count' }, { Name: 'InvalidRecords', Unit: 'Count' }, { Name: 'WrittenRecords', Unit: 'Count' }] }] },
-      RejectedRecords: summary.rejected,
-      InvalidRecords: summary.invalid,
-      WrittenRecords: summary.written,
-    }),
-  );
+  for (const [streamId, s] of Object.entries(summary.streams)) {
+    meter.count('WrittenRecords', s.written, streamId);
+    meter.count('InvalidRecords', s.invalid, streamId);
+    meter.count('RejectedRecords', s.rejected, streamId);
+    if (s.latencyMs !== undefined) meter.milliseconds('IngestLatency', s.latencyMs, streamId);
+  }
+  // the alarms read the function's totals, without a stream dimension
+  meter.count('WrittenRecords', summary.written);
+  meter.count('InvalidRecords', summary.invalid);
+  meter.count('RejectedRecords', summary.rejected);
   return { batchItemFailures: summary.failedIds.map((itemIdentifier) => ({ itemIdentifier })) };
 });

@@ -129,6 +129,12 @@ const Api = z.strictObject({
    * token, the route key and the request path, so a decision for one stream is never reused for another.
    */
   authorizerCacheTtlSeconds: z.number().int().min(0).max(3600).default(60),
+  /**
+   * How long the authorizer keeps the admin token it read from Secrets Manager (Powertools Parameters'
+   * `maxAge`). A rotated admin token is accepted, and the old one refused, within this plus
+   * `authorizerCacheTtlSeconds`, with no redeploy or cold start.
+   */
+  adminTokenCacheSeconds: z.number().int().min(0).max(3600).default(60),
   /** Steady-state requests per second for the whole stage. */
   throttleRateLimit: z.number().positive().max(10_000).default(100),
   /** Burst bucket size for the whole stage. */
@@ -162,6 +168,8 @@ export const TributaryConfig = z.strictObject({
    * secrets. `retain` keeps them (production data; a failed first create still rolls back), `destroy` deletes them (trials).
    */
   removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  /** The least severe application log line every function writes (Powertools Logger, Lambda's JSON log format). */
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   /** The Lambda runtime of every function. */
   runtime: z.enum(['nodejs22.x', 'nodejs24.x']).default('nodejs22.x'),
   /** Where points are kept. Only Timestream for LiveAnalytics today; issue #15 adds a second store. */

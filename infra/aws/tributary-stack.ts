@@ -54,7 +54,7 @@ export class TributaryStack extends Stack {
     const config = parseTributaryConfig(settingsFromContext(this.node, props.config as Record<string, unknown> | undefined));
     this.config = config;
     const logRetention = config.logRetentionDays;
-    setFunctionDefaults(this, { runtime: config.runtime, memorySize: config.memorySize });
+    setFunctionDefaults(this, { runtime: config.runtime, memorySize: config.memorySize, logLevel: config.logLevel });
     applyRemovalSetting(this, config.removalPolicy);
 
     this.storage = new Storage(this, 'Storage', {
@@ -105,6 +105,7 @@ export class TributaryStack extends Stack {
       pullFunction: this.pulls.pullFunction,
       adminTokenSecret: this.adminTokenSecret,
       authorizerCacheTtl: Duration.seconds(config.api.authorizerCacheTtlSeconds),
+      adminTokenCache: Duration.seconds(config.api.adminTokenCacheSeconds),
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
       logRetention,
       corsAllowedOrigins: config.api.corsAllowedOrigins,

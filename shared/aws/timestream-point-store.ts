@@ -226,10 +226,9 @@ export function numberText(x: number): string {
  * @example
  * const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE });
  */
-export function timestreamPointStore(options: Omit<TimestreamPointStoreOptions, 'writeClient' | 'queryClient'>): TimestreamPointStore {
-  return new TimestreamPointStore({ ...options, writeClient: new TimestreamWriteClient({ maxAttempts: 1 }), queryClient: new TimestreamQueryClient({}) });
+export function timestreamPointStore(options: Omit<TimestreamPointStoreOptions, 'writeClient' | 'queryClient'>, wrap: <T>(client: T) => T = (c) => c): TimestreamPointStore {
+  return new TimestreamPointStore({ ...options, writeClient: wrap(new TimestreamWriteClient({ maxAttempts: 1 })), queryClient: wrap(new TimestreamQueryClient({})) });
 }
-
 
 const isTransient = (err: unknown): boolean =>
   err instanceof ThrottlingException ||

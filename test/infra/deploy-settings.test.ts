@@ -120,3 +120,25 @@ describe('partitions', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('arn:aws:');
   });
 });
+
+describe('observability settings', () => {
+  const tributaryFunctions = (t: Template) => resources(t).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Tributary '));
+
+  it("writes every function's logs in Lambda's JSON format at the logLevel setting (INFO by default), with X-Ray active", () => {
+    for (const [context, level] of [[{}, 'INFO'], [{ 'tributary:logLevel': 'DEBUG' }, 'DEBUG'], [{ 'tributary:logLevel': 'ERROR' }, 'ERROR']] as const) {
+      const fns = tributaryFunctions(synthWith(context).template);
+      expect(fns.length).toBeGreaterThanOrEqual(11);
+      for (const fn of fns) {
+        expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: level, SystemLogLevel: 'INFO' });
+        expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      }
+    }
+  });
+
+  it('passes adminTokenCacheSeconds to the authorizer, and refuses a bad level or cache time by name', () => {
+    const authorizer = (t: Template) => tributaryFunctions(t).find((fn) => fn.Properties.Environment?.Variables?.ADMIN_TOKEN_SECRET_ARN !== undefined)!;
+    expect(authorizer(synthWith({}).template).Properties.Environment.Variables.ADMIN_TOKEN_CACHE_SECONDS).toBe('60');
+    expect(authorizer(synthWith({ 'tributary:api.adminTokenCacheSeconds': '5' }).template).Properties.Environment.Variables.ADMIN_TOKEN_CACHE_SECONDS).toBe('5');
+    expect(() => synthWith({ 'tributary:logLevel': 'VERBOSE', 'tributary:api.adminTokenCacheSeconds': '-1' })).toThrow(/tributary:logLevel[\s\S]*tributary:api\.adminTokenCacheSeconds|tributary:api\.adminTokenCacheSeconds[\s\S]*tributary:logLevel/);
+  });
+});

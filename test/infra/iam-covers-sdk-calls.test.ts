@@ -51,9 +51,16 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
 const SENDS_FROM_INSIDE: Readonly<Record<string, readonly string[]>> = {
   // DynamoDBPersistenceLayer: PutItem (claim), GetItem (read a claimed key), UpdateItem (complete), DeleteItem (release)
   '@aws-lambda-powertools/idempotency': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // SecretsProvider.get: the admin token (authorizer), read through the client the function passes in
+  '@aws-lambda-powertools/parameters': ['secretsmanager:GetSecretValue'],
 };
 
 const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
+  '@aws-lambda-powertools/commons': 'shared helpers of the Powertools packages (environment, cold start), no client',
+  '@aws-lambda-powertools/logger': 'writes JSON log lines to stdout; Lambda delivers them to the function’s log group',
+  '@aws-lambda-powertools/metrics': 'writes CloudWatch embedded metric format lines to stdout; no PutMetricData',
+  '@aws-lambda-powertools/tracer': 'records subsegments through aws-xray-sdk-core; no AWS API call of its own',
+  'aws-xray-sdk-core': 'sends segments over UDP to the X-Ray daemon Lambda runs (xray:PutTraceSegments is granted by active tracing)',
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
   '@msgpack/msgpack': 'decodes MessagePack request bodies in memory',

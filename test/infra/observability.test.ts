@@ -23,7 +23,7 @@ const widget = (title: RegExp) => {
 
 describe('the operations dashboard', () => {
   it('shows the ingest rate and the rejections from the writer’s own metrics, beside the API’s requests and 4xx', () => {
-    expect(widget(/^Ingest: records stored/)).toEqual([expect.stringContaining(`${WRITER_METRICS.namespace} ${WRITER_METRICS.written}`), expect.stringContaining('AWS/ApiGateway Count')]);
+    expect(widget(/^Ingest: records stored/)).toEqual([expect.stringContaining(`Tributary ${WRITER_METRICS.written} service tributary-writer`), expect.stringContaining('AWS/ApiGateway Count')]);
     expect(widget(/^Rejections/)).toEqual([
       expect.stringContaining(`Tributary ${WRITER_METRICS.invalid}`),
       expect.stringContaining(`Tributary ${WRITER_METRICS.rejected}`),

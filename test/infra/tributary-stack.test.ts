@@ -195,7 +195,7 @@ describe('functions', () => {
       alerts: { TABLE_NAME: table },
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
-      authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret },
+      authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret, ADMIN_TOKEN_CACHE_SECONDS: '60' },
       'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, AWS_PARTITION: { Ref: 'AWS::Partition' } },
       pull: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, SECRET_PREFIX: 'tributary/pull/' },
       'pull-dispatcher': { TABLE_NAME: table, PULL_QUEUE_URL: { Ref: logicalId(synth.stack.pulls.queue) } },
@@ -467,7 +467,8 @@ describe('alarms', () => {
 
   it('pages on records Timestream rejected, read from the Tributary/RejectedRecords metric the writer emits', () => {
     const rejected = alarms().find((a) => a.Namespace === REJECTED_RECORDS_METRIC.namespace && a.MetricName === REJECTED_RECORDS_METRIC.metricName);
-    expect(rejected).toMatchObject({ Namespace: 'Tributary', MetricName: 'RejectedRecords', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    // Powertools Metrics adds the service dimension: an alarm without it would watch a metric nobody publishes
+    expect(rejected).toMatchObject({ Namespace: 'Tributary', MetricName: 'RejectedRecords', Dimensions: [{ Name: 'service', Value: 'tributary-writer' }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
   it('sends every alarm to an encrypted, SSL-only SNS topic', () => {

@@ -58,3 +58,16 @@ describe('the writer and the processing stage', () => {
     expect(stored.map((p) => p.values.temperature)).toEqual([100]);
   });
 });
+
+describe("the writer's summary, which the metrics publish", () => {
+  it('counts per stream, with how long the oldest record waited, and an unattributable message in the total only', async () => {
+    const { writeBatch } = world();
+    const summary = await writeBatch([
+      { id: 'h1', envelope: { streamId: 'ovens', receivedAt: NOW - 250, source: 'http', records: [{ deviceId: 'oven-2', temperature: 100 }, { temperature: 'hot' }] } },
+      { id: 'h2', envelope: { streamId: 'ovens', receivedAt: NOW - 40, source: 'http', records: [{ deviceId: 'oven-3', temperature: 90 }] } },
+      { id: 'x1', invalid: { reason: 'not JSON' } },
+    ]);
+    expect(summary).toMatchObject({ written: 2, invalid: 2, rejected: 0 });
+    expect(summary.streams).toEqual({ ovens: { written: 2, invalid: 1, rejected: 0, latencyMs: 250 } });
+  });
+});

@@ -11,6 +11,7 @@ import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_ADMIN_TOKEN_CACHE_SECONDS } from '../../../shared/aws/admin-token-secret';
 import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
@@ -37,6 +38,8 @@ export interface ApiProps {
   /** The Secrets Manager secret that holds the admin token. */
   readonly adminTokenSecret: secretsmanager.ISecret;
   readonly authorizerCacheTtl: Duration;
+  /** How long the authorizer keeps the admin token it read before reading it again (60 s unless given). */
+  readonly adminTokenCache?: Duration;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention: logs.RetentionDays;
   /** Origins browsers may call the API from; none: no CORS configuration at all. */
@@ -137,7 +140,11 @@ export class Api extends Construct {
       description: 'Tributary HTTP API authorizer: bearer token to admin / ingest:<id> / read:<id> scopes',
       memorySize: 256,
       timeout: Duration.seconds(5),
-      environment: { TABLE_NAME: table.tableName, ADMIN_TOKEN_SECRET_ARN: props.adminTokenSecret.secretArn },
+      environment: {
+        TABLE_NAME: table.tableName,
+        ADMIN_TOKEN_SECRET_ARN: props.adminTokenSecret.secretArn,
+        ADMIN_TOKEN_CACHE_SECONDS: String((props.adminTokenCache ?? Duration.seconds(DEFAULT_ADMIN_TOKEN_CACHE_SECONDS)).toSeconds()),
+      },
       logRetention: props.logRetention,
     });
     grantTableItems(table, this.authorizerFunction.role, TABLE_READ_ACTIONS);

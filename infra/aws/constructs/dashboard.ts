@@ -5,10 +5,11 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, serviceName } from '../../../functions/commons/meter';
 import type { TributaryFunction } from './function';
 
-/** The writer's per-batch counts (CloudWatch embedded metric format, namespace Tributary, no dimensions). */
-export const WRITER_METRICS = { namespace: 'Tributary', written: 'WrittenRecords', invalid: 'InvalidRecords', rejected: 'RejectedRecords' } as const;
+/** The writer's counts over all streams (Powertools Metrics, EMF: namespace Tributary, dimension service). */
+export const WRITER_METRICS = { namespace: METRICS_NAMESPACE, service: serviceName('writer'), written: 'WrittenRecords', invalid: 'InvalidRecords', rejected: 'RejectedRecords' } as const;
 
 export interface OperationsDashboardProps {
   readonly httpApi: apigwv2.HttpApi;
@@ -37,7 +38,7 @@ export class OperationsDashboard extends Construct {
     super(scope, id);
     const period = Duration.minutes(1);
     const sum = (metric: cloudwatch.IMetric, label: string) => (metric as cloudwatch.Metric).with({ period, statistic: cloudwatch.Stats.SUM, label });
-    const writer = (name: string, label: string) => new cloudwatch.Metric({ namespace: WRITER_METRICS.namespace, metricName: name, period, statistic: cloudwatch.Stats.SUM, label });
+    const writer = (name: string, label: string) => new cloudwatch.Metric({ namespace: WRITER_METRICS.namespace, metricName: name, dimensionsMap: { service: WRITER_METRICS.service }, period, statistic: cloudwatch.Stats.SUM, label });
     const timestream = (name: string, label: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/Timestream',

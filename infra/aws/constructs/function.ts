@@ -51,6 +51,8 @@ export interface FunctionDefaults {
   readonly runtime: keyof typeof RUNTIMES;
   /** Memory per handler in MB, overriding what the construct asks for. */
   readonly memorySize: Partial<Record<HandlerName, number>>;
+  /** The application log level (Lambda's `AWS_LAMBDA_LOG_LEVEL`, which Powertools Logger reads). */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
 const defaultsByStack = new WeakMap<IConstruct, FunctionDefaults>();
@@ -130,6 +132,10 @@ export class TributaryFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
+      // Lambda's JSON log format: the platform's own lines are JSON too, and below the level nothing is written
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel[defaults.logLevel ?? 'INFO'],
+      systemLogLevelV2: lambda.SystemLogLevel.INFO,
       ...(props.network && { vpc: props.network.vpc, vpcSubnets: props.network.vpcSubnets, securityGroups: props.network.securityGroups }),
       tracing: lambda.Tracing.ACTIVE,
       environment: {

@@ -9,16 +9,17 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, serviceName } from '../../../functions/commons/meter';
 import type { TributaryFunction } from './function';
 import { subscribeEmail } from './nag';
 
 /**
- * The writer's count of records Timestream refused. The writer publishes it through CloudWatch embedded
- * metric format: one JSON log line per batch, `{"_aws": {"CloudWatchMetrics": [{"Namespace": "Tributary",
- * "Dimensions": [[]], "Metrics": [{"Name": "RejectedRecords", "Unit": "Count"}, …]}]}, "RejectedRecords": n, …}`,
- * which CloudWatch Logs turns into this metric with no dimensions. No PutMetricData call, so no IAM for it.
+ * The writer's count of records Timestream refused, over all streams. The writer publishes it with Powertools
+ * Metrics in CloudWatch embedded metric format (one JSON log line per invocation, namespace `Tributary`,
+ * dimension `service: tributary-writer`; the per-stream counts carry `streamId` too), which CloudWatch Logs
+ * turns into metrics. No PutMetricData call, so no IAM for it.
  */
-export const REJECTED_RECORDS_METRIC = { namespace: 'Tributary', metricName: 'RejectedRecords' } as const;
+export const REJECTED_RECORDS_METRIC = { namespace: METRICS_NAMESPACE, metricName: 'RejectedRecords', dimensionsMap: { service: serviceName('writer') } } as const;
 
 /**
  * An alarm that pages through `action` when it fires and when it clears; missing data is not breaching.
