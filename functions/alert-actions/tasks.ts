@@ -1,4 +1,5 @@
-import { streamOfAlert, type Alert } from '../../shared/domain/alert-evaluation';
+import type { Alert } from '../../shared/domain/alert-evaluation';
+import { streamOfAlert } from '../../shared/domain/alert-id';
 import type { AlertAction } from '../../shared/domain/alert-rules';
 import { parseJsonTemplate, renderJsonTemplate, renderTemplate, renderTopicTemplate, TemplateError, templateKind } from '../../shared/domain/alert-template';
 import type { TargetPolicy } from '../../shared/domain/pull-source';

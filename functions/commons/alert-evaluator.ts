@@ -17,7 +17,8 @@ import {
 } from '../../shared/domain/alert-evaluation';
 import { parseDuration, windowMs, type AlertRule } from '../../shared/domain/alert-rules';
 import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
-import { measureFields, type Stream } from '../../shared/domain/stream-definition';
+import type { Stream } from '../../shared/domain/stream-definition';
+import { measureFields } from '../../shared/domain/stream-names';
 import type { Datapoint, Value } from '../../shared/domain/validate-record';
 import type { AlertEvaluator, AlertStarter, AlertStore, Clock, PointStore } from '../../shared/ports';
 import type { Logger } from './http';

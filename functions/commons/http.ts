@@ -1,8 +1,8 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { streamOfAlert } from '../../shared/domain/alert-evaluation';
+import { streamOfAlert } from '../../shared/domain/alert-id';
 import { AlertNotFoundError, BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
-import { STREAM_ID } from '../../shared/domain/stream-definition';
+import { STREAM_ID } from '../../shared/domain/stream-names';
 import { decodeUtf8 } from './body';
 import { problemResponse, toProblem } from './problem';
 

@@ -1,7 +1,8 @@
 import { admitBatch } from '../../shared/domain/admission';
 import { StreamPausedError, type Issue } from '../../shared/domain/errors';
 import { linePointRecord, parseLineProtocol, type LinePoint, type Precision } from '../../shared/domain/line-protocol';
-import { STREAM_ID, type Stream } from '../../shared/domain/stream-definition';
+import type { Stream } from '../../shared/domain/stream-definition';
+import { STREAM_ID } from '../../shared/domain/stream-names';
 import type { Clock, IngestEnvelope, IngestQueue, StreamRegistry } from '../../shared/ports';
 import { allows, callerScopes } from '../commons/auth';
 import type { BodyLimits } from '../commons/body';

@@ -5,7 +5,8 @@ import { aggregateRaw, planSelect, readCondition } from '../../shared/domain/inf
 import { literalAlternation, matchesLiteral } from '../../shared/domain/influxql/regex';
 import { EPOCHS, listing, selectSeries, type Epoch, type InfluxResult, type InfluxSeries } from '../../shared/domain/influxql/series';
 import { MAX_LIMIT, type Row } from '../../shared/domain/query';
-import { measureFields, type Stream } from '../../shared/domain/stream-definition';
+import type { Stream } from '../../shared/domain/stream-definition';
+import { measureFields } from '../../shared/domain/stream-names';
 import { allows, callerScopes } from '../commons/auth';
 import type { HttpEvent, HttpResult } from '../commons/http';
 import { jsonResponse } from '../commons/problem';

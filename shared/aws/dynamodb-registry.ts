@@ -18,7 +18,8 @@ import {
   StreamNotFoundError,
   type TributaryError,
 } from '../domain/errors';
-import { STREAM_ID, type Stream } from '../domain/stream-definition';
+import type { Stream } from '../domain/stream-definition';
+import { STREAM_ID } from '../domain/stream-names';
 import {
   type Clock,
   type ListStreamsOptions,

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors';
-import { STREAM_ID, toIssues } from '../domain/stream-definition';
+import { STREAM_ID, toIssues } from '../domain/stream-names';
 import type { IngestEnvelope } from '../ports';
 
 /**

@@ -1,6 +1,7 @@
 import { BadRequestError } from '../domain/errors';
 import { MAX_LIMIT, NUMERIC_DOWNSAMPLERS, type DataQuery, type Downsampler, type LatestQuery } from '../domain/query';
-import { FIELD_NAME, measureFields, type FieldType, type Stream } from '../domain/stream-definition';
+import type { Stream } from '../domain/stream-definition';
+import { FIELD_NAME, measureFields, type FieldType } from '../domain/stream-names';
 
 /**
  * The Timestream storage model and the SQL builder over it. Timestream has no bind parameters, so this

@@ -448,8 +448,4 @@ export function alertId(streamId: string, now: number, random: () => string): st
   return `${streamId}.${now.toString(36).padStart(9, '0')}${random()}`;
 }
 
-/** The stream id inside an alert id; `undefined` if it is not one. */
-export function streamOfAlert(id: string): string | undefined {
-  const m = /^([a-z0-9][a-z0-9_-]{0,63})\.[a-z0-9]{10,40}$/.exec(id);
-  return m?.[1];
-}
+export { streamOfAlert } from './alert-id';

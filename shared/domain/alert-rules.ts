@@ -1,6 +1,7 @@
 import jsonata from 'jsonata';
 import * as z from 'zod';
 import { jsonTemplateProblem, templateKind } from './alert-template';
+import { DURATION, parseDuration } from './durations';
 
 /**
  * Alert rules as a stream carries them (`alerts: [...]` on the stream definition), and the legacy
@@ -38,19 +39,7 @@ const MAX_WINDOW_MS = 86_400_000;
 const MAX_COOLDOWN_MS = 7 * 86_400_000;
 export const DEFAULT_COOLDOWN = '5m';
 
-const DURATION = /^(\d{1,6})(s|m|h|d)$/;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/**
- * Milliseconds of a duration such as `30s`, `5m`, `1h`, `1d`; `undefined` if it is not one.
- *
- * @example
- * parseDuration('5m'); // 300000
- */
-export function parseDuration(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
-}
+export { parseDuration } from './durations';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const durationUpTo = (maxMs: number) =>

@@ -1,5 +1,5 @@
 import { BadRequestError, type Issue } from './errors';
-import { parseDuration } from './alert-rules';
+import { parseDuration } from './durations';
 import type { Stream } from './stream-definition';
 
 /**

@@ -1,6 +1,7 @@
 import { BadRequestError, type Issue } from './errors';
 import { parseTimestamp } from './datetime';
-import { measureFields, type Stream } from './stream-definition';
+import type { Stream } from './stream-definition';
+import { measureFields } from './stream-names';
 import { DOWNSAMPLERS, GRANULARITIES, NUMERIC_DOWNSAMPLERS, type Downsampler, type Granularity } from './granularity';
 import type { Value } from './validate-record';
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
+import { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues, type FieldType, type StreamType, type ValidationMode } from './stream-names';
 import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type DefaultQuery, type NamedAggregation } from './granularity';
 import { findUnsafeJson } from './json-safety';
 import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
@@ -22,20 +23,10 @@ import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, Webh
  * });
  */
 
-/** Field names become Timestream dimension or measure names and SQL identifiers: keep them plain. */
-export const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,59}$/;
-/** Stream ids appear in MQTT topics, URLs and Timestream dimension values. */
-export const STREAM_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-/** Names Timestream or Tributary use themselves. */
-export const RESERVED_FIELDS = new Set(['time', 'measure_name', 'stream_id', 'measure_value']);
-export const MAX_DIMENSIONS = 127; // Timestream allows 128, one is stream_id
-export const MAX_MEASURES = 256; // Timestream multi-measure limit
-
-export const FIELD_TYPES = ['number', 'integer', 'string', 'boolean', 'datetime', 'object', 'array'] as const;
-export type FieldType = (typeof FIELD_TYPES)[number];
-export const STREAM_TYPES = ['iot_sensor', 'api_pull', 'event_stream', 'database'] as const;
-export type StreamType = (typeof STREAM_TYPES)[number];
-export type ValidationMode = 'strict' | 'lenient';
+// the names and helpers every function needs live in a module of their own: importing them from here would
+// bundle the whole definition parser (JSONata, croner) into functions that never parse a definition
+export { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues } from './stream-names';
+export type { FieldType, StreamType, ValidationMode } from './stream-names';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -231,15 +222,6 @@ function checkAggregations(aggregations: NamedAggregation[], s: { schema: Record
   });
 }
 
-/** Turns zod issues into Tributary issues that keep the field path. */
-export function toIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-    // zod reports a bad record key as "Invalid key in record"; the key schema's own message says what to fix
-    message: i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message,
-  }));
-}
-
 function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   // before zod, which drops a `__proto__` key unseen; a lone surrogate would not survive storage
   const unsafe = findUnsafeJson(body);
@@ -380,9 +362,4 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     version: 1,
     fieldNumbers: assignFieldNumbers(undefined, protoFieldNames(input)),
   };
-}
-
-/** The measure fields of a stream: every schema field but the time field and the dimensions. */
-export function measureFields(stream: Pick<Stream, 'schema' | 'timeField' | 'dimensions'>): string[] {
-  return Object.keys(stream.schema).filter((n) => n !== stream.timeField && !stream.dimensions.includes(n));
 }

@@ -1,7 +1,8 @@
 import { BadRequestError } from '../errors';
 import { DOWNSAMPLERS, GRANULARITIES, MAX_LIMIT, NUMERIC_DOWNSAMPLERS, type DataQuery, type Downsampler, type Granularity, type Row } from '../query';
 import type { Value } from '../validate-record';
-import { measureFields, type Stream } from '../stream-definition';
+import type { Stream } from '../stream-definition';
+import { measureFields } from '../stream-names';
 import type { Condition, Fill, Operand, Select } from './ast';
 import { literalAlternation, matchesLiteral, type LiteralAlternation } from './regex';
 
