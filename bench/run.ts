@@ -127,7 +127,8 @@ async function local() {
     const drain = await waitStored(base, 'bench_http');
     const httpIngest = { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
     const lineIngest = await lineProtocolIngest(base);
-    if (!parts.has('local')) return { httpIngest, lineIngest, peakRssMb: await peakRss(child) };
+    const gzipIngest = await gzipJsonIngest(base);
+    if (!parts.has('local')) return { httpIngest, lineIngest, gzipIngest, peakRssMb: await peakRss(child) };
 
     const queries = {
       q1_ms: await timeQuery(base, `/v1/streams/bench_http/data?${new URLSearchParams(QUERIES.q1)}`),
@@ -140,7 +141,7 @@ async function local() {
     const mload = JSON.parse(m.stdout.trim().split('\n').pop()!);
     const mdrain = await waitStored(base, 'bench_mqtt');
     const mqttIngest = { acked: mload.pointsPerSec, failed: mload.failed, storedPointsPerSec: Math.round(TOTAL / (mload.seconds + mdrain)), seconds: +(mload.seconds + mdrain).toFixed(2) };
-    return { httpIngest, lineIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
+    return { httpIngest, lineIngest, gzipIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((ok) => child.once('exit', ok));
@@ -156,6 +157,15 @@ async function lineProtocolIngest(base: string) {
   const load = JSON.parse(stdout.trim().split('\n').pop()!);
   const drain = await waitStored(base, benchLineStream.id);
   return { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2) };
+}
+
+/** The JSON row's points and batches, each body gzip-compressed (`Content-Encoding: gzip`), on its own stream. */
+async function gzipJsonIngest(base: string) {
+  const stream = await api(base, '/v1/streams', { body: benchStream('bench_gzip') });
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repo, 'bench/gzip-load.ts'), `${base}/v1/streams/bench_gzip/data`, '5000', '4', 'content-type=application/json', `authorization=Bearer ${stream.ingestToken}`], { cwd: repo, maxBuffer: 1 << 20 });
+  const load = JSON.parse(stdout.trim().split('\n').pop()!);
+  const drain = await waitStored(base, 'bench_gzip');
+  return { accepted: load.pointsPerSec, failed: load.failed, firstError: load.firstError, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)), seconds: +(load.seconds + drain).toFixed(2), gzipBytes: load.gzipBytes };
 }
 
 async function peakRss(child: ChildProcess): Promise<number> {
@@ -178,14 +188,14 @@ if (parts.has('a')) {
   console.log(`(a) validate + normalize + Timestream records: ${micro.pipelineNsPerRecord} ns/record vs JSON.parse ${micro.jsonParseNsPerRecord} ns/record: ${micro.ratio}x (target <= 3x)`);
 }
 if (parts.has('b') && !parts.has('local')) {
-  const { httpIngest, lineIngest, peakRssMb } = await local();
-  console.log(JSON.stringify({ figure: 'b', http: httpIngest, line: lineIngest, peakRssMb }));
+  const { httpIngest, lineIngest, gzipIngest, peakRssMb } = await local();
+  console.log(JSON.stringify({ figure: 'b', http: httpIngest, line: lineIngest, gzip: gzipIngest, peakRssMb }));
   console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), line protocol stored ${lineIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${lineIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
   process.exit(0);
 }
 if (!parts.has('local')) process.exit(0);
 const tributary = (await local()) as Required<Awaited<ReturnType<typeof local>>>;
-console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, line: tributary.lineIngest, mqtt: tributary.mqttIngest }));
+console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, line: tributary.lineIngest, gzip: tributary.gzipIngest, mqtt: tributary.mqttIngest }));
 console.log(JSON.stringify({ figure: 'c', ...tributary.queries, peakRssMb: tributary.peakRssMb }));
 const others = parts.has('peers') ? await peers() : [];
 for (const p of others) console.log(JSON.stringify({ figure: 'peer', ...p }));
@@ -198,10 +208,11 @@ const rows = [
   `|---|---|---|---|---|---|`,
   `| Tributary local, HTTP JSON (stored) | ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${tributary.queries.q1_ms} | ${tributary.queries.q2_ms} | ${tributary.queries.q3_ms} | ${tributary.peakRssMb} |`,
   `| Tributary local, HTTP line protocol /api/v2/write (stored) | ${tributary.lineIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
+  `| Tributary local, HTTP JSON gzip (stored) | ${tributary.gzipIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
   `| Tributary local, MQTT QoS 1 (stored) | ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
   ...others.map((p: any) => `| ${p.peer} | ${Number(p.ingest?.pointsPerSec).toLocaleString('en')} | ${p.q1_ms} | ${p.q2_ms} | ${p.q3_ms} | ${Math.round(p.peak_rss_kb / 1024)} |`),
 ];
 const i = influx as any;
-console.log(`(b) HTTP stored ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.httpIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)} (accepted ${tributary.httpIngest.accepted.toLocaleString('en')}/s); line protocol stored ${tributary.lineIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.lineIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)}; MQTT QoS 1 stored ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} points/s (acked ${tributary.mqttIngest.acked.toLocaleString('en')}/s)`);
+console.log(`(b) HTTP stored ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.httpIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)} (accepted ${tributary.httpIngest.accepted.toLocaleString('en')}/s); line protocol stored ${tributary.lineIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.lineIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)}; gzip JSON stored ${tributary.gzipIngest.storedPointsPerSec.toLocaleString('en')} points/s${vs(tributary.gzipIngest.storedPointsPerSec, i?.ingest?.pointsPerSec, true)}; MQTT QoS 1 stored ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} points/s (acked ${tributary.mqttIngest.acked.toLocaleString('en')}/s)`);
 console.log(`(c) Q1 ${tributary.queries.q1_ms} ms${vs(tributary.queries.q1_ms, i?.q1_ms, false)}, Q2 ${tributary.queries.q2_ms} ms${vs(tributary.queries.q2_ms, i?.q2_ms, false)}, Q3 ${tributary.queries.q3_ms} ms${vs(tributary.queries.q3_ms, i?.q3_ms, false)}`);
 console.log(`\n${rows.join('\n')}`);
