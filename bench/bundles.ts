@@ -27,7 +27,7 @@ const median = (xs: number[]) => {
 // The environment a handler's module scope may read at init (config parsing); values are placeholders.
 const ENV: Record<string, string> = {
   AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_ACCOUNT_ID: '000000000000',
-  TABLE_NAME: 'bench', TIMESTREAM_DATABASE: 'bench', TIMESTREAM_TABLE: 'bench', SECRET_PREFIX: 'tributary/',
+  TABLE_NAME: 'bench', IDEMPOTENCY_TABLE_NAME: 'bench-idempotency', AWS_PARTITION: 'aws', TIMESTREAM_DATABASE: 'bench', TIMESTREAM_TABLE: 'bench', SECRET_PREFIX: 'tributary/',
   QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/000000000000/bench', PULL_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/000000000000/pull',
   ALERT_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:bench', ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:bench',
   ADMIN_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:bench',
