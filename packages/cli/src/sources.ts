@@ -4,32 +4,55 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CliError, EXIT } from './exit-codes';
 
-export type InputFormat = 'ndjson' | 'csv' | 'json';
+export type InputFormat = 'ndjson' | 'csv' | 'json' | 'line';
 
 /** One input record, or why its line could not be read; `bytes` is how far into the file it ends. */
 export interface SourceItem {
   line: number;
   record?: Record<string, unknown>;
+  /** A line-protocol line as it is in the file (format `line`): the server parses it. */
+  text?: string;
   error?: string;
   bytes: number;
 }
 
-/** `.ndjson`/`.jsonl` → ndjson, `.csv` → csv, `.json` → json, unless `--format` says. */
+/** `.ndjson`/`.jsonl` → ndjson, `.csv` → csv, `.json` → json, `.lp`/`.line` → line protocol, unless `--format` says. */
 export function formatOf(file: string, given?: string): InputFormat {
-  const f = given ?? { '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.csv': 'csv', '.json': 'json' }[extname(file).toLowerCase()];
-  if (f === 'ndjson' || f === 'csv' || f === 'json') return f;
-  throw new CliError(`cannot tell the format of ${file}: give --format ndjson|csv|json`, EXIT.usage);
+  const f = given ?? { '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.csv': 'csv', '.json': 'json', '.lp': 'line', '.line': 'line' }[extname(file).toLowerCase()];
+  if (f === 'ndjson' || f === 'csv' || f === 'json' || f === 'line') return f;
+  throw new CliError(`cannot tell the format of ${file}: give --format ndjson|csv|json|line`, EXIT.usage);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Where to start reading a line-based file again: just after a line a checkpoint names. */
+export interface ResumeAt {
+  line: number;
+  bytes: number;
+}
+
+/** One NDJSON line: a JSON object, or why it is not one. */
+function ndjsonLine(text: string, line: number, end: number): SourceItem {
+  try {
+    const value = JSON.parse(text);
+    return isRecord(value) ? { line, record: value, bytes: end } : { line, error: 'not a JSON object', bytes: end };
+  } catch (err) {
+    return { line, error: `not JSON (${(err as Error).message})`, bytes: end };
+  }
+}
+
+/** One line-protocol line, passed on as it is; comments (`#`) are skipped as InfluxDB skips them. */
+function protocolLine(text: string, line: number, end: number): SourceItem | undefined {
+  return text.startsWith('#') ? undefined : { line, text, bytes: end };
+}
+
 /**
- * NDJSON, one record per line, streamed: constant memory whatever the file's size. Blank lines are skipped;
- * a line that is not a JSON object is an error item with its line number.
+ * A line-based file (NDJSON, line protocol), streamed: constant memory whatever the file's size, and from
+ * `from` on (a byte offset, so a resumed run does not read what it already sent). Blank lines are skipped.
  */
-async function* ndjson(file: string): AsyncGenerator<SourceItem> {
-  let line = 0;
-  let bytes = 0;
+async function* lines(file: string, parse: (text: string, line: number, end: number) => SourceItem | undefined, from: ResumeAt = { line: 0, bytes: 0 }): AsyncGenerator<SourceItem> {
+  let line = from.line;
+  let bytes = from.bytes;
   let rest: Buffer = Buffer.alloc(0);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const item = (raw: Buffer, end: number): SourceItem | undefined => {
@@ -40,15 +63,9 @@ async function* ndjson(file: string): AsyncGenerator<SourceItem> {
     } catch {
       return { line, error: 'not UTF-8', bytes: end };
     }
-    if (text.length === 0) return undefined;
-    try {
-      const value = JSON.parse(text);
-      return isRecord(value) ? { line, record: value, bytes: end } : { line, error: 'not a JSON object', bytes: end };
-    } catch (err) {
-      return { line, error: `not JSON (${(err as Error).message})`, bytes: end };
-    }
+    return text.length === 0 ? undefined : parse(text, line, end);
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024, start: from.bytes }) as AsyncIterable<Buffer>) {
     let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
@@ -111,7 +128,12 @@ async function* json(file: string): AsyncGenerator<SourceItem> {
   }
 }
 
-/** The file's records in order (for JSON, `line` is the record's 1-based position in the array). */
-export function readSource(file: string, format: InputFormat): AsyncGenerator<SourceItem> {
-  return format === 'ndjson' ? ndjson(file) : format === 'csv' ? csv(file) : json(file);
+/**
+ * The file's records in order (for JSON, `line` is the record's 1-based position in the array). NDJSON and
+ * line protocol start at `from`; CSV and JSON are read from the start and the items before it skipped.
+ */
+export async function* readSource(file: string, format: InputFormat, from?: ResumeAt): AsyncGenerator<SourceItem> {
+  if (format === 'ndjson') return yield* lines(file, ndjsonLine, from);
+  if (format === 'line') return yield* lines(file, protocolLine, from);
+  for await (const item of format === 'csv' ? csv(file) : json(file)) if (!from || item.line > from.line) yield item;
 }
