@@ -118,7 +118,8 @@ export function makeWriter(deps: WriterDeps) {
         if (samples.length < MAX_SAMPLES) samples.push({ reason: m.invalid?.reason ?? 'unreadable message' });
         continue;
       }
-      const e = await readPayload(m.envelope, stream);
+      // only an IoT rule message of a stream in another mqttFormat has bytes left to decode: no await otherwise
+      const e = m.envelope.payload === undefined ? m.envelope : await readPayload(m.envelope, stream);
       if (e.payloadProblem !== undefined) {
         invalid++;
         if (samples.length < MAX_SAMPLES) samples.push({ reason: e.payloadProblem });

@@ -2,7 +2,7 @@ import { BadRequestError, type Issue } from '../../../shared/domain/errors';
 import { linePointRecord, parseLineProtocol } from '../../../shared/domain/line-protocol';
 import { MQTT_MEDIA_TYPE } from '../../../shared/domain/mqtt-format';
 import type { Stream } from '../../../shared/domain/stream-definition';
-import { decodeUtf8, requireWithinSize, type BodyLimits } from '../body';
+import { decodeUtf8, parseRecordsText, requireWithinSize, type BodyLimits } from '../body';
 import type { Decoded } from './decoder';
 import { decodePayload } from './decode-records';
 
@@ -17,6 +17,13 @@ import { decodePayload } from './decode-records';
  */
 export async function decodeMqttPayload(payload: Buffer | string, stream: Stream, limits: BodyLimits): Promise<Decoded> {
   const format = stream.mqttFormat ?? 'json';
+  // the common case, once per PUBLISH on the broker's path: JSON read straight from the bytes, without the
+  // media-type lookup and the copy of the generic decoder (7 µs a message, a fifth of the MQTT rate)
+  if (format === 'json') {
+    const text = typeof payload === 'string' ? payload : decodeUtf8(payload, 'The payload');
+    requireWithinSize(text, limits);
+    return parseRecordsText(text, limits);
+  }
   if (format !== 'line-protocol') return decodePayload(payload, MQTT_MEDIA_TYPE[format], [], { limits, stream: async () => stream, what: 'The payload' });
   const text = typeof payload === 'string' ? payload : decodeUtf8(payload, 'The payload');
   requireWithinSize(text, limits);
