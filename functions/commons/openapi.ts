@@ -55,6 +55,23 @@ const notFound = { '404': problem('No such stream.') };
  * Each documented route's operation, by route key. The drift test checks this table, the route table and
  * the served document list the same routes.
  */
+/** A webhook URL: signed by the stream's webhook secret, or a bearer token with its ingest scope. */
+function webhookOperation(operationId: string, summary: string, batch: boolean): ZodOpenApiOperationObject {
+  return {
+    operationId,
+    summary,
+    security: [{ standardWebhooks: [] }, { xSignature: [] }, { bearer: [] }],
+    requestParams: byId,
+    requestBody: { required: true, ...json(batch ? z.array(z.looseObject({})) : z.looseObject({})) },
+    responses: {
+      '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
+      ...withBody,
+      '401': problem('No valid signature or token; also a Standard Webhooks delivery stored already (a replay).'),
+      '409': problem('The stream is paused.'),
+    },
+  };
+}
+
 const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
   'POST /v1/streams': {
     operationId: 'createStream',
@@ -123,6 +140,8 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '429': problem('Back-pressure: retry after `Retry-After` seconds.'),
     },
   },
+  'POST /v1/streams/{id}/webhook': webhookOperation('webhookEvent', 'One event from a webhook sender (a JSON object)', false),
+  'POST /v1/streams/{id}/webhook/batch': webhookOperation('webhookBatch', 'Events from a webhook sender (a JSON array)', true),
   'GET /v1/streams/{id}/data': {
     operationId: 'query',
     summary: 'Query raw or downsampled points; `dim.NAME=VALUE` keeps one series; ranges are half-open',
@@ -240,6 +259,8 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
         bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token> (admin, ingest or read token).' },
         basic: { type: 'http', scheme: 'basic', description: 'InfluxDB clients: any user, the read token as password.' },
         influxPassword: { type: 'apiKey', in: 'query', name: 'p', description: 'InfluxDB 1.x: the read token as `p`.' },
+        standardWebhooks: { type: 'apiKey', in: 'header', name: 'webhook-signature', description: 'Standard Webhooks: `webhook-id`, `webhook-timestamp` (within 5 min) and `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>` with the stream’s webhook secret.' },
+        xSignature: { type: 'apiKey', in: 'header', name: 'X-Signature', description: '`sha256=<hex HMAC-SHA256 of the raw body>` with the stream’s webhook secret (also `X-Hub-Signature-256`).' },
       },
     },
     paths,

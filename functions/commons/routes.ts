@@ -11,8 +11,8 @@ export interface Route {
   /**
    * Which scope allows it: `admin` only, or the stream's `ingest:`/`read:` scope (admin always may);
    * `read-any`|`ingest-any`: any `read:`|`ingest:` scope, for a route without `{id}` whose handler checks
-   * each stream it names; `public`: no token (the OpenAPI document: it describes the API, never a stream or
-   * a record).
+   * each stream it names; `public`: no token at the gateway (the OpenAPI document: it describes the API,
+   * never a stream or a record; the webhook URLs, whose handler authenticates each request itself).
    */
   scope: 'admin' | 'ingest' | 'read' | 'read-any' | 'ingest-any' | 'public';
   /** InfluxDB's credentials as well as a bearer token: `Authorization: Token|Basic`, or `u`/`p` parameters. */
@@ -32,6 +32,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
+  // a webhook sender's URLs: signed requests carry no token, so the gateway lets them through and the
+  // ingest function checks the signature (or an ingest token) itself, over the raw body
+  { method: 'POST', path: '/v1/streams/{id}/webhook', fn: 'ingest', scope: 'public' },
+  { method: 'POST', path: '/v1/streams/{id}/webhook/batch', fn: 'ingest', scope: 'public' },
   { method: 'GET', path: '/v1/streams/{id}/data', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/pull', fn: 'pull', scope: 'admin' },

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
 import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, IdempotencyStore, IngestQueue, StreamRegistry } from '../../shared/ports';
+import type { Clock, IdempotencyStore, IngestQueue, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { DEFAULT_LIMITS, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
@@ -14,6 +14,7 @@ import { noMeter, type Meter } from '../commons/meter';
 import { jsonResponse } from '../commons/problem';
 import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
+import { makeWebhookIngest, WEBHOOK_BATCH_PATH, WEBHOOK_PATH } from './webhook';
 
 export interface IngestDeps {
   registry: StreamRegistry;
@@ -25,6 +26,9 @@ export interface IngestDeps {
   limits?: BodyLimits;
   /** Counts AcceptedRecords and RefusedRecords per stream (CloudWatch in AWS). */
   meter?: Meter;
+  /** The webhook routes' token look-up and `webhook.secret` reads; without them those routes take nothing. */
+  tokens?: TokenStore;
+  secrets?: SecretSource;
 }
 
 /**
@@ -78,8 +82,18 @@ export function makeIngestHandler(deps: IngestDeps) {
     return stream;
   }
 
+  const webhook = makeWebhookIngest({ registry, idempotency, log, accept: (event, id) => checked(event, id), ...(deps.tokens && { tokens: deps.tokens }), ...(deps.secrets && { secrets: deps.secrets }) });
+
+  /** The format checks, then the records: what every ingest route does once its caller is known. */
+  function checked(event: HttpEvent, id: string): Promise<HttpResult> {
+    recordsDecoder(header(event, 'content-type'));
+    contentCodings(header(event, 'content-encoding'));
+    return accept(event, id);
+  }
+
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
     if (event.routeKey.endsWith('/write')) return influxWrite(event);
+    if (event.routeKey.endsWith(WEBHOOK_PATH) || event.routeKey.endsWith(WEBHOOK_BATCH_PATH)) return webhook(event, context);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
     const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));

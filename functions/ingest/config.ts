@@ -9,5 +9,7 @@ export const IngestConfig = z.object({
   IDEMPOTENCY_TABLE_NAME: name,
   /** How long a key's answer is replayed: 1 minute to 7 days, 24 hours by default. */
   IDEMPOTENCY_WINDOW_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(DEFAULT_IDEMPOTENCY_WINDOW_SECONDS),
+  /** Where the streams' webhook secrets (`${secret:NAME}`) live in Secrets Manager: `<prefix><NAME>`. */
+  SECRET_PREFIX: name,
 });
 export const ingestConfig = (env: Record<string, string | undefined>) => loadConfig(IngestConfig, env);

@@ -1,7 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbIdempotencyStore } from '../../shared/aws/dynamodb-idempotency-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { SecretsManagerSecretSource } from '../../shared/aws/secrets-manager-source';
 import { SqsIngestQueue } from '../../shared/aws/sqs-ingest-queue';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
@@ -11,14 +13,18 @@ import { ingestConfig } from './config';
 const config = ingestConfig(process.env);
 const { log, meter, traced, observe } = powertools('ingest');
 const dynamodb = traced(new DynamoDBClient({}));
+const registry = new DynamoDbRegistry({ client: dynamodb, tableName: config.TABLE_NAME });
 
 export const handler = observe(
   makeIngestHandler({
-    registry: new DynamoDbRegistry({ client: dynamodb, tableName: config.TABLE_NAME }),
+    registry,
     queue: new SqsIngestQueue({ client: traced(new SQSClient({})), queueUrl: config.QUEUE_URL }),
     idempotency: new DynamoDbIdempotencyStore({ client: dynamodb, tableName: config.IDEMPOTENCY_TABLE_NAME, windowSeconds: config.IDEMPOTENCY_WINDOW_SECONDS }),
     clock: systemClock,
     log,
     meter,
+    // the webhook URLs: ingest tokens from the table, signing secrets from Secrets Manager (cached 5 minutes)
+    tokens: registry,
+    secrets: new SecretsManagerSecretSource({ client: traced(new SecretsManagerClient({})), prefix: config.SECRET_PREFIX }),
   }),
 );

@@ -121,7 +121,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true }),
-      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store }),
+      // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
+      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) }),
       query: makeQueryHandler({ registry, store, clock, log }),
       alerts: alerts.handler,
       pull: pulls.handler,

@@ -61,12 +61,15 @@ describe('pull alarms', () => {
 });
 
 describe('pull functions IAM (least privilege)', () => {
-  it('lets the pull function read secrets under tributary/pull/ only', () => {
+  it('lets the pull function (and the ingest function, for webhook secrets) read secrets under tributary/pull/ only', () => {
     const pull = synth.stack.pulls.pullFunction;
-    const secrets = resourcesFor(pull, 'secretsmanager:GetSecretValue');
-    expect(secrets).toHaveLength(1);
-    expect(JSON.stringify(secrets[0])).toMatch(/:secret:tributary\/pull\/\*"/);
-    for (const fn of synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction && c !== pull)) {
+    const ingest = synth.stack.ingest.ingestFunction;
+    for (const fn of [pull, ingest]) {
+      const secrets = resourcesFor(fn, 'secretsmanager:GetSecretValue');
+      expect(secrets).toHaveLength(1);
+      expect(JSON.stringify(secrets[0])).toMatch(/:secret:tributary\/pull\/\*"/);
+    }
+    for (const fn of synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction && c !== pull && c !== ingest)) {
       for (const r of resourcesFor(fn, 'secretsmanager:GetSecretValue')) expect(JSON.stringify(r)).not.toMatch(/tributary\/pull/);
     }
   });

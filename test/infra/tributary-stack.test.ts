@@ -189,7 +189,7 @@ describe('functions', () => {
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table },
-      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) } },
+      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/' },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
       writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
@@ -213,10 +213,10 @@ describe('least privilege', () => {
   const BASE = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
   const sorted = (...a: string[]) => [...new Set([...BASE, ...a])].sort();
 
-  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, nothing more', () => {
+  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, and read webhook secrets, nothing more', () => {
     const ingest = synth.stack.ingest.ingestFunction;
     const actions = actionsOf(ingest);
-    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'));
+    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'secretsmanager:GetSecretValue'));
     expect(managedPoliciesOf(ingest)).toEqual([]);
     expect(resourcesFor(ingest, 'sqs:SendMessage')).toEqual([getAtt(synth.stack.ingest.queue)]);
     expect(resourcesFor(ingest, 'dynamodb:GetItem')).toEqual([getAtt(synth.stack.storage.table), getAtt(synth.stack.ingest.idempotencyTable)]);
@@ -327,8 +327,10 @@ describe('HTTP API', () => {
     for (const route of ALL_ROUTES) {
       const r = routes.find((x) => x.RouteKey === routeKey(route))!;
       if (route.scope === 'public') {
-        // the OpenAPI document only: no authorizer, so clients and generators fetch it without a token
-        expect(route.path, routeKey(route)).toMatch(/^(\/v1)?\/openapi\.json$/);
+        // the OpenAPI document, fetched without a token, and the webhook URLs, whose function checks the
+        // signature over the body (an authorizer never sees the body) or an ingest token itself
+        expect(route.path, routeKey(route)).toMatch(/^(\/v1)?(\/openapi\.json|\/streams\/\{id\}\/webhook(\/batch)?)$/);
+        if (route.path.includes('webhook')) expect(route.fn).toBe('ingest');
         expect(r.AuthorizationType ?? 'NONE', routeKey(route)).toBe('NONE');
         expect(r.AuthorizerId).toBeUndefined();
       } else {

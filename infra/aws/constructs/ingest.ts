@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -6,8 +6,9 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IDEMPOTENCY_TABLE_KEYS } from '../../../shared/aws/dynamodb-idempotency-table';
+import { PULL_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { TributaryFunction } from './function';
-import { acknowledge } from './nag';
+import { acknowledge, nagEnv } from './nag';
 import { queueWithDeadLetter } from './queue';
 import { grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 
@@ -95,10 +96,20 @@ export class Ingest extends Construct {
       description: 'Tributary POST /v1/streams/{id}/data: validates records and puts them on the ingest queue',
       memorySize: 512,
       timeout: Duration.seconds(10),
-      environment: { TABLE_NAME: table.tableName, QUEUE_URL: this.queue.queueUrl, IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName },
+      environment: { TABLE_NAME: table.tableName, QUEUE_URL: this.queue.queueUrl, IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName, SECRET_PREFIX: PULL_SECRET_PREFIX },
       logRetention: props.logRetention,
     });
     this.queue.grant(this.ingestFunction.role, 'sqs:SendMessage');
+    // the webhook URLs check signatures with the stream's `${secret:NAME}`, kept where pull credentials are
+    const stack = Stack.of(this);
+    const secrets = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${PULL_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.ingestFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets] }));
+    Validations.of(this.ingestFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${nagEnv(stack).region}:${nagEnv(stack).account}:secret:${PULL_SECRET_PREFIX}*]`,
+      reason:
+        `Stream definitions name their webhook secrets at runtime (webhook.secret: \${secret:NAME}), so the names are not known at deploy time; ` +
+        `the wildcard is confined to the ${PULL_SECRET_PREFIX} prefix that only stream credentials live under, and only GetSecretValue is allowed.`,
+    });
     grantTableItems(table, this.ingestFunction.role, TABLE_READ_ACTIONS);
     grantTableItems(this.idempotencyTable, this.ingestFunction.role, IDEMPOTENCY_TABLE_ACTIONS);
 

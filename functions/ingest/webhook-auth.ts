@@ -1,0 +1,44 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { UnauthenticatedError } from '../../shared/domain/errors';
+
+/** How a signed webhook request proved itself; a Standard Webhooks delivery has an id to refuse again. */
+export type WebhookProof = { scheme: 'standard-webhooks'; deliveryId: string } | { scheme: 'x-signature' };
+
+const X_SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
+
+/** The one answer to every failed check: which check failed is not told to an unauthenticated caller. */
+export const unsigned = () =>
+  new UnauthenticatedError("The request carries neither a valid signature of the stream's webhook secret (Standard Webhooks or X-Signature: sha256=…) nor a token with the stream's ingest scope.");
+
+/**
+ * Checks a webhook request's signature over its raw body, in constant time: the Standard Webhooks scheme
+ * (`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature: v1,<base64 HMAC-SHA256 of
+ * id.timestamp.body>`; a `whsec_` secret is base64, any other is used as its bytes) when its headers are
+ * there, else GitHub-style `X-Signature: sha256=<hex HMAC-SHA256 of the body>`. Throws `UnauthenticatedError`.
+ *
+ * @example
+ * verifySignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', body, headers); // { scheme: 'standard-webhooks', deliveryId: 'msg_…' }
+ */
+export function verifySignature(secret: string, body: string, headers: Record<string, string | undefined>): WebhookProof {
+  const id = headers['webhook-id'];
+  const timestamp = headers['webhook-timestamp'];
+  const signature = headers['webhook-signature'];
+  if (id !== undefined || timestamp !== undefined || signature !== undefined) {
+    if (!id || !timestamp || !signature) throw unsigned();
+    try {
+      const hook = secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(secret, { format: 'raw' });
+      hook.verify(body, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature });
+    } catch (err) {
+      if (err instanceof WebhookVerificationError || err instanceof Error) throw unsigned();
+      throw err;
+    }
+    return { scheme: 'standard-webhooks', deliveryId: id };
+  }
+  const given = X_SIGNATURE.exec(headers['x-signature'] ?? headers['x-hub-signature-256'] ?? '')?.[1];
+  if (!given) throw unsigned();
+  const expected = createHmac('sha256', secret).update(body, 'utf8').digest();
+  const actual = Buffer.from(given, 'hex');
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw unsigned();
+  return { scheme: 'x-signature' };
+}
