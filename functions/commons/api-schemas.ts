@@ -43,6 +43,10 @@ export const StreamSchema = z
     createdAt: Iso,
     updatedAt: Iso,
     version: z.number().int(),
+    webhookUrls: z
+      .object({ event: z.string().meta({ format: 'uri' }), batch: z.string().meta({ format: 'uri' }) })
+      .optional()
+      .meta({ description: 'An event_stream’s webhook URLs: one event, and an array (signed with its webhook secret, or with its ingest token).' }),
   })
   .meta({ id: 'Stream' });
 

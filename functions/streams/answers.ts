@@ -25,6 +25,7 @@ export function createAnswer(stream: Stream, base: string) {
     streamId: stream.id,
     status: stream.state,
     endpoint: `${base}/v1/streams/${encodeURIComponent(stream.id)}/data`,
+    ...webhookUrls(stream, base),
     // a device publishes on the stream's own topic when its definition names one, else on contract v1's
     ...(stream.type === 'iot_sensor' && { mqtt: { topic: stream.device?.topic ?? `tributary/${stream.id}/data`, ...(stream.device?.topic && { alsoTopic: `tributary/${stream.id}/data` }) } }),
   };
@@ -45,4 +46,17 @@ export function statusAliases(stream: Stream, stats: StreamStats) {
     dataPointsToday: stats.pointsToday,
     errorCount: stats.invalidCount + stats.rejectedCount,
   };
+}
+
+/**
+ * An event stream's webhook URLs, one event and a batch (`functions/ingest/webhook.ts`): what its sender is
+ * configured with. In the create answer and in `GET /v1/streams/{id}`.
+ *
+ * @example
+ * webhookUrls(stream, 'https://api.example.com'); // { webhookUrls: { event: '…/v1/streams/<id>/webhook', batch: '…/webhook/batch' } }
+ */
+export function webhookUrls(stream: Pick<Stream, 'id' | 'type'>, base: string): { webhookUrls?: { event: string; batch: string } } {
+  if (stream.type !== 'event_stream') return {};
+  const at = `${base}/v1/streams/${encodeURIComponent(stream.id)}/webhook`;
+  return { webhookUrls: { event: at, batch: `${at}/batch` } };
 }

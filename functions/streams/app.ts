@@ -10,7 +10,7 @@ import { currentFailures } from '../../shared/domain/alert-evaluation';
 import { VaultIdSchema } from '../../shared/domain/stream-sections';
 import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
-import { asPublished, createAnswer, statusAliases } from './answers';
+import { asPublished, createAnswer, statusAliases, webhookUrls } from './answers';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
@@ -202,7 +202,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return jsonResponse(200, { ...page, streams: page.streams.map(asPublished) });
         }
       case '/{id}':
-        if (route.method === 'GET') return jsonResponse(200, asSeenBy(event, await load(id!)));
+        if (route.method === 'GET') {
+          const stream = await load(id!);
+          return jsonResponse(200, { ...asSeenBy(event, stream), ...webhookUrls(stream, `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`) });
+        }
         if (route.method === 'DELETE') {
           const gone = deps.devices && (await registry.get(id!));
           await registry.delete(id!);

@@ -20,7 +20,12 @@ describe('signed webhooks into an event stream', () => {
   let id: string;
   let ingestToken: string;
   beforeAll(async () => {
-    ({ id, ingestToken } = await local.createStream(documentDefinition('manufacturing-events')));
+    const created = await local.api('/v1/streams', { body: documentDefinition('manufacturing-events') });
+    ({ id, ingestToken } = created.body);
+    // the URLs a sender is given, in the create answer and when the stream is read
+    const urls = { event: `${local.base}/v1/streams/${id}/webhook`, batch: `${local.base}/v1/streams/${id}/webhook/batch` };
+    expect(created.body.webhookUrls).toEqual(urls);
+    expect((await local.api(`/v1/streams/${id}`)).body.webhookUrls).toEqual(urls);
   });
   afterAll(() => {
     if (previous === undefined) delete process.env.TRIBUTARY_SECRET_WEBHOOK_SECRET;
