@@ -16,11 +16,27 @@ export const unsigned = () =>
  * (`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature: v1,<base64 HMAC-SHA256 of
  * id.timestamp.body>`; a `whsec_` secret is base64, any other is used as its bytes) when its headers are
  * there, else GitHub-style `X-Signature: sha256=<hex HMAC-SHA256 of the body>`. Throws `UnauthenticatedError`.
+ * `secretValue` may hold several secrets separated by spaces (`new old` while a rotation is under way).
  *
  * @example
  * verifySignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', body, headers); // { scheme: 'standard-webhooks', deliveryId: 'msg_…' }
  */
-export function verifySignature(secret: string, body: string, headers: Record<string, string | undefined>): WebhookProof {
+export function verifySignature(secretValue: string, body: string, headers: Record<string, string | undefined>): WebhookProof {
+  // a rotation: the secret's value lists the new and the old secret, space-separated, for as long as senders
+  // may still sign with the old one; any of them proves the request
+  const secrets = secretValue.split(/\s+/).filter(Boolean);
+  for (const secret of secrets.slice(0, -1)) {
+    try {
+      return verifyWith(secret, body, headers);
+    } catch (err) {
+      if (!(err instanceof UnauthenticatedError)) throw err;
+    }
+  }
+  return verifyWith(secrets.at(-1) ?? '', body, headers);
+}
+
+function verifyWith(secret: string, body: string, headers: Record<string, string | undefined>): WebhookProof {
+  if (secret === '') throw unsigned();
   const id = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
   const signature = headers['webhook-signature'];

@@ -88,4 +88,24 @@ describe('signed webhooks into an event stream', () => {
     await local.waitForPoints(id, 'start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z&limit=100', (p) => p.length >= 5);
     expect(await storedBatches()).toEqual(['B-1', 'B-10', 'B-5', 'B-6', 'B-8']);
   });
+
+  it('takes the old secret as well as the new one while the secret’s value lists both, and only the new one after', async () => {
+    const next = `whsec_${randomBytes(24).toString('base64')}`;
+    process.env.TRIBUTARY_SECRET_WEBHOOK_SECRET = `${next} ${SECRET}`;
+    try {
+      const byOld = JSON.stringify(check('B-12', 12));
+      const byNew = JSON.stringify(check('B-13', 13));
+      expect((await post(`/v1/streams/${id}/webhook`, byOld, signed(byOld))).status).toBe(202);
+      expect((await post(`/v1/streams/${id}/webhook`, byNew, signed(byNew, { secret: next }))).status).toBe(202);
+      process.env.TRIBUTARY_SECRET_WEBHOOK_SECRET = next;
+      const late = JSON.stringify(check('B-14', 14));
+      expect((await post(`/v1/streams/${id}/webhook`, late, signed(late))).status).toBe(401);
+      const hex = createHmac('sha256', next).update(late).digest('hex');
+      expect((await post(`/v1/streams/${id}/webhook`, late, { 'x-signature': `sha256=${hex}` })).status).toBe(202);
+    } finally {
+      process.env.TRIBUTARY_SECRET_WEBHOOK_SECRET = SECRET;
+    }
+    await local.waitForPoints(id, 'start=2024-01-15T00:00:00Z&end=2024-01-16T00:00:00Z&limit=100', (p) => p.length >= 8);
+    expect(await storedBatches()).toEqual(['B-1', 'B-10', 'B-12', 'B-13', 'B-14', 'B-5', 'B-6', 'B-8']);
+  });
 });
