@@ -22,7 +22,7 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_DATA_DIR', default: '.tributary', what: 'where streams, points, the queue and the generated admin token are kept' },
   { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
-  { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources (else NAME in <data dir>/secrets.json, mode 0600)" },
+  { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources and webhook secrets (else NAME in <data dir>/secrets.json, mode 0600)" },
   { name: 'TRIBUTARY_TEST_CRASH_MID_PULL', default: '0', what: 'tests only: 1 kills the process right after a pull\'s first durable write' },
   { name: 'TRIBUTARY_TEST_CRASH_MID_IDEMPOTENT_INGEST', default: '0', what: 'tests only: 1 kills the process after a keyed ingest request is queued, before its key is recorded' },
 ];
