@@ -69,13 +69,13 @@ describe('the processing stage on every ingest path', () => {
     expect(after.body.points).toHaveLength(1);
   });
 
-  it('on a pull: pulled records go through the stages as pushed ones do (a filter, a unit conversion, a computed field, a throwing transform)', async () => {
+  it('on a pull: pulled records go through the stages as pushed ones do (a filter, °C → °F and °F → °C, a computed field, a throwing transform)', async () => {
     const { id } = await local.createStream({
       id: 'vendor-processed',
       name: 'Vendor, processed',
       type: 'api_pull',
       validation: 'lenient',
-      schema: { sensor: { type: 'string', required: true }, at: { type: 'datetime' }, celsius: { type: 'number', unit: 'celsius' }, fahrenheit: { type: 'number', unit: 'fahrenheit' } },
+      schema: { sensor: { type: 'string', required: true }, at: { type: 'datetime' }, celsius: { type: 'number', unit: 'celsius' }, fahrenheit: { type: 'number', unit: 'fahrenheit' }, back: { type: 'number', unit: 'celsius' } },
       timeField: 'at',
       dimensions: ['sensor'],
       source: { kind: 'api_pull', url: `${vendor.base}/readings`, headers: { authorization: 'Bearer ${secret:VENDOR_TOKEN}' }, schedule: 'rate(1 minute)', transform: 'data[]', paging: { type: 'next_link', path: 'links.next' } },
@@ -83,12 +83,15 @@ describe('the processing stage on every ingest path', () => {
         { type: 'filter', config: { rules: [{ field: 'celsius', operator: 'lte', value: 24 }] } },
         // a copy of the reading converted into the field's declared unit (°C → °F here: the same conversion table)
         { type: 'transform', config: { operations: [{ type: 'calculate', field: 'fahrenheit', formula: 'celsius' }, { type: 'convert', field: 'fahrenheit', from: 'celsius' }] } },
+        // and that °F reading stored in a °C field: °F → °C, as a device's readings in °F are
+        { type: 'transform', config: { operations: [{ type: 'calculate', field: 'back', formula: 'fahrenheit' }, { type: 'convert', field: 'back', from: 'fahrenheit' }] } },
         { type: 'transform', config: { script: 'function transform(r) { if (r.celsius === 21) throw new Error("sensor glitch"); return r; }' } },
       ],
     });
     const expected = READINGS.filter((r) => r.celsius <= 24 && r.celsius !== 21);
     const points = await local.waitForPoints(id, 'start=2026-12-01T00:00:00Z&end=2026-12-02T00:00:00Z', (p) => p.length === expected.length);
     expect(points.map((p) => [p.dimensions.sensor, p.values.celsius, p.values.fahrenheit])).toEqual(expected.map((r) => [r.sensor, r.celsius, (r.celsius * 9) / 5 + 32]));
+    for (const p of points) expect(p.values.back).toBeCloseTo(p.values.celsius, 9);
     const status = await local.api(`/v1/streams/${id}/status`);
     expect(status.body.filteredCount).toBe(READINGS.length - 5);
     expect(status.body.pull).toMatchObject({ lastStatus: 'succeeded' });
