@@ -1,4 +1,5 @@
-import { firstRunAt, isPullType, nextRunAfter, parseSchedule, type Schedule } from '../../shared/domain/pull-source';
+import { isPullType } from '../../shared/domain/stream-names';
+import { firstRunAt, nextRunAfter, parseSchedule, type Schedule } from '../../shared/domain/pull-schedule';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, PullState, PullStateStore, StreamRegistry } from '../../shared/ports';
 import type { Logger } from '../commons/http';

@@ -22,6 +22,13 @@ export const STREAM_TYPES = ['iot_sensor', 'api_pull', 'event_stream', 'database
 export type StreamType = (typeof STREAM_TYPES)[number];
 export type ValidationMode = 'strict' | 'lenient';
 
+export const PULL_STREAM_TYPES = ['api_pull', 'database'] as const;
+export type PullStreamType = (typeof PULL_STREAM_TYPES)[number];
+
+/** Whether a stream of this type must (and may) have a `source`. */
+export const isPullType = (type: string): type is PullStreamType => (PULL_STREAM_TYPES as readonly string[]).includes(type);
+
+
 /** The measure fields of a stream: every schema field but the time field and the dimensions. */
 export function measureFields(stream: { schema: object; timeField: string; dimensions: readonly string[] }): string[] {
   return Object.keys(stream.schema).filter((n) => n !== stream.timeField && !stream.dimensions.includes(n));
