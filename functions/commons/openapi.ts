@@ -1,3 +1,4 @@
+import { AnalyzeRequestSchema } from '../../shared/domain/analytics';
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { StreamInputSchema, StreamPatchSchema } from '../../shared/domain/stream-definition';
@@ -138,6 +139,17 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '409': problem('The stream is paused, or a request with this Idempotency-Key is in progress.'),
       '422': problem('The Idempotency-Key was used with another body.'),
       '429': problem('Back-pressure: retry after `Retry-After` seconds.'),
+    },
+  },
+  'POST /v1/streams/{id}/analyze': {
+    operationId: 'analyze',
+    summary: 'The documents’ streams.analyze: trend (linear regression), anomalies (modified z-score), correlation (Pearson, Spearman), forecast (Holt)',
+    requestParams: byId,
+    requestBody: { required: true, ...json(AnalyzeRequestSchema) },
+    responses: {
+      ...ok('200', '`{streamId, start, end, granularity, points, series, trends, anomalies, correlations, forecast}`.', z.looseObject({ streamId: z.string(), points: z.number().int(), trends: z.array(z.looseObject({})), anomalies: z.array(z.looseObject({})), correlations: z.array(z.looseObject({})), forecast: z.array(z.looseObject({})) })),
+      ...withBody,
+      ...notFound,
     },
   },
   'POST /v1/streams/{id}/webhook': webhookOperation('webhookEvent', 'One event from a webhook sender (a JSON object)', false),

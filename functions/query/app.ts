@@ -7,6 +7,7 @@ import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
+import { makeAnalyze } from './analyze';
 import { makeInfluxQuery } from './influx';
 
 export interface QueryDeps {
@@ -27,6 +28,7 @@ export interface QueryDeps {
 export function makeQueryHandler(deps: QueryDeps) {
   const { registry, store, clock } = deps;
   const influxQuery = makeInfluxQuery(deps);
+  const analyzeRoute = makeAnalyze(deps);
 
   async function app(event: HttpEvent): Promise<HttpResult> {
     if (event.routeKey.endsWith(' /query')) return influxQuery(event);
@@ -34,6 +36,7 @@ export function makeQueryHandler(deps: QueryDeps) {
     requireScope(event, `read:${id}`);
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
+    if (event.routeKey.endsWith('/analyze')) return analyzeRoute(stream, event);
     const params = event.queryStringParameters ?? {};
     const gzipped = acceptsGzip(header(event, 'accept-encoding'));
     if (event.routeKey.endsWith('/latest')) {

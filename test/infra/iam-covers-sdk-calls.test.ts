@@ -76,7 +76,8 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
   protobufjs: "parses a stream's generated .proto and decodes protobuf request bodies in memory",
   'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
-  standardwebhooks: 'signs webhook bodies (HMAC-SHA256) in memory',
+  'simple-statistics': 'computes regressions, correlations and medians for the analyze route in memory',
+  standardwebhooks: 'signs webhook bodies and verifies inbound ones (HMAC-SHA256) in memory',
   zod: 'validates values in memory',
 };
 

@@ -2,6 +2,8 @@ import { splitBatches, type BatchLimits } from './batches';
 import { Transport, type TransportOptions } from './transport';
 import type {
   AlertConfig,
+  AnalyzeAnswer,
+  AnalyzeRequest,
   AlertPage,
   Alert,
   CreatedStream,
@@ -232,6 +234,11 @@ export class StreamsApi {
   /** The newest record of each series. */
   latest(id: string, params: { fields?: string; dimensions?: Record<string, string> } = {}): Promise<LatestResult> {
     return this.#send({ method: 'GET', path: streamPath(id, '/latest'), query: queryString(params) });
+  }
+
+  /** The documents' `streams.analyze`: trends, anomalies, correlations and a forecast over a time range. */
+  analyze(id: string, request: AnalyzeRequest): Promise<AnalyzeAnswer> {
+    return this.#send({ method: 'POST', path: streamPath(id, '/analyze'), body: json(request) });
   }
 
   /** Runs a pull stream's pull now. */

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import type * as S from '../../../functions/commons/api-schemas';
 import type { StreamInputSchema, StreamPatchSchema } from '../../../shared/domain/stream-definition';
+import type { AnalyzeRequestSchema, AnalyzeResult } from '../../../shared/domain/analytics';
 
 /**
  * The API's types, inferred from the zod schemas the server validates with and answers by (the same ones the
@@ -26,6 +27,9 @@ export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: strin
 /** A canonical patch, or the document's `setAlerts` body `{streamId?, rules}`. */
 export type StreamUpdate = z.input<typeof StreamPatchSchema> | Record<string, unknown>;
 export type AlertConfig = { streamId?: string; rules: unknown[] };
+/** `POST /v1/streams/{id}/analyze`: the documents' `streams.analyze` body and answer. */
+export type AnalyzeRequest = z.input<typeof AnalyzeRequestSchema>;
+export type AnalyzeAnswer = AnalyzeResult & { streamId: string; start: string; end: string; granularity: string; points: number; series: number };
 /** One record: the stream's schema decides its fields. */
 export type DataRecord = Record<string, unknown>;
 
