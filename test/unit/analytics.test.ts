@@ -52,7 +52,7 @@ describe('analyze', () => {
 });
 
 describe('the analyze request', () => {
-  it('reads the Data Streams document’s example as written', () => {
+  it('reads the Data Streams document’s example, with Holt for its ARIMA', () => {
     const body = {
       timeRange: { start: '2024-01-01T00:00:00Z', end: '2024-01-31T23:59:59Z' },
       analyses: [
