@@ -9,6 +9,7 @@ import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Lo
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
 import { makeAnalyze } from './analyze';
 import { makeInfluxQuery } from './influx';
+import { makeSummary } from './summary';
 
 export interface QueryDeps {
   registry: StreamRegistry;
@@ -29,6 +30,7 @@ export function makeQueryHandler(deps: QueryDeps) {
   const { registry, store, clock } = deps;
   const influxQuery = makeInfluxQuery(deps);
   const analyzeRoute = makeAnalyze(deps);
+  const summary = makeSummary({ store, clock, shape: (stream, row) => shapeRow(stream, row, true) });
 
   async function app(event: HttpEvent): Promise<HttpResult> {
     if (event.routeKey.endsWith(' /query')) return influxQuery(event);
@@ -43,6 +45,8 @@ export function makeQueryHandler(deps: QueryDeps) {
       const rows = await store.latest(stream, parseLatestQuery(stream, params));
       return encodedAnswer(gzipped, 'application/json', JSON.stringify({ streamId: id, points: rows.map((r) => shapeRow(stream, r, true)) }));
     }
+    const summarized = await summary(stream, params);
+    if (summarized) return summarized;
     const q = parseDataQuery(stream, canonicalQueryParams(stream, params, clock.now()), clock.now());
     const rows = await store.query(stream, { ...q, limit: q.limit + 1 });
     const cursor = nextCursor(q, rows);

@@ -65,6 +65,9 @@ function queryString(params: QueryParams = {}): URLSearchParams {
     if (value === undefined) continue;
     if (key === 'dimensions') {
       for (const [d, v] of Object.entries(value as Record<string, unknown>)) q.append(`dim.${d}`, String(v));
+    } else if (key === 'aggregation' && typeof value === 'object' && !(value instanceof Date)) {
+      // the documents' per-field aggregation: aggregation.<field>=<function>
+      for (const [f, fn] of Object.entries(value as Record<string, unknown>)) q.append(`aggregation.${f}`, String(fn));
     } else q.set(key, value instanceof Date ? value.toISOString() : String(value));
   }
   return q;

@@ -34,7 +34,9 @@ export type AnalyzeAnswer = AnalyzeResult & { streamId: string; start: string; e
 export type DataRecord = Record<string, unknown>;
 
 /** `GET /v1/streams/{id}/data` parameters; `dimensions` become `dim.NAME=VALUE`. */
-export type QueryParams = Omit<z.input<typeof S.DataQuerySchema>, 'start' | 'end' | 'limit'> & {
+export type QueryParams = Omit<z.input<typeof S.DataQuerySchema>, 'start' | 'end' | 'limit' | 'aggregation'> & {
+  /** `hourly`, a stream's named aggregation, or per field: `{productionCount: 'sum', qualityStatus: 'mode'}`. */
+  aggregation?: string | Record<string, 'sum' | 'average' | 'mean' | 'min' | 'max' | 'count' | 'first' | 'last' | 'mode'>;
   start?: string | number | Date;
   end?: string | number | Date;
   limit?: number;
