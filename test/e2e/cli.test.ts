@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -174,6 +174,11 @@ describe('the tributary CLI in a terminal', () => {
     expect(ingested.stdout).toMatch(/line 5002: seq: /);
     // without a terminal the progress is plain lines
     expect(ingested.stderr).toMatch(/^ingest cli_a \d+ records \(\d+%\), \d+ records\/s$/m);
+    // a JSON array is streamed element by element; a non-object element is named by its position
+    const array = join(dir, 'small.json');
+    await writeFile(array, `[\n${JSON.stringify({ timestamp: new Date(T0 - 3_600_000).toISOString(), seq: 1 })},\n42\n]\n`);
+    const fromArray = await cli(['ingest', 'cli_a', array]);
+    expect([fromArray.code, fromArray.stdout]).toEqual([10, expect.stringMatching(/1 records accepted into cli_a[\s\S]*line 2: not a JSON object/)]);
 
     const exported = join(dir, 'a.ndjson');
     const session = inTerminal(['export', 'cli_a', '-f', exported, '--start', String(T0)]);

@@ -2,6 +2,7 @@ import { parse as parseCsv } from 'csv-parse';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { CliError, EXIT } from './exit-codes';
 
 export type InputFormat = 'ndjson' | 'csv' | 'json' | 'line';
@@ -110,21 +111,44 @@ async function* csv(file: string): AsyncGenerator<SourceItem> {
   }
 }
 
-/** A JSON file (one object or an array of them) is read whole: use NDJSON for files that do not fit in memory. */
-async function* json(file: string): AsyncGenerator<SourceItem> {
-  const text = await readFile(file, 'utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`${file} is not JSON: ${(err as Error).message}`, EXIT.usage);
+/** The first character of a file that is not white space (a BOM aside). */
+async function firstChar(file: string): Promise<string | undefined> {
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 4096 }) as AsyncIterable<string>) {
+    const m = /[^\s\uFEFF]/.exec(chunk);
+    if (m) return m[0];
   }
-  const items = Array.isArray(value) ? value : [value];
-  const size = Buffer.byteLength(text);
-  let i = 0;
-  for (const v of items) {
-    i++;
-    yield isRecord(v) ? { line: i, record: v, bytes: Math.round((size * i) / items.length) } : { line: i, error: 'not a JSON object', bytes: Math.round((size * i) / items.length) };
+  return undefined;
+}
+
+/**
+ * A JSON file: an array of records is streamed element by element (stream-json), so it takes constant memory
+ * however long it is; a single object is read whole. `line` is the record's 1-based position in the array.
+ */
+async function* json(file: string): AsyncGenerator<SourceItem> {
+  if ((await firstChar(file)) !== '[') {
+    const text = await readFile(file, 'utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`${file} is not JSON: ${(err as Error).message}`, EXIT.usage);
+    }
+    const size = Buffer.byteLength(text);
+    yield isRecord(value) ? { line: 1, record: value, bytes: size } : { line: 1, error: 'not a JSON object or an array of them', bytes: size };
+    return;
+  }
+  let bytes = 0;
+  const source = createReadStream(file);
+  source.on('data', (chunk) => (bytes += chunk.length));
+  const items = source.pipe(streamArray.withParserAsStream()) as AsyncIterable<{ key: number; value: unknown }>;
+  try {
+    for await (const { key, value } of items) {
+      yield isRecord(value) ? { line: key + 1, record: value, bytes } : { line: key + 1, error: 'not a JSON object', bytes };
+    }
+  } catch (err) {
+    throw new CliError(`${file} is not a JSON array of records: ${(err as Error).message}`, EXIT.usage);
+  } finally {
+    source.destroy();
   }
 }
 
