@@ -53,9 +53,10 @@ export function makeIngestHandler(deps: IngestDeps) {
   const compiled = compiledStreams();
   const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled, meter });
 
-  async function accept(event: HttpEvent, id: string): Promise<HttpResult> {
+  /** `known`: the stream as the caller already read it (the webhook routes), so it is not read twice. */
+  async function accept(event: HttpEvent, id: string, known?: Stream): Promise<HttpResult> {
     let found: Promise<Stream> | undefined;
-    const streamOnce = () => (found ??= activeStream(id));
+    const streamOnce = () => (found ??= known ? Promise.resolve(active(known)) : activeStream(id));
     const { records, json, positions } = await decodeRecords(event, { limits, stream: streamOnce });
     const stream = await streamOnce();
     const now = clock.now();
@@ -78,17 +79,21 @@ export function makeIngestHandler(deps: IngestDeps) {
   async function activeStream(id: string): Promise<Stream> {
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
-    if (stream.state === 'paused') throw new StreamPausedError(id);
+    return active(stream);
+  }
+
+  function active(stream: Stream): Stream {
+    if (stream.state === 'paused') throw new StreamPausedError(stream.id);
     return stream;
   }
 
-  const webhook = makeWebhookIngest({ registry, idempotency, log, accept: (event, id) => checked(event, id), ...(deps.tokens && { tokens: deps.tokens }), ...(deps.secrets && { secrets: deps.secrets }) });
+  const webhook = makeWebhookIngest({ registry, idempotency, log, accept: (event, stream) => checked(event, stream.id, stream), ...(deps.tokens && { tokens: deps.tokens }), ...(deps.secrets && { secrets: deps.secrets }) });
 
   /** The format checks, then the records: what every ingest route does once its caller is known. */
-  function checked(event: HttpEvent, id: string): Promise<HttpResult> {
+  function checked(event: HttpEvent, id: string, known?: Stream): Promise<HttpResult> {
     recordsDecoder(header(event, 'content-type'));
     contentCodings(header(event, 'content-encoding'));
-    return accept(event, id);
+    return accept(event, id, known);
   }
 
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {

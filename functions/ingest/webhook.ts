@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { BadRequestError, StreamNotFoundError, UnauthenticatedError } from '../../shared/domain/errors';
 import { SecretUnavailableError } from '../../shared/domain/pull-errors';
 import { WEBHOOK_SECRET_REF } from '../../shared/domain/stream-sections';
+import type { Stream } from '../../shared/domain/stream-definition';
 import type { IdempotencyStore, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
 import { hashToken, sameHash } from '../../shared/tokens';
 import { allows, bearerToken } from '../commons/auth';
@@ -18,8 +19,8 @@ export interface WebhookDeps {
   /** Remembers the Standard Webhooks delivery ids already stored, for as long as it keeps keys (24 h). */
   idempotency: IdempotencyStore;
   log: Logger;
-  /** What `POST …/data` does with the body once the caller is known. */
-  accept(event: HttpEvent, streamId: string): Promise<HttpResult>;
+  /** What `POST …/data` does with the body once the caller is known (given the stream read here). */
+  accept(event: HttpEvent, stream: Stream): Promise<HttpResult>;
 }
 
 /** The routes' suffixes: one event, or an array of them. */
@@ -65,13 +66,16 @@ export function makeWebhookIngest(deps: WebhookDeps) {
     const raw = bodyText(event);
     const authorization = header(event, 'authorization');
     let deliveryId: string | undefined;
+    let found: Stream;
     if (authorization !== undefined) {
       if (!(await tokenAllows(authorization, id))) throw unsigned();
       if (!stream) throw new StreamNotFoundError(id);
+      found = stream;
     } else {
       const name = stream?.webhook ? WEBHOOK_SECRET_REF.exec(stream.webhook.secret)?.[1] : undefined;
       const secret = name === undefined ? undefined : await secretOf(name, id);
       if (!stream || secret === undefined) throw unsigned();
+      found = stream;
       const proof = verifySignature(secret, raw, {
         'webhook-id': header(event, 'webhook-id'),
         'webhook-timestamp': header(event, 'webhook-timestamp'),
@@ -85,9 +89,9 @@ export function makeWebhookIngest(deps: WebhookDeps) {
     const first = raw.trimStart()[0];
     if (batch && first !== '[') throw new BadRequestError(`The batch URL takes a JSON array of events; send a single event to /v1/streams/${id}${WEBHOOK_PATH}.`);
     if (!batch && first === '[') throw new BadRequestError(`The event URL takes one JSON object; send arrays to /v1/streams/${id}${WEBHOOK_BATCH_PATH}.`);
-    if (deliveryId === undefined) return deps.accept(event, id);
+    if (deliveryId === undefined) return deps.accept(event, found);
     const holdMs = Math.max(1_000, context.getRemainingTimeInMillis());
-    const outcome = await deps.idempotency.once({ scope: `webhook:${id}`, key: deliveryId, fingerprint: bodyFingerprint(event) }, () => deps.accept(event, id), { holdMs });
+    const outcome = await deps.idempotency.once({ scope: `webhook:${id}`, key: deliveryId, fingerprint: bodyFingerprint(event) }, () => deps.accept(event, found), { holdMs });
     if (outcome.replayed) throw new UnauthenticatedError(`The delivery webhook-id '${deliveryId.slice(0, 64)}' was stored already; a replayed delivery is refused.`);
     return outcome.value;
   };

@@ -1,6 +1,6 @@
 import { TributaryApiError, type TributaryClient } from '../../client/src/index';
 import { batchKey, checkpointPathFor, fileIdentity, MAX_REJECTED_KEPT, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type RejectedLine } from './checkpoint';
-import { CliError, EXIT } from './exit-codes';
+import { EXIT } from './exit-codes';
 import { progress, type Progress } from './progress';
 import { readSource, type InputFormat } from './sources';
 
@@ -193,4 +193,3 @@ export function ingestReport(s: IngestSummary, stream: string, checkpoint: strin
   return { text: lines.join('\n'), code };
 }
 
-export { CliError };
