@@ -103,11 +103,11 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   if (stream && Array.isArray(body.rules)) {
     if ('alerts' in body) issue(['rules'], 'give rules or alerts, not both');
     if ('streamId' in body && body.streamId !== stream.id) issue(['streamId'], `names another stream than the path (${stream.id})`);
-    body.alerts = translateRules(body.rules, ['rules'], issue);
+    body.alerts = translateRules(body.rules, ['rules'], issue, rename);
     delete body.rules;
     delete body.streamId;
     rename(['alerts'], ['rules']);
-  } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue);
+  } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue, rename);
   if ('processing' in body) translateProcessing(body, type, stream, rename, issue);
   t.body = body;
   return t;
@@ -189,6 +189,18 @@ function parseTranslated<T>(t: Translation, parse: () => T, what: string): T {
   }
   if (issues.length > 0 || parsed === undefined) throw new BadRequestError(`Invalid ${what}.`, issues);
   return parsed;
+}
+
+/**
+ * Where the client wrote a canonical path of its parsed body (for problems found after parsing, such as the
+ * runtime's action policy).
+ *
+ * @example
+ * writtenPathOf({ streamId: 's', rules: [{ …, actions: [{ type: 'email', recipients: ['x'] }] }] }, ['alerts', 0, 'actions', 0, 'to'], stream);
+ * // ['rules', 0, 'actions', 0, 'recipients']
+ */
+export function writtenPathOf(body: unknown, path: Path, stream?: Stream): Path {
+  return writtenPath(path, translateDefinition(body, stream).renames);
 }
 
 /** The path as the client wrote it: the longest renamed prefix replaced. */

@@ -173,19 +173,8 @@ describe('parseDefinition (the documents\' dialect)', () => {
 describe('the document\'s alert shapes', () => {
   const stream = newStream(parseDefinition({ ...documentDefinition('environmental-monitoring'), schema: { ...documentDefinition('environmental-monitoring').schema, equipmentHours: { type: 'number' }, maintenanceThreshold: { type: 'number' }, location: { type: 'string' } } }), NOW, () => 'abc123');
 
-  it('refuses the setAlerts example where Tributary cannot do what it says, naming each place', () => {
-    const issues = issuesOf(() => parseDefinitionPatch(documentDefinition('alert-config'), { ...stream, id: 'stream_xyz789' }));
-    expect(issues.map((i) => i.path)).toEqual([
-      ['rules', 0, 'actions', 0, 'recipients'],
-      ['rules', 1, 'actions', 0, 'url'],
-    ]);
-  });
-
-  it('translates the setAlerts rules: condition text, email template and data, webhook payload, create_ticket', () => {
-    const config = documentDefinition('alert-config');
-    delete config.rules[0].actions[0].recipients;
-    config.rules[1].actions[0].url = 'https://tickets.example.com/api/tickets';
-    const patch = parseDefinitionPatch(config, { ...stream, id: 'stream_xyz789' });
+  it('translates the setAlerts example as written: condition text, email recipients, template and data, webhook payload, create_ticket on a named system', () => {
+    const patch = parseDefinitionPatch(documentDefinition('alert-config'), { ...stream, id: 'stream_xyz789' });
     expect(patch.alerts).toEqual([
       {
         name: 'high_temperature_alert',
@@ -193,7 +182,12 @@ describe('the document\'s alert shapes', () => {
         cooldown: '15m',
         when: { field: 'temperature', op: '>', value: 30 },
         actions: [
-          { type: 'email', subject: '[{{alert.severity}}] {{alert.rule}} (high_temperature)', message: expect.stringContaining('location: {{data.location}}\ntemperature: {{data.temperature}}') },
+          {
+            type: 'email',
+            to: ['facilities@company.com'],
+            subject: '[{{alert.severity}}] {{alert.rule}} (high_temperature)',
+            message: expect.stringContaining('location: {{data.location}}\ntemperature: {{data.temperature}}'),
+          },
           { type: 'webhook', url: 'https://api.company.com/alerts', body: JSON.stringify({ type: 'environmental', severity: 'critical', message: 'Temperature exceeded safe threshold' }) },
         ],
       },
@@ -202,8 +196,18 @@ describe('the document\'s alert shapes', () => {
         severity: 'warning',
         cooldown: '5m',
         when: { expression: '`equipmentHours` > `maintenanceThreshold`' },
-        actions: [{ type: 'ticket', url: 'https://tickets.example.com/api/tickets', description: expect.stringContaining('system: maintenance_system\npriority: medium\nassignee: maintenance_team') }],
+        actions: [{ type: 'ticket', system: 'maintenance_system', priority: 'medium', assignee: 'maintenance_team' }],
       },
+    ]);
+  });
+
+  it('refuses a create_ticket that names neither a url nor a system, and a key no action has', () => {
+    const config = documentDefinition('alert-config');
+    delete config.rules[1].actions[0].system;
+    config.rules[0].actions[0].cc = ['boss@company.com'];
+    expect(issuesOf(() => parseDefinitionPatch(config, { ...stream, id: 'stream_xyz789' })).map((i) => i.path)).toEqual([
+      ['rules', 0, 'actions', 0, 'cc'],
+      ['rules', 1, 'actions', 0, 'url'],
     ]);
   });
 
