@@ -2,6 +2,7 @@ import { BadRequestError, type Issue } from './errors';
 import { GRANULARITIES, isGranularity, type Downsampler } from './granularity';
 import { isPullType } from './pull-source';
 import { translateAlerting, translateRules } from './seed-dialect-alerts';
+import { isJavaScriptFunction, transformationStages } from './transformations';
 import { parseStreamInput, parseStreamPatch, STREAM_TYPES, type Stream, type StreamType, type StreamInput, type StreamPatch } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
 import { isUnixCron, unixCronToEventBridge } from './unix-cron';
@@ -61,7 +62,7 @@ export const AGGREGATIONS: Readonly<Record<string, Downsampler>> = {
   stddev: 'stddev',
 };
 
-const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'deduplicate', 'alerting', 'pipeline']);
+const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'transformations', 'deduplicate', 'alerting', 'pipeline']);
 const DOC_SECRET = /\$\{([A-Za-z_][A-Za-z0-9_]{0,63})\}/g;
 const LAST_PROCESSED = '${lastProcessedTime}';
 const DEVICE_FIELD = 'deviceId';
@@ -90,7 +91,12 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   const rename = (canonical: Path, written: Path) => t.renames.push({ canonical, written });
   const issue = (path: Path, message: string) => t.issues.push({ path, message });
   if (!stream) documentType(body, issue);
-  if (!stream && !('schema' in body) && !('eventTypes' in body)) issue(['schema'], 'a stream needs a schema: Tributary validates every record against it (give each field its type, as the other examples do)');
+  // the documents' definitions without a schema (Energy Management, HVAC Monitoring): the records' own fields
+  // make it, each typed by its first value (`learnSchema`, validate-record.ts)
+  if (!stream && !('schema' in body) && !('eventTypes' in body) && !('learnSchema' in body)) {
+    body.schema = {};
+    body.learnSchema = true;
+  }
   const type = typeof body.type === 'string' ? body.type : stream?.type;
 
   const documentForm = 'processing' in body || 'vaultId' in body || (isObj(body.source) && !('kind' in body.source)) || isObj(body.eventTypes);
@@ -308,6 +314,36 @@ function schedule(value: unknown, at: Path, issue: Report): unknown {
   }
 }
 
+/**
+ * `authentication: "bearer_token"` on a pull: `Authorization: Bearer ${secret:<NAME>_TOKEN}`, NAME the
+ * stream's name in upper snake case (Energy Management → `ENERGY_MANAGEMENT_TOKEN`), read where every pull
+ * secret is (Secrets Manager `tributary/pull/<NAME>`, `TRIBUTARY_SECRET_<NAME>` on one machine).
+ */
+function bearerToken(out: Obj, authentication: unknown, name: unknown, issue: Report): void {
+  if (authentication !== 'bearer_token') {
+    issue(['source', 'authentication'], 'must be "bearer_token" (or give the Authorization header in headers, with a ${secret:NAME})');
+    return;
+  }
+  const headers = isObj(out.headers) ? (out.headers as Record<string, unknown>) : {};
+  if (Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+    issue(['source', 'authentication'], 'give authentication or an Authorization header, not both');
+    return;
+  }
+  out.headers = { ...headers, authorization: `Bearer \${secret:${tokenSecretName(name)}}` };
+}
+
+/** `Energy Management` → `ENERGY_MANAGEMENT_TOKEN`: a secret name (1-64 of A-Z 0-9 _). */
+export function tokenSecretName(name: unknown): string {
+  const base = (typeof name === 'string' ? name : '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 58);
+  return `${base || 'PULL'}_TOKEN`;
+}
+
 function translateSource(body: Obj, type: string | undefined, rename: Rename, issue: Report): void {
   const source = { ...(body.source as Obj) };
   if ('schedule' in source) source.schedule = schedule(source.schedule, ['source', 'schedule'], issue);
@@ -328,6 +364,8 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
       rename(['source', 'timeoutMs'], ['source', 'timeout']);
     }
     if (isObj(source.headers)) out.headers = Object.fromEntries(Object.entries(source.headers).map(([k, v]) => [k, secretRefs(v)]));
+    delete out.authentication;
+    if (source.authentication !== undefined) bearerToken(out, source.authentication, body.name, issue);
     body.source = out;
   } else if (type === 'database') {
     const { type: engine, parameters, connection, ...rest } = source;
@@ -348,7 +386,7 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
       } else out.initialCursor ??= EPOCH_CURSOR;
     }
     // the documents' columns are snake_case, their schema camelCase: each field reads its snake_case column
-    if (!('mapping' in out) && isObj(body.schema)) {
+    if (!('mapping' in out) && isObj(body.schema) && Object.keys(body.schema).length > 0) {
       out.mapping = generated(Object.fromEntries(Object.keys(body.schema).map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)])));
     }
     body.source = out;
@@ -404,6 +442,13 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
     if ('pipeline' in body) issue(['processing', 'pipeline'], 'give pipeline once, at the top or under processing');
     body.pipeline = processing.pipeline;
     rename(['pipeline'], ['processing', 'pipeline']);
+  }
+  if ('transformations' in processing) {
+    // the integration examples' list of record functions: script stages of the pipeline, in order, on every path
+    const stages = transformationStages(processing.transformations, ['processing', 'transformations'], issue) ?? [];
+    const before = Array.isArray(body.pipeline) ? body.pipeline : [];
+    body.pipeline = [...before, ...stages];
+    stages.forEach((_, i) => rename(['pipeline', before.length + i, 'config', 'script'], ['processing', 'transformations', i, 'function']));
   }
   translateDefaultQuery(body, processing, stream, rename, issue);
   const pulls = type !== undefined && isPullType(type);
@@ -474,7 +519,4 @@ function translateDefaultQuery(body: Obj, processing: Obj, stream: Stream | unde
   rename(['defaultQuery'], ['processing']);
 }
 
-/** A JavaScript transform as the documents write one: `function name(arg) { … }`, comments before it allowed. */
-export function isJavaScriptFunction(text: string): boolean {
-  return /^\s*(?:(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*(?:async\s+)?function\b/.test(text);
-}
+export { isJavaScriptFunction } from './transformations';

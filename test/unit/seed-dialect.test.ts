@@ -165,8 +165,30 @@ describe('parseDefinition (the documents\' dialect)', () => {
     expect(issues.map((i) => i.path)).not.toContainEqual(['type']);
   });
 
-  it('refuses the Energy Management example, which gives no schema, naming the schema', () => {
-    expect(issuesOf(() => parseDefinition(documentDefinition('energy-management')))).toContainEqual({ path: ['schema'], message: expect.stringContaining('needs a schema') });
+  it('takes the Energy Management example, which gives no schema, as a stream that learns it, with its bearer token and its transformation', () => {
+    const input = parseDefinition(documentDefinition('energy-management'));
+    expect(input).toMatchObject({
+      type: 'api_pull',
+      schema: {},
+      learnSchema: true,
+      source: { kind: 'api_pull', url: 'https://api.energy.com/buildings/hq/meters', schedule: 'cron(0/15 * * * ? *)', headers: { authorization: 'Bearer ${secret:ENERGY_MANAGEMENT_TOKEN}' } },
+      pipeline: [{ name: 'cost_calculation', type: 'transform', config: { script: expect.stringMatching(/^function calculateCost\(data\) \{/) } }],
+    });
+  });
+
+  it('refuses an authentication it does not know, and a bearer token next to an Authorization header', () => {
+    const def = documentDefinition('energy-management');
+    expect(issuesOf(() => parseDefinition({ ...def, source: { ...def.source, authentication: 'oauth2' } }))).toEqual([{ path: ['source', 'authentication'], message: expect.stringContaining('must be "bearer_token"') }]);
+    expect(issuesOf(() => parseDefinition({ ...def, source: { ...def.source, headers: { Authorization: 'Bearer ${API_TOKEN}' } } }))).toEqual([
+      { path: ['source', 'authentication'], message: 'give authentication or an Authorization header, not both' },
+    ]);
+  });
+
+  it('reports a bad transformation at the place written', () => {
+    const def = documentDefinition('energy-management');
+    expect(issuesOf(() => parseDefinition({ ...def, processing: { transformations: [{ name: 'x', function: 'data.cost = 1' }] } }))).toEqual([
+      { path: ['processing', 'transformations', 0, 'function'], message: expect.stringContaining('must be a JavaScript function') },
+    ]);
   });
 });
 
