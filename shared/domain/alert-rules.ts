@@ -57,12 +57,28 @@ const RangeSchema = z.strictObject({
   outside: z.tuple([finite, finite]).refine(([min, max]) => min <= max, 'min must not exceed max'),
   window: WindowSchema.optional(),
 });
+/** A baseline's history spans at most 30 days; 7 unless given. */
+const MAX_BASELINE_MS = 30 * 86_400_000;
+export const DEFAULT_BASELINE_OVER = '7d';
+/**
+ * A threshold made from the field's own history: `factor × avg(field) + offset` over the `over` before the
+ * batch, per series (the documents' `baseline: "historical_average * 1.2"`). A series without history has
+ * no baseline yet and does not fire.
+ */
+const BaselineSchema = z.strictObject({
+  agg: z.literal('avg').default('avg'),
+  over: durationUpTo(MAX_BASELINE_MS).default(DEFAULT_BASELINE_OVER),
+  factor: finite.default(1),
+  offset: finite.default(0),
+});
+const BaselineThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), baseline: BaselineSchema });
 const ExpressionSchema = z.strictObject({ expression: z.string().min(1).max(2048) });
 const SilenceSchema = z.strictObject({ noDataFor: durationUpTo(MAX_WINDOW_MS) });
 
-const ConditionObject = z.union([ThresholdSchema, RangeSchema, ExpressionSchema, SilenceSchema]);
+const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ExpressionSchema, SilenceSchema]);
 export type Condition = z.output<typeof ConditionObject>;
 export type ThresholdCondition = z.output<typeof ThresholdSchema>;
+export type BaselineCondition = z.output<typeof BaselineThresholdSchema>;
 export type RangeCondition = z.output<typeof RangeSchema>;
 export type ExpressionCondition = z.output<typeof ExpressionSchema>;
 export type SilenceCondition = z.output<typeof SilenceSchema>;
@@ -222,9 +238,10 @@ export function legacyThresholdRules(thresholds: AlertThresholds): AlertRule[] {
  * @example
  * conditionKind({ noDataFor: '10m' }); // 'silence'
  */
-export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'expression' | 'silence' {
+export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'expression' | 'silence' {
   if ('noDataFor' in c) return 'silence';
   if ('expression' in c) return 'expression';
+  if ('baseline' in c) return 'baseline';
   return 'outside' in c ? 'outside_range' : 'threshold';
 }
 
@@ -236,6 +253,16 @@ export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'ex
  */
 export function windowMs(c: Condition): number | undefined {
   return 'window' in c && c.window ? parseDuration(c.window.over) : undefined;
+}
+
+/**
+ * The rules whose threshold comes from history (`baseline`).
+ *
+ * @example
+ * baselineRules(stream.alerts ?? []); // the rules the evaluator reads a baseline for
+ */
+export function baselineRules(rules: readonly AlertRule[]): (AlertRule & { when: BaselineCondition })[] {
+  return rules.filter((r): r is AlertRule & { when: BaselineCondition } => 'baseline' in r.when);
 }
 
 /** What the checks need of a schema: each field's type (a `Stream['schema']` fits). */
@@ -277,7 +304,7 @@ function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)
     return;
   }
   const numeric = spec.type === 'number' || spec.type === 'integer';
-  const counting = c.window?.agg === 'count';
+  const counting = 'window' in c && c.window?.agg === 'count';
   if (!numeric && !counting) report([...at, 'field'], `'${c.field}' is ${spec.type}; a threshold, range or window needs a number or integer field`);
 }
 

@@ -3,7 +3,7 @@ import { FIELD_NAME } from './stream-definition';
 /**
  * The documents' alert shapes translated to canonical alert rules (`alert-rules.ts`):
  *
- * - `processing.alerting: {field: {condition, threshold | value | min/max, severity}}` with the conditions
+ * - `processing.alerting: {field: {condition, threshold | value | min/max | baseline, severity}}` with the conditions
  *   `greater_than`, `less_than`, `greater_than_or_equal`, `less_than_or_equal`, `equals`, `not_equals` and
  *   `outside_range`; one rule per field, named `<field> <condition>`;
  * - a rule's `condition` text is its `when` (`temperature > 30`); a comparison of two fields
@@ -31,7 +31,9 @@ export const CONDITIONS: Readonly<Record<string, string>> = {
   equals: '==',
   not_equals: '!=',
 };
-const ENTRY_KEYS = new Set(['condition', 'threshold', 'value', 'min', 'max', 'severity', 'cooldown', 'actions']);
+const ENTRY_KEYS = new Set(['condition', 'threshold', 'value', 'min', 'max', 'baseline', 'severity', 'cooldown', 'actions']);
+/** `historical_average`, optionally times, plus or minus a number: `historical_average * 1.2`, `1.2 * historical_average`, `historical_average + 5`. */
+const BASELINE_TEXT = /^\s*(?:(-?\d+(?:\.\d+)?)\s*\*\s*)?historical_average\s*(?:([*+-])\s*(\d+(?:\.\d+)?))?\s*$/;
 const FIELD_COMPARISON = /^\s*([A-Za-z_]\w*)\s*(>=|<=|==|!=|>|<)\s*([A-Za-z_]\w*)\s*$/;
 
 /**
@@ -84,6 +86,15 @@ function conditionFor(field: string, condition: unknown, entry: Obj, at: Path, i
     issue([...at, 'condition'], `must be one of ${[...Object.keys(CONDITIONS), 'outside_range'].join(', ')}`);
     return undefined;
   }
+  if (entry.baseline !== undefined) {
+    if (entry.threshold !== undefined || entry.value !== undefined) issue([...at, 'baseline'], 'give a baseline or a threshold, not both');
+    const baseline = typeof entry.baseline === 'string' ? baselineOf(entry.baseline) : undefined;
+    if (!baseline) {
+      issue([...at, 'baseline'], 'must read "historical_average", "historical_average * 1.2", "1.2 * historical_average" or "historical_average + 5" (the mean of the field over the 7 days before the batch)');
+      return undefined;
+    }
+    return { field, op, baseline };
+  }
   const value = entry.threshold ?? entry.value;
   if (value === undefined) {
     issue(at, `${String(condition)} needs a threshold or a value`);
@@ -96,6 +107,18 @@ function conditionFor(field: string, condition: unknown, entry: Obj, at: Path, i
   }
   issue([...at, entry.threshold === undefined ? 'value' : 'threshold'], `${String(condition)} compares with a number${op === '==' || op === '!=' ? ', a string or a boolean' : ''}`);
   return undefined;
+}
+
+/** The canonical baseline of `historical_average [* k | + k | - k]` or `k * historical_average`. */
+function baselineOf(text: string): { factor: number; offset: number } | undefined {
+  const m = BASELINE_TEXT.exec(text);
+  if (!m) return undefined;
+  if (m[1] !== undefined && m[2] !== undefined) return undefined;
+  const k = m[3] === undefined ? undefined : Number(m[3]);
+  return {
+    factor: m[1] !== undefined ? Number(m[1]) : m[2] === '*' ? k! : 1,
+    offset: m[2] === '+' ? k! : m[2] === '-' ? -k! : 0,
+  };
 }
 
 /**

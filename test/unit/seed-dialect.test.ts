@@ -233,15 +233,37 @@ describe('the document\'s alert shapes', () => {
     ]);
   });
 
-  it('translates processing.alerting: equals on a string, less_than, and refuses a baseline', () => {
+  it('translates processing.alerting: equals on a string, less_than, and a baseline', () => {
     const line = documentDefinition('production-line');
     const input = parseDefinition({ ...line, type: 'iot_sensor', source: undefined });
     expect(input.alerts).toEqual([
       expect.objectContaining({ name: 'qualityStatus equals', severity: 'critical', when: { expression: '`qualityStatus` = "error"' } }),
       expect.objectContaining({ name: 'lineSpeed less_than', severity: 'warning', when: { field: 'lineSpeed', op: '<', value: 50 } }),
     ]);
-    const hvac = issuesOf(() => parseDefinitionPatch({ processing: documentDefinition('hvac-monitoring').processing }, stream));
-    expect(hvac).toContainEqual({ path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('not an alerting key') });
+    const energy = { ...stream, schema: { ...stream.schema, energyConsumption: { type: 'number' as const } } };
+    const hvac = parseDefinitionPatch({ processing: documentDefinition('hvac-monitoring').processing }, energy);
+    expect(hvac.alerts).toEqual([
+      expect.objectContaining({ name: 'energyConsumption greater_than', when: { field: 'energyConsumption', op: '>', baseline: { agg: 'avg', over: '7d', factor: 1.2, offset: 0 } } }),
+    ]);
+  });
+
+  it.each([
+    ['historical_average', { factor: 1, offset: 0 }],
+    ['historical_average * 1.2', { factor: 1.2, offset: 0 }],
+    ['1.5 * historical_average', { factor: 1.5, offset: 0 }],
+    ['historical_average + 5', { factor: 1, offset: 5 }],
+    ['historical_average - 2.5', { factor: 1, offset: -2.5 }],
+  ])('reads the baseline %s', (text, expected) => {
+    const energy = { ...stream, schema: { ...stream.schema, energyConsumption: { type: 'number' as const } } };
+    const patch = parseDefinitionPatch({ processing: { alerting: { energyConsumption: { condition: 'greater_than', baseline: text } } } }, energy);
+    expect((patch.alerts![0]!.when as any).baseline).toMatchObject(expected);
+  });
+
+  it.each(['historical_max', '2 * historical_average * 3', 'historical_average / 2', ''])('refuses the baseline %j by path', (text) => {
+    const energy = { ...stream, schema: { ...stream.schema, energyConsumption: { type: 'number' as const } } };
+    expect(issuesOf(() => parseDefinitionPatch({ processing: { alerting: { energyConsumption: { condition: 'greater_than', baseline: text } } } }, energy))).toEqual([
+      { path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('must read') },
+    ]);
   });
 });
 
