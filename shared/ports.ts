@@ -3,6 +3,7 @@
  * clients, `shared/local` on embedded engines; the contract suites in `test/contract` hold every adapter
  * to the same behaviour.
  */
+import type { EventAttributes, EventQuery, StoredEvent } from './domain/events';
 import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
@@ -74,6 +75,22 @@ export interface IngestEnvelope {
   payloadProblem?: string;
   /** Records of this batch that the stream's processing stage dropped: the writer counts them on the stream. */
   filtered?: number;
+  /** An `event_stream`'s records: what the request said of its events (metadata, times, TTL; `events.ts`). */
+  event?: EventAttributes;
+}
+
+/**
+ * An `event_stream`'s events, whole (metadata, both times, data of any size): DynamoDB in AWS, dynalite on
+ * one machine. Ephemeral events are gone once their hot TTL has passed.
+ *
+ * @example
+ * await events.put('orders', storedEvents);
+ * const { events: page, next } = await events.query('orders', parseEventQuery(params, now), now);
+ */
+export interface EventStore {
+  /** Idempotent by event id: a redelivered batch stores nothing twice. */
+  put(streamId: string, events: readonly StoredEvent[]): Promise<void>;
+  query(streamId: string, query: EventQuery, now: number): Promise<{ events: StoredEvent[]; next?: { time: number; id: string } }>;
 }
 
 /**

@@ -180,6 +180,31 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestParams: { ...byId, query: z.looseObject({ fields: z.string().optional() }) },
     responses: { ...ok('200', 'The newest record of each series.', LatestResultSchema), '400': problem('A bad parameter.'), ...notFound },
   },
+  'GET /v1/streams/{id}/events': {
+    operationId: 'listEvents',
+    summary: 'An event stream’s events with their metadata, event time and valid time; on either time axis, as of an event time',
+    requestParams: {
+      ...byId,
+      query: z.looseObject({
+        start: z.string().optional().meta({ description: 'RFC 3339 or epoch ms, inclusive, on the time axis; 24 hours before `end` unless given.' }),
+        end: z.string().optional().meta({ description: 'RFC 3339 or epoch ms, exclusive; now unless given.' }),
+        timeAxis: z.enum(['event', 'valid']).optional().meta({ description: '`event` (when ingested; default) or `valid` (when it holds from): what the range and the order are on.' }),
+        asOf: z.string().optional().meta({ description: 'Only events ingested at or before this time: what was known then.' }),
+        limit: z.string().optional().meta({ description: '1-1000, 100 unless given.' }),
+        order: z.enum(['asc', 'desc']).optional(),
+        cursor: z.string().optional().meta({ description: 'The `nextCursor` of the page before.' }),
+      }),
+    },
+    responses: {
+      ...ok(
+        '200',
+        '`{streamId, timeAxis, asOf?, events: [{id, eventTime, validTime, metadata?, data}], nextCursor?}`.',
+        z.looseObject({ streamId: z.string(), timeAxis: z.enum(['event', 'valid']), events: z.array(z.looseObject({ id: z.string(), eventTime: z.string(), validTime: z.string(), data: z.looseObject({}) })), nextCursor: z.string().optional() }),
+      ),
+      '400': problem('A bad parameter, with its name as path, or a stream that is not an event_stream.'),
+      ...notFound,
+    },
+  },
   'POST /v1/streams/{id}/pull': {
     operationId: 'pullNow',
     requestParams: byId,

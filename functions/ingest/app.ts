@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
 import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
+import { eventAttributes, storedEvents, type EventAttributes } from '../../shared/domain/events';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IdempotencyStore, IngestQueue, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
@@ -67,13 +69,35 @@ export function makeIngestHandler(deps: IngestDeps) {
       throw new RecordValidationError(atPositions(admission.issues, positions));
     }
     const { records: accepted, whole } = admission;
+    const attrs = stream.type === 'event_stream' ? eventAttributesOf(event, accepted, now) : undefined;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
     await queue.send([
-      { streamId: id, receivedAt: now, source: 'http', records: accepted, ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }), ...(prepared.filtered > 0 && { filtered: prepared.filtered }) },
+      {
+        streamId: id,
+        receivedAt: now,
+        source: 'http',
+        records: accepted,
+        ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }),
+        ...(prepared.filtered > 0 && { filtered: prepared.filtered }),
+        ...(attrs && { event: attrs }),
+      },
     ]);
     meter.count('AcceptedRecords', accepted.length, id);
     meter.count('RefusedRecords', prepared.records.length - accepted.length, id);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: atPositions(admission.issues, positions) }) });
+  }
+
+  /**
+   * An event stream's request: its events' metadata, times and TTL from the headers (`events.ts`), checked
+   * against the records whose fields the time keys name before anything is queued.
+   */
+  function eventAttributesOf(event: HttpEvent, records: readonly unknown[], now: number): EventAttributes {
+    const attrs = eventAttributes((name) => header(event, name), { requestId: randomBytes(12).toString('base64url'), receivedAt: now });
+    if (attrs.eventTimeKey !== undefined || attrs.validTimeKey !== undefined) {
+      const { issues } = storedEvents(records as Record<string, unknown>[], records.map((_, i) => i), attrs, now);
+      if (issues.length) throw new RecordValidationError(issues);
+    }
+    return attrs;
   }
 
   async function activeStream(id: string): Promise<Stream> {

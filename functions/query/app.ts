@@ -1,9 +1,10 @@
 import middy from '@middy/core';
-import { StreamNotFoundError } from '../../shared/domain/errors';
+import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
+import { eventAnswer, eventCursor, parseEventQuery } from '../../shared/domain/events';
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, PointStore, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventStore, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
@@ -16,6 +17,8 @@ export interface QueryDeps {
   store: PointStore;
   clock: Clock;
   log: Logger;
+  /** An `event_stream`'s events, whole (`GET …/events`); that route answers 404 without it. */
+  events?: EventStore;
 }
 
 /**
@@ -39,6 +42,7 @@ export function makeQueryHandler(deps: QueryDeps) {
     const stream = await registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
     if (event.routeKey.endsWith('/analyze')) return analyzeRoute(stream, event);
+    if (event.routeKey.endsWith('/events')) return eventsRoute(stream, event);
     const params = event.queryStringParameters ?? {};
     const gzipped = acceptsGzip(header(event, 'accept-encoding'));
     if (event.routeKey.endsWith('/latest')) {
@@ -57,6 +61,18 @@ export function makeQueryHandler(deps: QueryDeps) {
     }
     // CSV and NDJSON have no envelope: the next page's cursor travels in a header, as `cursor=` takes it
     return encodedAnswer(gzipped, type, type === 'text/csv' ? toCsv(q, points) : toNdjson(points), cursor ? { [NEXT_CURSOR_HEADER]: cursor } : {});
+  }
+
+  /** `GET …/events`: an event stream's events with their metadata and both times, on the axis asked for. */
+  async function eventsRoute(stream: Stream, event: HttpEvent): Promise<HttpResult> {
+    if (stream.type !== 'event_stream' || !deps.events) {
+      throw new BadRequestError('Invalid event query.', [{ path: ['streamId'], message: `'${stream.id}' is a ${stream.type} stream: only event_stream streams keep events (read its points with GET …/data)` }]);
+    }
+    const now = clock.now();
+    const q = parseEventQuery(event.queryStringParameters ?? {}, now);
+    const { events, next } = await deps.events.query(stream.id, q, now);
+    const body = { streamId: stream.id, timeAxis: q.timeAxis, ...(q.asOf !== undefined && { asOf: new Date(q.asOf).toISOString() }), events: events.map((e) => eventAnswer(e)), ...(next && { nextCursor: eventCursor(next) }) };
+    return encodedAnswer(acceptsGzip(header(event, 'accept-encoding')), 'application/json', JSON.stringify(body));
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
@@ -15,5 +16,6 @@ export const handler = observe(
   store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }, traced),
   clock: systemClock,
   log,
+  events: new DynamoDbEventStore({ client: traced(new DynamoDBClient({})), tableName: config.EVENTS_TABLE_NAME }),
   }),
 );

@@ -1,7 +1,8 @@
 import { StoreUnavailableError, StreamConflictError, TributaryError } from '../../shared/domain/errors';
 import type { Datapoint } from '../../shared/domain/validate-record';
 import { applyPatch, type FieldSpec, type Stream } from '../../shared/domain/stream-definition';
-import type { AlertEvaluator, Clock, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
+import { storedEvents, type StoredEvent } from '../../shared/domain/events';
+import type { AlertEvaluator, Clock, EventStore, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
@@ -25,6 +26,8 @@ export interface WriterDeps {
    * there is logged, never retried.
    */
   alerts?: AlertEvaluator;
+  /** Where an `event_stream`'s events are kept whole (metadata, both times), before their points are written. */
+  events?: EventStore;
 }
 
 export interface WriteSummary {
@@ -110,6 +113,7 @@ export function makeWriter(deps: WriterDeps) {
     // a stream that learns its schema: the fields this batch's records add, typed once for the whole batch
     const learned: Record<string, FieldSpec> | undefined = stream.learnSchema ? Object.create(null) : undefined;
     const points: Datapoint[] = [];
+    const events: StoredEvent[] = [];
     let invalid = 0;
     let filtered = 0;
     let oldest = Infinity;
@@ -135,12 +139,18 @@ export function makeWriter(deps: WriterDeps) {
       const result = prepared?.result ?? validator.validate(e.records, ctx);
       if (prepared) filtered += prepared.filtered;
       for (const p of result.points) points.push(p);
+      if (e.event && deps.events) {
+        // the valid records, whole, with the ids their request positions give (the same on a redelivery)
+        const records = (prepared?.records ?? e.records) as Record<string, unknown>[];
+        for (const ev of storedEvents(result.indexes.map((i) => records[i]!), result.indexes, e.event, e.receivedAt).events) events.push(ev);
+      }
       invalid += result.invalid;
       for (const issue of result.issues) {
         if (samples.length >= MAX_SAMPLES) break;
         samples.push({ reason: `${issue.path.join('.') || 'record'}: ${issue.message}`, record: e.records[issue.index ?? 0] });
       }
     }
+    if (events.length) await deps.events!.put(streamId, events);
     const target = learned && points.length && Object.keys(learned).length ? await addLearnedFields(stream, learned, now) : stream;
     const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
     for (const r of result.rejected) {

@@ -5,6 +5,8 @@ export const WriterConfig = z.object({
   TABLE_NAME: name,
   TIMESTREAM_DATABASE: name,
   TIMESTREAM_TABLE: name,
+  /** Where event streams' events are kept whole. */
+  EVENTS_TABLE_NAME: name,
   WRITE_PARALLELISM: z.coerce.number().int().min(1).max(32).default(8),
   /** The alert state machine; alert rules are evaluated only when it is set. */
   ALERT_STATE_MACHINE_ARN: name.optional(),

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
+import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
@@ -33,6 +34,7 @@ const streamOfTopic = makeTopicResolver({ devices: new DynamoDbDeviceLookup({ cl
 const writeBatch = makeWriter({
   registry,
   store,
+  events: new DynamoDbEventStore({ client: dynamo, tableName: config.EVENTS_TABLE_NAME }),
   clock: systemClock,
   log,
   ...(alerts && { alerts }),

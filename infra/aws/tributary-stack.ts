@@ -82,6 +82,7 @@ export class TributaryStack extends Stack {
 
     this.ingest = new Ingest(this, 'Ingest', {
       table: this.storage.table,
+      eventsTable: this.storage.eventsTable,
       timestream,
       writer: config.writer,
       maxReceiveCount: config.queue.maxReceiveCount,
@@ -100,6 +101,7 @@ export class TributaryStack extends Stack {
 
     this.api = new Api(this, 'Api', {
       table: this.storage.table,
+      eventsTable: this.storage.eventsTable,
       timestream,
       ingestFunction: this.ingest.ingestFunction,
       pullFunction: this.pulls.pullFunction,

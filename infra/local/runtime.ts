@@ -10,6 +10,7 @@ import { makeDeviceCheck } from '../../functions/iot-authorizer/app';
 import { makeQueryHandler } from '../../functions/query/app';
 import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
+import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dynamodb-event-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
@@ -30,6 +31,8 @@ import { patient } from './patient';
 import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
 
 export const TABLE_NAME = 'tributary';
+/** Event streams' events, whole: a table of their own, as in AWS. */
+export const EVENTS_TABLE_NAME = 'tributary-events';
 
 export interface Runtime {
   httpPort: number;
@@ -100,6 +103,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         closers.push(() => dynamo.close());
         options.faults?.dynamodb?.(dynamo.client);
         await ensureTable(dynamo.client, TABLE_NAME);
+        await ensureTable(dynamo.client, EVENTS_TABLE_NAME, undefined, eventsTableDefinition(EVENTS_TABLE_NAME));
         return dynamo;
       }),
       DuckDbPointStore.open(join(config.dataDir, 'points.duckdb')).then((duckdb) => {
@@ -108,6 +112,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       }),
     ]);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
+    const events = new DynamoDbEventStore({ client: dynamo.client, tableName: EVENTS_TABLE_NAME });
     const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
     const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
@@ -128,7 +133,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) }),
-      query: makeQueryHandler({ registry, store, clock, log }),
+      query: makeQueryHandler({ registry, store, clock, log, events }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };
@@ -136,6 +141,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // a store outage holds the batch (and, as the queue fills, ingest answers 429) instead of dead-lettering it
     const waiting = { stopped: () => stopping };
     const writeBatch = makeWriter({
+      events,
       registry: patient(registry, ['get', 'addStats'], waiting),
       store: patient(store, ['write'], waiting),
       clock,

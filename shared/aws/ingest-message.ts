@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors';
 import { STREAM_ID, toIssues } from '../domain/stream-names';
+import type { EventAttributes } from '../domain/events';
 import type { IngestEnvelope } from '../ports';
 
 /**
@@ -36,6 +37,19 @@ const EnvelopeSchema = z.strictObject({
   source: z.enum(['http', 'mqtt', 'pull']),
   deviceId: z.string().min(1).max(256).optional(),
   filtered: z.number().int().min(1).max(1e9).optional(),
+  event: z
+    .strictObject({
+      requestId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+      offset: z.number().int().min(0),
+      metadata: z.record(z.string(), z.unknown()).optional(),
+      eventTime: z.number().int().min(0).max(MAX_TIME_MS).optional(),
+      validTime: z.number().int().min(0).max(MAX_TIME_MS).optional(),
+      eventTimeKey: z.string().min(1).max(128).optional(),
+      validTimeKey: z.string().min(1).max(128).optional(),
+      ttlMs: z.number().int().min(1),
+      archive: z.boolean(),
+    })
+    .optional(),
   records: z.array(z.unknown()),
 });
 
@@ -53,13 +67,15 @@ const NOT_FOR_SQS_ALL = /[\uFFFE\uFFFF]/g;
 const sqsSafe = (json: string): string =>
   NOT_FOR_SQS.test(json) ? json.replace(NOT_FOR_SQS_ALL, (c) => `\\u${c.charCodeAt(0).toString(16)}`) : json;
 
-function header(e: IngestEnvelope): string {
+function header(e: IngestEnvelope, offset = 0): string {
   const head = {
     streamId: e.streamId,
     receivedAt: e.receivedAt,
     source: e.source,
     ...(e.deviceId !== undefined && { deviceId: e.deviceId }),
     ...(e.filtered !== undefined && e.filtered > 0 && { filtered: e.filtered }),
+    // a message's events know their place in the request: their ids stay the request's positions
+    ...(e.event !== undefined && { event: { ...e.event, offset: e.event.offset + offset } }),
     records: [] as unknown[],
   };
   return sqsSafe(JSON.stringify(head));
@@ -93,7 +109,7 @@ export function encodeEnvelopeMessages(envelope: IngestEnvelope, maxBytes: numbe
   const head = header(envelope);
   // the filtered count travels in the first message only, so that it is counted once
   const { filtered: _once, ...rest } = envelope;
-  const nextPrefix = header(rest).slice(0, -2);
+  const nextPrefix = (offset: number) => header(rest, offset).slice(0, -2);
   let prefix = head.slice(0, -2);
   const overhead = Buffer.byteLength(head);
   const parts = envelope.records.map(recordJson);
@@ -109,7 +125,7 @@ export function encodeEnvelopeMessages(envelope: IngestEnvelope, maxBytes: numbe
     const cost = bytes + (batch.length ? 1 : 0);
     if (size + cost > maxBytes) {
       bodies.push(`${prefix}${batch.join(',')}]}`);
-      prefix = nextPrefix;
+      prefix = nextPrefix(i);
       batch = [];
       size = overhead;
     }
@@ -143,8 +159,20 @@ function parseEnvelope(value: unknown): IngestEnvelope {
 }
 
 function toEnvelope(data: z.output<typeof EnvelopeSchema>): IngestEnvelope {
-  const { deviceId, filtered, ...rest } = data;
-  return { ...rest, ...(deviceId !== undefined && { deviceId }), ...(filtered !== undefined && { filtered }) };
+  const { deviceId, filtered, event, ...rest } = data;
+  return { ...rest, ...(deviceId !== undefined && { deviceId }), ...(filtered !== undefined && { filtered }), ...(event !== undefined && { event: eventOf(event) }) };
+}
+
+function eventOf(e: NonNullable<z.output<typeof EnvelopeSchema>['event']>): EventAttributes {
+  const { metadata, eventTime, validTime, eventTimeKey, validTimeKey, ...rest } = e;
+  return {
+    ...rest,
+    ...(metadata !== undefined && { metadata }),
+    ...(eventTime !== undefined && { eventTime }),
+    ...(validTime !== undefined && { validTime }),
+    ...(eventTimeKey !== undefined && { eventTimeKey }),
+    ...(validTimeKey !== undefined && { validTimeKey }),
+  };
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -109,9 +109,9 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'BatchWriteItemCommand',
-    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream'],
-    functions: ['ingest', 'writer', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher'],
-    why: 'only the streams API deletes streams and their tokens',
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.put'],
+    functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher'],
+    why: 'only the streams API deletes streams and their tokens, and only the writer puts events (its grant is on the events table alone)',
   },
   {
     client: 'dynamodb',

@@ -105,8 +105,8 @@ describe('pull functions IAM (least privilege)', () => {
     expect(onPulls(inVpc.nagReport, inVpc.stack).map((v) => v.ruleName)).toEqual([]);
   });
 
-  it('keeps the pull state in the single table: the functions get its name, no other table exists (but ingest\'s idempotency keys)', () => {
-    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(2);
+  it('keeps the pull state in the single table: the functions get its name, no other table exists (but ingest\'s idempotency keys and the events)', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(3);
     for (const fn of [synth.stack.pulls.pullFunction, synth.stack.pulls.dispatcherFunction]) {
       expect(props(fn.fn).Environment.Variables.TABLE_NAME).toEqual({ Ref: logicalId(synth.stack.storage.table) });
     }

@@ -187,11 +187,12 @@ describe('functions', () => {
     const table = { Ref: logicalId(synth.stack.storage.table) };
     const db = { Ref: logicalId(synth.stack.storage.timestreamDatabase) };
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
+    const events = { Ref: logicalId(synth.stack.storage.eventsTable) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}' },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/' },
-      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
-      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
+      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events },
+      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) }, TICKET_SYSTEMS: '{}' },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
@@ -248,6 +249,8 @@ describe('least privilege', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
+        // event streams' events, whole, on the events table only (below)
+        'dynamodb:BatchWriteItem',
         'sqs:ReceiveMessage',
         'sqs:ChangeMessageVisibility',
         'sqs:GetQueueUrl',
@@ -309,12 +312,33 @@ describe('least privilege', () => {
     const tableArn = getAtt(synth.stack.storage.table);
     const { ingest, api, iot } = synth.stack;
     const idempotencyArn = JSON.stringify(getAtt(ingest.idempotencyTable));
+    const eventsId = logicalId(synth.stack.storage.eventsTable);
     for (const fn of [ingest.ingestFunction, ingest.writerFunction, api.queryFunction, api.authorizerFunction, iot.authorizerFunction]) {
-      // ingest's idempotency table has no index; its grants are checked above
-      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn);
+      // ingest's idempotency table has no index; its grants are checked above; the events table's below
+      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn && !JSON.stringify(g.resource).includes(eventsId));
       expect(dynamo.length).toBeGreaterThan(0);
       expect(dynamo.map((g) => g.resource)).toEqual(dynamo.map(() => tableArn));
     }
+  });
+
+  it('lets the writer only put events and the query function only query them, on the events table and its valid-time index', () => {
+    const eventsArn = getAtt(synth.stack.storage.eventsTable);
+    const eventsId = logicalId(synth.stack.storage.eventsTable);
+    const onEvents = (fn: Parameters<typeof grantsOf>[0]) => grantsOf(fn).filter((g) => JSON.stringify(g.resource).includes(eventsId));
+    expect(onEvents(synth.stack.ingest.writerFunction).map((g) => [g.action, g.resource])).toEqual([['dynamodb:BatchWriteItem', eventsArn]]);
+    expect(onEvents(synth.stack.api.queryFunction).map((g) => [g.action, g.resource])).toEqual([
+      ['dynamodb:Query', eventsArn],
+      ['dynamodb:Query', { 'Fn::Join': ['', [eventsArn, '/index/byValidTime']] }],
+    ]);
+    for (const fn of [synth.stack.ingest.ingestFunction, synth.stack.api.streamsFunction, synth.stack.api.authorizerFunction, synth.stack.iot.authorizerFunction]) expect(onEvents(fn)).toEqual([]);
+    const table = props(synth.stack.storage.eventsTable);
+    expect(table).toMatchObject({
+      KeySchema: [{ AttributeName: 's', KeyType: 'HASH' }, { AttributeName: 'e', KeyType: 'RANGE' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      GlobalSecondaryIndexes: [expect.objectContaining({ IndexName: 'byValidTime', KeySchema: [{ AttributeName: 's', KeyType: 'HASH' }, { AttributeName: 'v', KeyType: 'RANGE' }] })],
+    });
   });
 });
 

@@ -16,7 +16,7 @@ import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
-import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
+import { grantEventsQuery, grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
  * What API Gateway caches an authorizer decision by. HTTP API Lambda authorizers accept only headers
@@ -30,6 +30,8 @@ export const AUTHORIZER_IDENTITY_SOURCES = ['$request.header.Authorization', '$c
 
 export interface ApiProps {
   readonly table: dynamodb.ITable;
+  /** Event streams' events, read by `GET …/events`. */
+  readonly eventsTable: dynamodb.ITable;
   readonly timestream: TimestreamTarget;
   /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
   readonly ingestFunction: TributaryFunction;
@@ -109,7 +111,7 @@ export class Api extends Construct {
 
     this.queryFunction = new TributaryFunction(this, 'QueryFunction', {
       handler: 'query',
-      description: 'Tributary GET /v1/streams/{id}/data and /latest: Timestream queries',
+      description: 'Tributary GET /v1/streams/{id}/data, /latest and /events: Timestream and event queries',
       memorySize: 512,
       // Below the HTTP API's 30 s integration limit, so the client gets the function's own error.
       timeout: Duration.seconds(25),
@@ -117,9 +119,11 @@ export class Api extends Construct {
         TABLE_NAME: table.tableName,
         TIMESTREAM_DATABASE: timestream.databaseName,
         TIMESTREAM_TABLE: timestream.tableName,
+        EVENTS_TABLE_NAME: props.eventsTable.tableName,
       },
       logRetention: props.logRetention,
     });
+    grantEventsQuery(props.eventsTable, this.queryFunction.role);
     this.queryFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),
     );

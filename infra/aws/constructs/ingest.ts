@@ -30,6 +30,8 @@ export interface WriterSettings {
 
 export interface IngestProps {
   readonly table: dynamodb.ITable;
+  /** Where the writer keeps event streams' events. */
+  readonly eventsTable: dynamodb.ITable;
   readonly timestream: TimestreamTarget;
   readonly writer: WriterSettings;
   /** Deliveries of a message before it moves to the DLQ (≥ 3). */
@@ -123,9 +125,12 @@ export class Ingest extends Construct {
         TABLE_NAME: table.tableName,
         TIMESTREAM_DATABASE: timestream.databaseName,
         TIMESTREAM_TABLE: timestream.tableName,
+        EVENTS_TABLE_NAME: props.eventsTable.tableName,
       },
       logRetention: props.logRetention,
     });
+    // puts events (idempotent by id), never reads or deletes them
+    grantTableItems(props.eventsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem']);
     this.writerFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
     );

@@ -9,6 +9,19 @@ import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 /** Item reads the functions make: a stream, its stats, a token (all by key) and key-range queries. */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
 
+/** The events table's keys, as `eventsTableDefinition` (shared/aws/dynamodb-event-store.ts) makes it on one machine. */
+export const EVENTS_KEYS = { partitionKey: 's', sortKey: 'e', ttlAttribute: 'expiresAt', index: { name: 'byValidTime', sortKey: 'v' } } as const;
+
+/**
+ * Grants `dynamodb:Query` on the events table and its valid-time index, named.
+ *
+ * @example
+ * grantEventsQuery(storage.eventsTable, queryFunction.role);
+ */
+export function grantEventsQuery(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [table.tableArn, `${table.tableArn}/index/${EVENTS_KEYS.index.name}`] });
+}
+
 /**
  * Grants item-level actions on the table itself and not on its indexes: `Table.grant*` would add
  * `<table>/index/*`, which only the streams function (listing via gsi1) needs.
@@ -84,6 +97,8 @@ export interface StorageProps {
  */
 export class Storage extends Construct {
   readonly table: dynamodb.Table;
+  /** Event streams' events (`DynamoDbEventStore`). */
+  readonly eventsTable: dynamodb.Table;
   readonly timestreamDatabase: timestream.CfnDatabase;
   readonly timestreamTable: timestream.CfnTable;
   readonly rejectedRecordsBucket: s3.Bucket;
@@ -109,6 +124,22 @@ export class Storage extends Construct {
       indexName: TABLE_KEYS.index.name,
       partitionKey: { name: TABLE_KEYS.index.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    // event streams' events, whole: by stream and event time, the valid-time index, TTL for ephemeral ones
+    this.eventsTable = new dynamodb.Table(this, 'EventsTable', {
+      partitionKey: { name: EVENTS_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: EVENTS_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: EVENTS_KEYS.ttlAttribute,
+    });
+    this.eventsTable.addGlobalSecondaryIndex({
+      indexName: EVENTS_KEYS.index.name,
+      partitionKey: { name: EVENTS_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: EVENTS_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
 

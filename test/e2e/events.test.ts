@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { startedForSuite } from '../fixtures/lifecycle';
+import { startLocal } from './harness';
+
+/**
+ * Events as the Flowcore ingestion document sends them, on the local runtime: metadata in
+ * `x-flowcore-metadata-json`, an event time and a valid time per event (headers, or fields named by the
+ * `…-time-key` headers), queried on either axis and "as of" an event time; ephemeral events gone after
+ * their hot TTL.
+ */
+
+const local = startedForSuite(() => startLocal());
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
+
+async function post(id: string, token: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${local.base}/v1/streams/${id}/data`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function eventsOf(id: string, query: string, until: (events: any[]) => boolean = (e) => e.length > 0): Promise<any> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const r = await local.api(`/v1/streams/${id}/events?${query}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    if (until(r.body.events) || Date.now() > end) return r.body;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function orders(): Promise<{ id: string; ingestToken: string }> {
+  return local.createStream({ name: `Orders ${Math.random()}`, type: 'event_stream', schema: { orderId: { type: 'string' }, total: { type: 'number' }, placedAt: { type: 'datetime' } } });
+}
+
+describe('events with metadata and two times on the local runtime', () => {
+  it('keeps the metadata with the event and gives it the ingest time as event time and valid time', async () => {
+    const { id, ingestToken } = await orders();
+    const before = Date.now();
+    const r = await post(id, ingestToken, { orderId: 'o-1', total: 12.5 }, { 'x-flowcore-metadata-json': b64({ metadata: 'metadata', source: 'shop' }) });
+    expect(r.status).toBe(202);
+    const { events, timeAxis } = await eventsOf(id, '');
+    expect(timeAxis).toBe('event');
+    expect(events).toEqual([{ id: expect.any(String), eventTime: expect.any(String), validTime: expect.any(String), metadata: { metadata: 'metadata', source: 'shop' }, data: { orderId: 'o-1', total: 12.5 } }]);
+    const t = Date.parse(events[0].eventTime);
+    expect(t).toBeGreaterThanOrEqual(before - 5);
+    expect(t).toBeLessThanOrEqual(Date.now());
+    expect(events[0].validTime).toBe(events[0].eventTime);
+  });
+
+  it('takes the times from the headers, and in a batch from the fields the key headers name; timeAxis=valid orders by valid time', async () => {
+    const { id, ingestToken } = await orders();
+    const one = await post(id, ingestToken, { orderId: 'o-0' }, { 'x-flowcore-event-time': '2026-11-01T08:00:00Z', 'x-flowcore-valid-time': '2026-10-01T00:00:00Z' });
+    expect(one.status).toBe(202);
+    const batch = [
+      { orderId: 'o-3', placedAt: '2026-11-03T00:00:00Z' },
+      { orderId: 'o-1', placedAt: '2026-11-01T00:00:00Z' },
+      { orderId: 'o-2', placedAt: '2026-11-02T00:00:00Z' },
+    ];
+    expect((await post(id, ingestToken, batch, { 'x-flowcore-valid-time-key': 'placedAt' })).status).toBe(202);
+    const range = 'start=2026-01-01T00:00:00Z&end=2027-12-31T00:00:00Z';
+    const byEvent = await eventsOf(id, range, (e) => e.length === 4);
+    expect(byEvent.events[0]).toMatchObject({ eventTime: '2026-11-01T08:00:00.000Z', validTime: '2026-10-01T00:00:00.000Z', data: { orderId: 'o-0' } });
+    const byValid = await eventsOf(id, `${range}&timeAxis=valid`, (e) => e.length === 4);
+    expect(byValid.events.map((e: any) => e.data.orderId)).toEqual(['o-0', 'o-1', 'o-2', 'o-3']);
+    expect(byValid.events.map((e: any) => e.validTime)).toEqual(['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z', '2026-11-03T00:00:00.000Z']);
+    const desc = await eventsOf(id, `${range}&timeAxis=valid&order=desc&limit=3`, (e) => e.length === 3);
+    expect(desc.events.map((e: any) => e.data.orderId)).toEqual(['o-3', 'o-2', 'o-1']);
+    const rest = await eventsOf(id, `${range}&timeAxis=valid&order=desc&limit=3&cursor=${desc.nextCursor}`);
+    expect(rest.events.map((e: any) => e.data.orderId)).toEqual(['o-0']);
+    expect(rest.nextCursor).toBeUndefined();
+  });
+
+  it('answers as of an event time: what was known then, not what came later', async () => {
+    const { id, ingestToken } = await orders();
+    expect((await post(id, ingestToken, { orderId: 'first' }, {})).status).toBe(202);
+    const [first] = (await eventsOf(id, '')).events;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const asOf = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await post(id, ingestToken, { orderId: 'later' }, {})).status).toBe(202);
+    await eventsOf(id, '', (e) => e.length === 2);
+    const then = await eventsOf(id, `asOf=${asOf}`);
+    expect(then).toMatchObject({ asOf, events: [{ id: first.id, data: { orderId: 'first' } }] });
+  });
+
+  it('forgets an ephemeral event after its hot TTL, and keeps an archived one', async () => {
+    const { id, ingestToken } = await orders();
+    expect((await post(id, ingestToken, { orderId: 'gone' }, { 'x-flowcore-metadata-json': b64({ 'ttl-on/stored-event': '1s', 'do-not-archive-on/stored-event': true }) })).status).toBe(202);
+    expect((await post(id, ingestToken, { orderId: 'kept' }, { 'x-flowcore-metadata-json': b64({ 'ttl-on/stored-event': '1s' }) })).status).toBe(202);
+    expect((await eventsOf(id, '', (e) => e.length === 2)).events).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await eventsOf(id, '')).events.map((e: any) => e.data.orderId)).toEqual(['kept']);
+  });
+
+  it('refuses bad event headers with 400 naming the header, and stores nothing', async () => {
+    const { id, ingestToken } = await orders();
+    const cases: [Record<string, string>, string][] = [
+      [{ 'x-flowcore-metadata-json': 'not base64!' }, 'x-flowcore-metadata-json'],
+      [{ 'x-flowcore-metadata-json': b64([1, 2]) }, 'x-flowcore-metadata-json'],
+      [{ 'x-tributary-metadata': Buffer.from('{oops').toString('base64') }, 'x-tributary-metadata'],
+      [{ 'x-flowcore-metadata-json': b64({ 'ttl-on/stored-event': '8d' }) }, 'x-flowcore-metadata-json'],
+      [{ 'x-flowcore-valid-time': 'yesterday' }, 'x-flowcore-valid-time'],
+    ];
+    for (const [headers, name] of cases) {
+      const r = await post(id, ingestToken, { orderId: 'x' }, headers);
+      expect(r.status, name).toBe(400);
+      expect(r.body.errors[0].path).toEqual(['headers', name]);
+    }
+    const keyed = await post(id, ingestToken, [{ orderId: 'a', placedAt: '2026-11-01T00:00:00Z' }, { orderId: 'b', placedAt: 'soon' }], { 'x-flowcore-valid-time-key': 'placedAt' });
+    expect(keyed.status).toBe(400);
+    expect((await local.api(`/v1/streams/${id}/events`)).body.events).toEqual([]);
+  });
+
+  it('answers 400 for the events of a stream that is not an event stream, and for an unknown parameter', async () => {
+    const sensor = await local.createStream({ name: 'Sensors', type: 'iot_sensor', schema: { t: { type: 'number' } } });
+    expect((await local.api(`/v1/streams/${sensor.id}/events`)).status).toBe(400);
+    const { id } = await orders();
+    const r = await local.api(`/v1/streams/${id}/events?timeaxis=valid`);
+    expect(r.status).toBe(400);
+    expect(r.body.errors[0].path).toEqual(['query', 'timeaxis']);
+  });
+});
