@@ -23,6 +23,8 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
   { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources and webhook secrets (else NAME in <data dir>/secrets.json, mode 0600)" },
+  { name: 'TRIBUTARY_BACNET_PORT', default: '47808', what: 'UDP port of the BACnet/IP client of bacnet sources, where I-Am broadcasts arrive (0: any free port, enough when each source gives its address)' },
+  { name: 'TRIBUTARY_BACNET_BROADCAST', default: '255.255.255.255', what: 'host[:port] the Who-Is of a bacnet source without an address goes to (your subnet\'s broadcast address)' },
   { name: 'TRIBUTARY_TEST_CRASH_MID_PULL', default: '0', what: 'tests only: 1 kills the process right after a pull\'s first durable write' },
   { name: 'TRIBUTARY_TEST_CRASH_MID_IDEMPOTENT_INGEST', default: '0', what: 'tests only: 1 kills the process after a keyed ingest request is queued, before its key is recorded' },
 ];
