@@ -108,7 +108,7 @@ export function makePullRunner(deps: PullRunnerDeps) {
       const error = toErrorInfo(err, clock.now());
       error.message = redactSecrets(error.message, resolved);
       if (error.code === 'internal') log.error('pull failed', { streamId, error: (err as Error)?.name, reason: redactSecrets(String((err as Error)?.message), resolved) });
-      outcome = { ok: false, at: clock.now(), error, pulled: counts.pulled };
+      outcome = { ok: false, at: clock.now(), error, pulled: counts.pulled, invalid: counts.invalid };
       const issues = err instanceof PullFailedError && err.issues.length > 0 ? err.issues : undefined;
       result = {
         ...base,
