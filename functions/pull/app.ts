@@ -62,8 +62,8 @@ const MAX_LISTED_ISSUES = 20;
 const LEASE_MARGIN_MS = 30_000;
 
 /**
- * Runs pulls: reads the stream and its pull state, resolves secrets, asks the source (HTTP with paging, or
- * PostgreSQL with `$1` = the cursor), transforms, validates against the schema, drops records already sent,
+ * Runs pulls: reads the stream and its pull state, resolves secrets, asks the source (HTTP with paging,
+ * PostgreSQL with `$1` = the cursor, or a device polled over Modbus TCP or BACnet/IP), transforms, validates against the schema, drops records already sent,
  * and queues the rest (`source: 'pull'`). Only then does the state move: cursor, dedupe memory, counters.
  * A failure at any step writes nothing and keeps the cursor, so a crash re-pulls and never skips; its code
  * and message go to the stream's status. One run per stream at a time (a lease in the state).
