@@ -30,6 +30,8 @@ const THIS_DEVICE = 4_194_303;
 const DIRECTORY_MS = 10 * 60_000;
 /** Objects whose names one ReadPropertyMultiple asks for. */
 const NAMES_PER_REQUEST = 16;
+/** Points whose present-values one ReadPropertyMultiple asks for: the answer stays within one unsegmented APDU. */
+const VALUES_PER_REQUEST = 32;
 /** How long a Who-Is waits for I-Ams (a part of the poll's timeout). */
 const WHO_IS_MAX_MS = 1_500;
 
@@ -75,13 +77,15 @@ export class BacnetReader {
   }
 
   private open(): Client {
-    this.client ??= new BacnetClient({
+    if (this.client) return this.client;
+    const client = new BacnetClient({
       transport: new BacnetUdpTransport({ port: this.options.port ?? DEFAULT_BACNET_PORT, interface: this.options.interface, broadcastAddress: this.options.broadcastAddress ?? '255.255.255.255' }),
       apduTimeout: 3_000,
     });
     // a socket error (an unreachable port) is the failed read's to report, never an uncaught 'error'
-    this.client.removeAllListeners('error').on('error', () => {});
-    return this.client;
+    client.on('error', () => {});
+    this.client = client;
+    return client;
   }
 
   private async poll(source: BacnetSource, policy: TargetPolicy, now: number): Promise<Record<string, PointReading>> {
@@ -168,8 +172,10 @@ export class BacnetReader {
 }
 
 /** The present-values of `ids`, in order. */
-function presentValues(client: Client, address: string, ids: BACNetObjectID[]): Promise<(PointReading | undefined)[]> {
-  return readEach(client, address, ids, PropertyIdentifier.PRESENT_VALUE).then((values) => values.map(reading));
+async function presentValues(client: Client, address: string, ids: BACNetObjectID[]): Promise<(PointReading | undefined)[]> {
+  const values: unknown[] = [];
+  for (let i = 0; i < ids.length; i += VALUES_PER_REQUEST) values.push(...(await readEach(client, address, ids.slice(i, i + VALUES_PER_REQUEST), PropertyIdentifier.PRESENT_VALUE)));
+  return values.map(reading);
 }
 
 /** One property of each object: one ReadPropertyMultiple, or one ReadProperty each when the device refuses it. */

@@ -127,4 +127,22 @@ describe('a BACnet source with the device\'s address and points named as written
     const b = await waitFor(() => local.api(`/v1/streams/${missing.id}/status`), (r) => r.body.pull?.runs >= 1);
     expect(b.body.pull.lastError).toMatchObject({ code: 'device.not_found', message: "the BACnet device 'AHU-3' has no object named 'AHU3.ReturnAir.Temp'" });
   });
+
+  it('reads a device without ReadPropertyMultiple one property at a time', async () => {
+    const small = await startBacnetDevice('VAV-12', 12, [{ id: { type: ObjectType.ANALOG_INPUT, instance: 1 }, name: 'VAV12.Zone.Temp', value: 20.5 }], { readPropertyMultiple: false });
+    try {
+      const { id } = await local.createStream({
+        name: 'VAV 12',
+        type: 'building_systems',
+        source: { type: 'bacnet', device: 'VAV-12', address: small.address, points: ['VAV12.Zone.Temp'] },
+        processing: { frequency: '5m' },
+      });
+      const points = await local.waitForPoints(id, 'limit=10', (p) => p.length >= 1);
+      expect(points[0].values).toEqual({ zoneTemp: 20.5 });
+      expect(small.served.readPropertyMultiple).toBeGreaterThanOrEqual(1);
+      expect(small.served.readProperty).toBeGreaterThanOrEqual(3); // the device's name, its object list, the names, the value
+    } finally {
+      await small.close();
+    }
+  });
 });
