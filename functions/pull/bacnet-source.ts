@@ -50,6 +50,7 @@ const WHO_IS_MAX_MS = 1_500;
  */
 export class BacnetReader {
   private client: Client | undefined;
+  private listening: Promise<void> | undefined;
   private readonly directory = new Map<string, FoundDevice>();
 
   constructor(private readonly options: BacnetOptions = {}) {}
@@ -76,20 +77,27 @@ export class BacnetReader {
     this.client = undefined;
   }
 
-  private open(): Client {
-    if (this.client) return this.client;
-    const client = new BacnetClient({
-      transport: new BacnetUdpTransport({ port: this.options.port ?? DEFAULT_BACNET_PORT, interface: this.options.interface, broadcastAddress: this.options.broadcastAddress ?? '255.255.255.255' }),
-      apduTimeout: 3_000,
-    });
-    // a socket error (an unreachable port) is the failed read's to report, never an uncaught 'error'
-    client.on('error', () => {});
-    this.client = client;
-    return client;
+  /** The process's client, listening; a port it cannot bind fails this poll, and the next one tries again. */
+  private async open(): Promise<Client> {
+    if (!this.client) {
+      const port = this.options.port ?? DEFAULT_BACNET_PORT;
+      const transport = new BacnetUdpTransport({ port, interface: this.options.interface, broadcastAddress: this.options.broadcastAddress ?? '255.255.255.255' });
+      const client = new BacnetClient({ transport, apduTimeout: 3_000 });
+      // a socket error (an unreachable port) is the failed read's to report, never an uncaught 'error'
+      client.on('error', () => {});
+      this.client = client;
+      this.listening = transport.ready.catch((err: unknown) => {
+        client.close();
+        if (this.client === client) this.client = undefined;
+        throw new PullFailedError('source.unreachable', `the BACnet client cannot listen on UDP port ${port}: ${(err as Error)?.message ?? String(err)} (TRIBUTARY_BACNET_PORT=0 takes any free port, enough for sources that give their address)`, { cause: err });
+      });
+    }
+    await this.listening;
+    return this.client!;
   }
 
   private async poll(source: BacnetSource, policy: TargetPolicy, now: number): Promise<Record<string, PointReading>> {
-    const client = this.open();
+    const client = await this.open();
     const key = `${source.address ?? '*'}|${source.device}`;
     let device = this.directory.get(key);
     if (!device || now - device.at > DIRECTORY_MS) {

@@ -25,6 +25,8 @@ export interface BacnetTransportOptions {
  */
 export class BacnetUdpTransport extends EventEmitter {
   private readonly socket: Socket;
+  /** Settles once the socket listens, or with the error that kept it from binding (the port taken). */
+  readonly ready: Promise<void>;
 
   constructor(private readonly options: BacnetTransportOptions) {
     super();
@@ -33,6 +35,11 @@ export class BacnetUdpTransport extends EventEmitter {
     this.socket.on('message', (msg, from) => this.emit('message', msg, from.port === BACNET_PORT ? from.address : `${from.address}:${from.port}`));
     this.socket.on('error', (err) => this.emit('error', err));
     this.socket.on('close', () => this.emit('close'));
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.socket.once('listening', resolve);
+      this.socket.once('error', reject);
+    });
+    this.ready.catch(() => {}); // awaited by the reader; an unawaited failure is no crash
   }
 
   getBroadcastAddress(): string {
