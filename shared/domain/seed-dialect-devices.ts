@@ -148,6 +148,25 @@ function bacnet(source: Obj, rename: Rename, issue: Report): Obj {
   return out;
 }
 
+/**
+ * A patch `{processing: {frequency}}` of a polled device's stream changes how often it is polled: the stream's
+ * source as it is, with the new schedule (a patch that gives the source sets its schedule itself).
+ *
+ * @example
+ * patchDevicePoll({ processing: { frequency: '30s' } }, stream, rename, issue); // body.source: { …stream.source, schedule: 'rate(30 seconds)' }
+ */
+export function patchDevicePoll(body: Obj, current: unknown, rename: Rename, issue: Report): void {
+  const processing = body.processing;
+  if (!isObj(processing) || !('frequency' in processing) || 'source' in body || !isDeviceSource(current)) return;
+  const rate = frequencyRate(processing.frequency);
+  if (rate === undefined) {
+    issue(['processing', 'frequency'], 'a polled device\'s frequency is how often to read it ("10s", "5m", "1h")');
+    return;
+  }
+  body.source = { ...current, schedule: rate };
+  rename(['source', 'schedule'], ['processing', 'frequency']);
+}
+
 /** `plc://host[:port]` (or `modbus://`, `tcp://`) → host and port. */
 function parseEndpoint(endpoint: unknown): { host: string; port?: number } | string {
   const wrong = 'must be plc://host:port (port 502 when left out)';

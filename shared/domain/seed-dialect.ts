@@ -2,7 +2,7 @@ import { BadRequestError, type Issue } from './errors';
 import { GRANULARITIES, isGranularity, type Downsampler } from './granularity';
 import { isPullType } from './pull-source';
 import { translateAlerting, translateRules } from './seed-dialect-alerts';
-import { deriveDeviceSchema, isDeviceSource, translateDeviceSource } from './seed-dialect-devices';
+import { deriveDeviceSchema, isDeviceSource, patchDevicePoll, translateDeviceSource } from './seed-dialect-devices';
 import { parseStreamInput, parseStreamPatch, STREAM_TYPES, type Stream, type StreamType, type StreamInput, type StreamPatch } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
 import { isUnixCron, unixCronToEventBridge } from './unix-cron';
@@ -111,6 +111,7 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
     delete body.streamId;
     rename(['alerts'], ['rules']);
   } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue);
+  if (stream) patchDevicePoll(body, stream.source, rename, issue);
   if ('processing' in body) translateProcessing(body, type, stream, rename, issue);
   t.body = body;
   return t;

@@ -235,6 +235,14 @@ describe('parseDefinition (the documents\' dialect)', () => {
     expect(clash).toEqual([{ path: ['source', 'points', 1], message: expect.stringContaining("both name the field 'zone1Temperature'") }]);
   });
 
+  it('changes how often a device is polled on a patch of processing.frequency alone, its source otherwise as it is', () => {
+    const stream = newStream(parseDefinition(documentDefinition('production-line')), NOW, () => 'abc123');
+    const patch = parseDefinitionPatch({ processing: { frequency: '30s' } }, stream);
+    expect(patch.source).toEqual({ ...stream.source, schedule: 'rate(30 seconds)' });
+    expect(patch.defaultQuery).toBeUndefined();
+    expect(issuesOf(() => parseDefinitionPatch({ processing: { frequency: '2s' } }, stream))).toEqual([{ path: ['processing', 'frequency'], message: expect.stringContaining('5 to 59 seconds') }]);
+  });
+
   it('asks a polled device for processing.frequency', () => {
     const { processing: _p, ...line } = documentDefinition('production-line');
     expect(issuesOf(() => parseDefinition(line))).toContainEqual({ path: ['processing', 'frequency'], message: expect.stringContaining('a polled device needs processing.frequency') });
