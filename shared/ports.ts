@@ -384,7 +384,15 @@ export interface AlertEvaluator {
  * await email.send({ subject: 'freezer warm', message: 'f1 at -12 °C' });
  */
 export interface AlertEmailSender {
-  send(message: { subject: string; message: string }): Promise<void>;
+  /** To `to` when given, else to the deployment's alert subscribers. */
+  send(message: AlertEmail): Promise<void>;
+}
+
+/** One alert email. */
+export interface AlertEmail {
+  subject: string;
+  message: string;
+  to?: readonly string[];
 }
 
 /**

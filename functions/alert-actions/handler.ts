@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { IotDataAlertPublisher } from '../../shared/aws/iot-alert-publisher';
+import { SesAlertEmailSender } from '../../shared/aws/ses-alert-email';
 import { SnsAlertEmailSender } from '../../shared/aws/sns-alert-email';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
@@ -15,7 +17,12 @@ const alerts = new DynamoDbAlertStore({ client: traced(new DynamoDBClient({})), 
 const tasks = makeAlertTasks({
   alerts,
   secrets: alerts,
-  email: new SnsAlertEmailSender({ client: traced(new SNSClient({})), topicArn: config.ALERT_TOPIC_ARN }),
+  email: new SesAlertEmailSender({
+    client: traced(new SESv2Client({})),
+    from: config.EMAIL_FROM,
+    topic: new SnsAlertEmailSender({ client: traced(new SNSClient({})), topicArn: config.ALERT_TOPIC_ARN }),
+  }),
+  ticketSystems: config.TICKET_SYSTEMS,
   mqtt: new IotDataAlertPublisher({ client: traced(new IoTDataPlaneClient(config.IOT_DATA_ENDPOINT ? { endpoint: config.IOT_DATA_ENDPOINT } : {})) }),
   clock: systemClock,
   meter,

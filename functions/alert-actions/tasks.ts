@@ -1,4 +1,5 @@
 import type { Alert } from '../../shared/domain/alert-evaluation';
+import { EmailRefusedError } from '../../shared/domain/errors';
 import { streamOfAlert } from '../../shared/domain/alert-id';
 import type { AlertAction } from '../../shared/domain/alert-rules';
 import { parseJsonTemplate, renderJsonTemplate, renderTemplate, renderTopicTemplate, TemplateError, templateKind } from '../../shared/domain/alert-template';
@@ -36,6 +37,8 @@ export interface AlertTaskDeps {
   targets?: TargetPolicy;
   /** How much of a webhook's answer is read (then dropped); 64 KiB unless given. */
   maxResponseBytes?: number;
+  /** Where each named ticket system (`ticket {system}`) takes new tickets; none unless given. */
+  ticketSystems?: Readonly<Record<string, string>>;
 }
 
 /** How a refused or unresolvable webhook host fails its action: refused for good, DNS retried. */
@@ -104,12 +107,18 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
       case 'webhook':
         return post(action.url, alert, index, action.body === undefined ? JSON.stringify(alertPayload(alert)) : jsonBody('webhook body', action.body, context));
       case 'ticket':
-        return post(action.url, alert, index, JSON.stringify(ticketBody(alert, action, context)));
+        return post(ticketUrl(action), alert, index, JSON.stringify(ticketBody(alert, action, context)));
       case 'email':
-        return deps.email.send({
-          subject: renderTemplate(action.subject ?? '[{{alert.severity}}] {{alert.rule}} on {{stream.id}}', context).slice(0, 100),
-          message: action.message === undefined ? defaultMessage(alert) : renderTemplate(action.message, context),
-        });
+        try {
+          return await deps.email.send({
+            subject: renderTemplate(action.subject ?? '[{{alert.severity}}] {{alert.rule}} on {{stream.id}}', context).slice(0, 100),
+            message: action.message === undefined ? defaultMessage(alert) : renderTemplate(action.message, context),
+            ...(action.to && { to: action.to }),
+          });
+        } catch (err) {
+          if (err instanceof EmailRefusedError) throw new ActionPermanentError(err.message, { cause: err });
+          throw err;
+        }
       case 'mqtt_publish': {
         const topic = alertTopic(alert.streamId, renderTopicTemplate(action.topic ?? 'alerts', context));
         const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : mqttPayload(action.payload, context);
@@ -120,6 +129,14 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
         }
       }
     }
+  }
+
+  /** A ticket's URL: its own, or its system's as the deployment configures it now. */
+  function ticketUrl(action: Extract<AlertAction, { type: 'ticket' }>): string {
+    if (action.url !== undefined) return action.url;
+    const url = action.system !== undefined && Object.hasOwn(deps.ticketSystems ?? {}, action.system) ? deps.ticketSystems![action.system] : undefined;
+    if (url === undefined) throw new ActionPermanentError(`Ticket system '${action.system}' is not configured in this deployment; add it to the settings or give the action a url.`);
+    return url;
   }
 
   /** POSTs a signed body; `webhook-id` comes from the alert and action, so every retry of this action carries the same. */
@@ -209,6 +226,9 @@ function ticketBody(alert: Alert, action: Extract<AlertAction, { type: 'ticket' 
     title: renderTemplate(action.title ?? '[{{alert.severity}}] {{alert.rule}} on {{stream.id}} {{alert.series}}', context),
     description: action.description === undefined ? defaultMessage(alert) : renderTemplate(action.description, context),
     severity: alert.severity,
+    ...(action.priority !== undefined && { priority: action.priority }),
+    ...(action.assignee !== undefined && { assignee: action.assignee }),
+    ...(action.system !== undefined && { system: action.system }),
     labels: ['tributary', `severity:${alert.severity}`, `stream:${alert.streamId}`],
     externalId: alert.id,
     source: 'tributary',

@@ -15,13 +15,16 @@ import {
   type SeriesState,
   type Transition,
 } from '../../shared/domain/alert-evaluation';
-import { parseDuration, windowMs, type AlertRule } from '../../shared/domain/alert-rules';
+import { baselineRules, parseDuration, windowMs, type AlertRule, type BaselineCondition } from '../../shared/domain/alert-rules';
 import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { measureFields } from '../../shared/domain/stream-names';
 import type { Datapoint, Value } from '../../shared/domain/validate-record';
 import type { AlertEvaluator, AlertStarter, AlertStore, Clock, PointStore } from '../../shared/ports';
 import type { Logger } from './http';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 export interface AlertEvaluatorDeps {
   store: PointStore;
@@ -79,7 +82,12 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     if (rules.length === 0 || points.length === 0) return;
     const series = groupBySeries(stream, points);
     const touched = { rules: rules.map((r) => r.name), series: series.map((s) => s.key) };
-    const [states, windows] = await Promise.all([statesOf(stream.id, touched), windowAggregates(stream, windowRules(rules), series)]);
+    const [states, windows, baselines] = await Promise.all([
+      statesOf(stream.id, touched),
+      windowAggregates(stream, windowRules(rules), series),
+      baselineThresholds(stream, baselineRules(rules), series),
+    ]);
+    for (const [rule, bySeries] of baselines) windows.set(rule, bySeries);
     const { transitions, failures } = await evaluateRules({ rules, series, states, windows, now: clock.now(), expressions });
     await Promise.all([apply(stream, transitions), ...failures.map((f) => fail(stream, f.rule, f.reason))]);
   }
@@ -117,7 +125,7 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     await Promise.all(
       rules.map(async (rule) => {
         const c = rule.when;
-        if (!('field' in c) || !c.window) return;
+        if (!('window' in c) || !c.window) return;
         const span = windowMs(c)!;
         const q: DataQuery = {
           start: Math.min(...lasts) - span,
@@ -148,6 +156,53 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
           if (a !== undefined) byRule.set(key, a);
         }
         out.set(rule.name, byRule);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * One downsampled query per baseline rule over the batch's series: each series' mean of the field over the
+   * rule's history before the batch (hourly or daily means weighted by their counts), as `factor × mean + offset`.
+   */
+  async function baselineThresholds(stream: Stream, rules: (AlertRule & { when: BaselineCondition })[], series: SeriesPoints[]): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>();
+    if (rules.length === 0) return out;
+    const end = Math.min(...series.map((s) => s.points[0]!.time));
+    const filters: Record<string, string[]> = {};
+    for (const d of stream.dimensions) filters[d] = [...new Set(series.map((s) => s.dimensions[d] ?? ''))];
+    await Promise.all(
+      rules.map(async (rule) => {
+        const c = rule.when;
+        const span = parseDuration(c.baseline.over)!;
+        // a few rows per series whatever the span: days of history by day, shorter ones by hour
+        const daily = span >= 2 * DAY_MS;
+        const q: DataQuery = {
+          start: end - span,
+          end,
+          fields: [c.field],
+          granularity: daily ? '1d' : '1h',
+          binMs: daily ? DAY_MS : HOUR_MS,
+          downsamplers: ['mean', 'count'],
+          filters,
+          keyDimensions: [...stream.dimensions],
+          groupBy: [...stream.dimensions],
+          limit: MAX_LIMIT,
+          order: 'asc',
+        };
+        const sums = new Map<string, { sum: number; count: number }>();
+        for (const row of await store.query(stream, q)) {
+          const a = row.values[c.field];
+          if (a === null || typeof a !== 'object') continue;
+          const { mean, count } = a as { mean?: unknown; count?: unknown };
+          if (typeof mean !== 'number' || typeof count !== 'number' || count === 0) continue;
+          const key = seriesKey(stream.dimensions, row.dimensions);
+          const acc = sums.get(key) ?? { sum: 0, count: 0 };
+          acc.sum += mean * count;
+          acc.count += count;
+          sums.set(key, acc);
+        }
+        out.set(rule.name, new Map([...sums].map(([key, { sum, count }]) => [key, c.baseline.factor * (sum / count) + c.baseline.offset])));
       }),
     );
     return out;

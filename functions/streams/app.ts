@@ -1,8 +1,8 @@
 import middy from '@middy/core';
 import { randomBytes } from 'node:crypto';
-import { checkActionUrls, withActionTargetsHidden, type ActionUrlPolicy } from '../../shared/domain/alert-rules';
+import { checkActions, withActionTargetsHidden, type ActionPolicy } from '../../shared/domain/alert-rules';
 import { BadRequestError, StreamConflictError, StreamNotFoundError, type Issue } from '../../shared/domain/errors';
-import { parseDefinition, parseDefinitionPatch } from '../../shared/domain/seed-dialect';
+import { parseDefinition, parseDefinitionPatch, writtenPathOf } from '../../shared/domain/seed-dialect';
 import { parseProcessor } from '../../shared/domain/processor-dialect';
 import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
@@ -35,8 +35,8 @@ export interface StreamsDeps {
   pullState?: Pick<PullStateStore, 'get'>;
   /** Failed alert rules, for the `alerts` section of the status of a stream with rules. */
   ruleFailures?: Pick<AlertStore, 'listRuleFailures'>;
-  /** What webhook and ticket URLs must be beyond http(s): https in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`); nothing more unless given. */
-  actionUrls?: ActionUrlPolicy;
+  /** What actions must be beyond their shape: https URLs in AWS (`ALERT_ACTIONS_REQUIRE_HTTPS`), known ticket systems, recipients only with a sender; nothing more unless given. */
+  actions?: ActionPolicy;
   /** The scheme of the ingest URL the create answer gives: `https` (API Gateway) unless told (the local runtime's `http`). */
   scheme?: 'https' | 'http';
   /** Who holds each MQTT username and device topic: a stream's device claims its own before the stream is written. */
@@ -91,10 +91,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return parseJsonBody(await decodedBodyText(event, MAX_BODY_BYTES));
   }
 
-  /** The body's alert rules against `actionUrls`: a 400 listing each refused URL with its path. */
-  function checkUrls<T extends { alerts?: Stream['alerts']; subscription?: Stream['subscription'] }>(input: T, raw: unknown, what: string): T {
+  /** The body's alert rules against `actions`: a 400 listing each refused action key with its path. */
+  function checkUrls<T extends { alerts?: Stream['alerts']; subscription?: Stream['subscription'] }>(input: T, raw: unknown, what: string, current?: Stream): T {
     const issues: Issue[] = [];
-    if (deps.actionUrls && input.alerts) checkActionUrls(input.alerts, deps.actionUrls, ['alerts'], (path, message) => issues.push({ path, message }));
+    if (deps.actions && input.alerts) checkActions(input.alerts, deps.actions, ['alerts'], (path, message) => issues.push({ path: writtenPathOf(raw, path, current), message }));
     if (input.subscription !== undefined && deps.subscriptions !== true) {
       // the documents write it as the source
       const written = (raw as { subscription?: unknown } | null)?.subscription !== undefined ? 'subscription' : 'source';
@@ -215,7 +215,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         } else {
           const current = await load(id!);
           const raw = await body(event);
-          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), raw, 'stream patch'), raw, 'stream patch');
+          const patch = await checkScriptOf(checkUrls(parseDefinitionPatch(raw, current), raw, 'stream patch', current), raw, 'stream patch');
           const next = await withPasswordHash(applyPatch(current, patch, new Date(clock.now())), patch.device?.credentials);
           await withClaims(next, claimsNotIn(claimsOf(next), claimsOf(current)), raw, () => registry.update(next));
           await deps.devices?.release(next.id, claimsNotIn(claimsOf(current), claimsOf(next)));

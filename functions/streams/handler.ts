@@ -26,6 +26,6 @@ export const handler = observe(
   pullState,
   ruleFailures: signingSecrets,
   devices: new DynamoDbDeviceClaims({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME, registry }),
-  actionUrls: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS },
+  actions: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS, ticketSystems: Object.keys(config.TICKET_SYSTEMS), emailRecipients: config.EMAIL_FROM !== undefined },
   }),
 );

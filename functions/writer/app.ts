@@ -1,6 +1,6 @@
-import { StoreUnavailableError, TributaryError } from '../../shared/domain/errors';
+import { StoreUnavailableError, StreamConflictError, TributaryError } from '../../shared/domain/errors';
 import type { Datapoint } from '../../shared/domain/validate-record';
-import type { Stream } from '../../shared/domain/stream-definition';
+import { applyPatch, type FieldSpec, type Stream } from '../../shared/domain/stream-definition';
 import type { AlertEvaluator, Clock, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
@@ -107,6 +107,8 @@ export function makeWriter(deps: WriterDeps) {
     }
     const now = clock.now();
     const validator = compiled.for(stream);
+    // a stream that learns its schema: the fields this batch's records add, typed once for the whole batch
+    const learned: Record<string, FieldSpec> | undefined = stream.learnSchema ? Object.create(null) : undefined;
     const points: Datapoint[] = [];
     let invalid = 0;
     let filtered = 0;
@@ -127,7 +129,7 @@ export function makeWriter(deps: WriterDeps) {
       }
       filtered += e.filtered ?? 0;
       if (e.receivedAt < oldest) oldest = e.receivedAt;
-      const ctx = { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }) };
+      const ctx = { now, receivedAt: e.receivedAt, ...(e.deviceId !== undefined && { deviceId: e.deviceId }), ...(learned && { learned }) };
       // the processing stage runs once per record: at ingest, or here for what reached the queue without it
       const prepared = e.unprocessed && validator.pipeline ? await validator.prepare(e.records, ctx) : undefined;
       const result = prepared?.result ?? validator.validate(e.records, ctx);
@@ -139,7 +141,8 @@ export function makeWriter(deps: WriterDeps) {
         samples.push({ reason: `${issue.path.join('.') || 'record'}: ${issue.message}`, record: e.records[issue.index ?? 0] });
       }
     }
-    const result = points.length ? await store.write(stream, points) : { written: 0, rejected: [] };
+    const target = learned && points.length && Object.keys(learned).length ? await addLearnedFields(stream, learned, now) : stream;
+    const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
     for (const r of result.rejected) {
       if (samples.length >= MAX_SAMPLES) break;
       samples.push({ reason: r.reason, record: points[r.index] });
@@ -154,7 +157,24 @@ export function makeWriter(deps: WriterDeps) {
       rejected: result.rejected.length,
       ...(result.written > 0 && Number.isFinite(oldest) && { latencyMs: Math.max(0, clock.now() - oldest) }),
     };
-    return result.written > 0 ? { stream, points, rejected: result.rejected } : undefined;
+    return result.written > 0 ? { stream: target, points, rejected: result.rejected } : undefined;
+  }
+
+  /**
+   * Adds the fields a batch's records brought to a learning stream before its points are stored (the store
+   * makes their columns from the schema). Another writer adding fields at the same moment wins the race:
+   * this batch is delivered again and validated against what that one stored.
+   */
+  async function addLearnedFields(stream: Stream, learned: Record<string, FieldSpec>, now: number): Promise<Stream> {
+    const next = applyPatch(stream, { schema: { ...learned } }, new Date(now));
+    try {
+      await registry.update(next);
+    } catch (err) {
+      if (err instanceof StreamConflictError) throw new StoreUnavailableError(`Stream '${stream.id}' changed while this batch added fields to it; the batch is delivered again.`, { cause: err });
+      throw err;
+    }
+    log.info('stream learned fields', { streamId: stream.id, fields: Object.keys(learned), version: next.version });
+    return next;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { TICKET_SYSTEM_NAME } from '../../shared/domain/stream-names';
 
 /** The retention periods CloudWatch Logs accepts (`INFINITE` excluded: logs must expire). */
 const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(
@@ -163,6 +164,13 @@ export const TributaryConfig = z.strictObject({
   alarmEmail: z.email().optional(),
   /** Optional address subscribed to the topic `email` alert actions publish to. */
   alertEmail: z.email().optional(),
+  /**
+   * The From address of `email` actions that name recipients (`to`, the documents' `recipients`): sent with SES,
+   * so the address (or its domain) must be a verified SES identity. Unset: such actions are refused on save.
+   */
+  alertEmailFrom: z.email().optional(),
+  /** Ticket systems `create_ticket` actions name (`system: "maintenance_system"`): name → the https URL that takes new tickets. */
+  ticketSystems: z.record(z.string().regex(TICKET_SYSTEM_NAME, 'must be a-z 0-9 _ starting with a letter'), z.url({ protocol: /^https$/, error: 'must be an https URL' })).default({}),
   /**
    * What deleting the stack (or replacing a resource) does to what holds data: tables, queues, keys, buckets, log groups,
    * secrets. `retain` keeps them (production data; a failed first create still rolls back), `destroy` deletes them (trials).

@@ -5,7 +5,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { parseTributaryConfig, type TributaryConfigInput, type TributaryConfigValues } from './config';
-import { Alerts } from './constructs/alerts';
+import { alertActionSettings, Alerts } from './constructs/alerts';
 import { Api } from './constructs/api';
 import { Ingest } from './constructs/ingest';
 import { IotIngest } from './constructs/iot';
@@ -107,6 +107,7 @@ export class TributaryStack extends Stack {
       authorizerCacheTtl: Duration.seconds(config.api.authorizerCacheTtlSeconds),
       adminTokenCache: Duration.seconds(config.api.adminTokenCacheSeconds),
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
+      alertActionSettings: alertActionSettings(config),
       logRetention,
       corsAllowedOrigins: config.api.corsAllowedOrigins,
       domain: config.api.domain,
@@ -148,6 +149,8 @@ export class TributaryStack extends Stack {
       alarmTopic: this.observability.alarmTopic,
       logRetention,
       ...(config.alertEmail !== undefined && { alertEmail: config.alertEmail }),
+      ...(config.alertEmailFrom !== undefined && { alertEmailFrom: config.alertEmailFrom }),
+      ticketSystems: config.ticketSystems,
     });
 
     this.dashboard = new OperationsDashboard(this, 'Dashboard', {

@@ -10,6 +10,7 @@ import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { AedesAlertPublisher, type BrokerLike } from '../../shared/local/aedes-alert-publisher';
 import { LocalStepFunctions } from '../../shared/local/local-step-functions';
 import { LogEmailSender } from '../../shared/local/log-email-sender';
+import { SmtpEmailSender } from '../../shared/local/smtp-email-sender';
 import type { AlertEvaluator, Clock, PointStore, StreamRegistry } from '../../shared/ports';
 
 /** Every minute, at second 0: EventBridge's `rate(1 minute)` for the silence check. */
@@ -24,8 +25,12 @@ export interface LocalAlertsOptions {
   retryIntervalMs?: number;
   /** croner pattern of the silence check (with seconds); `SILENCE_SCHEDULE` unless given. */
   silenceSchedule?: string;
-  /** Where local alert emails are written (the log by default). */
+  /** Where local alert emails are written (the log by default) when they are not sent through SMTP. */
   emailLog?: (line: string) => void;
+  /** Alert email through an SMTP server (`TRIBUTARY_SMTP_URL`); logged unless given. */
+  smtp?: { url: string; from: string; defaultTo: readonly string[] };
+  /** Named ticket systems (`TRIBUTARY_TICKET_SYSTEM_<NAME>`): name → URL. */
+  ticketSystems?: Readonly<Record<string, string>>;
   /**
    * Whether webhook and ticket actions may reach 127.0.0.0/8 and ::1 (receivers on this machine); true
    * unless given. Link-local, metadata, private and reserved addresses are refused either way.
@@ -66,13 +71,16 @@ export function createLocalAlerts(
   const { clock, log } = deps;
   const alertStore = new DynamoDbAlertStore({ client: deps.client, tableName: deps.tableName });
   const publisher = new AedesAlertPublisher();
+  const logged = new LogEmailSender(options.emailLog ?? ((line) => console.log(line)));
+  const smtp = options.smtp && new SmtpEmailSender({ ...options.smtp, fallback: logged });
   const tasks = makeAlertTasks({
     alerts: alertStore,
     secrets: alertStore,
-    email: new LogEmailSender(options.emailLog ?? ((line) => console.log(line))),
+    email: smtp ?? logged,
     mqtt: publisher,
     clock,
     targets: { allowPrivate: false, allowLoopback: options.allowLoopback ?? true },
+    ...(options.ticketSystems && { ticketSystems: options.ticketSystems }),
   });
   const retry = options.retryIntervalMs;
   const sfn = new LocalStepFunctions({
@@ -111,6 +119,7 @@ export function createLocalAlerts(
       await running?.catch(() => {});
       await evaluator.idle();
       await sfn.close();
+      smtp?.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { TICKET_SYSTEM_NAME } from '../../shared/domain/stream-names';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
@@ -9,7 +10,18 @@ const ConfigSchema = z.object({
   TRIBUTARY_DATA_DIR: z.string().min(1).default('./.tributary'),
   TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIBUTARY_QUIET: z.enum(['0', '1']).default('0'),
+  TRIBUTARY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:password@]host[:port] or smtps://…' }).optional(),
+  TRIBUTARY_EMAIL_FROM: z.email().default('tributary@localhost'),
+  TRIBUTARY_ALERT_EMAIL_TO: z
+    .string()
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.email()))
+    .default([]),
 });
+
+/** `TRIBUTARY_TICKET_SYSTEM_<NAME>=<url>`: a ticket system alert actions name (`system: "<name>"`, lower case). */
+export const TICKET_SYSTEM_ENV_PREFIX = 'TRIBUTARY_TICKET_SYSTEM_';
+const TicketSystemUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL where the ticket system takes new tickets' });
 
 /**
  * Every setting of `npm start`, for `--help` and the README's settings table (a test checks the README lists
@@ -22,6 +34,10 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_DATA_DIR', default: '.tributary', what: 'where streams, points, the queue and the generated admin token are kept' },
   { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
+  { name: 'TRIBUTARY_SMTP_URL', default: '', what: 'SMTP server alert emails are sent through (smtp://[user:password@]host[:port], smtps://…); unset: alert emails are written to the log' },
+  { name: 'TRIBUTARY_EMAIL_FROM', default: 'tributary@localhost', what: 'the From address of alert emails' },
+  { name: 'TRIBUTARY_ALERT_EMAIL_TO', default: '', what: "comma-separated addresses of email actions that name no recipients (AWS: the alert topic's subscribers)" },
+  { name: 'TRIBUTARY_TICKET_SYSTEM_<NAME>', default: '', what: 'the URL a create_ticket action with system: "<name>" (lower case) POSTs its signed ticket to' },
   { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources and webhook secrets (else NAME in <data dir>/secrets.json, mode 0600)" },
   { name: 'TRIBUTARY_BACNET_PORT', default: '47808', what: 'UDP port of the BACnet/IP client of bacnet sources, where I-Am broadcasts arrive (0: any free port, enough when each source gives its address)' },
   { name: 'TRIBUTARY_BACNET_BROADCAST', default: '255.255.255.255', what: 'host[:port] the Who-Is of a bacnet source without an address goes to (your subnet\'s broadcast address)' },
@@ -36,6 +52,10 @@ export interface LocalConfig {
   dataDir: string;
   adminToken?: string;
   quiet: boolean;
+  /** Alert email through SMTP; absent: emails are logged. */
+  smtp?: { url: string; from: string; defaultTo: string[] };
+  /** Named ticket systems: name → URL (none unless given). */
+  ticketSystems?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -47,10 +67,17 @@ export interface LocalConfig {
 export function loadLocalConfig(env: Record<string, string | undefined>): Readonly<LocalConfig> {
   // an empty variable (`TRIBUTARY_ADMIN_TOKEN= npm start`) means unset, as in most shells' habits
   const r = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
-    throw new Error(`Invalid settings:\n${lines}`);
+  const bad = r.success ? [] : r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  const ticketSystems: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith(TICKET_SYSTEM_ENV_PREFIX) || !value) continue;
+    const name = key.slice(TICKET_SYSTEM_ENV_PREFIX.length).toLowerCase();
+    const url = TicketSystemUrl.safeParse(value);
+    if (!TICKET_SYSTEM_NAME.test(name)) bad.push(`  ${key}: the name must be A-Z 0-9 _ starting with a letter`);
+    else if (!url.success) bad.push(`  ${key}: ${url.error.issues[0]!.message}`);
+    else ticketSystems[name] = url.data;
   }
+  if (!r.success || bad.length) throw new Error(`Invalid settings:\n${bad.join('\n')}`);
   const c = r.data;
   return Object.freeze({
     httpPort: c.PORT,
@@ -59,5 +86,7 @@ export function loadLocalConfig(env: Record<string, string | undefined>): Readon
     dataDir: c.TRIBUTARY_DATA_DIR,
     ...(c.TRIBUTARY_ADMIN_TOKEN && { adminToken: c.TRIBUTARY_ADMIN_TOKEN }),
     quiet: c.TRIBUTARY_QUIET === '1',
+    ...(c.TRIBUTARY_SMTP_URL && { smtp: { url: c.TRIBUTARY_SMTP_URL, from: c.TRIBUTARY_EMAIL_FROM, defaultTo: c.TRIBUTARY_ALERT_EMAIL_TO } }),
+    ticketSystems: Object.freeze(ticketSystems),
   });
 }

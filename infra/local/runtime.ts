@@ -113,14 +113,19 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
-    const alerts = createLocalAlerts({ client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log }, options.alerts);
+    // named ticket systems: the streams function checks rules against them, the alert tasks post to them
+    const ticketSystems = options.alerts?.ticketSystems ?? config.ticketSystems ?? {};
+    const alerts = createLocalAlerts(
+      { client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log },
+      { ...(config.smtp && { smtp: config.smtp }), ...options.alerts, ticketSystems },
+    );
     closers.push(() => alerts.close());
     const pulls = createLocalPulls({ client: dynamo.client, tableName: TABLE_NAME, registry, queue, dataDir: config.dataDir, clock, log }, options.pulls);
     closers.push(() => pulls.close());
     const idempotency = await startLocalIdempotency(dynamo.client, log);
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) }),
       query: makeQueryHandler({ registry, store, clock, log }),

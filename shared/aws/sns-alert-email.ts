@@ -1,6 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { StoreUnavailableError } from '../domain/errors';
-import type { AlertEmailSender } from '../ports';
+import type { AlertEmail, AlertEmailSender } from '../ports';
 
 /**
  * `AlertEmailSender` on an SNS topic: the topic's email subscriptions receive the alert. The subject is cut
@@ -18,7 +18,7 @@ export class SnsAlertEmailSender implements AlertEmailSender {
     }
   }
 
-  async send(message: { subject: string; message: string }): Promise<void> {
+  async send(message: AlertEmail): Promise<void> {
     try {
       await this.options.client.send(new PublishCommand({ TopicArn: this.options.topicArn, Subject: snsSubject(message.subject), Message: message.message }));
     } catch (err) {

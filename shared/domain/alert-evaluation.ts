@@ -151,7 +151,7 @@ const COMPARE: Record<Comparison, (a: number, b: number) => boolean> = {
  * breaches({ field: 't', op: '>', value: -15 }, -12); // true
  */
 export function breaches(c: Condition, x: number): boolean {
-  if ('op' in c) return COMPARE[c.op](x, c.value);
+  if ('op' in c && 'value' in c) return COMPARE[c.op](x, c.value);
   if ('outside' in c) return x < c.outside[0] || x > c.outside[1];
   return false;
 }
@@ -256,7 +256,10 @@ export interface BatchInput {
   series: readonly SeriesPoints[];
   /** By `stateKey(rule, series)`. */
   states: ReadonlyMap<string, SeriesState>;
-  /** Window rules: by rule name, then series key, the window's aggregate (missing: the window is empty). */
+  /**
+   * Window rules: by rule name, then series key, the window's aggregate (missing: the window is empty).
+   * Baseline rules: the same, the threshold the series' history gives (missing: no history yet).
+   */
   windows: ReadonlyMap<string, ReadonlyMap<string, number>>;
   now: number;
   /** How expression rules are run (their budget, clock and yields). */
@@ -325,7 +328,8 @@ export async function evaluateRules(input: BatchInput): Promise<{ transitions: T
       const run = 'expression' in c ? expressionRun(c.expression, new ExpressionBudget(limitMs, options.now), options.pause) : undefined;
       for (const s of input.series) {
         const state = input.states.get(stateKey(rule.name, s.key));
-        const found = windowMs(c) === undefined ? await pointEvaluation(c, s, run) : windowEvaluation(rule, s, input.windows);
+        const found =
+          windowMs(c) !== undefined ? windowEvaluation(rule, s, input.windows) : 'baseline' in c ? await baselineEvaluation(rule, s, input.windows) : await pointEvaluation(c, s, run);
         if (!found) continue;
         const fired = found.breach !== undefined && mayFire(rule, state, input.now);
         if (fired) out.push({ kind: 'fire', rule, series: s.key, dimensions: s.dimensions, breach: found.breach! });
@@ -371,11 +375,19 @@ async function pointEvaluation(c: Condition, s: SeriesPoints, run: ExpressionRun
   return { ...(breach && { breach }), clearAtEnd, lastTime };
 }
 
+/** A baseline rule: each point against the threshold its series' history gives (none yet: nothing to say). */
+async function baselineEvaluation(rule: AlertRule, s: SeriesPoints, thresholds: BatchInput['windows']): Promise<Finding | undefined> {
+  const c = rule.when;
+  const value = thresholds.get(rule.name)?.get(s.key);
+  if (!('baseline' in c) || value === undefined) return undefined;
+  return pointEvaluation({ field: c.field, op: c.op, value }, s, undefined);
+}
+
 function windowEvaluation(rule: AlertRule, s: SeriesPoints, windows: BatchInput['windows']): Finding | undefined {
   const last = s.points[s.points.length - 1];
   const c = rule.when;
   if (!last || !('field' in c)) return undefined;
-  const agg = windows.get(rule.name)?.get(s.key) ?? (c.window?.agg === 'count' ? 0 : undefined);
+  const agg = windows.get(rule.name)?.get(s.key) ?? ('window' in c && c.window?.agg === 'count' ? 0 : undefined);
   if (agg === undefined) return undefined;
   const breach = breaches(c, agg);
   return { ...(breach && { breach: { value: agg, time: last.time, data: recordOf(last) } }), clearAtEnd: !breach, lastTime: last.time };

@@ -2,6 +2,7 @@ import jsonata from 'jsonata';
 import * as z from 'zod';
 import { jsonTemplateProblem, templateKind } from './alert-template';
 import { DURATION, parseDuration } from './durations';
+import { TICKET_SYSTEM_NAME } from './stream-names';
 
 /**
  * Alert rules as a stream carries them (`alerts: [...]` on the stream definition), and the legacy
@@ -56,12 +57,28 @@ const RangeSchema = z.strictObject({
   outside: z.tuple([finite, finite]).refine(([min, max]) => min <= max, 'min must not exceed max'),
   window: WindowSchema.optional(),
 });
+/** A baseline's history spans at most 30 days; 7 unless given. */
+const MAX_BASELINE_MS = 30 * 86_400_000;
+export const DEFAULT_BASELINE_OVER = '7d';
+/**
+ * A threshold made from the field's own history: `factor × avg(field) + offset` over the `over` before the
+ * batch, per series (the documents' `baseline: "historical_average * 1.2"`). A series without history has
+ * no baseline yet and does not fire.
+ */
+const BaselineSchema = z.strictObject({
+  agg: z.literal('avg').default('avg'),
+  over: durationUpTo(MAX_BASELINE_MS).default(DEFAULT_BASELINE_OVER),
+  factor: finite.default(1),
+  offset: finite.default(0),
+});
+const BaselineThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), baseline: BaselineSchema });
 const ExpressionSchema = z.strictObject({ expression: z.string().min(1).max(2048) });
 const SilenceSchema = z.strictObject({ noDataFor: durationUpTo(MAX_WINDOW_MS) });
 
-const ConditionObject = z.union([ThresholdSchema, RangeSchema, ExpressionSchema, SilenceSchema]);
+const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ExpressionSchema, SilenceSchema]);
 export type Condition = z.output<typeof ConditionObject>;
 export type ThresholdCondition = z.output<typeof ThresholdSchema>;
+export type BaselineCondition = z.output<typeof BaselineThresholdSchema>;
 export type RangeCondition = z.output<typeof RangeSchema>;
 export type ExpressionCondition = z.output<typeof ExpressionSchema>;
 export type SilenceCondition = z.output<typeof SilenceSchema>;
@@ -138,8 +155,33 @@ const PayloadTemplate = Template.superRefine((t, ctx) => {
 });
 
 const WebhookAction = z.strictObject({ type: z.literal('webhook'), url: HttpUrl, body: JsonBodyTemplate.optional() });
-const TicketAction = z.strictObject({ type: z.literal('ticket'), url: HttpUrl, title: Template.optional(), description: Template.optional() });
-const EmailAction = z.strictObject({ type: z.literal('email'), subject: z.string().max(100).optional(), message: Template.optional() });
+/**
+ * A ticket goes to `url`, or to the URL the deployment configures for `system` (looked up when the action
+ * runs, so moving the ticket system needs no rule edit): exactly one of the two.
+ */
+const TicketAction = z
+  .strictObject({
+    type: z.literal('ticket'),
+    url: HttpUrl.optional(),
+    system: z.string().regex(TICKET_SYSTEM_NAME, 'must be 1-64 of a-z 0-9 _ starting with a letter (a ticket system named in the settings)').optional(),
+    title: Template.optional(),
+    description: Template.optional(),
+    priority: z.string().min(1).max(64).optional(),
+    assignee: z.string().min(1).max(128).optional(),
+  })
+  .refine((a) => (a.url === undefined) !== (a.system === undefined), { message: 'give url (where the ticket system takes new tickets) or system (one the deployment names), not both', path: ['url'] });
+/** At most this many addresses per email action. */
+export const MAX_EMAIL_RECIPIENTS = 50;
+/**
+ * An email goes to `to` when given (SES in AWS, SMTP on one machine), else to the deployment's alert
+ * subscribers (the SNS topic in AWS; `TRIBUTARY_ALERT_EMAIL_TO` on one machine).
+ */
+const EmailAction = z.strictObject({
+  type: z.literal('email'),
+  to: z.array(z.email().max(254)).min(1).max(MAX_EMAIL_RECIPIENTS).optional(),
+  subject: z.string().max(100).optional(),
+  message: Template.optional(),
+});
 const MqttAction = z.strictObject({ type: z.literal('mqtt_publish'), topic: RelativeTopic.optional(), payload: PayloadTemplate.optional() });
 
 export const AlertActionSchema = z.discriminatedUnion('type', [WebhookAction, TicketAction, EmailAction, MqttAction]);
@@ -196,9 +238,10 @@ export function legacyThresholdRules(thresholds: AlertThresholds): AlertRule[] {
  * @example
  * conditionKind({ noDataFor: '10m' }); // 'silence'
  */
-export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'expression' | 'silence' {
+export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'expression' | 'silence' {
   if ('noDataFor' in c) return 'silence';
   if ('expression' in c) return 'expression';
+  if ('baseline' in c) return 'baseline';
   return 'outside' in c ? 'outside_range' : 'threshold';
 }
 
@@ -210,6 +253,16 @@ export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'ex
  */
 export function windowMs(c: Condition): number | undefined {
   return 'window' in c && c.window ? parseDuration(c.window.over) : undefined;
+}
+
+/**
+ * The rules whose threshold comes from history (`baseline`).
+ *
+ * @example
+ * baselineRules(stream.alerts ?? []); // the rules the evaluator reads a baseline for
+ */
+export function baselineRules(rules: readonly AlertRule[]): (AlertRule & { when: BaselineCondition })[] {
+  return rules.filter((r): r is AlertRule & { when: BaselineCondition } => 'baseline' in r.when);
 }
 
 /** What the checks need of a schema: each field's type (a `Stream['schema']` fits). */
@@ -251,30 +304,41 @@ function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)
     return;
   }
   const numeric = spec.type === 'number' || spec.type === 'integer';
-  const counting = c.window?.agg === 'count';
+  const counting = 'window' in c && c.window?.agg === 'count';
   if (!numeric && !counting) report([...at, 'field'], `'${c.field}' is ${spec.type}; a threshold, range or window needs a number or integer field`);
 }
 
-/** What the runtime demands of webhook and ticket URLs beyond being http(s). */
-export interface ActionUrlPolicy {
+/** What the runtime demands of actions beyond their shape. */
+export interface ActionPolicy {
   /** In AWS (the default there): plain `http://` is refused, so a body and its signature never cross a network unencrypted. */
   requireHttps: boolean;
+  /** The ticket systems the deployment names; a ticket action's `system` must be one of them. */
+  ticketSystems: readonly string[];
+  /** Whether an email action may name its recipients (`to`): in AWS only with an SES sender (`alerts.emailFrom`). */
+  emailRecipients: boolean;
 }
 
 /**
- * Checks the URLs of the rules' webhook and ticket actions against the runtime's policy, reporting each
- * under `[...base, rule, 'actions', action, 'url']`.
+ * Checks the rules' actions against the runtime's policy: webhook and ticket URLs, ticket systems, email
+ * recipients, reporting each under `[...base, rule, 'actions', action, key]`.
  *
  * @example
- * checkActionUrls(input.alerts ?? [], { requireHttps: true }, ['alerts'], (path, message) => issues.push({ path, message }));
+ * checkActions(input.alerts ?? [], { requireHttps: true, ticketSystems: [], emailRecipients: false }, ['alerts'], (path, message) => issues.push({ path, message }));
  * // path ['alerts', 0, 'actions', 0, 'url'] for an http:// webhook
  */
-export function checkActionUrls(rules: readonly AlertRule[], policy: ActionUrlPolicy, base: (string | number)[], report: IssueSink): void {
-  if (!policy.requireHttps) return;
+export function checkActions(rules: readonly AlertRule[], policy: ActionPolicy, base: (string | number)[], report: IssueSink): void {
   rules.forEach((rule, i) =>
     rule.actions.forEach((action, j) => {
-      if ((action.type === 'webhook' || action.type === 'ticket') && !/^https:\/\//i.test(action.url)) {
-        report([...base, i, 'actions', j, 'url'], 'must be an https URL: this deployment does not send alerts over plain http');
+      const at = [...base, i, 'actions', j];
+      if (policy.requireHttps && (action.type === 'webhook' || action.type === 'ticket') && action.url !== undefined && !/^https:\/\//i.test(action.url)) {
+        report([...at, 'url'], 'must be an https URL: this deployment does not send alerts over plain http');
+      }
+      if (action.type === 'ticket' && action.system !== undefined && !policy.ticketSystems.includes(action.system)) {
+        const known = policy.ticketSystems.length ? `it names ${policy.ticketSystems.join(', ')}` : 'it names none';
+        report([...at, 'system'], `'${action.system}' is not a ticket system of this deployment (${known}): add it to the settings (alerts.ticketSystems in AWS, TRIBUTARY_TICKET_SYSTEM_<NAME> on one machine) or give url`);
+      }
+      if (action.type === 'email' && action.to !== undefined && !policy.emailRecipients) {
+        report([...at, 'to'], "this deployment sends email only to its alert subscribers (the SNS topic): set alerts.emailFrom (an SES identity) to send to recipients, or remove to");
       }
     }),
   );
@@ -313,7 +377,7 @@ export function mergeRules(rules: readonly AlertRule[] | undefined, thresholds: 
 export function withActionTargetsHidden(rules: readonly AlertRule[]): AlertRule[] {
   return rules.map((rule) => ({
     ...rule,
-    actions: rule.actions.map((action) => ('url' in action ? { ...action, url: `${new URL(action.url).origin}/…` } : action)),
+    actions: rule.actions.map((action) => ('url' in action && action.url !== undefined ? { ...action, url: `${new URL(action.url).origin}/…` } : action)),
   }));
 }
 

@@ -122,6 +122,11 @@ export class QueueUnavailableError extends TributaryError {
   readonly code = 'queue.unavailable';
 }
 
+/** A mail service refused an email for good (a bad address, an unverified sender): retrying cannot help. */
+export class EmailRefusedError extends TributaryError {
+  readonly code = 'email.refused';
+}
+
 function summarize(issues: Issue[]): string {
   const first = issues[0];
   if (!first) return 'Invalid input.';

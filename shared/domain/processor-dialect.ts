@@ -1,6 +1,7 @@
 import { BadRequestError, type Issue } from './errors';
 import { isGranularity } from './granularity';
-import { AGGREGATIONS, isJavaScriptFunction } from './seed-dialect';
+import { AGGREGATIONS } from './seed-dialect';
+import { transformationStages } from './transformations';
 import { parseStreamPatch, type Stream, type StreamPatch } from './stream-definition';
 
 /**
@@ -31,16 +32,8 @@ export function parseProcessor(body: unknown, stream: Stream): StreamPatch {
   if (body.streamId !== undefined && body.streamId !== stream.id) issue(['streamId'], `must be the stream of the path ('${stream.id}') or left out`);
   const patch: Record<string, unknown> = {};
   if (body.transformations !== undefined) {
-    if (!Array.isArray(body.transformations)) issue(['transformations'], 'must be a list of {name, function}');
-    else {
-      patch.pipeline = body.transformations.map((t, i) => {
-        const fn = isObj(t) ? t.function : undefined;
-        if (!isObj(t)) issue(['transformations', i], 'must be {name, function}');
-        else if (typeof fn !== 'string' || !isJavaScriptFunction(fn)) issue(['transformations', i, 'function'], 'must be a JavaScript function, as text: function name(data) { … return data; }');
-        for (const key of isObj(t) ? Object.keys(t) : []) if (key !== 'name' && key !== 'function') issue(['transformations', i, key], 'is not a key of a transformation (name, function)');
-        return { ...(isObj(t) && typeof t.name === 'string' && { name: t.name }), type: 'transform', config: { script: typeof fn === 'string' ? fn.trim() : '' } };
-      });
-    }
+    const stages = transformationStages(body.transformations, ['transformations'], issue);
+    if (stages) patch.pipeline = stages;
   }
   if (body.aggregations !== undefined) {
     if (!Array.isArray(body.aggregations)) issue(['aggregations'], 'must be a list of {name, timeWindow, fields, function | functions}');

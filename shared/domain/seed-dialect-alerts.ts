@@ -3,7 +3,7 @@ import { FIELD_NAME } from './stream-definition';
 /**
  * The documents' alert shapes translated to canonical alert rules (`alert-rules.ts`):
  *
- * - `processing.alerting: {field: {condition, threshold | value | min/max, severity}}` with the conditions
+ * - `processing.alerting: {field: {condition, threshold | value | min/max | baseline, severity}}` with the conditions
  *   `greater_than`, `less_than`, `greater_than_or_equal`, `less_than_or_equal`, `equals`, `not_equals` and
  *   `outside_range`; one rule per field, named `<field> <condition>`;
  * - a rule's `condition` text is its `when` (`temperature > 30`); a comparison of two fields
@@ -17,6 +17,8 @@ import { FIELD_NAME } from './stream-definition';
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 type Report = (path: Path, message: string) => void;
+/** Records that the canonical path `canonical` was written by the client at `written`. */
+type Rename = (canonical: Path, written: Path) => void;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -29,7 +31,9 @@ export const CONDITIONS: Readonly<Record<string, string>> = {
   equals: '==',
   not_equals: '!=',
 };
-const ENTRY_KEYS = new Set(['condition', 'threshold', 'value', 'min', 'max', 'severity', 'cooldown', 'actions']);
+const ENTRY_KEYS = new Set(['condition', 'threshold', 'value', 'min', 'max', 'baseline', 'severity', 'cooldown', 'actions']);
+/** `historical_average`, optionally times, plus or minus a number: `historical_average * 1.2`, `1.2 * historical_average`, `historical_average + 5`. */
+const BASELINE_TEXT = /^\s*(?:(-?\d+(?:\.\d+)?)\s*\*\s*)?historical_average\s*(?:([*+-])\s*(\d+(?:\.\d+)?))?\s*$/;
 const FIELD_COMPARISON = /^\s*([A-Za-z_]\w*)\s*(>=|<=|==|!=|>|<)\s*([A-Za-z_]\w*)\s*$/;
 
 /**
@@ -82,6 +86,15 @@ function conditionFor(field: string, condition: unknown, entry: Obj, at: Path, i
     issue([...at, 'condition'], `must be one of ${[...Object.keys(CONDITIONS), 'outside_range'].join(', ')}`);
     return undefined;
   }
+  if (entry.baseline !== undefined) {
+    if (entry.threshold !== undefined || entry.value !== undefined) issue([...at, 'baseline'], 'give a baseline or a threshold, not both');
+    const baseline = typeof entry.baseline === 'string' ? baselineOf(entry.baseline) : undefined;
+    if (!baseline) {
+      issue([...at, 'baseline'], 'must read "historical_average", "historical_average * 1.2", "1.2 * historical_average" or "historical_average + 5" (the mean of the field over the 7 days before the batch)');
+      return undefined;
+    }
+    return { field, op, baseline };
+  }
   const value = entry.threshold ?? entry.value;
   if (value === undefined) {
     issue(at, `${String(condition)} needs a threshold or a value`);
@@ -96,13 +109,25 @@ function conditionFor(field: string, condition: unknown, entry: Obj, at: Path, i
   return undefined;
 }
 
+/** The canonical baseline of `historical_average [* k | + k | - k]` or `k * historical_average`. */
+function baselineOf(text: string): { factor: number; offset: number } | undefined {
+  const m = BASELINE_TEXT.exec(text);
+  if (!m) return undefined;
+  if (m[1] !== undefined && m[2] !== undefined) return undefined;
+  const k = m[3] === undefined ? undefined : Number(m[3]);
+  return {
+    factor: m[1] !== undefined ? Number(m[1]) : m[2] === '*' ? k! : 1,
+    offset: m[2] === '+' ? k! : m[2] === '-' ? -k! : 0,
+  };
+}
+
 /**
  * Alert rules as the documents write them (`condition` for `when`), translated; canonical rules pass unchanged.
  *
  * @example
  * translateRules([{ name: 'hot', condition: 'temperature > 30' }], ['alerts'], report); // [{ name: 'hot', when: 'temperature > 30' }]
  */
-export function translateRules(rules: unknown[], at: Path, issue: Report): unknown[] {
+export function translateRules(rules: unknown[], at: Path, issue: Report, rename: Rename = () => {}): unknown[] {
   return rules.map((rule, i) => {
     if (!isObj(rule)) return rule;
     const out: Obj = { ...rule };
@@ -111,7 +136,12 @@ export function translateRules(rules: unknown[], at: Path, issue: Report): unkno
       delete out.condition;
       out.when = conditionText(rule.condition);
     }
-    if (Array.isArray(rule.actions)) out.actions = translateActions(rule.actions, [...at, i, 'actions'], issue);
+    if (Array.isArray(rule.actions)) {
+      out.actions = translateActions(rule.actions, [...at, i, 'actions'], issue);
+      rule.actions.forEach((action, j) => {
+        if (isObj(action) && action.type === 'email' && 'recipients' in action) rename(['alerts', i, 'actions', j, 'to'], [...at, i, 'actions', j, 'recipients']);
+      });
+    }
     return out;
   });
 }
@@ -128,13 +158,12 @@ function conditionText(condition: unknown): unknown {
 /**
  * The documents' action shapes as canonical actions:
  *
- * - `email {recipients, template, data}` → `email {subject, message}`: the subject names the template, the
- *   message lists `data` (placeholders such as `{{data.temperature}}` rendered). `recipients` is refused: an
- *   email goes to the deployment's alert subscribers (SNS topic in AWS, the log on one machine);
+ * - `email {recipients, template, data}` → `email {to, subject, message}`: the subject names the template, the
+ *   message lists `data` (placeholders such as `{{data.temperature}}` rendered);
  * - `webhook {url, payload}` → `webhook {url, body}`, the payload as JSON text (without placeholders: a value
  *   put into JSON text must not change its structure);
- * - `create_ticket {url, system, priority, assignee}` → `ticket {url, title, description}`; it needs `url`,
- *   where the ticket system takes new tickets.
+ * - `create_ticket {url | system, priority, assignee}` → `ticket {url | system, priority, assignee}`: a
+ *   `system` is one the deployment names in its settings, with the URL that takes its tickets.
  */
 function translateActions(actions: unknown, at: Path, issue: Report): unknown {
   if (!Array.isArray(actions)) return actions;
@@ -147,14 +176,12 @@ const TICKET_KEYS = new Set(['type', 'url', 'system', 'priority', 'assignee']);
 function translateAction(action: Obj, at: Path, issue: Report): unknown {
   if (action.type === 'email' && ('template' in action || 'data' in action || 'recipients' in action)) {
     for (const key of Object.keys(action)) if (!EMAIL_KEYS.has(key)) issue([...at, key], `is not a key of an email action (${[...EMAIL_KEYS].join(', ')})`);
-    if ('recipients' in action) {
-      issue([...at, 'recipients'], "an email action goes to the deployment's alert subscribers (the SNS topic in AWS, the log on one machine); per-rule recipients are not supported: remove recipients");
-    }
     const data = isObj(action.data) ? action.data : {};
     if (action.data !== undefined && !isObj(action.data)) issue([...at, 'data'], 'must be an object of label → text (placeholders such as {{data.temperature}} allowed)');
     const lines = Object.entries(data).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
     return {
       type: 'email',
+      ...(action.recipients !== undefined && { to: action.recipients }),
       subject: `[{{alert.severity}}] {{alert.rule}}${typeof action.template === 'string' ? ` (${action.template})` : ''}`.slice(0, 100),
       message: ["Alert '{{alert.rule}}' ({{alert.severity}}) on stream {{stream.id}} at {{alert.time}}", ...lines].join('\n'),
     };
@@ -168,13 +195,8 @@ function translateAction(action: Obj, at: Path, issue: Report): unknown {
   }
   if (action.type === 'create_ticket') {
     for (const key of Object.keys(action)) if (!TICKET_KEYS.has(key)) issue([...at, key], `is not a key of a create_ticket action (${[...TICKET_KEYS].join(', ')})`);
-    if (action.url === undefined) issue([...at, 'url'], 'create_ticket needs url: where the ticket system takes new tickets (a ticket is POSTed there, signed)');
-    const about = (['system', 'priority', 'assignee'] as const).filter((k) => typeof action[k] === 'string').map((k) => `${k}: ${String(action[k])}`);
-    return {
-      type: 'ticket',
-      url: action.url,
-      ...(about.length && { description: ["Alert '{{alert.rule}}' ({{alert.severity}}) on stream {{stream.id}} at {{alert.time}}", ...about].join('\n') }),
-    };
+    const { type: _type, ...rest } = action;
+    return { type: 'ticket', ...rest };
   }
   return action;
 }

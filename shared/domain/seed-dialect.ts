@@ -3,6 +3,7 @@ import { GRANULARITIES, isGranularity, type Downsampler } from './granularity';
 import { isPullType } from './pull-source';
 import { translateAlerting, translateRules } from './seed-dialect-alerts';
 import { deriveDeviceSchema, isDeviceSource, patchDevicePoll, translateDeviceSource } from './seed-dialect-devices';
+import { isJavaScriptFunction, transformationStages } from './transformations';
 import { parseStreamInput, parseStreamPatch, STREAM_TYPES, type Stream, type StreamType, type StreamInput, type StreamPatch } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
 import { isUnixCron, unixCronToEventBridge } from './unix-cron';
@@ -63,7 +64,7 @@ export const AGGREGATIONS: Readonly<Record<string, Downsampler>> = {
   stddev: 'stddev',
 };
 
-const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'deduplicate', 'alerting', 'pipeline']);
+const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'transformations', 'deduplicate', 'alerting', 'pipeline']);
 const DOC_SECRET = /\$\{([A-Za-z_][A-Za-z0-9_]{0,63})\}/g;
 const LAST_PROCESSED = '${lastProcessedTime}';
 const DEVICE_FIELD = 'deviceId';
@@ -92,8 +93,14 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   const rename = (canonical: Path, written: Path) => t.renames.push({ canonical, written });
   const issue = (path: Path, message: string) => t.issues.push({ path, message });
   if (!stream) documentType(body, issue);
+  // a BACnet device's points make its schema (seed-dialect-devices.ts), before any is learned
   if (!stream) deriveDeviceSchema(body);
-  if (!stream && !('schema' in body) && !('eventTypes' in body)) issue(['schema'], 'a stream needs a schema: Tributary validates every record against it (give each field its type, as the other examples do)');
+  // the documents' definitions without a schema (Energy Management, HVAC Monitoring): the records' own fields
+  // make it, each typed by its first value (`learnSchema`, validate-record.ts)
+  if (!stream && !('schema' in body) && !('eventTypes' in body) && !('learnSchema' in body)) {
+    body.schema = {};
+    body.learnSchema = true;
+  }
   const type = typeof body.type === 'string' ? body.type : stream?.type;
 
   const documentForm = 'processing' in body || 'vaultId' in body || (isObj(body.source) && !('kind' in body.source)) || isObj(body.eventTypes);
@@ -106,11 +113,11 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   if (stream && Array.isArray(body.rules)) {
     if ('alerts' in body) issue(['rules'], 'give rules or alerts, not both');
     if ('streamId' in body && body.streamId !== stream.id) issue(['streamId'], `names another stream than the path (${stream.id})`);
-    body.alerts = translateRules(body.rules, ['rules'], issue);
+    body.alerts = translateRules(body.rules, ['rules'], issue, rename);
     delete body.rules;
     delete body.streamId;
     rename(['alerts'], ['rules']);
-  } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue);
+  } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue, rename);
   if (stream) patchDevicePoll(body, stream.source, rename, issue);
   if ('processing' in body) translateProcessing(body, type, stream, rename, issue);
   t.body = body;
@@ -190,6 +197,18 @@ function parseTranslated<T>(t: Translation, parse: () => T, what: string): T {
   }
   if (issues.length > 0 || parsed === undefined) throw new BadRequestError(`Invalid ${what}.`, issues);
   return parsed;
+}
+
+/**
+ * Where the client wrote a canonical path of its parsed body (for problems found after parsing, such as the
+ * runtime's action policy).
+ *
+ * @example
+ * writtenPathOf({ streamId: 's', rules: [{ …, actions: [{ type: 'email', recipients: ['x'] }] }] }, ['alerts', 0, 'actions', 0, 'to'], stream);
+ * // ['rules', 0, 'actions', 0, 'recipients']
+ */
+export function writtenPathOf(body: unknown, path: Path, stream?: Stream): Path {
+  return writtenPath(path, translateDefinition(body, stream).renames);
 }
 
 /** The path as the client wrote it: the longest renamed prefix replaced. */
@@ -297,6 +316,36 @@ function schedule(value: unknown, at: Path, issue: Report): unknown {
   }
 }
 
+/**
+ * `authentication: "bearer_token"` on a pull: `Authorization: Bearer ${secret:<NAME>_TOKEN}`, NAME the
+ * stream's name in upper snake case (Energy Management → `ENERGY_MANAGEMENT_TOKEN`), read where every pull
+ * secret is (Secrets Manager `tributary/pull/<NAME>`, `TRIBUTARY_SECRET_<NAME>` on one machine).
+ */
+function bearerToken(out: Obj, authentication: unknown, name: unknown, issue: Report): void {
+  if (authentication !== 'bearer_token') {
+    issue(['source', 'authentication'], 'must be "bearer_token" (or give the Authorization header in headers, with a ${secret:NAME})');
+    return;
+  }
+  const headers = isObj(out.headers) ? (out.headers as Record<string, unknown>) : {};
+  if (Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+    issue(['source', 'authentication'], 'give authentication or an Authorization header, not both');
+    return;
+  }
+  out.headers = { ...headers, authorization: `Bearer \${secret:${tokenSecretName(name)}}` };
+}
+
+/** `Energy Management` → `ENERGY_MANAGEMENT_TOKEN`: a secret name (1-64 of A-Z 0-9 _). */
+export function tokenSecretName(name: unknown): string {
+  const base = (typeof name === 'string' ? name : '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 58);
+  return `${base || 'PULL'}_TOKEN`;
+}
+
 function translateSource(body: Obj, type: string | undefined, rename: Rename, issue: Report): void {
   const source = { ...(body.source as Obj) };
   if ('schedule' in source) source.schedule = schedule(source.schedule, ['source', 'schedule'], issue);
@@ -317,6 +366,8 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
       rename(['source', 'timeoutMs'], ['source', 'timeout']);
     }
     if (isObj(source.headers)) out.headers = Object.fromEntries(Object.entries(source.headers).map(([k, v]) => [k, secretRefs(v)]));
+    delete out.authentication;
+    if (source.authentication !== undefined) bearerToken(out, source.authentication, body.name, issue);
     body.source = out;
   } else if (type === 'database') {
     const { type: engine, parameters, connection, ...rest } = source;
@@ -337,7 +388,7 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
       } else out.initialCursor ??= EPOCH_CURSOR;
     }
     // the documents' columns are snake_case, their schema camelCase: each field reads its snake_case column
-    if (!('mapping' in out) && isObj(body.schema)) {
+    if (!('mapping' in out) && isObj(body.schema) && Object.keys(body.schema).length > 0) {
       out.mapping = generated(Object.fromEntries(Object.keys(body.schema).map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)])));
     }
     body.source = out;
@@ -395,6 +446,13 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
     if ('pipeline' in body) issue(['processing', 'pipeline'], 'give pipeline once, at the top or under processing');
     body.pipeline = processing.pipeline;
     rename(['pipeline'], ['processing', 'pipeline']);
+  }
+  if ('transformations' in processing) {
+    // the integration examples' list of record functions: script stages of the pipeline, in order, on every path
+    const stages = transformationStages(processing.transformations, ['processing', 'transformations'], issue) ?? [];
+    const before = Array.isArray(body.pipeline) ? body.pipeline : [];
+    body.pipeline = [...before, ...stages];
+    stages.forEach((_, i) => rename(['pipeline', before.length + i, 'config', 'script'], ['processing', 'transformations', i, 'function']));
   }
   translateDefaultQuery(body, processing, stream, rename, issue);
   const pulls = type !== undefined && isPullType(type);
@@ -467,7 +525,4 @@ function translateDefaultQuery(body: Obj, processing: Obj, stream: Stream | unde
   rename(['defaultQuery'], ['processing']);
 }
 
-/** A JavaScript transform as the documents write one: `function name(arg) { … }`, comments before it allowed. */
-export function isJavaScriptFunction(text: string): boolean {
-  return /^\s*(?:(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*(?:async\s+)?function\b/.test(text);
-}
+export { isJavaScriptFunction } from './transformations';

@@ -69,7 +69,13 @@ const CreateShape = z.strictObject({
   name: z.string().trim().min(1).max(128),
   description: z.string().max(1024).optional(),
   type: z.enum(STREAM_TYPES),
-  schema: z.record(FieldName, FieldSpecSchema),
+  schema: z.record(FieldName, FieldSpecSchema).default({}),
+  /**
+   * The records' own fields extend the schema: a field not in it is added, typed by its first value (a
+   * number, string, boolean, object or array), and later records must keep that type. For sources whose
+   * fields are not known beforehand; the documents' definitions without a schema get it.
+   */
+  learnSchema: z.boolean().optional(),
   timeField: FieldName.default('timestamp'),
   dimensions: z.array(FieldName).max(MAX_DIMENSIONS).default([]),
   tags: TagsSchema.default({}),
@@ -104,6 +110,8 @@ export const StreamPatchSchema = z.strictObject({
   name: z.string().trim().min(1).max(128).optional(),
   description: z.string().max(1024).optional(),
   schema: z.record(FieldName, FieldSpecSchema).optional(),
+  /** `false` freezes a learned schema: fields it does not have are refused again. */
+  learnSchema: z.boolean().optional(),
   tags: TagsSchema.optional(),
   validation: z.enum(['strict', 'lenient']).optional(),
   /** Replaces a pull stream's source as a whole. */
@@ -135,6 +143,8 @@ export interface Stream {
   description?: string;
   type: StreamType;
   schema: Record<string, FieldSpec>;
+  /** The records' new fields extend the schema (the writer adds them); absent: the schema is as declared. */
+  learnSchema?: true;
   timeField: string;
   dimensions: string[];
   tags: Record<string, string>;
@@ -173,7 +183,7 @@ export interface Stream {
 function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): void {
   checkSourceFits(s, ctx);
   const names = Object.keys(s.schema);
-  if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field' });
+  if (names.length === 0 && !s.learnSchema) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field, or learnSchema: true to take its fields from its records' });
   for (const name of names) {
     // Timestream reserves these names and prefixes for its own columns
     if (RESERVED_FIELDS.has(name) || name.startsWith('measure_') || name.startsWith('ts_') || name === '__proto__') {
@@ -190,8 +200,9 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
     const spec = own(d);
     if (seen.has(d)) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is listed twice` });
     seen.add(d);
-    if (!spec) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is not a field of the schema` });
-    else if (spec.type !== 'string' && spec.type !== 'integer' && spec.type !== 'boolean') {
+    // a stream that learns its schema has its dimensions as string fields from the start (`newStream`)
+    if (!spec && !s.learnSchema) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `'${d}' is not a field of the schema` });
+    else if (spec && spec.type !== 'string' && spec.type !== 'integer' && spec.type !== 'boolean') {
       ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: `dimension '${d}' must be a string, integer or boolean field` });
     }
     if (d === s.timeField) ctx.addIssue({ code: 'custom', path: ['dimensions', i], message: 'the time field cannot be a dimension' });
@@ -265,6 +276,7 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.description !== undefined && { description: patch.description }),
     ...(patch.tags !== undefined && { tags: patch.tags }),
     ...(patch.validation !== undefined && { validation: patch.validation }),
+    ...(patch.learnSchema === true && { learnSchema: true as const }),
     ...(patch.source !== undefined && { source: patch.source }),
     ...((patch.alerts !== undefined || patch.alertThresholds !== undefined) && { alerts: mergeRules(patch.alerts, patch.alertThresholds) }),
     ...(patch.vaultId !== undefined && { vaultId: patch.vaultId }),
@@ -280,6 +292,7 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     updatedAt: now.toISOString(),
     version: stream.version + 1,
   };
+  if (patch.learnSchema === false) delete next.learnSchema;
   if (next.pipeline?.length === 0) delete next.pipeline;
   if (next.aggregations?.length === 0) delete next.aggregations;
   parseWith(StreamInputSchema, toInput(next), 'stream patch');
@@ -293,6 +306,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.description !== undefined && { description: s.description }),
     type: s.type,
     schema: s.schema,
+    ...(s.learnSchema && { learnSchema: true }),
     timeField: s.timeField,
     dimensions: s.dimensions,
     tags: s.tags,
@@ -340,7 +354,8 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     name: input.name,
     ...(input.description !== undefined && { description: input.description }),
     type: input.type,
-    schema: input.schema,
+    schema: input.learnSchema ? { ...Object.fromEntries(input.dimensions.map((d) => [d, { type: 'string' as const }])), ...input.schema } : input.schema,
+    ...(input.learnSchema && { learnSchema: true as const }),
     timeField: input.timeField,
     dimensions: input.dimensions,
     tags: input.tags,

@@ -46,3 +46,6 @@ export function toIssues(error: z.ZodError): Issue[] {
     message: i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message,
   }));
 }
+
+/** A ticket system the deployment names in its settings (`alerts.ticketSystems`, `TRIBUTARY_TICKET_SYSTEM_<NAME>`). */
+export const TICKET_SYSTEM_NAME = /^[a-z][a-z0-9_]{0,63}$/;

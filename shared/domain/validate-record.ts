@@ -3,6 +3,7 @@ import type { Issue } from './errors';
 import { isWellFormedText, loneSurrogateMessage } from './json-safety';
 import type { FieldSpec, Stream } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
+import { FIELD_NAME, MAX_MEASURES, RESERVED_FIELDS } from './stream-names';
 
 /**
  * A stream's schema compiled once into a validator that also normalizes: one pass per record checks
@@ -30,6 +31,12 @@ export interface ValidateContext {
   now: number;
   /** Fills the `deviceId` dimension of MQTT records that do not carry it. */
   deviceId?: string;
+  /**
+   * A stream that learns its schema: the fields its records added, with the type each was given, shared by
+   * every call of one batch (the writer passes one object and adds them to the stream); a call without it
+   * keeps its own.
+   */
+  learned?: Record<string, FieldSpec>;
 }
 
 export interface ValidationResult {
@@ -99,23 +106,12 @@ export function compileStream(stream: Stream): CompiledStream {
   const fields: Record<string, CompiledField> = Object.create(null);
   const required: CompiledField[] = [];
   for (const [name, spec] of Object.entries(stream.schema)) {
-    const f: CompiledField = {
-      name,
-      kind: name === stream.timeField ? Kind.Time : stream.dimensions.includes(name) ? Kind.Dimension : Kind.Measure,
-      type: TYPE_CODE[spec.type],
-      typeName: spec.type,
-      required: spec.required === true,
-      min: spec.range?.min ?? -Infinity,
-      max: spec.range?.max ?? Infinity,
-      enumSet: spec.enum ? new Set(spec.enum) : undefined,
-      enumText: spec.enum ? spec.enum.map((v) => JSON.stringify(v)).join(', ') : '',
-      maxLength: spec.maxLength ?? Infinity,
-      // measures are stored as `<name>__<type>` columns (see shared/aws/timestream-sql.ts): count the suffix
-      nameBytes: utf8Length(name) + (name !== stream.timeField && !stream.dimensions.includes(name) ? 10 : 0),
-    };
+    const f = compileField(name, spec, stream);
     fields[name] = f;
     if (f.required) required.push(f);
   }
+  const learning = stream.learnSchema === true;
+  const declared = Object.keys(fields).length;
   const timeField = stream.timeField;
   const timeDeclared = fields[timeField] !== undefined;
   const strict = stream.validation === 'strict';
@@ -135,6 +131,24 @@ export function compileStream(stream: Stream): CompiledStream {
     const latest = ctx.now + MAX_FUTURE_MS;
     const fail = (index: number, path: (string | number)[], message: string) => {
       issues.push({ index, path, message });
+    };
+    const learned = learning ? (ctx.learned ?? {}) : undefined;
+    const learnedFields: Record<string, CompiledField> = Object.create(null);
+    /** The field a record adds to a learning stream: typed by the first value any record of the batch gave it. */
+    const learnedField = (index: number, key: string, raw: unknown): CompiledField | undefined => {
+      const known = learnedFields[key];
+      if (known) return known;
+      let spec = Object.hasOwn(learned!, key) ? learned![key] : undefined;
+      if (!spec) {
+        const problem = fieldNameProblem(key) ?? (declared + Object.keys(learned!).length >= MAX_MEASURES ? `the stream has ${MAX_MEASURES} fields, the most a stream may have` : undefined);
+        if (problem) {
+          fail(index, [key], `cannot add field '${key}': ${problem}`);
+          return undefined;
+        }
+        spec = { type: typeOfValue(raw) };
+        learned![key] = spec;
+      }
+      return (learnedFields[key] = compileField(key, spec, stream));
     };
     for (let index = 0; index < records.length; index++) {
       const record = records[index];
@@ -159,6 +173,17 @@ export function compileStream(stream: Stream): CompiledStream {
             const t = parseTimestamp(raw);
             if (t === undefined) fail(index, [key], timeMessage(raw));
             else time = t;
+          } else if (learned) {
+            if (raw === null || raw === undefined) continue;
+            const lf = learnedField(index, key, raw);
+            if (!lf) continue;
+            const v = check(lf, raw);
+            if (v === INVALID) {
+              issues.push({ index, path: [key, ...failure.path], message: `${failure.message} (the stream learned '${key}' as ${lf.typeName})` });
+              continue;
+            }
+            values[key] = v;
+            bytes += lf.nameBytes + (typeof v === 'string' ? utf8Length(v) : 8);
           } else if (strict) {
             fail(index, [key], `unknown field '${key}'; the stream's schema does not declare it`);
           }
@@ -224,6 +249,39 @@ export function compileStream(stream: Stream): CompiledStream {
   }
 
   return { stream, validate };
+}
+
+function compileField(name: string, spec: FieldSpec, stream: Stream): CompiledField {
+  return {
+    name,
+    kind: name === stream.timeField ? Kind.Time : stream.dimensions.includes(name) ? Kind.Dimension : Kind.Measure,
+    type: TYPE_CODE[spec.type],
+    typeName: spec.type,
+    required: spec.required === true,
+    min: spec.range?.min ?? -Infinity,
+    max: spec.range?.max ?? Infinity,
+    enumSet: spec.enum ? new Set(spec.enum) : undefined,
+    enumText: spec.enum ? spec.enum.map((v) => JSON.stringify(v)).join(', ') : '',
+    maxLength: spec.maxLength ?? Infinity,
+    // measures are stored as `<name>__<type>` columns (see shared/aws/timestream-sql.ts): count the suffix
+    nameBytes: utf8Length(name) + (name !== stream.timeField && !stream.dimensions.includes(name) ? 10 : 0),
+  };
+}
+
+/** The type a learning stream gives a new field from its first value. */
+function typeOfValue(raw: unknown): FieldSpec['type'] {
+  if (typeof raw === 'number') return 'number';
+  if (typeof raw === 'boolean') return 'boolean';
+  if (Array.isArray(raw)) return 'array';
+  if (typeof raw === 'object') return 'object';
+  return 'string';
+}
+
+/** Why a record's key cannot become a field of its stream, if it cannot. */
+function fieldNameProblem(key: string): string | undefined {
+  if (!FIELD_NAME.test(key)) return 'a field name starts with a letter or _, then letters, digits or _, at most 60 characters';
+  if (RESERVED_FIELDS.has(key) || key.startsWith('measure_') || key.startsWith('ts_') || key === '__proto__') return 'the name is reserved by the store';
+  return undefined;
 }
 
 /** Why the last `check` returned INVALID: set instead of allocating a callback per record. */

@@ -1,4 +1,4 @@
-import type { AlertEmailSender } from '../ports';
+import type { AlertEmail, AlertEmailSender } from '../ports';
 
 /**
  * `AlertEmailSender` on one machine: the email is written to the log (one JSON line), not sent. In AWS the
@@ -11,7 +11,7 @@ import type { AlertEmailSender } from '../ports';
 export class LogEmailSender implements AlertEmailSender {
   constructor(private readonly write: (line: string) => void) {}
 
-  async send(message: { subject: string; message: string }): Promise<void> {
-    this.write(JSON.stringify({ level: 'info', message: 'alert email (local: logged, not sent)', subject: message.subject, body: message.message }));
+  async send(message: AlertEmail): Promise<void> {
+    this.write(JSON.stringify({ level: 'info', message: 'alert email (local: logged, not sent)', ...(message.to && { to: message.to }), subject: message.subject, body: message.message }));
   }
 }

@@ -174,7 +174,7 @@ describe('stream create and patch check action URLs against the runtime', () => 
   const stream = newStream(parseStreamInput({ id: 'hooks', name: 'hooks', type: 'iot_sensor', schema: { t: { type: 'number' } } }), new Date(NOW), () => '');
   const registry = { get: async () => stream, create: async () => {}, update: async () => {} } as never;
   const tokens = { put: async () => {} } as never;
-  const handler = makeStreamsHandler({ registry, tokens, clock: { now: () => NOW }, log: { error: () => {}, info: () => {} }, actionUrls: { requireHttps: true } });
+  const handler = makeStreamsHandler({ registry, tokens, clock: { now: () => NOW }, log: { error: () => {}, info: () => {} }, actions: { requireHttps: true, ticketSystems: [], emailRecipients: false } });
   const call = (routeKey: string, body: unknown) =>
     handler(
       {

@@ -1,18 +1,22 @@
 import { IoTDataPlaneClient, PublishCommand as IotPublishCommand, ThrottlingException as IotThrottling } from '@aws-sdk/client-iot-data-plane';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
+import { MailFromDomainNotVerifiedException, MessageRejected, SendEmailCommand, SESv2Client, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { PublishCommand as SnsPublishCommand, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IotDataAlertPublisher } from '../../shared/aws/iot-alert-publisher';
 import { executionName, SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
+import { SesAlertEmailSender } from '../../shared/aws/ses-alert-email';
 import { SnsAlertEmailSender, snsSubject } from '../../shared/aws/sns-alert-email';
 import type { Alert } from '../../shared/domain/alert-evaluation';
-import { StoreUnavailableError } from '../../shared/domain/errors';
+import { EmailRefusedError, StoreUnavailableError } from '../../shared/domain/errors';
 
 // Shapes from the API references: StartExecution answers {executionArn, startDate} and fails with
 // ExecutionAlreadyExists when a running or recent execution has the same name; SNS Publish answers
 // {MessageId} and throttles with ThrottledException; IoT data plane Publish answers {} and throttles with
-// ThrottlingException.
+// ThrottlingException. SES v2 SendEmail answers {MessageId}; it refuses for good with MessageRejected (a
+// bad address, or in the sandbox an unverified recipient) and MailFromDomainNotVerifiedException, and
+// throttles with TooManyRequestsException.
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:TributaryAlertActions';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:TributaryAlerts';
@@ -82,6 +86,50 @@ describe('SnsAlertEmailSender (Publish, mocked)', () => {
   it('turns throttling into a StoreUnavailableError (the state machine retries the action)', async () => {
     sns.on(SnsPublishCommand).rejects(new ThrottledException({ message: 'Rate exceeded', ...meta }));
     await expect(new SnsAlertEmailSender({ client, topicArn: TOPIC }).send({ subject: 's', message: 'm' })).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('SesAlertEmailSender (SES v2 SendEmail, mocked)', () => {
+  const client = new SESv2Client({ region: 'eu-west-1' });
+  const ses = mockClient(client);
+  const snsClient = new SNSClient({ region: 'eu-west-1' });
+  const sns = mockClient(snsClient);
+  const topic = new SnsAlertEmailSender({ client: snsClient, topicArn: TOPIC });
+  beforeEach(() => {
+    ses.reset();
+    sns.reset();
+  });
+
+  it('sends an email with recipients from the verified identity, as UTF-8 text', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: '0100018c-ses' });
+    await new SesAlertEmailSender({ client, from: 'alerts@example.com', topic }).send({ subject: '[critical] Température', message: 'f1 at -12 °C', to: ['ops@example.com', 'facilities@company.com'] });
+    expect(ses.commandCalls(SendEmailCommand)[0]!.args[0].input).toEqual({
+      FromEmailAddress: 'alerts@example.com',
+      Destination: { ToAddresses: ['ops@example.com', 'facilities@company.com'] },
+      Content: { Simple: { Subject: { Data: '[critical] Température', Charset: 'UTF-8' }, Body: { Text: { Data: 'f1 at -12 °C', Charset: 'UTF-8' } } } },
+    });
+    expect(sns.commandCalls(SnsPublishCommand)).toHaveLength(0);
+  });
+
+  it('hands an email without recipients to the alert topic', async () => {
+    sns.on(SnsPublishCommand).resolves({ MessageId: 'm-1' });
+    await new SesAlertEmailSender({ client, from: undefined, topic }).send({ subject: 's', message: 'm' });
+    expect(sns.commandCalls(SnsPublishCommand)).toHaveLength(1);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
+  it('fails for good on what a retry cannot mend, and for a retry on throttling', async () => {
+    const sender = new SesAlertEmailSender({ client, from: 'alerts@example.com', topic });
+    const email = { subject: 's', message: 'm', to: ['ops@example.com'] };
+    ses
+      .on(SendEmailCommand)
+      .rejectsOnce(new MessageRejected({ message: 'Email address is not verified.', ...meta }))
+      .rejectsOnce(new MailFromDomainNotVerifiedException({ message: 'not verified', ...meta }))
+      .rejectsOnce(new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', ...meta }));
+    await expect(sender.send(email)).rejects.toThrow(EmailRefusedError);
+    await expect(sender.send(email)).rejects.toThrow(EmailRefusedError);
+    await expect(sender.send(email)).rejects.toThrow(StoreUnavailableError);
+    await expect(new SesAlertEmailSender({ client, from: undefined, topic }).send(email)).rejects.toThrow(/set alerts.emailFrom/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALERT_ACTIONS_ASL_PATH } from '../../functions/alert-actions/definition';
-import { useSynthesizedTributary } from '../fixtures/synth';
+import { synthesizeTributary, useSynthesizedTributary } from '../fixtures/synth';
 
 // Bundling is skipped: these tests read the construct tree and the template, not the bundles.
 const synth = useSynthesizedTributary();
@@ -101,5 +101,38 @@ describe('rule evaluation', () => {
 describe('cdk-nag AwsSolutions on the alerts', () => {
   it('leaves no unacknowledged finding in the app', () => {
     expect(synth.nagReport.violations).toEqual([]);
+  });
+});
+
+describe('email to recipients and named ticket systems', () => {
+  it('sends no email through SES without a sender: no ses grant, and the streams function refuses recipients', () => {
+    const { actionsFunction } = synth.stack.alerts;
+    expect(synth.grantsOf(actionsFunction).filter((g) => g.action.startsWith('ses:'))).toEqual([]);
+    expect(synth.props(synth.stack.api.streamsFunction.fn).Environment.Variables.EMAIL_FROM).toBeUndefined();
+  });
+
+  it('with alertEmailFrom, may send only from that address, on its own or its domain\'s identity, and tells both functions the systems', () => {
+    const withSender = synthesizeTributary({
+      stackProps: { config: { alertEmailFrom: 'alerts@example.com', ticketSystems: { maintenance_system: 'https://tickets.example.com/api/tickets' } } },
+    });
+    const actions = withSender.stack.alerts.actionsFunction;
+    const identity = (name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:identity/${name}`]],
+    });
+    expect(withSender.resourcesFor(actions, 'ses:SendEmail')).toEqual([identity('alerts@example.com'), identity('example.com')]);
+    const policies = withSender.ofType('AWS::IAM::Policy').flatMap((p) => p.PolicyDocument.Statement);
+    const ses = policies.find((st: any) => st.Action === 'ses:SendEmail');
+    expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'alerts@example.com' } });
+    for (const fn of [actions, withSender.stack.api.streamsFunction]) {
+      expect(withSender.props(fn.fn).Environment.Variables).toMatchObject({
+        EMAIL_FROM: 'alerts@example.com',
+        TICKET_SYSTEMS: JSON.stringify({ maintenance_system: 'https://tickets.example.com/api/tickets' }),
+      });
+    }
+    expect(withSender.nagReport.violations).toEqual([]);
+  });
+
+  it('refuses a ticket system URL that is not https, naming the setting', () => {
+    expect(() => synthesizeTributary({ stackProps: { config: { ticketSystems: { helpdesk: 'http://tickets.example.com' } } } })).toThrow(/tributary:ticketSystems\.helpdesk: must be an https URL/);
   });
 });

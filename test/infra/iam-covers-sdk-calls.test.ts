@@ -36,6 +36,7 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
   '@aws-sdk/client-timestream-query': { prefix: 'timestream', aggregate: 'TimestreamQuery', renamed: { Query: 'Select' }, implied: ['DescribeEndpoints', 'DescribeTable'] },
   '@aws-sdk/client-sfn': { prefix: 'states', aggregate: 'SFN' },
   '@aws-sdk/client-sns': { prefix: 'sns', aggregate: 'SNS' },
+  '@aws-sdk/client-sesv2': { prefix: 'ses', aggregate: 'SESv2' },
   '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
   '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
 };
@@ -194,7 +195,8 @@ interface FunctionUnderTest {
   readonly imports: SdkImport[];
 }
 
-const synth = useSynthesizedTributary();
+// alertEmailFrom on: the SES grant exists only with a sender, and this suite checks it covers SendEmail
+const synth = useSynthesizedTributary({ stackProps: { config: { alertEmailFrom: 'alerts@example.com' } } });
 let functions: FunctionUnderTest[] = [];
 let sources: SourceIndex;
 

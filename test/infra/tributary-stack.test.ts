@@ -188,12 +188,12 @@ describe('functions', () => {
     const db = { Ref: logicalId(synth.stack.storage.timestreamDatabase) };
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const expected: Record<string, Record<string, unknown>> = {
-      streams: { TABLE_NAME: table },
+      streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}' },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/' },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints' },
       writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
-      'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } },
+      'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) }, TICKET_SYSTEMS: '{}' },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       authorizer: { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret, ADMIN_TOKEN_CACHE_SECONDS: '60' },
       'iot-authorizer': { TABLE_NAME: table, AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, AWS_PARTITION: { Ref: 'AWS::Partition' } },

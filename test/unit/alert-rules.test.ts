@@ -13,7 +13,7 @@ import {
   streamOfAlert,
   type SeriesState,
 } from '../../shared/domain/alert-evaluation';
-import { AlertRuleSchema, checkActionUrls, legacyThresholdRules, parseConditionText, parseDuration, type AlertRule } from '../../shared/domain/alert-rules';
+import { AlertRuleSchema, checkActions, legacyThresholdRules, parseConditionText, parseDuration, type AlertRule } from '../../shared/domain/alert-rules';
 import { renderTemplate } from '../../shared/domain/alert-template';
 import { AlertNotFoundError, BadRequestError, type Issue } from '../../shared/domain/errors';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch } from '../../shared/domain/stream-definition';
@@ -118,12 +118,47 @@ describe('alert rules on the stream definition', () => {
       ],
     }).alerts!;
     const found: Issue[] = [];
-    checkActionUrls(rules, { requireHttps: true }, ['alerts'], (path, message) => found.push({ path, message }));
+    checkActions(rules, { requireHttps: true, ticketSystems: [], emailRecipients: false }, ['alerts'], (path, message) => found.push({ path, message }));
     expect(found.map((i) => i.path)).toEqual([
       ['alerts', 0, 'actions', 1, 'url'],
       ['alerts', 1, 'actions', 1, 'url'],
     ]);
-    checkActionUrls(rules, { requireHttps: false }, ['alerts'], () => expect.unreachable());
+    checkActions(rules, { requireHttps: false, ticketSystems: [], emailRecipients: false }, ['alerts'], () => expect.unreachable());
+  });
+
+  it('takes a ticket system the deployment names and recipients only where email can reach them, naming what it refuses', () => {
+    const rules = parseStreamInput({
+      ...base,
+      alerts: [
+        {
+          name: 'a',
+          when: 'temperature > 1',
+          actions: [
+            { type: 'ticket', system: 'maintenance_system', priority: 'medium', assignee: 'maintenance_team' },
+            { type: 'ticket', system: 'helpdesk' },
+            { type: 'email', to: ['facilities@company.com'] },
+          ],
+        },
+      ],
+    }).alerts!;
+    const found: Issue[] = [];
+    checkActions(rules, { requireHttps: true, ticketSystems: ['maintenance_system'], emailRecipients: false }, ['alerts'], (path, message) => found.push({ path, message }));
+    expect(found.map((i) => i.path)).toEqual([
+      ['alerts', 0, 'actions', 1, 'system'],
+      ['alerts', 0, 'actions', 2, 'to'],
+    ]);
+    expect(found[0]!.message).toMatch(/'helpdesk' is not a ticket system of this deployment \(it names maintenance_system\)/);
+    checkActions(rules.map((r) => ({ ...r, actions: [r.actions[0]!, r.actions[2]!] })), { requireHttps: true, ticketSystems: ['maintenance_system'], emailRecipients: true }, ['alerts'], () => expect.unreachable());
+  });
+
+  it('wants a ticket to name url or system, not both nor neither, and recipients as addresses', () => {
+    const at = (action: unknown) => AlertRuleSchema.safeParse({ name: 'a', when: 'temperature > 1', actions: [action] });
+    expect(at({ type: 'ticket' }).success).toBe(false);
+    expect(at({ type: 'ticket', url: 'https://t.example.com', system: 'x' }).success).toBe(false);
+    expect(at({ type: 'ticket', system: 'Bad-Name' }).success).toBe(false);
+    expect(at({ type: 'email', to: ['not an address'] }).error?.issues[0]?.path).toEqual(['actions', 0, 'to', 0]);
+    expect(at({ type: 'email', to: [] }).success).toBe(false);
+    expect(at({ type: 'email', to: ['a@example.com', 'b@example.org'] }).success).toBe(true);
   });
 
   it('replaces every rule on a patch that names alerts', () => {

@@ -248,27 +248,38 @@ describe('parseDefinition (the documents\' dialect)', () => {
     expect(issuesOf(() => parseDefinition(line))).toContainEqual({ path: ['processing', 'frequency'], message: expect.stringContaining('a polled device needs processing.frequency') });
   });
 
-  it('refuses the Energy Management example, which gives no schema, naming the schema', () => {
-    expect(issuesOf(() => parseDefinition(documentDefinition('energy-management')))).toContainEqual({ path: ['schema'], message: expect.stringContaining('needs a schema') });
+  it('takes the Energy Management example, which gives no schema, as a stream that learns it, with its bearer token and its transformation', () => {
+    const input = parseDefinition(documentDefinition('energy-management'));
+    expect(input).toMatchObject({
+      type: 'api_pull',
+      schema: {},
+      learnSchema: true,
+      source: { kind: 'api_pull', url: 'https://api.energy.com/buildings/hq/meters', schedule: 'cron(0/15 * * * ? *)', headers: { authorization: 'Bearer ${secret:ENERGY_MANAGEMENT_TOKEN}' } },
+      pipeline: [{ name: 'cost_calculation', type: 'transform', config: { script: expect.stringMatching(/^function calculateCost\(data\) \{/) } }],
+    });
+  });
+
+  it('refuses an authentication it does not know, and a bearer token next to an Authorization header', () => {
+    const def = documentDefinition('energy-management');
+    expect(issuesOf(() => parseDefinition({ ...def, source: { ...def.source, authentication: 'oauth2' } }))).toEqual([{ path: ['source', 'authentication'], message: expect.stringContaining('must be "bearer_token"') }]);
+    expect(issuesOf(() => parseDefinition({ ...def, source: { ...def.source, headers: { Authorization: 'Bearer ${API_TOKEN}' } } }))).toEqual([
+      { path: ['source', 'authentication'], message: 'give authentication or an Authorization header, not both' },
+    ]);
+  });
+
+  it('reports a bad transformation at the place written', () => {
+    const def = documentDefinition('energy-management');
+    expect(issuesOf(() => parseDefinition({ ...def, processing: { transformations: [{ name: 'x', function: 'data.cost = 1' }] } }))).toEqual([
+      { path: ['processing', 'transformations', 0, 'function'], message: expect.stringContaining('must be a JavaScript function') },
+    ]);
   });
 });
 
 describe('the document\'s alert shapes', () => {
   const stream = newStream(parseDefinition({ ...documentDefinition('environmental-monitoring'), schema: { ...documentDefinition('environmental-monitoring').schema, equipmentHours: { type: 'number' }, maintenanceThreshold: { type: 'number' }, location: { type: 'string' } } }), NOW, () => 'abc123');
 
-  it('refuses the setAlerts example where Tributary cannot do what it says, naming each place', () => {
-    const issues = issuesOf(() => parseDefinitionPatch(documentDefinition('alert-config'), { ...stream, id: 'stream_xyz789' }));
-    expect(issues.map((i) => i.path)).toEqual([
-      ['rules', 0, 'actions', 0, 'recipients'],
-      ['rules', 1, 'actions', 0, 'url'],
-    ]);
-  });
-
-  it('translates the setAlerts rules: condition text, email template and data, webhook payload, create_ticket', () => {
-    const config = documentDefinition('alert-config');
-    delete config.rules[0].actions[0].recipients;
-    config.rules[1].actions[0].url = 'https://tickets.example.com/api/tickets';
-    const patch = parseDefinitionPatch(config, { ...stream, id: 'stream_xyz789' });
+  it('translates the setAlerts example as written: condition text, email recipients, template and data, webhook payload, create_ticket on a named system', () => {
+    const patch = parseDefinitionPatch(documentDefinition('alert-config'), { ...stream, id: 'stream_xyz789' });
     expect(patch.alerts).toEqual([
       {
         name: 'high_temperature_alert',
@@ -276,7 +287,12 @@ describe('the document\'s alert shapes', () => {
         cooldown: '15m',
         when: { field: 'temperature', op: '>', value: 30 },
         actions: [
-          { type: 'email', subject: '[{{alert.severity}}] {{alert.rule}} (high_temperature)', message: expect.stringContaining('location: {{data.location}}\ntemperature: {{data.temperature}}') },
+          {
+            type: 'email',
+            to: ['facilities@company.com'],
+            subject: '[{{alert.severity}}] {{alert.rule}} (high_temperature)',
+            message: expect.stringContaining('location: {{data.location}}\ntemperature: {{data.temperature}}'),
+          },
           { type: 'webhook', url: 'https://api.company.com/alerts', body: JSON.stringify({ type: 'environmental', severity: 'critical', message: 'Temperature exceeded safe threshold' }) },
         ],
       },
@@ -285,20 +301,52 @@ describe('the document\'s alert shapes', () => {
         severity: 'warning',
         cooldown: '5m',
         when: { expression: '`equipmentHours` > `maintenanceThreshold`' },
-        actions: [{ type: 'ticket', url: 'https://tickets.example.com/api/tickets', description: expect.stringContaining('system: maintenance_system\npriority: medium\nassignee: maintenance_team') }],
+        actions: [{ type: 'ticket', system: 'maintenance_system', priority: 'medium', assignee: 'maintenance_team' }],
       },
     ]);
   });
 
-  it('translates processing.alerting: equals on a string, less_than, and refuses a baseline', () => {
+  it('refuses a create_ticket that names neither a url nor a system, and a key no action has', () => {
+    const config = documentDefinition('alert-config');
+    delete config.rules[1].actions[0].system;
+    config.rules[0].actions[0].cc = ['boss@company.com'];
+    expect(issuesOf(() => parseDefinitionPatch(config, { ...stream, id: 'stream_xyz789' })).map((i) => i.path)).toEqual([
+      ['rules', 0, 'actions', 0, 'cc'],
+      ['rules', 1, 'actions', 0, 'url'],
+    ]);
+  });
+
+  it('translates processing.alerting: equals on a string, less_than, and a baseline', () => {
     const line = documentDefinition('production-line');
     const input = parseDefinition({ ...line, type: 'iot_sensor', source: undefined });
     expect(input.alerts).toEqual([
       expect.objectContaining({ name: 'qualityStatus equals', severity: 'critical', when: { expression: '`qualityStatus` = "error"' } }),
       expect.objectContaining({ name: 'lineSpeed less_than', severity: 'warning', when: { field: 'lineSpeed', op: '<', value: 50 } }),
     ]);
-    const hvac = issuesOf(() => parseDefinitionPatch({ processing: documentDefinition('hvac-monitoring').processing }, stream));
-    expect(hvac).toContainEqual({ path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('not an alerting key') });
+    const energy = { ...stream, schema: { ...stream.schema, energyConsumption: { type: 'number' as const } } };
+    const hvac = parseDefinitionPatch({ processing: documentDefinition('hvac-monitoring').processing }, energy);
+    expect(hvac.alerts).toEqual([
+      expect.objectContaining({ name: 'energyConsumption greater_than', when: { field: 'energyConsumption', op: '>', baseline: { agg: 'avg', over: '7d', factor: 1.2, offset: 0 } } }),
+    ]);
+  });
+
+  it.each([
+    ['historical_average', { factor: 1, offset: 0 }],
+    ['historical_average * 1.2', { factor: 1.2, offset: 0 }],
+    ['1.5 * historical_average', { factor: 1.5, offset: 0 }],
+    ['historical_average + 5', { factor: 1, offset: 5 }],
+    ['historical_average - 2.5', { factor: 1, offset: -2.5 }],
+  ])('reads the baseline %s', (text, expected) => {
+    const energy = { ...stream, schema: { ...stream.schema, energyConsumption: { type: 'number' as const } } };
+    const patch = parseDefinitionPatch({ processing: { alerting: { energyConsumption: { condition: 'greater_than', baseline: text } } } }, energy);
+    expect((patch.alerts![0]!.when as any).baseline).toMatchObject(expected);
+  });
+
+  it.each(['historical_max', '2 * historical_average * 3', 'historical_average / 2', ''])('refuses the baseline %j by path', (text) => {
+    const energy = { ...stream, schema: { ...stream.schema, energyConsumption: { type: 'number' as const } } };
+    expect(issuesOf(() => parseDefinitionPatch({ processing: { alerting: { energyConsumption: { condition: 'greater_than', baseline: text } } } }, energy))).toEqual([
+      { path: ['processing', 'alerting', 'energyConsumption', 'baseline'], message: expect.stringContaining('must read') },
+    ]);
   });
 });
 

@@ -93,7 +93,14 @@ describe('parseStreamInput', () => {
   );
 
   it('rejects an empty schema', () => {
-    expect(issuesOf(() => parseStreamInput(withSchema({})))).toEqual([{ path: ['schema'], message: 'a stream needs at least one field' }]);
+    expect(issuesOf(() => parseStreamInput(withSchema({})))).toEqual([{ path: ['schema'], message: 'a stream needs at least one field, or learnSchema: true to take its fields from its records' }]);
+  });
+
+  it('takes a stream that learns its schema without fields, its dimensions as string fields from the start', () => {
+    const input = parseStreamInput({ name: 'Meters', type: 'api_pull', learnSchema: true, dimensions: ['meterId'], source: { kind: 'api_pull', url: 'https://api.example.com/m', schedule: 'rate(15 minutes)' } });
+    expect(input).toMatchObject({ schema: {}, learnSchema: true, dimensions: ['meterId'] });
+    expect(newStream(input, new Date(0), () => 'x')).toMatchObject({ schema: { meterId: { type: 'string' } }, learnSchema: true });
+    expect(newStream(parseStreamInput({ ...freezers, learnSchema: false }), new Date(0), () => 'x').learnSchema).toBeUndefined();
   });
 
   it('rejects a dimension that is not a field of the schema, at its position', () => {

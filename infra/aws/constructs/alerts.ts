@@ -29,6 +29,10 @@ export interface AlertsProps {
   readonly alarmTopic: sns.ITopic;
   /** Subscribed to the alert email topic, if given. */
   readonly alertEmail?: string;
+  /** The SES From address of emails with recipients; without it the actions function may not send through SES. */
+  readonly alertEmailFrom?: string;
+  /** Named ticket systems: name → URL. */
+  readonly ticketSystems: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -65,13 +69,24 @@ export class Alerts extends Construct {
       description: 'Tributary alert actions: webhook, ticket, email (SNS) and MQTT publish, one attempt per invocation',
       memorySize: 256,
       timeout: Duration.seconds(30),
-      environment: { TABLE_NAME: table.tableName, ALERT_TOPIC_ARN: this.emailTopic.topicArn },
+      environment: { TABLE_NAME: table.tableName, ALERT_TOPIC_ARN: this.emailTopic.topicArn, ...alertActionSettings(props) },
       logRetention: props.logRetention,
     });
     // Reads the signing secret, counts attempts and writes outcomes on the alert item.
     grantTableItems(table, this.actionsFunction.role, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.actionsFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.emailTopic.topicArn] }));
     key.grant(this.actionsFunction.role, 'kms:Decrypt', 'kms:GenerateDataKey*');
+    if (props.alertEmailFrom !== undefined) {
+      // SES authorizes a send against the identity that verifies the From address: the address itself or its domain
+      const domain = props.alertEmailFrom.slice(props.alertEmailFrom.lastIndexOf('@') + 1);
+      this.actionsFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: [props.alertEmailFrom, domain].map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
+          conditions: { StringEquals: { 'ses:FromAddress': props.alertEmailFrom } },
+        }),
+      );
+    }
     this.actionsFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [stack.formatArn({ service: 'iot', resource: 'topic', resourceName: ALERT_TOPIC_PATTERN })] }),
     );
@@ -155,4 +170,15 @@ export class Alerts extends Construct {
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }));
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }));
   }
+}
+
+/**
+ * What the streams function (checking rules on save) and the actions function (running them) know of the
+ * deployment's email sender and ticket systems.
+ *
+ * @example
+ * alertActionSettings({ alertEmailFrom: 'alerts@example.com', ticketSystems: {} }); // { TICKET_SYSTEMS: '{}', EMAIL_FROM: 'alerts@example.com' }
+ */
+export function alertActionSettings(props: { alertEmailFrom?: string | undefined; ticketSystems: Readonly<Record<string, string>> }): Record<string, string> {
+  return { TICKET_SYSTEMS: JSON.stringify(props.ticketSystems), ...(props.alertEmailFrom !== undefined && { EMAIL_FROM: props.alertEmailFrom }) };
 }

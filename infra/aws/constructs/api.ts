@@ -41,6 +41,8 @@ export interface ApiProps {
   /** How long the authorizer keeps the admin token it read before reading it again (60 s unless given). */
   readonly adminTokenCache?: Duration;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** What the streams function checks alert actions against (`alertActionSettings`). */
+  readonly alertActionSettings?: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   /** Origins browsers may call the API from; none: no CORS configuration at all. */
   readonly corsAllowedOrigins: readonly string[];
@@ -94,7 +96,7 @@ export class Api extends Construct {
       description: 'Tributary /v1/streams: create, list, read, update, delete, pause, resume, status, tokens',
       memorySize: 256,
       timeout: Duration.seconds(10),
-      environment: { TABLE_NAME: table.tableName },
+      environment: { TABLE_NAME: table.tableName, ...props.alertActionSettings },
       logRetention: props.logRetention,
     });
     table.grantReadWriteData(this.streamsFunction.role);
