@@ -88,17 +88,21 @@ export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOption
   };
   const tick = makeDispatcher({ registry: deps.registry, state, clock: options.clock ?? deps.clock, log: deps.log, dispatch });
   let job: Cron | undefined;
+  let ticking: Promise<unknown> | undefined;
   return {
     state,
     handler: makePullHttpHandler({ runPull, log: deps.log }),
     tick,
     start() {
       job ??= new Cron(options.tick ?? '*/5 * * * * *', { protect: true, unref: true, catch: (err) => deps.log.error('pull dispatcher failed', { reason: (err as Error)?.message }) }, async () => {
-        await tick();
+        ticking = tick();
+        await ticking;
       });
     },
     async close() {
       job?.stop();
+      // a tick under way still reads the table and may start pulls: both end before the table closes
+      await ticking?.catch(() => {});
       await Promise.allSettled([...running]);
       bacnet.close();
     },

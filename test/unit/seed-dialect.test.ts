@@ -199,6 +199,12 @@ describe('parseDefinition (the documents\' dialect)', () => {
     });
   });
 
+  it('takes the HVAC Monitoring example whole, its baseline alert on the energyConsumption field its points make', () => {
+    const input = parseDefinition(documentDefinition('hvac-monitoring'));
+    expect(input.alerts).toEqual([expect.objectContaining({ name: 'energyConsumption greater_than', when: expect.objectContaining({ field: 'energyConsumption', op: '>' }) })]);
+    expect(input).not.toHaveProperty('learnSchema');
+  });
+
   it('refuses a register that fills no schema field, a coil address and a string field without an enum, each at the register the client wrote', () => {
     const line = documentDefinition('production-line');
     const issues = issuesOf(() =>
