@@ -257,7 +257,8 @@ export interface PullState {
 /** What one finished run changes in the state. A failed run keeps the cursor and the dedupe memory. */
 export type PullOutcome =
   | { ok: true; at: number; cursor?: string | number | null; seen: Record<string, number>; pulled: number; enqueued: number; deduped: number; invalid: number }
-  | { ok: false; at: number; error: PullErrorInfo; pulled: number };
+  /** `invalid`: the records a strict run refused for failing the schema (counted in `recordsInvalid` too). */
+  | { ok: false; at: number; error: PullErrorInfo; pulled: number; invalid?: number };
 
 /**
  * Per-stream pull state, with a lease so one stream is never pulled twice at once.

@@ -1,5 +1,4 @@
-import { isPullType } from '../../shared/domain/stream-names';
-import { firstRunAt, nextRunAfter, parseSchedule, type Schedule } from '../../shared/domain/pull-schedule';
+import { firstRunAt, nextOnGrid, parseSchedule, runsWithin, type Schedule } from '../../shared/domain/pull-schedule';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, PullState, PullStateStore, StreamRegistry } from '../../shared/ports';
 import type { Logger } from '../commons/http';
@@ -9,8 +8,17 @@ export interface DispatcherDeps {
   state: PullStateStore;
   clock: Clock;
   log: Logger;
-  /** Starts the pulls of these streams (AWS: one SQS message each; locally: runs them in the background). */
-  dispatch(streamIds: string[]): Promise<void>;
+  /**
+   * Starts the pulls of these streams (AWS: one SQS message each; locally: runs them in the background), after
+   * `delaySeconds` when given: the later runs of a rate shorter than the tick.
+   */
+  dispatch(streamIds: string[], delaySeconds?: number): Promise<void>;
+  /**
+   * How often the dispatcher is called, when that is coarser than some rates (EventBridge's minute): a stream on
+   * `rate(10 seconds)` is then dispatched 6 times per tick, 10 seconds apart (`runsWithin`). Unset, each tick
+   * dispatches what is due then (one machine's 5-second tick).
+   */
+  tickMs?: number;
 }
 
 const PAGE = 1000;
@@ -21,7 +29,9 @@ const PAGE = 1000;
  * claimed before it is dispatched: `nextRunAt` moves to the schedule's next time only if no other
  * dispatcher moved it first, so each due run is dispatched once. A new stream on a rate schedule is due at
  * once; on a cron schedule at its first match after its creation. A changed schedule counts from the change
- * the same way. A run missed while nothing was running happens once, not once per missed tick.
+ * the same way. A run missed while nothing was running happens once, not once per missed tick. A rate in
+ * seconds keeps its grid (each run `everyMs` after the one before, however late the tick); with `tickMs` set, the
+ * runs of a rate shorter than the tick are spread over it.
  *
  * @example
  * const tick = makeDispatcher({ registry, state, clock: systemClock, log: jsonLogger, dispatch: sendToPullQueue });
@@ -35,6 +45,8 @@ export function makeDispatcher(deps: DispatcherDeps) {
     const states = await state.getMany(streams.map((s) => s.id));
     const now = clock.now();
     const due: string[] = [];
+    /** Streams to start later in this tick, by delay in seconds. */
+    const later = new Map<number, string[]>();
     for (const stream of streams) {
       const expression = stream.source!.schedule;
       const schedule = parseSchedule(expression);
@@ -48,13 +60,20 @@ export function makeDispatcher(deps: DispatcherDeps) {
         }
         continue;
       }
-      const next = nextRunAfter(schedule, now);
+      const spread = runsWithin(schedule, now, deps.tickMs);
+      const next = spread.offsetsMs.length > 1 ? spread.next : nextOnGrid(schedule, dueAt, now);
       if (next === undefined) continue;
-      if (await state.claimSchedule(stream.id, current, new Date(next).toISOString(), expression)) due.push(stream.id);
+      if (!(await state.claimSchedule(stream.id, current, new Date(next).toISOString(), expression))) continue;
+      due.push(stream.id);
+      for (const offset of spread.offsetsMs.slice(1)) {
+        const delay = Math.round(offset / 1000);
+        later.set(delay, [...(later.get(delay) ?? []), stream.id]);
+      }
     }
     if (due.length) {
       await deps.dispatch(due);
-      log.info('pulls dispatched', { count: due.length });
+      for (const [delay, ids] of later) await deps.dispatch(ids, delay);
+      log.info('pulls dispatched', { count: due.length, later: [...later.values()].reduce((n, ids) => n + ids.length, 0) });
     }
     return { dispatched: due };
   };
@@ -71,7 +90,8 @@ export function makeDispatcher(deps: DispatcherDeps) {
     let cursor: string | undefined;
     do {
       const page = await registry.list({ limit: PAGE, ...(cursor && { cursor }) });
-      for (const s of page.streams) if (isPullType(s.type) && s.source && s.state === 'active') found.push(s);
+      // api_pull and database streams, and iot_sensor streams polled from a device (Modbus TCP, BACnet/IP)
+      for (const s of page.streams) if (s.source && s.state === 'active') found.push(s);
       cursor = page.nextCursor;
     } while (cursor);
     return found;

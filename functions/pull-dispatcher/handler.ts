@@ -17,6 +17,8 @@ const tick = makeDispatcher({
   clock: systemClock,
   log,
   dispatch: sqsPullDispatch(traced(new SQSClient({})), config.PULL_QUEUE_URL),
+  // EventBridge's rate(1 minute): a rate in seconds runs several times per tick, as delayed pull messages
+  tickMs: 60_000,
 });
 
 /** EventBridge `rate(1 minute)` → the due pull streams, one pull queue message each. */

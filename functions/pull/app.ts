@@ -11,7 +11,9 @@ import { noMeter, type Meter } from '../commons/meter';
 import { pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
 import { pullApi, type Pulled } from './api-source';
+import { BacnetReader } from './bacnet-source';
 import { pullDatabase } from './database-source';
+import { pullModbus } from './modbus-source';
 import { dedupe } from './dedupe';
 
 export interface PullRunnerDeps {
@@ -25,6 +27,8 @@ export interface PullRunnerDeps {
   meter?: Meter;
   /** A runtime option, never a stream field: lets pulls reach 127.0.0.0/8 and ::1 (the local runtime sets it). */
   allowLoopback?: boolean;
+  /** Reads `bacnet` sources: the process's one BACnet/IP client (default one on port 47808, opened on first use). */
+  bacnet?: BacnetReader;
 }
 
 export type PullTrigger = 'schedule' | 'manual';
@@ -58,8 +62,8 @@ const MAX_LISTED_ISSUES = 20;
 const LEASE_MARGIN_MS = 30_000;
 
 /**
- * Runs pulls: reads the stream and its pull state, resolves secrets, asks the source (HTTP with paging, or
- * PostgreSQL with `$1` = the cursor), transforms, validates against the schema, drops records already sent,
+ * Runs pulls: reads the stream and its pull state, resolves secrets, asks the source (HTTP with paging,
+ * PostgreSQL with `$1` = the cursor, or a device polled over Modbus TCP or BACnet/IP), transforms, validates against the schema, drops records already sent,
  * and queues the rest (`source: 'pull'`). Only then does the state move: cursor, dedupe memory, counters.
  * A failure at any step writes nothing and keeps the cursor, so a crash re-pulls and never skips; its code
  * and message go to the stream's status. One run per stream at a time (a lease in the state).
@@ -72,12 +76,13 @@ export function makePullRunner(deps: PullRunnerDeps) {
   const { registry, queue, state, secrets, clock, log } = deps;
   const meter = deps.meter ?? noMeter;
   const compiled = compiledStreams();
+  let bacnet = deps.bacnet;
 
   return async function runPull(streamId: string, trigger: PullTrigger): Promise<PullResult> {
     const stream = await registry.get(streamId);
     if (!stream) throw new StreamNotFoundError(streamId);
     const source = stream.source;
-    if (!source) throw new StreamConflictError(`Stream '${streamId}' is of type ${stream.type}; only api_pull and database streams pull.`);
+    if (!source) throw new StreamConflictError(`Stream '${streamId}' is of type ${stream.type} and has no source; only api_pull and database streams, and iot_sensor streams polled from a device, pull.`);
     if (stream.state === 'paused') throw new StreamPausedError(streamId);
     const started = clock.now();
     const base = { streamId, trigger, startedAt: new Date(started).toISOString() };
@@ -92,7 +97,7 @@ export function makePullRunner(deps: PullRunnerDeps) {
     let outcome: PullOutcome;
     let result: PullResult;
     try {
-      const pulled = await pull(stream, source, cursorBefore, resolved);
+      const pulled = await pull(stream, source, cursorBefore, resolved, started);
       counts.pulled = pulled.records.length;
       const sent = await validateAndSend(stream, pulled.records, previous, started, counts);
       const cursorAfter = pulled.cursor === undefined ? cursorBefore : pulled.cursor;
@@ -103,7 +108,7 @@ export function makePullRunner(deps: PullRunnerDeps) {
       const error = toErrorInfo(err, clock.now());
       error.message = redactSecrets(error.message, resolved);
       if (error.code === 'internal') log.error('pull failed', { streamId, error: (err as Error)?.name, reason: redactSecrets(String((err as Error)?.message), resolved) });
-      outcome = { ok: false, at: clock.now(), error, pulled: counts.pulled };
+      outcome = { ok: false, at: clock.now(), error, pulled: counts.pulled, invalid: counts.invalid };
       const issues = err instanceof PullFailedError && err.issues.length > 0 ? err.issues : undefined;
       result = {
         ...base,
@@ -125,11 +130,21 @@ export function makePullRunner(deps: PullRunnerDeps) {
   };
 
   /** Fills `resolved` with the secrets it reads, so a failure's message can be cleaned of them. */
-  async function pull(stream: Stream, source: PullSource, cursor: string | number | null | undefined, resolved: Record<string, string>): Promise<Pulled> {
+  async function pull(stream: Stream, source: PullSource, cursor: string | number | null | undefined, resolved: Record<string, string>, now: number): Promise<Pulled> {
     const values = await readSecrets(source);
     Object.assign(resolved, values);
     const policy: TargetPolicy = { allowPrivate: source.allowPrivateTargets, allowLoopback: deps.allowLoopback === true };
-    return source.kind === 'api_pull' ? pullApi(source, values, policy) : pullDatabase(source, values, policy, cursor ?? null);
+    switch (source.kind) {
+      case 'api_pull':
+        return pullApi(source, values, policy);
+      case 'database':
+        return pullDatabase(source, values, policy, cursor ?? null);
+      case 'modbus_tcp':
+        return pullModbus(source, stream, policy, now);
+      case 'bacnet':
+        bacnet ??= new BacnetReader();
+        return bacnet.pull(source, stream, policy, now);
+    }
   }
 
   async function readSecrets(source: PullSource): Promise<Record<string, string>> {

@@ -12,6 +12,7 @@ import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { type HttpEvent, type HttpResult } from '../commons/http';
 import { makePullHttpHandler, makePullRunner } from './app';
+import { BacnetReader } from './bacnet-source';
 import { pullConfig } from './config';
 
 const config = pullConfig(process.env);
@@ -25,6 +26,8 @@ const runPull = makePullRunner({
   clock: systemClock,
   log,
   meter,
+  // a VPC carries no broadcast: bacnet sources give their device's address, which answers to any port
+  bacnet: new BacnetReader({ port: 0 }),
 });
 const http = makePullHttpHandler({ runPull, log });
 

@@ -39,6 +39,8 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_ALERT_EMAIL_TO', default: '', what: "comma-separated addresses of email actions that name no recipients (AWS: the alert topic's subscribers)" },
   { name: 'TRIBUTARY_TICKET_SYSTEM_<NAME>', default: '', what: 'the URL a create_ticket action with system: "<name>" (lower case) POSTs its signed ticket to' },
   { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources and webhook secrets (else NAME in <data dir>/secrets.json, mode 0600)" },
+  { name: 'TRIBUTARY_BACNET_PORT', default: '47808', what: 'UDP port of the BACnet/IP client of bacnet sources, where I-Am broadcasts arrive (0: any free port, enough when each source gives its address)' },
+  { name: 'TRIBUTARY_BACNET_BROADCAST', default: '255.255.255.255', what: 'host[:port] the Who-Is of a bacnet source without an address goes to (your subnet\'s broadcast address)' },
   { name: 'TRIBUTARY_TEST_CRASH_MID_PULL', default: '0', what: 'tests only: 1 kills the process right after a pull\'s first durable write' },
   { name: 'TRIBUTARY_TEST_CRASH_MID_IDEMPOTENT_INGEST', default: '0', what: 'tests only: 1 kills the process after a keyed ingest request is queued, before its key is recorded' },
 ];

@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import { join } from 'node:path';
 import type { HttpHandler, Logger } from '../../functions/commons/http';
 import { makePullHttpHandler, makePullRunner } from '../../functions/pull/app';
+import { BacnetReader } from '../../functions/pull/bacnet-source';
 import { makeDispatcher } from '../../functions/pull-dispatcher/app';
 import type { DynamoDBClient } from '../../shared/aws/dynamodb-local-client';
 import { DynamoDbPullStateStore, type DynamoDbPullStateOptions } from '../../shared/aws/dynamodb-pull-state';
@@ -19,7 +20,10 @@ export interface LocalPullsOptions {
   tick?: string;
   /** Let pulls reach 127.0.0.0/8 and ::1 (default true on one machine: the sources are often beside it). */
   allowLoopback?: boolean;
-  /** The environment `TRIBUTARY_SECRET_<NAME>` is read from (default `process.env`). */
+  /**
+   * The environment `TRIBUTARY_SECRET_<NAME>`, `TRIBUTARY_BACNET_PORT` and `TRIBUTARY_BACNET_BROADCAST` are read
+   * from (default `process.env`).
+   */
   env?: Record<string, string | undefined>;
   /** The scheduler's clock (default the runtime's); tests move it to reach the next scheduled run. */
   clock?: Clock;
@@ -62,6 +66,7 @@ export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOption
   const crash = env.TRIBUTARY_TEST_CRASH_MID_PULL === '1' ? crashMidPull : undefined;
   const state = new ProcessLeasePullStateStore({ client: deps.client, tableName: deps.tableName }, crash);
   const secrets = new FileSecretSource({ env, file: join(deps.dataDir, 'secrets.json') });
+  const bacnet = new BacnetReader(bacnetSettings(env));
   const runPull = makePullRunner({
     registry: deps.registry,
     queue: crash ? { send: (envelopes) => deps.queue.send(envelopes).then(crash) } : deps.queue,
@@ -70,6 +75,7 @@ export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOption
     clock: deps.clock,
     log: deps.log,
     allowLoopback: options.allowLoopback ?? true,
+    bacnet,
   });
   const running = new Set<Promise<unknown>>();
   const dispatch = async (streamIds: string[]) => {
@@ -82,20 +88,36 @@ export function createLocalPulls(deps: LocalPullsDeps, options: LocalPullsOption
   };
   const tick = makeDispatcher({ registry: deps.registry, state, clock: options.clock ?? deps.clock, log: deps.log, dispatch });
   let job: Cron | undefined;
+  let ticking: Promise<unknown> | undefined;
   return {
     state,
     handler: makePullHttpHandler({ runPull, log: deps.log }),
     tick,
     start() {
       job ??= new Cron(options.tick ?? '*/5 * * * * *', { protect: true, unref: true, catch: (err) => deps.log.error('pull dispatcher failed', { reason: (err as Error)?.message }) }, async () => {
-        await tick();
+        ticking = tick();
+        await ticking;
       });
     },
     async close() {
       job?.stop();
+      // a tick under way still reads the table and may start pulls: both end before the table closes
+      await ticking?.catch(() => {});
       await Promise.allSettled([...running]);
+      bacnet.close();
     },
   };
+}
+
+/**
+ * The BACnet/IP client's settings: `TRIBUTARY_BACNET_PORT` (default 47808, where devices' I-Am broadcasts
+ * arrive; 0 any free port, enough when every source gives its device's address) and `TRIBUTARY_BACNET_BROADCAST`
+ * (`host[:port]` a Who-Is goes to, default 255.255.255.255).
+ */
+function bacnetSettings(env: Record<string, string | undefined>): { port?: number; broadcastAddress?: string } {
+  const port = env.TRIBUTARY_BACNET_PORT ? Number(env.TRIBUTARY_BACNET_PORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) throw new Error(`TRIBUTARY_BACNET_PORT: must be a UDP port (0-65535), got '${env.TRIBUTARY_BACNET_PORT}'`);
+  return { ...(port !== undefined && { port }), ...(env.TRIBUTARY_BACNET_BROADCAST && { broadcastAddress: env.TRIBUTARY_BACNET_BROADCAST }) };
 }
 
 /**

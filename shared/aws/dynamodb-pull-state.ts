@@ -89,8 +89,8 @@ export class DynamoDbPullStateStore implements PullStateStore {
         'ADD runs :one, recordsPulled :pulled, recordsEnqueued :enqueued, recordsDeduped :deduped, recordsInvalid :invalid ' +
         'REMOVE leaseUntil, lastError';
     } else {
-      Object.assign(values, { ':failed': { S: 'failed' }, ':error': { S: JSON.stringify(outcome.error) } });
-      update = 'SET lastRunAt = :at, lastStatus = :failed, lastError = :error ADD runs :one, failures :one, recordsPulled :pulled REMOVE leaseUntil';
+      Object.assign(values, { ':failed': { S: 'failed' }, ':error': { S: JSON.stringify(outcome.error) }, ':invalid': { N: String(outcome.invalid ?? 0) } });
+      update = 'SET lastRunAt = :at, lastStatus = :failed, lastError = :error ADD runs :one, failures :one, recordsPulled :pulled, recordsInvalid :invalid REMOVE leaseUntil';
     }
     await callDynamo('UpdateItem', () =>
       this.client.send(new UpdateItemCommand({ TableName: this.table, Key: key(streamId), UpdateExpression: update, ExpressionAttributeValues: values })),

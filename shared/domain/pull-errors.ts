@@ -18,6 +18,8 @@ import { TributaryError, type Issue } from './errors';
  * | `db.sql` | the query failed (syntax, missing table or column, permissions) |
  * | `db.cursor` | a row lacks the incremental column |
  * | `queue.unavailable` | the records could not be queued (the cursor did not move) |
+ * | `device.error` | a PLC answered a Modbus exception, or a BACnet device an error or abort |
+ * | `device.not_found` | no BACnet device of that name answered, or it has no object of a point's name |
  */
 export type PullErrorCode =
   | 'target.forbidden'
@@ -32,7 +34,9 @@ export type PullErrorCode =
   | 'db.auth'
   | 'db.sql'
   | 'db.cursor'
-  | 'queue.unavailable';
+  | 'queue.unavailable'
+  | 'device.error'
+  | 'device.not_found';
 
 /**
  * A pull run that failed for a reason the stream's owner can act on. It never reaches an HTTP client as an

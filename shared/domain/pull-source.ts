@@ -1,10 +1,12 @@
 import jsonata from 'jsonata';
 import * as z from 'zod';
+import { fieldRefusal, parseRegisterAddress, REGISTER_TYPES, registerWords } from './modbus-registers';
 import { parseSchedule } from './pull-schedule';
-import { isPullType } from './stream-names';
+import { DEVICE_SOURCE_KINDS, FIELD_NAME, isPullType } from './stream-names';
 
 /**
- * Where a pull stream (`api_pull`, `database`) gets its records, and when: the `source` of its definition.
+ * Where a pull stream (`api_pull`, `database`, or an `iot_sensor` polled over Modbus TCP or BACnet/IP) gets its
+ * records, and when: the `source` of its definition.
  * Parsing checks everything that can be checked without the network: the schedule (EventBridge syntax,
  * converted to a croner pattern), the JSONata transform's syntax, secret references, the SQL's `$1`.
  *
@@ -20,7 +22,7 @@ export const SECRET_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const SECRET_REF_GLOBAL = /\$\{secret:([^}]*)\}/g;
 const WHOLE_SECRET_REF = /^\$\{secret:([A-Za-z0-9_]{1,64})\}$/;
 
-export { isPullType, PULL_STREAM_TYPES, type PullStreamType } from './stream-names';
+export { DEVICE_SOURCE_KINDS, isPullType, PULL_STREAM_TYPES, type PullStreamType } from './stream-names';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 30_000;
@@ -28,6 +30,10 @@ export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 export const MAX_MAX_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_MAX_ROWS = 10_000;
 export const DEFAULT_MAX_PAGES = 10;
+/** A device on the plant floor answers in milliseconds or not at all: a poll every few seconds should not wait long. */
+export const DEFAULT_DEVICE_TIMEOUT_MS = 5_000;
+export const DEFAULT_MODBUS_PORT = 502;
+export const DEFAULT_BACNET_PORT = 47808;
 
 // ---------------------------------------------------------------------------------------------------------
 // Schedules: in `pull-schedule.ts` (croner only), which the pull dispatcher imports without this module's
@@ -169,23 +175,116 @@ export const DatabaseSourceSchema = z
   .refine(oneTransform, { message: 'use transform (JSONata) or script (JavaScript), not both', path: ['script'] });
 export type DatabaseSource = z.output<typeof DatabaseSourceSchema>;
 
-/** The `source` of a pull stream. `kind` must match the stream's `type`. */
-export const PullSourceSchema = z.discriminatedUnion('kind', [ApiPullSourceSchema, DatabaseSourceSchema]);
+const FieldKey = z.string().regex(FIELD_NAME, 'must be a field name of the schema');
+/** Devices sit on private networks: unlike an API's, a device source reaches them unless told otherwise. */
+const DeviceCommon = {
+  ...Common,
+  timeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).default(DEFAULT_DEVICE_TIMEOUT_MS),
+  allowPrivateTargets: z.boolean().default(true),
+};
+
+const RegisterSpecSchema = z.preprocess(
+  // `{field: 40001}` is `{field: {address: 40001}}`
+  (v) => (typeof v === 'number' ? { address: v } : v),
+  z
+    .strictObject({
+      /** The documented address: 4xxxx a holding register, 3xxxx an input register (see `modbus-registers.ts`). */
+      address: z.number().int(),
+      type: z.enum(REGISTER_TYPES).optional(),
+    })
+    .superRefine((r, ctx) => {
+      const loc = parseRegisterAddress(r.address);
+      if (typeof loc === 'string') ctx.addIssue({ code: 'custom', path: ['address'], message: loc });
+      else if (loc.offset + registerWords(r.type) > 65_536) ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${r.type} reads two registers: ${r.address} is the last one` });
+    }),
+);
+
+/**
+ * A PLC polled over Modbus TCP: its holding (4xxxx) and input (3xxxx) registers read on `schedule`, each into
+ * the schema field it is keyed by; the time field is the poll's time.
+ */
+export const ModbusSourceSchema = z.strictObject({
+  kind: z.literal('modbus_tcp'),
+  host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or an IP address'),
+  port: z.number().int().min(1).max(65_535).default(DEFAULT_MODBUS_PORT),
+  /** The Modbus unit (slave) id; gateways route by it, most PLCs answer any. */
+  unitId: z.number().int().min(0).max(255).default(1),
+  registers: z
+    .record(FieldKey, RegisterSpecSchema)
+    .refine((r) => Object.keys(r).length > 0, 'name at least one register')
+    .refine((r) => Object.keys(r).length <= 256, 'at most 256 registers'),
+  ...DeviceCommon,
+}).refine(oneTransform, { message: 'use transform (JSONata) or script (JavaScript), not both', path: ['script'] });
+export type ModbusSource = z.output<typeof ModbusSourceSchema>;
+
+/**
+ * A BACnet/IP device polled for its points' present-values: `device` is the device's object-name, found by
+ * Who-Is (broadcast) or at `address`; each point is an object of that device named by its object-name.
+ */
+export const BacnetSourceSchema = z.strictObject({
+  kind: z.literal('bacnet'),
+  device: z.string().min(1).max(255),
+  /** `host` or `host:port` (default port 47808): asks that address instead of broadcasting Who-Is (needed in AWS: a VPC has no broadcast). */
+  address: z
+    .string()
+    .max(260)
+    .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')
+    .refine((a) => !a.includes(':') || (Number(a.split(':')[1]) >= 1 && Number(a.split(':')[1]) <= 65_535), 'the port must be 1-65535')
+    .optional(),
+  /** Field → the point's object-name. */
+  points: z
+    .record(FieldKey, z.string().min(1).max(255))
+    .refine((p) => Object.keys(p).length > 0, 'name at least one point')
+    .refine((p) => Object.keys(p).length <= 256, 'at most 256 points'),
+  ...DeviceCommon,
+}).refine(oneTransform, { message: 'use transform (JSONata) or script (JavaScript), not both', path: ['script'] });
+export type BacnetSource = z.output<typeof BacnetSourceSchema>;
+
+/** The `source` of a pull stream. `kind` must match the stream's `type` (`modbus_tcp` and `bacnet`: an `iot_sensor`). */
+export const PullSourceSchema = z.discriminatedUnion('kind', [ApiPullSourceSchema, DatabaseSourceSchema, ModbusSourceSchema, BacnetSourceSchema]);
 export type PullSource = z.output<typeof PullSourceSchema>;
 export type PullSourceInput = z.input<typeof PullSourceSchema>;
 
 /**
- * The `source` checks that depend on the stream: present exactly for pull types, of the matching kind.
+ * The `source` checks that depend on the stream: present exactly for pull types, of the matching kind; an
+ * `iot_sensor` may be polled from a device (`modbus_tcp`, `bacnet`), each register or point filling a field of
+ * its schema.
  *
  * @example
  * checkSourceFits({ type: 'iot_sensor', source: undefined }, ctx); // nothing to report
  */
-export function checkSourceFits(s: { type: string; source?: { kind: string } | undefined }, ctx: z.RefinementCtx): void {
+export function checkSourceFits(
+  s: { type: string; source?: { kind: string } | undefined; schema?: Readonly<Record<string, { type: string; enum?: readonly (string | number)[] | undefined }>>; timeField?: string },
+  ctx: z.RefinementCtx,
+): void {
+  const device = s.source !== undefined && (DEVICE_SOURCE_KINDS as readonly string[]).includes(s.source.kind);
   if (isPullType(s.type)) {
     if (!s.source) ctx.addIssue({ code: 'custom', path: ['source'], message: `a ${s.type} stream needs a source` });
     else if (s.source.kind !== s.type) ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: `must be '${s.type}' for a ${s.type} stream` });
-  } else if (s.source) {
-    ctx.addIssue({ code: 'custom', path: ['source'], message: `a ${s.type} stream has no source: only api_pull and database streams pull` });
+  } else if (s.source && !(device && s.type === 'iot_sensor')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: device ? ['type'] : ['source'],
+      message: device ? `a ${s.source.kind} source polls a device: the stream is an iot_sensor` : `a ${s.type} stream has no source: only api_pull and database streams, and iot_sensor streams polled from a device, pull`,
+    });
+  }
+  if (device && s.schema) checkDeviceFields(s.source as ModbusSource | BacnetSource, s.schema, s.timeField ?? 'timestamp', ctx);
+}
+
+/** Each register or point fills a field of the schema that can take a number; the time field is the poll's. */
+function checkDeviceFields(source: ModbusSource | BacnetSource, schema: NonNullable<Parameters<typeof checkSourceFits>[0]['schema']>, timeField: string, ctx: z.RefinementCtx): void {
+  const key = source.kind === 'modbus_tcp' ? 'registers' : 'points';
+  const what = source.kind === 'modbus_tcp' ? 'register' : 'point';
+  const entries = Object.keys(source.kind === 'modbus_tcp' ? source.registers : source.points);
+  for (const field of entries) {
+    const spec = Object.hasOwn(schema, field) ? schema[field] : undefined;
+    const refusal =
+      field === timeField
+        ? `'${field}' is the time field: each poll sets it to the poll's time`
+        : !spec
+          ? `'${field}' is not a field of the schema: each ${what} fills the schema field of its name`
+          : fieldRefusal(spec, what);
+    if (refusal) ctx.addIssue({ code: 'custom', path: ['source', key, field], message: refusal });
   }
 }
 
@@ -196,6 +295,7 @@ export function checkSourceFits(s: { type: string; source?: { kind: string } | u
  * secretNames(source); // ['VENDOR_TOKEN']
  */
 export function secretNames(source: PullSource): string[] {
+  if (source.kind === 'modbus_tcp' || source.kind === 'bacnet') return [];
   const texts = source.kind === 'api_pull' ? [source.url, ...Object.values(source.headers), JSON.stringify(source.body ?? null)] : [source.connection.user, source.connection.password];
   return [...new Set(texts.flatMap((t) => [...t.matchAll(SECRET_REF_GLOBAL)].map((m) => m[1]!)))];
 }

@@ -2,6 +2,7 @@ import { BadRequestError, type Issue } from './errors';
 import { GRANULARITIES, isGranularity, type Downsampler } from './granularity';
 import { isPullType } from './pull-source';
 import { translateAlerting, translateRules } from './seed-dialect-alerts';
+import { deriveDeviceSchema, isDeviceSource, patchDevicePoll, translateDeviceSource } from './seed-dialect-devices';
 import { isJavaScriptFunction, transformationStages } from './transformations';
 import { parseStreamInput, parseStreamPatch, STREAM_TYPES, type Stream, type StreamType, type StreamInput, type StreamPatch } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
@@ -19,6 +20,7 @@ import { isUnixCron, unixCronToEventBridge } from './unix-cron';
  * | `source` of an `api_pull`: `{endpoint, method, headers, schedule, timeout}` | `source: {kind: 'api_pull', url, method, headers, schedule, timeoutMs}` |
  * | `source` of a `database`: `{type: 'postgresql', connection: {…, username}, query, schedule, parameters, incrementalColumn}` | `source: {kind: 'database', engine, connection: {…, user}, …, initialCursor, mapping}` |
  * | `source` of an `iot_sensor` | `device`; with a `deviceId`, a `deviceId` string field and dimension |
+ * | `source` `plc_integration` (Modbus TCP) or `bacnet`, `processing.frequency` | an `iot_sensor` polled by a `modbus_tcp` or `bacnet` source (`seed-dialect-devices.ts`) |
  * | `source` of an `event_stream`: `{type: 'webhook', endpoint, authentication, secret}` | `webhook: {authentication, secret}` |
  * | `eventTypes: {type: {field: spec}}` | `eventTypes: {type: {fields, required}}`, their fields in `schema`, an `eventType` field |
  * | `${NAME}` in a source's URL, headers or credentials | `${secret:NAME}` |
@@ -91,6 +93,8 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
   const rename = (canonical: Path, written: Path) => t.renames.push({ canonical, written });
   const issue = (path: Path, message: string) => t.issues.push({ path, message });
   if (!stream) documentType(body, issue);
+  // a BACnet device's points make its schema (seed-dialect-devices.ts), before any is learned
+  if (!stream) deriveDeviceSchema(body);
   // the documents' definitions without a schema (Energy Management, HVAC Monitoring): the records' own fields
   // make it, each typed by its first value (`learnSchema`, validate-record.ts)
   if (!stream && !('schema' in body) && !('eventTypes' in body) && !('learnSchema' in body)) {
@@ -114,6 +118,7 @@ export function translateDefinition(input: unknown, stream?: Stream): Translatio
     delete body.streamId;
     rename(['alerts'], ['rules']);
   } else if (Array.isArray(body.alerts)) body.alerts = translateRules(body.alerts, ['alerts'], issue, rename);
+  if (stream) patchDevicePoll(body, stream.source, rename, issue);
   if ('processing' in body) translateProcessing(body, type, stream, rename, issue);
   t.body = body;
   return t;
@@ -125,12 +130,9 @@ const SOURCE_TYPES: Readonly<Record<string, StreamType | { refused: string }>> =
   api_pull: 'api_pull',
   postgresql: 'database',
   webhook: 'event_stream',
-  plc_integration: {
-    refused: 'Tributary does not poll PLCs (Modbus TCP): run a gateway that reads the registers and publishes them to this stream over MQTT or HTTPS (Telegraf\'s modbus input, Node-RED), and create the stream as an iot_sensor',
-  },
-  bacnet: {
-    refused: 'Tributary does not speak BACnet: run a gateway that reads the points and publishes them to this stream over MQTT or HTTPS (Node-RED, a BACnet/MQTT gateway), and create the stream as an iot_sensor',
-  },
+  // polled from the device: an iot_sensor with a modbus_tcp or bacnet source
+  plc_integration: 'iot_sensor',
+  bacnet: 'iot_sensor',
 };
 
 /**
@@ -390,6 +392,8 @@ function translateSource(body: Obj, type: string | undefined, rename: Rename, is
       out.mapping = generated(Object.fromEntries(Object.keys(body.schema).map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)])));
     }
     body.source = out;
+  } else if (type === 'iot_sensor' && isDeviceSource(source)) {
+    body.source = translateDeviceSource(source, body, rename, issue);
   } else if (type === 'iot_sensor' && Array.isArray(source.topics)) {
     // devices that publish to another broker: the stream subscribes to that broker's topics
     const { type: protocol, endpoint, url, topics, ...rest } = source;
@@ -495,6 +499,8 @@ function translateProcessing(body: Obj, type: string | undefined, stream: Stream
 function translateDefaultQuery(body: Obj, processing: Obj, stream: Stream | undefined, rename: Rename, issue: Report): void {
   const { frequency, aggregation } = processing;
   if (frequency === undefined && aggregation === undefined) return;
+  // a polled device's frequency is its poll interval (source.schedule), not a default query
+  if (aggregation === undefined && isDeviceSource(body.source)) return;
   const granularity = frequency ?? stream?.defaultQuery?.granularity;
   if (granularity === undefined) {
     issue(['processing', 'aggregation'], 'needs processing.frequency, the window it aggregates over');

@@ -25,7 +25,11 @@ export type ValidationMode = 'strict' | 'lenient';
 export const PULL_STREAM_TYPES = ['api_pull', 'database'] as const;
 export type PullStreamType = (typeof PULL_STREAM_TYPES)[number];
 
-/** Whether a stream of this type must (and may) have a `source`. */
+/** The sources that poll a device on the stream's network; an `iot_sensor` stream may have one. */
+export const DEVICE_SOURCE_KINDS = ['modbus_tcp', 'bacnet'] as const;
+export type DeviceSourceKind = (typeof DEVICE_SOURCE_KINDS)[number];
+
+/** Whether a stream of this type must (and may) have a `source` (an `iot_sensor` may have a device source). */
 export const isPullType = (type: string): type is PullStreamType => (PULL_STREAM_TYPES as readonly string[]).includes(type);
 
 

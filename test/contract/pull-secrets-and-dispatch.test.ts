@@ -76,6 +76,17 @@ describe('sqsPullDispatch (responses shaped from the API reference)', () => {
     sqs.restore();
   });
 
+  it('delays each message of a later run within the tick by delaySeconds', async () => {
+    const sqs = mockClient(SQSClient);
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({ Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m${e.Id}`, MD5OfMessageBody: 'x' })), Failed: [] }));
+    const dispatch = sqsPullDispatch(new SQSClient({}), 'https://sqs.eu-west-1.amazonaws.com/123/pulls');
+    await dispatch(['line-7']);
+    await dispatch(['line-7', 'line-8'], 20);
+    const entries = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!.map((e) => e.DelaySeconds));
+    expect(entries).toEqual([[undefined], [20, 20]]);
+    sqs.restore();
+  });
+
   it('fails when SQS reports an entry it did not take', async () => {
     const sqs = mockClient(SQSClient);
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: '0', SenderFault: false, Code: 'InternalError' }] });
@@ -124,5 +135,38 @@ describe('the dispatcher on dynalite', () => {
     world.clock.set(Date.parse('2026-12-02T12:30:05.000Z'));
     await a();
     expect(dispatched.filter((id) => id === 'noon')).toHaveLength(2);
+  });
+
+  it('spreads a 10-second poll over EventBridge\'s minute: six runs 10 s apart per tick, each once with two dispatchers', async () => {
+    const schema = { lineSpeed: { type: 'number' }, timestamp: { type: 'datetime' } };
+    const source = { kind: 'modbus_tcp', host: '10.0.0.7', registers: { lineSpeed: 40002 }, schedule: 'rate(10 seconds)' };
+    await world.create({ id: 'line-7', name: 'l', type: 'iot_sensor', schema, source });
+    const runs: { id: string; delay: number }[] = [];
+    const make = () =>
+      makeDispatcher({ registry: world.registry, state: world.state, clock: world.clock, log: silentLog, tickMs: 60_000, dispatch: async (ids, delay) => void runs.push(...ids.map((id) => ({ id, delay: delay ?? 0 }))) });
+    const [a, b] = [make(), make()];
+    world.clock.set(Date.parse('2026-12-01T12:00:30.000Z'));
+    await Promise.all([a(), b()]);
+    expect(runs).toEqual([0, 10, 20, 30, 40, 50].map((delay) => ({ id: 'line-7', delay })));
+    expect((await world.state.get('line-7'))?.nextRunAt).toBe('2026-12-01T12:01:30.000Z');
+    world.clock.set(Date.parse('2026-12-01T12:01:30.500Z'));
+    await a();
+    expect(runs).toHaveLength(12);
+  });
+
+  it('dispatches a 10-second poll once per tick on its 10 s grid when the tick is finer (one machine)', async () => {
+    const schema = { lineSpeed: { type: 'number' }, timestamp: { type: 'datetime' } };
+    await world.create({ id: 'line-9', name: 'l', type: 'iot_sensor', schema, source: { kind: 'modbus_tcp', host: '10.0.0.9', registers: { lineSpeed: 40002 }, schedule: 'rate(10 seconds)' } });
+    const dispatched: string[] = [];
+    const tick = makeDispatcher({ registry: world.registry, state: world.state, clock: world.clock, log: silentLog, dispatch: async (ids) => void dispatched.push(...ids) });
+    world.clock.set(Date.parse('2026-12-01T12:00:00.300Z'));
+    await tick();
+    expect((await world.state.get('line-9'))?.nextRunAt).toBe('2026-12-01T12:00:10.000Z');
+    world.clock.set(Date.parse('2026-12-01T12:00:05.300Z'));
+    await tick();
+    world.clock.set(Date.parse('2026-12-01T12:00:10.200Z'));
+    await tick();
+    expect(dispatched).toEqual(['line-9', 'line-9']);
+    expect((await world.state.get('line-9'))?.nextRunAt).toBe('2026-12-01T12:00:20.000Z');
   });
 });

@@ -75,6 +75,8 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   'ipaddr.js': 'classes the addresses pulls and alert actions resolve to, in memory',
   jsonata: 'evaluates pull transforms in memory',
   pg: 'speaks the PostgreSQL protocol to a pull source, not to AWS',
+  'modbus-serial': 'speaks Modbus TCP to a PLC a pull polls, not to AWS',
+  '@bacnet-js/client': 'speaks BACnet/IP (UDP) to a building device a pull polls, not to AWS',
   protobufjs: "parses a stream's generated .proto and decodes protobuf request bodies in memory",
   'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   'simple-statistics': 'computes regressions, correlations and medians for the analyze route in memory',

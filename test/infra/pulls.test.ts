@@ -1,3 +1,5 @@
+import type { CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +105,39 @@ describe('pull functions IAM (least privilege)', () => {
     expect(VpcConfig.SecurityGroupIds.length).toBe(1);
     expect(inVpc.props(inVpc.stack.pulls.dispatcherFunction.fn).VpcConfig).toBeUndefined();
     expect(onPulls(inVpc.nagReport, inVpc.stack).map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('puts the pull function in the VPC of the pulls.vpc setting (a PLC or BACnet network), with its subnets and security group, and no unacknowledged cdk-nag finding', () => {
+    const built = createTributaryApp({
+      appProps: {
+        context: {
+          ...WITHOUT_BUNDLING.appProps.context,
+          'tributary:pulls.vpc': '{"vpcId":"vpc-0a1b2c3d4e5f60718","subnetIds":["subnet-0a1b2c3d4e5f60718","subnet-0f1e2d3c4b5a69788"],"securityGroupIds":["sg-0a1b2c3d4e5f60718"]}',
+        },
+      },
+    });
+    const resources = Template.fromStack(built.stack).toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+    const fnProps = (fn: TributaryFunction) => resources[built.stack.getLogicalId(fn.fn.node.defaultChild as CfnElement)]!.Properties;
+    expect(fnProps(built.stack.pulls.pullFunction).VpcConfig).toEqual({ SubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0f1e2d3c4b5a69788'], SecurityGroupIds: ['sg-0a1b2c3d4e5f60718'] });
+    // Lambda's own policy for the network interfaces, on the pull function's role only
+    const vpcPolicy = (fn: TributaryFunction) => JSON.stringify(resources[built.stack.getLogicalId(fn.role.node.defaultChild as CfnElement)]!.Properties.ManagedPolicyArns ?? []);
+    expect(vpcPolicy(built.stack.pulls.pullFunction)).toContain('AWSLambdaVPCAccessExecutionRole');
+    for (const fn of built.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction && c !== built.stack.pulls.pullFunction)) {
+      expect(fnProps(fn).VpcConfig, fn.node.path).toBeUndefined();
+      expect(vpcPolicy(fn), fn.node.path).not.toContain('AWSLambdaVPCAccessExecutionRole');
+    }
+    expect(built.nag.validateScope(built.app).violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('refuses a pulls.vpc setting that is not a VPC, subnet and security group by id, naming the key', () => {
+    expect(() =>
+      createTributaryApp({ appProps: { context: { ...WITHOUT_BUNDLING.appProps.context, 'tributary:pulls.vpc': '{"vpcId":"my-vpc","subnetIds":[]}' } } }),
+    ).toThrow(/tributary:pulls\.vpc\.vpcId: must be a VPC id[\s\S]*tributary:pulls\.vpc\.subnetIds/);
+  });
+
+  it('keeps the pull queue a standard queue: a 10-second poll\'s later runs in a minute are delayed messages, which FIFO queues cannot have', () => {
+    expect(props(synth.stack.pulls.queue).FifoQueue).toBeUndefined();
+    expect(actionsOf(synth.stack.pulls.dispatcherFunction)).toContain('sqs:SendMessage');
   });
 
   it('keeps the pull state in the single table: the functions get its name, no other table exists (but ingest\'s idempotency keys and the events)', () => {

@@ -21,7 +21,16 @@ describe('parseSchedule', () => {
     expect(() => parseSchedule('rate(0 minutes)')).toThrow(/at least 1/);
     expect(() => parseSchedule('rate(1 minutes)')).toThrow(/rate\(1 minute\)/);
     expect(() => parseSchedule('rate(5 minute)')).toThrow(/rate\(5 minutes\)/);
-    expect(() => parseSchedule('rate(30 seconds)')).toThrow(/EventBridge schedule/);
+    expect(() => parseSchedule('rate(30 second)')).toThrow(/rate\(30 seconds\)/);
+    expect(() => parseSchedule('rate(30 secs)')).toThrow(/EventBridge schedule/);
+  });
+
+  it('reads Tributary\'s rates in seconds (5 to 59), for polled devices, and refuses shorter or longer ones', () => {
+    expect(parseSchedule('rate(10 seconds)')).toMatchObject({ kind: 'rate', everyMs: 10_000 });
+    expect(parseSchedule('rate(5 seconds)')).toMatchObject({ kind: 'rate', everyMs: 5_000 });
+    expect(() => parseSchedule('rate(4 seconds)')).toThrow(/5 to 59 seconds/);
+    expect(() => parseSchedule('rate(1 second)')).toThrow(/5 to 59 seconds/);
+    expect(() => parseSchedule('rate(60 seconds)')).toThrow(/in minutes/);
   });
 
   it('turns a 6-field EventBridge cron into a 7-field croner pattern, ? as *', () => {

@@ -155,14 +155,103 @@ describe('parseDefinition (the documents\' dialect)', () => {
     });
   });
 
-  it.each([
-    ['production-line', 'Modbus TCP'],
-    ['hvac-monitoring', 'BACnet'],
-  ])('refuses the %s integration example at source.type, saying what to run instead', (name, protocol) => {
-    const issues = issuesOf(() => parseDefinition(documentDefinition(name)));
-    expect(issues[0]).toEqual({ path: ['source', 'type'], message: expect.stringContaining(protocol) });
-    expect(issues[0]!.message).toContain('publishes them to this stream over MQTT or HTTPS');
-    expect(issues.map((i) => i.path)).not.toContainEqual(['type']);
+  it('takes the Production Line integration example as an iot_sensor polled over Modbus TCP every 10 s, each register in its camelCase field', () => {
+    const input = parseDefinition(documentDefinition('production-line'));
+    expect(input).toMatchObject({ type: 'iot_sensor', tags: { category: 'manufacturing' }, dimensions: [], validation: 'strict' });
+    expect(input.source).toEqual({
+      kind: 'modbus_tcp',
+      host: 'line-7.factory.com',
+      port: 502,
+      unitId: 1,
+      registers: {
+        productionCount: { address: 40001 },
+        lineSpeed: { address: 40002 },
+        qualityStatus: { address: 40003 },
+        temperature: { address: 40004 },
+        pressure: { address: 40005 },
+      },
+      schedule: 'rate(10 seconds)',
+      timeoutMs: 5_000,
+      allowPrivateTargets: true,
+    });
+    // the frequency is the poll interval: the records are read back as polled, not in 10 s means
+    expect(input.defaultQuery).toBeUndefined();
+  });
+
+  it('takes the HVAC Monitoring integration example, which gives no schema, as an iot_sensor polled over BACnet: a number field per point', () => {
+    const def = documentDefinition('hvac-monitoring');
+    delete def.processing.alerting; // its baseline alert is not this test's
+    const input = parseDefinition(def);
+    expect(input.schema).toEqual({
+      zone1Temperature: { type: 'number' },
+      zone1Humidity: { type: 'number' },
+      zone1Setpoint: { type: 'number' },
+      energyConsumption: { type: 'number' },
+      systemStatus: { type: 'number' },
+      timestamp: { type: 'datetime', required: true },
+    });
+    expect(input).toMatchObject({ type: 'iot_sensor', tags: { category: 'building_systems' } });
+    expect(input.source).toMatchObject({
+      kind: 'bacnet',
+      device: 'BAC-HVAC-hq',
+      points: { zone1Temperature: 'Zone1.Temperature', zone1Humidity: 'Zone1.Humidity', zone1Setpoint: 'Zone1.Setpoint', energyConsumption: 'System.Energy.Consumption', systemStatus: 'System.Status' },
+      schedule: 'rate(5 minutes)',
+    });
+  });
+
+  it('takes the HVAC Monitoring example whole, its baseline alert on the energyConsumption field its points make', () => {
+    const input = parseDefinition(documentDefinition('hvac-monitoring'));
+    expect(input.alerts).toEqual([expect.objectContaining({ name: 'energyConsumption greater_than', when: expect.objectContaining({ field: 'energyConsumption', op: '>' }) })]);
+    expect(input).not.toHaveProperty('learnSchema');
+  });
+
+  it('refuses a register that fills no schema field, a coil address and a string field without an enum, each at the register the client wrote', () => {
+    const line = documentDefinition('production-line');
+    const issues = issuesOf(() =>
+      parseDefinition({
+        ...line,
+        schema: { ...line.schema, pressure: { type: 'string' } },
+        source: { ...line.source, registers: { ...line.source.registers, spindle_rpm: 40010, temperature: 10004 } },
+      }),
+    );
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: ['source', 'registers', 'spindle_rpm'], message: expect.stringContaining("no schema field 'spindle_rpm' or 'spindleRpm'") },
+        { path: ['source', 'registers', 'temperature'], message: expect.stringContaining('coils (0xxxx) and discrete inputs (1xxxx) are bits') },
+        { path: ['source', 'registers', 'pressure'], message: expect.stringContaining('only with an enum') },
+      ]),
+    );
+    expect(issues).toHaveLength(3);
+  });
+
+  it('refuses another protocol and an endpoint that is not plc://host:port, once each', () => {
+    const line = documentDefinition('production-line');
+    const issues = issuesOf(() => parseDefinition({ ...line, source: { ...line.source, protocol: 'profinet', endpoint: 'https://line-7.factory.com' } }));
+    expect(issues).toEqual([
+      { path: ['source', 'protocol'], message: expect.stringContaining('modbus_tcp') },
+      { path: ['source', 'endpoint'], message: 'must be plc://host:port (port 502 when left out)' },
+    ]);
+  });
+
+  it('takes BACnet points as an object with the fields named as written, and asks for one when two listed points name one field', () => {
+    const def = { name: 'AHU', type: 'building_systems', source: { type: 'bacnet', device: 'AHU-1', address: '10.1.2.3', points: { supply: 'AHU1.SA.Temp', fan: 'AHU1.Fan.Status' } }, processing: { frequency: '1m' } };
+    expect(parseDefinition(def).source).toMatchObject({ kind: 'bacnet', address: '10.1.2.3', points: { supply: 'AHU1.SA.Temp', fan: 'AHU1.Fan.Status' }, schedule: 'rate(1 minute)' });
+    expect(Object.keys(parseDefinition(def).schema)).toEqual(['supply', 'fan', 'timestamp']);
+    const clash = issuesOf(() => parseDefinition({ ...def, source: { ...def.source, points: ['Zone1.Temperature', 'Building.Zone1.Temperature'] } }));
+    expect(clash).toEqual([{ path: ['source', 'points', 1], message: expect.stringContaining("both name the field 'zone1Temperature'") }]);
+  });
+
+  it('changes how often a device is polled on a patch of processing.frequency alone, its source otherwise as it is', () => {
+    const stream = newStream(parseDefinition(documentDefinition('production-line')), NOW, () => 'abc123');
+    const patch = parseDefinitionPatch({ processing: { frequency: '30s' } }, stream);
+    expect(patch.source).toEqual({ ...stream.source, schedule: 'rate(30 seconds)' });
+    expect(patch.defaultQuery).toBeUndefined();
+    expect(issuesOf(() => parseDefinitionPatch({ processing: { frequency: '2s' } }, stream))).toEqual([{ path: ['processing', 'frequency'], message: expect.stringContaining('5 to 59 seconds') }]);
+  });
+
+  it('asks a polled device for processing.frequency', () => {
+    const { processing: _p, ...line } = documentDefinition('production-line');
+    expect(issuesOf(() => parseDefinition(line))).toContainEqual({ path: ['processing', 'frequency'], message: expect.stringContaining('a polled device needs processing.frequency') });
   });
 
   it('takes the Energy Management example, which gives no schema, as a stream that learns it, with its bearer token and its transformation', () => {

@@ -118,6 +118,9 @@ export class TributaryFunction extends Construct {
       description: `Tributary ${props.handler} function`,
     });
     this.logGroup.grantWrite(this.role);
+    // CDK's Function adds this policy only to a role it creates itself: on our own role, a function in a VPC would fail to
+    // create (it must manage its network interfaces, ec2:*NetworkInterface*, in its subnets)
+    if (props.network) this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
 
     this.fn = new NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, handlerEntry(props.handler)),
@@ -155,6 +158,9 @@ export class TributaryFunction extends Construct {
         sourceMap: true,
         sourcesContent: false,
         bundleAwsSDK: true,
+        // modbus-serial (Modbus TCP pulls) loads the optional serialport only for serial lines, inside a try: left out
+        // of the bundle, its native bindings never reach a function, and the TCP client loads without it
+        externalModules: ['serialport'],
         tsconfig: join(REPO_ROOT, 'tsconfig.json'),
         // QuickJS (JavaScript transforms, functions/commons/js-sandbox.ts) loads its WebAssembly from beside the bundle
         ...(SANDBOX_HANDLERS.has(props.handler) && {

@@ -36,15 +36,17 @@ export const PULL_TIMEOUT = Duration.seconds(90);
 /**
  * Scheduled pulls: an EventBridge rule fires the dispatcher every minute; the dispatcher finds the pull
  * streams whose schedule is due (their `STREAM#<id>`/`PULL` item) and puts one message per pull on the pull
- * queue; the pull function runs each pull (REST API or PostgreSQL) and sends the records to the ingest
- * queue. The same pull function answers `POST /v1/streams/{id}/pull`.
+ * queue; the pull function runs each pull (REST API, PostgreSQL, a Modbus TCP or BACnet device) and sends the
+ * records to the ingest queue. The same pull function answers `POST /v1/streams/{id}/pull`. A rate in seconds
+ * (a PLC polled every 10 s) is that minute's runs, sent by the dispatcher as delayed messages.
  *
  * One dispatcher rule rather than a schedule per stream: streams are created and changed through the API at
  * any time, and one rule needs no EventBridge write permission at runtime, no schedule to keep in step with
  * the table, and no quota per stream; the schedule expressions are evaluated by the same code on one machine.
  *
  * Secrets are read from Secrets Manager under `tributary/pull/` only. The pull function has no VPC unless
- * `network` is given (a database in a private subnet); the stream then sets `allowPrivateTargets`.
+ * `network` is given (a database in a private subnet, a plant's or building's network); a database stream then
+ * sets `allowPrivateTargets` (device sources allow private targets by default).
  *
  * @example
  * const pulls = new Pulls(this, 'Pulls', {
@@ -77,7 +79,7 @@ export class Pulls extends Construct {
 
     this.pullFunction = new TributaryFunction(this, 'PullFunction', {
       handler: 'pull',
-      description: 'Tributary pulls: REST APIs and PostgreSQL on schedule (pull queue) and on POST /v1/streams/{id}/pull',
+      description: 'Tributary pulls: REST APIs, PostgreSQL, Modbus TCP and BACnet devices on schedule (pull queue) and on POST /v1/streams/{id}/pull',
       memorySize: 512,
       timeout: PULL_TIMEOUT,
       environment: { TABLE_NAME: table.tableName, QUEUE_URL: props.ingestQueue.queueUrl, SECRET_PREFIX: PULL_SECRET_PREFIX },
