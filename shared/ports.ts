@@ -80,16 +80,25 @@ export interface IngestEnvelope {
 }
 
 /**
- * An `event_stream`'s events, whole (metadata, both times, data of any size): DynamoDB in AWS, dynalite on
- * one machine. Ephemeral events are gone once their hot TTL has passed.
+ * Where the writer puts an `event_stream`'s events, whole (metadata, both times, data of any size): hot in
+ * DynamoDB until their TTL, archived ones also cold in S3 (dynalite and s3rver on one machine).
  *
  * @example
  * await events.put('orders', storedEvents);
- * const { events: page, next } = await events.query('orders', parseEventQuery(params, now), now);
  */
-export interface EventStore {
+export interface EventSink {
   /** Idempotent by event id: a redelivered batch stores nothing twice. */
   put(streamId: string, events: readonly StoredEvent[]): Promise<void>;
+}
+
+/**
+ * Where a query reads them: the hot ones still hot and the cold ones after their TTL, merged; ephemeral
+ * events are gone once their TTL has passed.
+ *
+ * @example
+ * const { events: page, next } = await events.query('orders', parseEventQuery(params, now), now);
+ */
+export interface EventSource {
   query(streamId: string, query: EventQuery, now: number): Promise<{ events: StoredEvent[]; next?: { time: number; id: string } }>;
 }
 

@@ -4,7 +4,7 @@ import { eventAnswer, eventCursor, parseEventQuery } from '../../shared/domain/e
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, EventStore, PointStore, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventSource, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
@@ -18,7 +18,7 @@ export interface QueryDeps {
   clock: Clock;
   log: Logger;
   /** An `event_stream`'s events, whole (`GET …/events`); that route answers 404 without it. */
-  events?: EventStore;
+  events?: EventSource;
 }
 
 /**
@@ -71,7 +71,7 @@ export function makeQueryHandler(deps: QueryDeps) {
     const now = clock.now();
     const q = parseEventQuery(event.queryStringParameters ?? {}, now);
     const { events, next } = await deps.events.query(stream.id, q, now);
-    const body = { streamId: stream.id, timeAxis: q.timeAxis, ...(q.asOf !== undefined && { asOf: new Date(q.asOf).toISOString() }), events: events.map((e) => eventAnswer(e)), ...(next && { nextCursor: eventCursor(next) }) };
+    const body = { streamId: stream.id, timeAxis: q.timeAxis, ...(q.asOf !== undefined && { asOf: new Date(q.asOf).toISOString() }), events: events.map((e) => eventAnswer(e, now)), ...(next && { nextCursor: eventCursor(next) }) };
     return encodedAnswer(acceptsGzip(header(event, 'accept-encoding')), 'application/json', JSON.stringify(body));
   }
 

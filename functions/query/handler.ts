@@ -1,5 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
+import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { systemClock } from '../../shared/ports';
@@ -9,6 +12,7 @@ import { queryConfig } from './config';
 
 const config = queryConfig(process.env);
 const { log, traced, observe } = powertools('query');
+const dynamo = traced(new DynamoDBClient({}));
 
 export const handler = observe(
   makeQueryHandler({
@@ -16,6 +20,9 @@ export const handler = observe(
   store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }, traced),
   clock: systemClock,
   log,
-  events: new DynamoDbEventStore({ client: traced(new DynamoDBClient({})), tableName: config.EVENTS_TABLE_NAME }),
+  events: new TieredEventSource({
+    hot: new DynamoDbEventStore({ client: dynamo, tableName: config.EVENTS_TABLE_NAME }),
+    cold: new S3EventArchive({ s3: traced(new S3Client({})), bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
+  }),
   }),
 );

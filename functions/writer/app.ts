@@ -2,7 +2,7 @@ import { StoreUnavailableError, StreamConflictError, TributaryError } from '../.
 import type { Datapoint } from '../../shared/domain/validate-record';
 import { applyPatch, type FieldSpec, type Stream } from '../../shared/domain/stream-definition';
 import { storedEvents, type StoredEvent } from '../../shared/domain/events';
-import type { AlertEvaluator, Clock, EventStore, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
+import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
@@ -27,7 +27,7 @@ export interface WriterDeps {
    */
   alerts?: AlertEvaluator;
   /** Where an `event_stream`'s events are kept whole (metadata, both times), before their points are written. */
-  events?: EventStore;
+  events?: EventSink;
 }
 
 export interface WriteSummary {

@@ -7,6 +7,8 @@ export const WriterConfig = z.object({
   TIMESTREAM_TABLE: name,
   /** Where event streams' events are kept whole. */
   EVENTS_TABLE_NAME: name,
+  /** Where archived events go cold (S3). */
+  EVENTS_BUCKET: name,
   WRITE_PARALLELISM: z.coerce.number().int().min(1).max(32).default(8),
   /** The alert state machine; alert rules are evaluated only when it is set. */
   ALERT_STATE_MACHINE_ARN: name.optional(),

@@ -2,7 +2,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
+import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
@@ -34,7 +37,10 @@ const streamOfTopic = makeTopicResolver({ devices: new DynamoDbDeviceLookup({ cl
 const writeBatch = makeWriter({
   registry,
   store,
-  events: new DynamoDbEventStore({ client: dynamo, tableName: config.EVENTS_TABLE_NAME }),
+  events: new TieredEventSink({
+    hot: new DynamoDbEventStore({ client: dynamo, tableName: config.EVENTS_TABLE_NAME }),
+    cold: new S3EventArchive({ s3: traced(new S3Client({})), bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
+  }),
   clock: systemClock,
   log,
   ...(alerts && { alerts }),

@@ -83,6 +83,7 @@ export class TributaryStack extends Stack {
     this.ingest = new Ingest(this, 'Ingest', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
+      eventsBucket: this.storage.eventsBucket,
       timestream,
       writer: config.writer,
       maxReceiveCount: config.queue.maxReceiveCount,
@@ -102,6 +103,7 @@ export class TributaryStack extends Stack {
     this.api = new Api(this, 'Api', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
+      eventsBucket: this.storage.eventsBucket,
       timestream,
       ingestFunction: this.ingest.ingestFunction,
       pullFunction: this.pulls.pullFunction,

@@ -11,6 +11,10 @@ import { makeQueryHandler } from '../../functions/query/app';
 import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dynamodb-event-store';
+import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
+import { TieredEventSource } from '../../shared/aws/tiered-event-source';
+import { startS3 } from '../../shared/local/s3-server';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
@@ -31,8 +35,9 @@ import { patient } from './patient';
 import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
 
 export const TABLE_NAME = 'tributary';
-/** Event streams' events, whole: a table of their own, as in AWS. */
+/** Event streams' events, whole: a table of their own (hot) and a bucket (cold), as in AWS. */
 export const EVENTS_TABLE_NAME = 'tributary-events';
+export const EVENTS_BUCKET = 'tributary-events';
 
 export interface Runtime {
   httpPort: number;
@@ -98,7 +103,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     });
     closers.push(() => queue.close());
     // the data dir is ours now: dynalite and DuckDB open side by side (a restart waits for the slower only)
-    const [dynamo, duckdb] = await settleAll([
+    const [dynamo, duckdb, s3] = await settleAll([
       startDynalite({ path: join(config.dataDir, 'dynamodb') }).then(async (dynamo) => {
         closers.push(() => dynamo.close());
         options.faults?.dynamodb?.(dynamo.client);
@@ -110,9 +115,17 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         closers.push(() => duckdb.close());
         return duckdb;
       }),
+      // S3's stand-in for the cold tier of event streams' events, on files in the data dir
+      startS3({ directory: join(config.dataDir, 's3'), buckets: [EVENTS_BUCKET] }).then((s3) => {
+        closers.push(() => s3.close());
+        return s3;
+      }),
     ]);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
-    const events = new DynamoDbEventStore({ client: dynamo.client, tableName: EVENTS_TABLE_NAME });
+    const eventTiers = {
+      hot: new DynamoDbEventStore({ client: dynamo.client, tableName: EVENTS_TABLE_NAME }),
+      cold: new S3EventArchive({ s3: s3.client, bucket: EVENTS_BUCKET, dynamo: dynamo.client, tableName: EVENTS_TABLE_NAME }),
+    };
     const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
     const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
@@ -133,7 +146,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) }),
-      query: makeQueryHandler({ registry, store, clock, log, events }),
+      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers) }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };
@@ -141,7 +154,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // a store outage holds the batch (and, as the queue fills, ingest answers 429) instead of dead-lettering it
     const waiting = { stopped: () => stopping };
     const writeBatch = makeWriter({
-      events,
+      events: new TieredEventSink(eventTiers),
       registry: patient(registry, ['get', 'addStats'], waiting),
       store: patient(store, ['write'], waiting),
       clock,

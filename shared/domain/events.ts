@@ -265,17 +265,89 @@ export function eventCursor(last: { time: number; id: string }): string {
 }
 
 /**
- * An event as the API answers it.
+ * An event as the API answers it, with the tier it was read from (hot until its TTL, cold after).
  *
  * @example
- * eventAnswer(event); // { id, eventTime: '2026-…Z', validTime: '2026-…Z', metadata, data }
+ * eventAnswer(event, Date.now()); // { id, eventTime: '2026-…Z', validTime: '2026-…Z', metadata, data, storage: 'hot' }
  */
-export function eventAnswer(e: StoredEvent): Record<string, unknown> {
+export function eventAnswer(e: StoredEvent, now: number): Record<string, unknown> {
   return {
     id: e.id,
     eventTime: new Date(e.eventTime).toISOString(),
     validTime: new Date(e.validTime).toISOString(),
     ...(e.metadata && { metadata: e.metadata }),
     data: e.data,
+    storage: now < e.hotUntil ? 'hot' : 'cold',
   };
+}
+
+/**
+ * A container of events as both tiers keep them (a DynamoDB item hot, an S3 object cold): the events of one
+ * request that share a UTC day of event time and a UTC day of valid time, so a container spans less than a
+ * day on either axis, which is what lets a page stop reading early.
+ */
+export interface EventContainer {
+  /** The least and greatest time on each axis of its events. */
+  minE: number;
+  maxE: number;
+  minV: number;
+  maxV: number;
+  events(): Promise<StoredEvent[]>;
+}
+
+const DAY_MS = 86_400_000;
+/** The start of the UTC day of `t`. */
+export const dayStart = (t: number): number => Math.floor(t / DAY_MS) * DAY_MS;
+
+/**
+ * Splits a request's events into containers: one per (UTC day of event time, UTC day of valid time).
+ *
+ * @example
+ * containersOf(events).forEach((group) => writeContainer(group));
+ */
+export function containersOf(events: readonly StoredEvent[]): StoredEvent[][] {
+  const groups = new Map<string, StoredEvent[]>();
+  for (const e of events) {
+    const key = `${dayStart(e.eventTime)}:${dayStart(e.validTime)}`;
+    const list = groups.get(key);
+    if (list) list.push(e);
+    else groups.set(key, [e]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * One page of a query over containers that come in the order of their least time on the query's axis
+ * (greatest first for `desc`): the events of the range, as of, after the cursor and kept by `keep`, in
+ * order, at most `q.limit + 1` of them (the extra one says another page follows). It stops reading
+ * containers once no later one can hold an event of the page: every container spans less than a day.
+ *
+ * @example
+ * const page = await pageOfContainers(containersInKeyOrder(), q, (e) => e.hotUntil > now);
+ */
+export async function pageOfContainers(containers: AsyncIterable<EventContainer>, q: EventQuery, keep: (e: StoredEvent) => boolean): Promise<StoredEvent[]> {
+  const valid = q.timeAxis === 'valid';
+  const time = (e: StoredEvent) => (valid ? e.validTime : e.eventTime);
+  const sign = q.order === 'asc' ? 1 : -1;
+  const compare = (a: StoredEvent, b: StoredEvent) => sign * (time(a) - time(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const after = q.after;
+  const past = (e: StoredEvent) => !after || sign * (time(e) - after.time || (e.id < after.id ? -1 : e.id > after.id ? 1 : 0)) > 0;
+  const want = q.limit + 1;
+  let found: StoredEvent[] = [];
+  for await (const c of containers) {
+    if (found.length >= want) {
+      const edge = time(found[want - 1]!);
+      // asc: later containers start at or after c.minE; desc: every later one ends before the end of c's first day
+      const start = valid ? c.minV : c.minE;
+      if (q.order === 'asc' ? start > edge : dayStart(start) + DAY_MS <= edge) break;
+    }
+    for (const e of await c.events()) {
+      const t = time(e);
+      if (t < q.start || t >= q.end || (q.asOf !== undefined && e.eventTime > q.asOf) || !past(e) || !keep(e)) continue;
+      found.push(e);
+    }
+    found.sort(compare);
+    if (found.length > want) found = found.slice(0, want);
+  }
+  return found;
 }

@@ -40,7 +40,7 @@ describe('events with metadata and two times on the local runtime', () => {
     expect(r.status).toBe(202);
     const { events, timeAxis } = await eventsOf(id, '');
     expect(timeAxis).toBe('event');
-    expect(events).toEqual([{ id: expect.any(String), eventTime: expect.any(String), validTime: expect.any(String), metadata: { metadata: 'metadata', source: 'shop' }, data: { orderId: 'o-1', total: 12.5 } }]);
+    expect(events).toEqual([{ id: expect.any(String), eventTime: expect.any(String), validTime: expect.any(String), metadata: { metadata: 'metadata', source: 'shop' }, data: { orderId: 'o-1', total: 12.5 }, storage: 'hot' }]);
     const t = Date.parse(events[0].eventTime);
     expect(t).toBeGreaterThanOrEqual(before - 5);
     expect(t).toBeLessThanOrEqual(Date.now());
@@ -83,13 +83,13 @@ describe('events with metadata and two times on the local runtime', () => {
     expect(then).toMatchObject({ asOf, events: [{ id: first.id, data: { orderId: 'first' } }] });
   });
 
-  it('forgets an ephemeral event after its hot TTL, and keeps an archived one', async () => {
+  it('forgets an ephemeral event after its hot TTL, and answers an archived one from cold storage', async () => {
     const { id, ingestToken } = await orders();
     expect((await post(id, ingestToken, { orderId: 'gone' }, { 'x-flowcore-metadata-json': b64({ 'ttl-on/stored-event': '1s', 'do-not-archive-on/stored-event': true }) })).status).toBe(202);
     expect((await post(id, ingestToken, { orderId: 'kept' }, { 'x-flowcore-metadata-json': b64({ 'ttl-on/stored-event': '1s' }) })).status).toBe(202);
     expect((await eventsOf(id, '', (e) => e.length === 2)).events).toHaveLength(2);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect((await eventsOf(id, '')).events.map((e: any) => e.data.orderId)).toEqual(['kept']);
+    expect((await eventsOf(id, '')).events.map((e: any) => [e.data.orderId, e.storage])).toEqual([['kept', 'cold']]);
   });
 
   it('refuses bad event headers with 400 naming the header, and stores nothing', async () => {
@@ -118,5 +118,35 @@ describe('events with metadata and two times on the local runtime', () => {
     const r = await local.api(`/v1/streams/${id}/events?timeaxis=valid`);
     expect(r.status).toBe(400);
     expect(r.body.errors[0].path).toEqual(['query', 'timeaxis']);
+  });
+});
+
+describe('hot and cold storage of events, on a clock the test moves', () => {
+  let now = Date.parse('2026-12-04T10:00:00Z');
+  const clocked = startedForSuite(() => startLocal({ clock: { now: () => now } }));
+
+  it('serves an event with a 2 s TTL from hot storage, then from cold by the same query; an ephemeral one is gone', async () => {
+    const r = await clocked.api('/v1/streams', { body: { name: 'Clicks', type: 'event_stream', schema: { page: { type: 'string' } } } });
+    const { id, ingestToken } = r.body;
+    const send = async (page: string, metadata: unknown) => {
+      const res = await fetch(`${clocked.base}/v1/streams/${id}/data`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json', 'x-flowcore-metadata-json': b64(metadata) },
+        body: JSON.stringify([{ page }]),
+      });
+      expect(res.status).toBe(202);
+    };
+    await send('/kept', { 'ttl-on/stored-event': '2s' });
+    await send('/ephemeral', { 'ttl-on/stored-event': '2s', 'do-not-archive-on/stored-event': true });
+    const query = `start=2026-12-04T09:00:00Z&end=2026-12-04T11:00:00Z`;
+    const read = async () => (await clocked.api(`/v1/streams/${id}/events?${query}`)).body.events.map((e: any) => [e.data.page, e.storage]);
+    const end = Date.now() + 10_000;
+    while ((await read()).length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await read()).sort()).toEqual([['/ephemeral', 'hot'], ['/kept', 'hot']]);
+    now += 2_500;
+    expect(await read()).toEqual([['/kept', 'cold']]);
+    // as of an event time, and on the valid axis, the cold tier answers too
+    expect((await clocked.api(`/v1/streams/${id}/events?${query}&timeAxis=valid&asOf=2026-12-04T10:00:00Z`)).body.events.map((e: any) => e.data.page)).toEqual(['/kept']);
+    expect((await clocked.api(`/v1/streams/${id}/events?${query}&asOf=2026-12-04T09:59:59Z`)).body.events).toEqual([]);
   });
 });

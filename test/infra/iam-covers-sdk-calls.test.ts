@@ -37,6 +37,7 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
   '@aws-sdk/client-sfn': { prefix: 'states', aggregate: 'SFN' },
   '@aws-sdk/client-sns': { prefix: 'sns', aggregate: 'SNS' },
   '@aws-sdk/client-sesv2': { prefix: 'ses', aggregate: 'SESv2' },
+  '@aws-sdk/client-s3': { prefix: 's3', aggregate: 'S3' },
   '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
   '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
 };
@@ -111,9 +112,23 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'BatchWriteItemCommand',
-    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.put'],
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold'],
     functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher'],
     why: 'only the streams API deletes streams and their tokens, and only the writer puts events (its grant is on the events table alone)',
+  },
+  {
+    client: 's3',
+    command: 'PutObjectCommand',
+    sentFrom: ['S3EventArchive.putCold'],
+    functions: ['query'],
+    why: 'only the writer archives events; the query function reads the archive',
+  },
+  {
+    client: 's3',
+    command: 'GetObjectCommand',
+    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object'],
+    functions: ['writer'],
+    why: 'the writer only archives events; reading them back is the query function’s',
   },
   {
     client: 'dynamodb',

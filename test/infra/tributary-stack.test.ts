@@ -188,11 +188,12 @@ describe('functions', () => {
     const db = { Ref: logicalId(synth.stack.storage.timestreamDatabase) };
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const events = { Ref: logicalId(synth.stack.storage.eventsTable) };
+    const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}' },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/' },
-      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events },
-      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
+      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket },
+      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) }, TICKET_SYSTEMS: '{}' },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
@@ -249,8 +250,9 @@ describe('least privilege', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
-        // event streams' events, whole, on the events table only (below)
+        // event streams' events, whole, on the events table and bucket only (below)
         'dynamodb:BatchWriteItem',
+        's3:PutObject',
         'sqs:ReceiveMessage',
         'sqs:ChangeMessageVisibility',
         'sqs:GetQueueUrl',
@@ -274,7 +276,7 @@ describe('least privilege', () => {
     const query = synth.stack.api.queryFunction;
     const actions = actionsOf(query);
     // DescribeTable: the store's SQL `DESCRIBE`, which learns the table's columns
-    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query'));
+    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject'));
     expect(managedPoliciesOf(query)).toEqual([]);
     expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(query, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
@@ -321,7 +323,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the writer only put events and the query function only query them, on the events table and its valid-time index', () => {
+  it('lets the writer only put events and the query function only read them: the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
     const eventsArn = getAtt(synth.stack.storage.eventsTable);
     const eventsId = logicalId(synth.stack.storage.eventsTable);
     const onEvents = (fn: Parameters<typeof grantsOf>[0]) => grantsOf(fn).filter((g) => JSON.stringify(g.resource).includes(eventsId));
@@ -331,6 +333,23 @@ describe('least privilege', () => {
       ['dynamodb:Query', { 'Fn::Join': ['', [eventsArn, '/index/byValidTime']] }],
     ]);
     for (const fn of [synth.stack.ingest.ingestFunction, synth.stack.api.streamsFunction, synth.stack.api.authorizerFunction, synth.stack.iot.authorizerFunction]) expect(onEvents(fn)).toEqual([]);
+    const objects = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/events/*']] };
+    expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects]);
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects]);
+    expect(actionsOf(synth.stack.ingest.writerFunction)).not.toContain('s3:GetObject');
+    expect(actionsOf(synth.stack.api.queryFunction)).not.toContain('s3:PutObject');
+    for (const fn of [synth.stack.ingest.ingestFunction, synth.stack.api.streamsFunction, synth.stack.pulls.pullFunction]) expect(actionsOf(fn).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    expect(props(synth.stack.storage.eventsBucket)).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: expect.arrayContaining([
+          expect.objectContaining({ Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+          expect.objectContaining({ Id: 'events-to-infrequent-access', Prefix: 'events/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], Status: 'Enabled' }),
+        ]),
+      },
+    });
     const table = props(synth.stack.storage.eventsTable);
     expect(table).toMatchObject({
       KeySchema: [{ AttributeName: 's', KeyType: 'HASH' }, { AttributeName: 'e', KeyType: 'RANGE' }],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeQueueMessage, encodeEnvelopeMessages } from '../../shared/aws/ingest-message';
 import { BadRequestError } from '../../shared/domain/errors';
-import { eventAttributes, storedEvents } from '../../shared/domain/events';
+import fc from 'fast-check';
+import { containersOf, eventAttributes, pageOfContainers, parseEventQuery, storedEvents, type StoredEvent } from '../../shared/domain/events';
 
 const NOW = Date.parse('2026-12-04T10:00:00Z');
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
@@ -65,5 +66,74 @@ describe('event attributes through the queue', () => {
       seen += decoded.envelope.records.length;
     }
     expect(seen).toBe(30);
+  });
+});
+
+describe('a page over event containers', () => {
+  const T0 = Date.parse('2026-12-01T00:00:00Z');
+  it('is the first events of the range in order, whatever the containers, and stops reading early', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ e: fc.integer({ min: 0, max: 4 * 1440 }), v: fc.integer({ min: 0, max: 4 * 1440 }), batch: fc.integer({ min: 0, max: 6 }) }), { minLength: 1, maxLength: 60 }),
+        fc.constantFrom('event', 'valid'),
+        fc.constantFrom('asc', 'desc'),
+        fc.integer({ min: 1, max: 10 }),
+        fc.option(fc.integer({ min: 0, max: 59 }), { nil: undefined }),
+        async (specs, axis, order, limit, cursorAt) => {
+          const events: StoredEvent[] = specs.map((x, i) => ({ id: `r${x.batch}.${String(i).padStart(3, '0')}`, eventTime: T0 + x.e * 60_000, validTime: T0 + x.v * 60_000, data: {}, hotUntil: Infinity, archive: true }));
+          const time = (e: StoredEvent) => (axis === 'valid' ? e.validTime : e.eventTime);
+          const sign = order === 'asc' ? 1 : -1;
+          const cmp = (a: StoredEvent, b: StoredEvent) => sign * (time(a) - time(b) || (a.id < b.id ? -1 : 1));
+          const all = [...events].sort(cmp);
+          const after = cursorAt !== undefined && all[cursorAt % all.length] ? { time: time(all[cursorAt % all.length]!), id: all[cursorAt % all.length]!.id } : undefined;
+          const q = { ...parseEventQuery({ start: '2026-11-30T00:00:00Z', end: '2026-12-06T00:00:00Z', timeAxis: axis, order, limit: String(limit) }, T0), ...(after && { after }) };
+          // containers as the stores make them (a batch per request, split by day), in key order
+          const byBatch = new Map<number, StoredEvent[]>();
+          specs.forEach((x, i) => byBatch.set(x.batch, [...(byBatch.get(x.batch) ?? []), events[i]!]));
+          const containers = [...byBatch.values()].flatMap((b) => containersOf(b)).map((c) => {
+            const span = (f: (e: StoredEvent) => number) => [Math.min(...c.map(f)), Math.max(...c.map(f))];
+            const [minE, maxE] = span((e) => e.eventTime);
+            const [minV, maxV] = span((e) => e.validTime);
+            return { minE: minE!, maxE: maxE!, minV: minV!, maxV: maxV!, first: c[0]!.id, list: c };
+          });
+          const key = (c: (typeof containers)[number]) => (axis === 'valid' ? c.minV : c.minE);
+          containers.sort((a, b) => sign * (key(a) - key(b) || (a.first < b.first ? -1 : 1)));
+          let read = 0;
+          async function* iterate() {
+            for (const c of containers) {
+              read++;
+              yield { ...c, events: async () => c.list };
+            }
+          }
+          const page = await pageOfContainers(iterate(), q, () => true);
+          const past = after ? all.filter((e) => sign * (time(e) - after.time || (e.id < after.id ? -1 : e.id > after.id ? 1 : 0)) > 0) : all;
+          expect(page).toEqual(past.slice(0, limit + 1));
+          expect(read).toBeLessThanOrEqual(containers.length);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+});
+
+describe('a page over event containers, at the edges of the early stop', () => {
+  const at = (hhmm: string) => Date.parse(`2026-12-01T${hhmm}:00Z`);
+  const ev = (id: string, t: number): StoredEvent => ({ id, eventTime: t, validTime: t, data: {}, hotUntil: Infinity, archive: true });
+  const page = (order: 'asc' | 'desc', containers: StoredEvent[][], limit: number) => {
+    async function* iterate() {
+      for (const c of containers) yield { minE: Math.min(...c.map((e) => e.eventTime)), maxE: Math.max(...c.map((e) => e.eventTime)), minV: 0, maxV: 0, events: async () => c };
+    }
+    return pageOfContainers(iterate(), parseEventQuery({ start: '2026-12-01T00:00:00Z', end: '2026-12-02T00:00:00Z', order, limit: String(limit) }, 0), () => true);
+  };
+
+  it('reads on (desc) while a container that starts earlier may still end later than the page edge, late in a day', async () => {
+    // key order desc: the 23:10 container first, then the 22:00 one, which ends at 23:50
+    const got = await page('desc', [[ev('a', at('23:10')), ev('b', at('23:20'))], [ev('c', at('22:00')), ev('d', at('23:50'))]], 1);
+    expect(got.map((e) => e.id)).toEqual(['d', 'b']);
+  });
+
+  it('reads on (asc) into a container that starts at the page edge, where an event of the same time and a smaller id can be', async () => {
+    const got = await page('asc', [[ev('m', at('10:00')), ev('n', at('10:05'))], [ev('a', at('10:05'))]], 1);
+    expect(got.map((e) => e.id)).toEqual(['m', 'a']);
   });
 });

@@ -6,6 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,6 +17,7 @@ import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
+import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { grantEventsQuery, grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
@@ -30,8 +32,9 @@ export const AUTHORIZER_IDENTITY_SOURCES = ['$request.header.Authorization', '$c
 
 export interface ApiProps {
   readonly table: dynamodb.ITable;
-  /** Event streams' events, read by `GET …/events`. */
+  /** Event streams' events, read by `GET …/events`: hot, with the cold tier's manifests, and the cold bucket. */
   readonly eventsTable: dynamodb.ITable;
+  readonly eventsBucket: s3.IBucket;
   readonly timestream: TimestreamTarget;
   /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
   readonly ingestFunction: TributaryFunction;
@@ -120,10 +123,18 @@ export class Api extends Construct {
         TIMESTREAM_DATABASE: timestream.databaseName,
         TIMESTREAM_TABLE: timestream.tableName,
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
+        EVENTS_BUCKET: props.eventsBucket.bucketName,
       },
       logRetention: props.logRetention,
     });
     grantEventsQuery(props.eventsTable, this.queryFunction.role);
+    this.queryFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.eventsBucket.arnForObjects(`${EVENTS_PREFIX}*`)] }));
+    Validations.of(this.queryFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement)}.Arn>/${EVENTS_PREFIX}*]`,
+      reason:
+        'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz); the function may only ' +
+        'get objects under the events/ prefix of the events bucket, never list, write or delete them.',
+    });
     this.queryFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),
     );

@@ -1,6 +1,7 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -11,6 +12,7 @@ import { TributaryFunction } from './function';
 import { acknowledge, nagEnv } from './nag';
 import { queueWithDeadLetter } from './queue';
 import { grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
+import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 
 /** Where the writer writes datapoints. */
 export interface TimestreamTarget {
@@ -30,8 +32,10 @@ export interface WriterSettings {
 
 export interface IngestProps {
   readonly table: dynamodb.ITable;
-  /** Where the writer keeps event streams' events. */
+  /** Where the writer keeps event streams' events: hot, and the cold tier's manifests. */
   readonly eventsTable: dynamodb.ITable;
+  /** The cold tier of events. */
+  readonly eventsBucket: s3.IBucket;
   readonly timestream: TimestreamTarget;
   readonly writer: WriterSettings;
   /** Deliveries of a message before it moves to the DLQ (≥ 3). */
@@ -126,11 +130,19 @@ export class Ingest extends Construct {
         TIMESTREAM_DATABASE: timestream.databaseName,
         TIMESTREAM_TABLE: timestream.tableName,
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
+        EVENTS_BUCKET: props.eventsBucket.bucketName,
       },
       logRetention: props.logRetention,
     });
-    // puts events (idempotent by id), never reads or deletes them
+    // puts events and cold manifests (idempotent by id and key), never reads or deletes them
     grantTableItems(props.eventsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem']);
+    this.writerFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.eventsBucket.arnForObjects(`${EVENTS_PREFIX}*`)] }));
+    Validations.of(this.writerFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement)}.Arn>/${EVENTS_PREFIX}*]`,
+      reason:
+        "Archived events are written as objects named by stream, day and batch (events/<stream>/<day>/<first event id>.ndjson.gz), not known at deploy time; " +
+        'the writer may only put objects under the events/ prefix of the events bucket, never read, list or delete them.',
+    });
     this.writerFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
     );

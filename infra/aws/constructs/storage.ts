@@ -4,6 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as timestream from 'aws-cdk-lib/aws-timestream';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 
 /** Item reads the functions make: a stream, its stats, a token (all by key) and key-range queries. */
@@ -97,8 +98,10 @@ export interface StorageProps {
  */
 export class Storage extends Construct {
   readonly table: dynamodb.Table;
-  /** Event streams' events (`DynamoDbEventStore`). */
+  /** Event streams' events: hot (`DynamoDbEventStore`) and the cold tier's manifests. */
   readonly eventsTable: dynamodb.Table;
+  /** The cold tier of events (`S3EventArchive`). */
+  readonly eventsBucket: s3.Bucket;
   readonly timestreamDatabase: timestream.CfnDatabase;
   readonly timestreamTable: timestream.CfnTable;
   readonly rejectedRecordsBucket: s3.Bucket;
@@ -141,6 +144,25 @@ export class Storage extends Construct {
       partitionKey: { name: EVENTS_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: EVENTS_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    // the cold tier of event streams' events: gzipped NDJSON per stream, day and batch (s3-event-archive.ts)
+    this.eventsBucket = new s3.Bucket(this, 'EventsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // archived events are read rarely: Standard-IA after 30 days (S3's minimum for the transition)
+        { id: 'events-to-infrequent-access', prefix: EVENTS_PREFIX, transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }] },
+      ],
+    });
+    Validations.of(this.eventsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the writer puts objects here (archived events, which the events table indexes) and only the query function reads them; the bucket is ' +
+        'private, SSL-only and encrypted. Access logs would need a second bucket that itself goes unlogged; reads by operators are visible in CloudTrail.',
     });
 
     this.rejectedRecordsBucket = new s3.Bucket(this, 'RejectedRecordsBucket', {
