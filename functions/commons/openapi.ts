@@ -193,6 +193,7 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
         limit: z.string().optional().meta({ description: '1-1000, 100 unless given.' }),
         order: z.enum(['asc', 'desc']).optional(),
         cursor: z.string().optional().meta({ description: 'The `nextCursor` of the page before.' }),
+        type: z.string().optional().meta({ description: 'Only events of these types (their `eventType`), comma-separated.' }),
       }),
     },
     responses: {

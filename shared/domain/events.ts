@@ -1,6 +1,7 @@
 import { parseTimestamp } from './datetime';
 import { BadRequestError, type Issue } from './errors';
 import { parseDuration } from './durations';
+import { EVENT_TYPE_FIELD } from './stream-sections';
 
 /**
  * Events as webhook senders send them (the Flowcore ingestion document): besides its data, an event has
@@ -208,10 +209,12 @@ export interface EventQuery {
   order: 'asc' | 'desc';
   /** Resume after this event (its time on the axis and id), from `nextCursor`. */
   after?: { time: number; id: string };
+  /** Only events of these types (their `eventType` field), when given. */
+  types?: string[];
 }
 
 export const MAX_EVENT_LIMIT = 1000;
-const EVENT_QUERY_PARAMS = new Set(['start', 'end', 'timeAxis', 'asOf', 'limit', 'order', 'cursor']);
+const EVENT_QUERY_PARAMS = new Set(['start', 'end', 'timeAxis', 'asOf', 'limit', 'order', 'cursor', 'type']);
 
 /**
  * Parses `GET …/events` parameters; a bad or unknown one is a `BadRequestError` naming it.
@@ -250,8 +253,10 @@ export function parseEventQuery(params: Record<string, string | undefined>, now:
       issue('cursor', 'is not a cursor this route gave');
     }
   }
+  const types = params.type === undefined ? undefined : params.type.split(',').map((t) => t.trim());
+  if (types && (types.length === 0 || types.some((t) => t.length === 0 || t.length > 128))) issue('type', 'must be one or more event types, comma-separated');
   if (issues.length) throw new BadRequestError('Invalid event query.', issues);
-  return { start, end, timeAxis: axis as TimeAxis, ...(asOf !== undefined && { asOf }), limit, order: order as 'asc' | 'desc', ...(after && { after }) };
+  return { start, end, timeAxis: axis as TimeAxis, ...(asOf !== undefined && { asOf }), limit, order: order as 'asc' | 'desc', ...(after && { after }), ...(types && { types }) };
 }
 
 /**
@@ -344,6 +349,7 @@ export async function pageOfContainers(containers: AsyncIterable<EventContainer>
     for (const e of await c.events()) {
       const t = time(e);
       if (t < q.start || t >= q.end || (q.asOf !== undefined && e.eventTime > q.asOf) || !past(e) || !keep(e)) continue;
+      if (q.types && !q.types.includes(String(e.data[EVENT_TYPE_FIELD]))) continue;
       found.push(e);
     }
     found.sort(compare);

@@ -4,6 +4,7 @@ import { startBacnetDevice } from '../fixtures/bacnet-device';
 import { documentDefinition } from '../fixtures/data-streams';
 import { startedForSuite } from '../fixtures/lifecycle';
 import { startLocal } from './harness';
+import { schedulerClock, waitFor } from '../fixtures/waiting';
 
 /**
  * The Data Streams document's HVAC Monitoring (Smart Building Integration), created as written on the local
@@ -13,22 +14,6 @@ import { startLocal } from './harness';
  */
 
 /** The scheduler's clock: the pulls run on real time; the test moves the 5-minute schedule on. */
-function schedulerClock() {
-  let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-}
-
-async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    last = await read();
-  }
-  return last;
-}
-
 /** The document's HVAC stream without its `baseline` alert, which another change brings. */
 function hvacDefinition(): Record<string, any> {
   const def = documentDefinition('hvac-monitoring');

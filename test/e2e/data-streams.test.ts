@@ -4,6 +4,9 @@ import { documentDefinition, documentRecords } from '../fixtures/data-streams';
 import { PG_PASSWORD, PG_USER, startPostgres } from '../fixtures/postgres-server';
 import { ACCOUNTS, startVendor, VENDOR_TOKEN } from '../fixtures/vendor-server';
 import { publishQos1, startLocal } from './harness';
+import { schedulerClock, waitFor as waitUntil } from '../fixtures/waiting';
+
+const waitFor = <T,>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000) => waitUntil(read, ok, ms);
 
 /**
  * The stream definitions of the Data Streams document (`test/fixtures/data-streams`, copied from
@@ -248,22 +251,6 @@ const vendor = startedForSuite(startVendor);
 const pg = startedForSuite(startPostgres);
 
 /** The scheduler's clock: the pulls run on real time, the schedule is moved by the test. */
-function schedulerClock() {
-  let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-}
-
-async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    last = await read();
-  }
-  return last;
-}
-
 describe('the document\'s pull streams on the local runtime', () => {
   const clock = schedulerClock();
   const local = startedForSuite(() =>

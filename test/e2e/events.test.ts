@@ -92,6 +92,24 @@ describe('events with metadata and two times on the local runtime', () => {
     expect((await eventsOf(id, '')).events.map((e: any) => [e.data.orderId, e.storage])).toEqual([['kept', 'cold']]);
   });
 
+  it('filters by event type, as the stream\'s event types name them', async () => {
+    const { id, ingestToken } = await local.createStream({
+      name: `Shipments ${Math.random()}`,
+      type: 'event_stream',
+      eventTypes: { placed: { orderId: { type: 'string', required: true } }, shipped: { orderId: { type: 'string', required: true }, carrier: { type: 'string' } } },
+    });
+    const batch = [
+      { eventType: 'placed', orderId: 'o-1' },
+      { eventType: 'shipped', orderId: 'o-1', carrier: 'DHL' },
+      { eventType: 'placed', orderId: 'o-2' },
+    ];
+    expect((await post(id, ingestToken, batch, {})).status).toBe(202);
+    await eventsOf(id, '', (e) => e.length === 3);
+    expect((await eventsOf(id, 'type=shipped')).events.map((e: any) => e.data)).toEqual([{ eventType: 'shipped', orderId: 'o-1', carrier: 'DHL' }]);
+    expect((await eventsOf(id, 'type=placed,shipped')).events).toHaveLength(3);
+    expect((await eventsOf(id, 'type=cancelled', () => true)).events).toEqual([]);
+  });
+
   it('refuses bad event headers with 400 naming the header, and stores nothing', async () => {
     const { id, ingestToken } = await orders();
     const cases: [Record<string, string>, string][] = [

@@ -4,6 +4,7 @@ import { documentDefinition } from '../fixtures/data-streams';
 import { startedForSuite } from '../fixtures/lifecycle';
 import { startPlc } from '../fixtures/modbus-plc';
 import { startLocal } from './harness';
+import { schedulerClock, waitFor } from '../fixtures/waiting';
 
 /**
  * The Data Streams document's Production Line (Manufacturing Line Integration), created as written on the
@@ -11,22 +12,6 @@ import { startLocal } from './harness';
  */
 
 /** The scheduler's clock: the pulls run on real time; the test moves the schedule on past a 10 s wait. */
-function schedulerClock() {
-  let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-}
-
-async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    last = await read();
-  }
-  return last;
-}
-
 describe('the Production Line stream polled from a Modbus TCP PLC', () => {
   const clock = schedulerClock();
   const local = startedForSuite(() => startLocal({ pulls: { tick: '* * * * * *', clock } }));

@@ -6,27 +6,12 @@ import { startedForSuite } from '../fixtures/lifecycle';
 import { PG_PASSWORD, PG_USER, secretConnectionTo, startPostgres } from '../fixtures/postgres-server';
 import { READINGS, startVendor, VENDOR_TOKEN } from '../fixtures/vendor-server';
 import { startLocal } from './harness';
+import { schedulerClock, waitFor } from '../fixtures/waiting';
 
 const vendor = startedForSuite(startVendor);
 const pg = startedForSuite(startPostgres);
 
 /** The scheduler's clock: the pulls themselves run on real time, the schedule is moved by the test. */
-function schedulerClock() {
-  let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-}
-
-async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    last = await read();
-  }
-  return last;
-}
-
 const start = (dataDir: string | undefined, clock: ReturnType<typeof schedulerClock>) =>
   startLocal({
     ...(dataDir && { dataDir }),
