@@ -111,6 +111,7 @@ export function compileStream(stream: Stream): CompiledStream {
     if (f.required) required.push(f);
   }
   const learning = stream.learnSchema === true;
+  const wholeEvents = stream.type === 'event_stream';
   const declared = Object.keys(fields).length;
   const timeField = stream.timeField;
   const timeDeclared = fields[timeField] !== undefined;
@@ -235,8 +236,10 @@ export function compileStream(stream: Stream): CompiledStream {
         dimensions.deviceId = ctx.deviceId;
         bytes += 8 + utf8Length(ctx.deviceId);
       }
+      // an event larger than a point may be is kept whole by the event store: its point keeps what is not text
+      if (issues.length === before && bytes > MAX_RECORD_BYTES && wholeEvents) bytes = withoutText(values, bytes);
       if (issues.length === before && bytes > MAX_RECORD_BYTES) {
-        fail(index, [], `the record is ${bytes} bytes once stored; the limit is ${MAX_RECORD_BYTES}`);
+        fail(index, [], `the record is ${bytes} bytes once stored; the limit is ${MAX_RECORD_BYTES}${wholeEvents ? ' (without its text fields, as an event\'s point is written)' : ''}`);
       }
       if (issues.length > before) {
         invalid++;
@@ -266,6 +269,19 @@ function compileField(name: string, spec: FieldSpec, stream: Stream): CompiledFi
     // measures are stored as `<name>__<type>` columns (see shared/aws/timestream-sql.ts): count the suffix
     nameBytes: utf8Length(name) + (name !== stream.timeField && !stream.dimensions.includes(name) ? 10 : 0),
   };
+}
+
+/**
+ * An event's point without its text values (strings, objects and arrays as JSON), which the event store keeps
+ * whole; returns the point's bytes after.
+ */
+function withoutText(values: Record<string, Value>, bytes: number): number {
+  for (const [name, v] of Object.entries(values)) {
+    if (typeof v !== 'string') continue;
+    delete values[name];
+    bytes -= utf8Length(name) + 10 + utf8Length(v);
+  }
+  return bytes;
 }
 
 /** The type a learning stream gives a new field from its first value. */

@@ -92,6 +92,21 @@ describe('events with metadata and two times on the local runtime', () => {
     expect((await eventsOf(id, '')).events.map((e: any) => [e.data.orderId, e.storage])).toEqual([['kept', 'cold']]);
   });
 
+  it('keeps an event larger than a point may be whole, its point holding only its numbers', async () => {
+    const { id, ingestToken } = await local.createStream({ name: `Tickets ${Math.random()}`, type: 'event_stream', schema: { subject: { type: 'string' }, body: { type: 'string' }, priority: { type: 'number' }, tags: { type: 'array' } } });
+    const body = 'A long description of the fault. '.repeat(300);
+    const r = await post(id, ingestToken, { subject: 'Fan noise', body, priority: 2, tags: ['hvac', 'noise'] }, {});
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const { events } = await eventsOf(id, '');
+    expect(events[0].data).toEqual({ subject: 'Fan noise', body, priority: 2, tags: ['hvac', 'noise'] });
+    const points = await local.waitForPoints(id, 'limit=10', (p) => p.length === 1);
+    expect(points[0].values).toEqual({ priority: 2 });
+    // a small one keeps its text in its point too
+    expect((await post(id, ingestToken, { subject: 'Door', priority: 1, timestamp: '2026-12-01T00:00:00Z' }, {})).status).toBe(202);
+    const small = await local.waitForPoints(id, 'start=2026-11-30T00:00:00Z&end=2026-12-02T00:00:00Z', (p) => p.length === 1);
+    expect(small[0].values).toEqual({ subject: 'Door', priority: 1 });
+  });
+
   it('filters by event type, as the stream\'s event types name them', async () => {
     const { id, ingestToken } = await local.createStream({
       name: `Shipments ${Math.random()}`,
