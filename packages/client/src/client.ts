@@ -35,6 +35,61 @@ export interface IngestOptions {
   token?: string;
   /** The request's key; a fresh UUID unless given. The same key is sent on every retry, so nothing is stored twice. */
   idempotencyKey?: string;
+  /** An event stream's request: metadata kept with every event (`x-flowcore-metadata-json`), and its times. */
+  event?: EventHeaders;
+}
+
+/** What the Flowcore ingestion document sends in headers: metadata (TTL, archive), event and valid time. */
+export interface EventHeaders {
+  metadata?: Record<string, unknown>;
+  eventTime?: string | Date;
+  validTime?: string | Date;
+  /** In a batch, the field of each event that holds its event time / valid time. */
+  eventTimeKey?: string;
+  validTimeKey?: string;
+}
+
+/** The headers of `EventHeaders`, as `POST …/data` reads them. */
+function eventHeaders(e: EventHeaders | undefined): Record<string, string> {
+  if (!e) return {};
+  const iso = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
+  return {
+    ...(e.metadata && { 'x-flowcore-metadata-json': base64(JSON.stringify(e.metadata)) }),
+    ...(e.eventTime !== undefined && { 'x-flowcore-event-time': iso(e.eventTime) }),
+    ...(e.validTime !== undefined && { 'x-flowcore-valid-time': iso(e.validTime) }),
+    ...(e.eventTimeKey !== undefined && { 'x-flowcore-event-time-key': e.eventTimeKey }),
+    ...(e.validTimeKey !== undefined && { 'x-flowcore-valid-time-key': e.validTimeKey }),
+  };
+}
+
+/** Base64 of text's UTF-8 bytes, in browsers as in Node. */
+function base64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** `GET /v1/streams/{id}/events` parameters. */
+export interface EventsParams {
+  start?: string | number | Date;
+  end?: string | number | Date;
+  timeAxis?: 'event' | 'valid';
+  asOf?: string | number | Date;
+  /** Event types, as the stream's `eventTypes` name them. */
+  type?: string | string[];
+  limit?: number;
+  order?: 'asc' | 'desc';
+  cursor?: string;
+}
+
+/** One event as `GET …/events` answers it. */
+export interface StoredEventAnswer {
+  id: string;
+  eventTime: string;
+  validTime: string;
+  metadata?: Record<string, unknown>;
+  data: Record<string, unknown>;
+  storage: 'hot' | 'cold';
 }
 
 export interface IngestBatchOptions extends BatchLimits {
@@ -186,7 +241,27 @@ export class StreamsApi {
   /** A JSON body already serialized (one record or an array), sent as `ingest` sends it. */
   ingestText(id: string, body: string, options: IngestOptions = {}): Promise<IngestAccepted> {
     const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
-    return this.#send({ method: 'POST', path: streamPath(id, '/data'), body, token: options.token, headers: { 'idempotency-key': key }, repeatable: true });
+    return this.#send({ method: 'POST', path: streamPath(id, '/data'), body, token: options.token, headers: { 'idempotency-key': key, ...eventHeaders(options.event) }, repeatable: true });
+  }
+
+  /** A page of an event stream's events, with their metadata and both times. */
+  events(id: string, params: EventsParams = {}): Promise<{ streamId: string; timeAxis: 'event' | 'valid'; asOf?: string; events: StoredEventAnswer[]; nextCursor?: string }> {
+    const q = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (value === undefined) continue;
+      q.set(key, value instanceof Date ? value.toISOString() : Array.isArray(value) ? value.join(',') : String(value));
+    }
+    return this.#send({ method: 'GET', path: streamPath(id, '/events'), query: q });
+  }
+
+  /** Every event of a range, across its pages. */
+  async *allEvents(id: string, params: Omit<EventsParams, 'cursor'> = {}): AsyncGenerator<StoredEventAnswer> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.events(id, { ...params, ...(cursor && { cursor }) });
+      yield* page.events;
+      cursor = page.nextCursor;
+    } while (cursor);
   }
 
   /**
