@@ -31,7 +31,7 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'PORT', default: '3000', what: 'HTTP port of the API (0: any free port)' },
   { name: 'MQTT_PORT', default: '1883', what: 'MQTT port of the broker (0: any free port)' },
   { name: 'TRIBUTARY_HOST', default: '127.0.0.1', what: 'address both listen on; anything but loopback exposes the API and the broker to your network' },
-  { name: 'TRIBUTARY_DATA_DIR', default: '.tributary', what: 'where streams, points, the queue and the generated admin token are kept' },
+  { name: 'TRIBUTARY_DATA_DIR', default: '.tributary', what: 'where streams, points, events (dynamodb/, s3/), the queue and the generated admin token are kept' },
   { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
   { name: 'TRIBUTARY_SMTP_URL', default: '', what: 'SMTP server alert emails are sent through (smtp://[user:password@]host[:port], smtps://…); unset: alert emails are written to the log' },
