@@ -77,6 +77,20 @@ export interface IngestEnvelope {
   filtered?: number;
   /** An `event_stream`'s records: what the request said of its events (metadata, times, TTL; `events.ts`). */
   event?: EventAttributes;
+  /** The records are a file's part events (`file-events.ts`): stored as events only, not validated as points. */
+  files?: true;
+}
+
+/**
+ * The bytes of file events' parts (S3 in AWS, s3rver on one machine): written by the ingest function before
+ * the request is acknowledged, read by a query that answers the parts.
+ *
+ * @example
+ * await parts.putPart('parts/orders/r1/1', bytes);
+ */
+export interface PartStore {
+  putPart(key: string, bytes: Uint8Array): Promise<void>;
+  getPart(key: string): Promise<Buffer>;
 }
 
 /**

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
-import { RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
+import { PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import { eventAttributes, storedEvents, type EventAttributes } from '../../shared/domain/events';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, IdempotencyStore, IngestQueue, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
+import type { Clock, IdempotencyStore, IngestQueue, PartStore, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { DEFAULT_LIMITS, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
@@ -14,6 +14,7 @@ import { contentCodings } from '../commons/formats/content-encoding';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { noMeter, type Meter } from '../commons/meter';
 import { jsonResponse } from '../commons/problem';
+import { fileEvents } from './file-events';
 import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
 import { makeWebhookIngest, WEBHOOK_BATCH_PATH, WEBHOOK_PATH } from './webhook';
@@ -31,6 +32,8 @@ export interface IngestDeps {
   /** The webhook routes' token look-up and `webhook.secret` reads; without them those routes take nothing. */
   tokens?: TokenStore;
   secrets?: SecretSource;
+  /** Where file events' parts are kept; without it a multipart body is refused as any unknown type is. */
+  parts?: PartStore;
 }
 
 /**
@@ -59,6 +62,11 @@ export function makeIngestHandler(deps: IngestDeps) {
   async function accept(event: HttpEvent, id: string, known?: Stream): Promise<HttpResult> {
     let found: Promise<Stream> | undefined;
     const streamOnce = () => (found ??= known ? Promise.resolve(active(known)) : activeStream(id));
+    if (isFile(event)) {
+      const stream = await streamOnce();
+      if (stream.type === 'event_stream') return acceptFile(event, stream);
+      recordsDecoder(header(event, 'content-type')); // a file for any other stream: the 415 every unknown type gets
+    }
     const { records, json, positions } = await decodeRecords(event, { limits, stream: streamOnce });
     const stream = await streamOnce();
     const now = clock.now();
@@ -85,6 +93,21 @@ export function makeIngestHandler(deps: IngestDeps) {
     meter.count('AcceptedRecords', accepted.length, id);
     meter.count('RefusedRecords', prepared.records.length - accepted.length, id);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: atPositions(admission.issues, positions) }) });
+  }
+
+  /**
+   * A file for an event stream (`multipart/form-data`): its 512 KB parts stored first, then their events
+   * queued; 202 once both are durable, so an acknowledged part is never lost.
+   */
+  async function acceptFile(event: HttpEvent, stream: Stream): Promise<HttpResult> {
+    const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    if (bytes.length > limits.maxBytes) throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; a request carries at most ${limits.maxBytes}.`);
+    const now = clock.now();
+    const attrs = eventAttributesOf(event, [], now);
+    const records = await fileEvents(bytes, header(event, 'content-type')!, { streamId: stream.id, requestId: attrs.requestId, parts: deps.parts!, maxBytes: limits.maxBytes });
+    await queue.send([{ streamId: stream.id, receivedAt: now, source: 'http', records, event: attrs, files: true }]);
+    meter.count('AcceptedRecords', records.length, stream.id);
+    return jsonResponse(202, { accepted: records.length, parts: records.length, checksum: records[0]!.checksum });
   }
 
   /**
@@ -115,9 +138,14 @@ export function makeIngestHandler(deps: IngestDeps) {
 
   /** The format checks, then the records: what every ingest route does once its caller is known. */
   function checked(event: HttpEvent, id: string, known?: Stream): Promise<HttpResult> {
-    recordsDecoder(header(event, 'content-type'));
+    if (!isFile(event)) recordsDecoder(header(event, 'content-type'));
     contentCodings(header(event, 'content-encoding'));
     return accept(event, id, known);
+  }
+
+  /** A `multipart/form-data` body: a file, which an event stream takes as part events (`acceptFile`). */
+  function isFile(event: HttpEvent): boolean {
+    return deps.parts !== undefined && /^multipart\/form-data\b/i.test(header(event, 'content-type') ?? '');
   }
 
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
@@ -127,7 +155,7 @@ export function makeIngestHandler(deps: IngestDeps) {
     requireScope(event, `ingest:${id}`);
     const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
     // an unsupported type or coding is refused before a key is claimed
-    recordsDecoder(header(event, 'content-type'));
+    if (!isFile(event)) recordsDecoder(header(event, 'content-type'));
     contentCodings(header(event, 'content-encoding'));
     if (key === undefined) return accept(event, id);
     // the claim holds while this invocation may still run: past it, a retry may take the key over

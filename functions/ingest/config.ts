@@ -11,5 +11,7 @@ export const IngestConfig = z.object({
   IDEMPOTENCY_WINDOW_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(DEFAULT_IDEMPOTENCY_WINDOW_SECONDS),
   /** Where the streams' webhook secrets (`${secret:NAME}`) live in Secrets Manager: `<prefix><NAME>`. */
   SECRET_PREFIX: name,
+  /** Where file events' parts go (the events bucket, under parts/). */
+  EVENTS_BUCKET: name,
 });
 export const ingestConfig = (env: Record<string, string | undefined>) => loadConfig(IngestConfig, env);

@@ -7,6 +7,8 @@ import { SecretsManagerSecretSource } from '../../shared/aws/secrets-manager-sou
 import { SqsIngestQueue } from '../../shared/aws/sqs-ingest-queue';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3PartStore } from '../../shared/aws/s3-part-store';
 import { makeIngestHandler } from './app';
 import { ingestConfig } from './config';
 
@@ -26,5 +28,6 @@ export const handler = observe(
     // the webhook URLs: ingest tokens from the table, signing secrets from Secrets Manager (cached 5 minutes)
     tokens: registry,
     secrets: new SecretsManagerSecretSource({ client: traced(new SecretsManagerClient({})), prefix: config.SECRET_PREFIX }),
+    parts: new S3PartStore({ s3: traced(new S3Client({})), bucket: config.EVENTS_BUCKET }),
   }),
 );

@@ -21,7 +21,7 @@ export const unsigned = () =>
  * @example
  * verifySignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', body, headers); // { scheme: 'standard-webhooks', deliveryId: 'msg_…' }
  */
-export function verifySignature(secretValue: string, body: string, headers: Record<string, string | undefined>): WebhookProof {
+export function verifySignature(secretValue: string, body: string | Buffer, headers: Record<string, string | undefined>): WebhookProof {
   // a rotation: the secret's value lists the new and the old secret, space-separated, for as long as senders
   // may still sign with the old one; any of them proves the request
   const secrets = secretValue.split(/\s+/).filter(Boolean);
@@ -35,7 +35,7 @@ export function verifySignature(secretValue: string, body: string, headers: Reco
   return verifyWith(secrets.at(-1) ?? '', body, headers);
 }
 
-function verifyWith(secret: string, body: string, headers: Record<string, string | undefined>): WebhookProof {
+function verifyWith(secret: string, body: string | Buffer, headers: Record<string, string | undefined>): WebhookProof {
   if (secret === '') throw unsigned();
   const id = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
@@ -53,7 +53,7 @@ function verifyWith(secret: string, body: string, headers: Record<string, string
   }
   const given = X_SIGNATURE.exec(headers['x-signature'] ?? headers['x-hub-signature-256'] ?? '')?.[1];
   if (!given) throw unsigned();
-  const expected = createHmac('sha256', secret).update(body, 'utf8').digest();
+  const expected = (typeof body === 'string' ? createHmac('sha256', secret).update(body, 'utf8') : createHmac('sha256', secret).update(body)).digest();
   const actual = Buffer.from(given, 'hex');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw unsigned();
   return { scheme: 'x-signature' };

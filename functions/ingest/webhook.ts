@@ -63,7 +63,9 @@ export function makeWebhookIngest(deps: WebhookDeps) {
   return async function webhook(event: HttpEvent, context: Context): Promise<HttpResult> {
     const id = pathId(event);
     const stream = await deps.registry.get(id);
-    const raw = bodyText(event);
+    // a file (multipart) is bytes: its signature covers them as sent, never a UTF-8 reading of them
+    const multipart = /^multipart\/form-data\b/i.test(header(event, 'content-type') ?? '');
+    const raw: string | Buffer = multipart ? Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') : bodyText(event);
     const authorization = header(event, 'authorization');
     let deliveryId: string | undefined;
     let found: Stream;
@@ -86,7 +88,8 @@ export function makeWebhookIngest(deps: WebhookDeps) {
       if (proof.scheme === 'standard-webhooks') deliveryId = proof.deliveryId;
     }
     const batch = event.routeKey.endsWith(WEBHOOK_BATCH_PATH);
-    const first = raw.trimStart()[0];
+    if (multipart && !batch) throw new BadRequestError(`A file goes to the batch URL, /v1/streams/${id}${WEBHOOK_BATCH_PATH}, as the document's multipart file events do.`);
+    const first = typeof raw === 'string' ? raw.trimStart()[0] : '[';
     if (batch && first !== '[') throw new BadRequestError(`The batch URL takes a JSON array of events; send a single event to /v1/streams/${id}${WEBHOOK_PATH}.`);
     if (!batch && first === '[') throw new BadRequestError(`The event URL takes one JSON object; send arrays to /v1/streams/${id}${WEBHOOK_BATCH_PATH}.`);
     if (deliveryId === undefined) return deps.accept(event, found);

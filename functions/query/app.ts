@@ -1,16 +1,19 @@
 import middy from '@middy/core';
 import { BadRequestError, StreamNotFoundError } from '../../shared/domain/errors';
-import { eventAnswer, eventCursor, parseEventQuery } from '../../shared/domain/events';
+import { eventAnswer, eventCursor, parseEventQuery, type StoredEvent } from '../../shared/domain/events';
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, EventSource, PointStore, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventSource, PartStore, PointStore, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
 import { makeAnalyze } from './analyze';
 import { makeInfluxQuery } from './influx';
 import { makeSummary } from './summary';
+
+/** File parts per page of `GET …/events`: 4 × 512 KB is about 2.8 MB of base64. */
+export const MAX_PARTS_PER_PAGE = 4;
 
 export interface QueryDeps {
   registry: StreamRegistry;
@@ -19,6 +22,8 @@ export interface QueryDeps {
   log: Logger;
   /** An `event_stream`'s events, whole (`GET …/events`); that route answers 404 without it. */
   events?: EventSource;
+  /** File events' parts, answered as their `data`. */
+  parts?: PartStore;
 }
 
 /**
@@ -70,9 +75,34 @@ export function makeQueryHandler(deps: QueryDeps) {
     }
     const now = clock.now();
     const q = parseEventQuery(event.queryStringParameters ?? {}, now);
-    const { events, next } = await deps.events.query(stream.id, q, now);
+    const found = await deps.events.query(stream.id, q, now);
+    const { events, next } = await withPartData(found, q.timeAxis);
     const body = { streamId: stream.id, timeAxis: q.timeAxis, ...(q.asOf !== undefined && { asOf: new Date(q.asOf).toISOString() }), events: events.map((e) => eventAnswer(e, now)), ...(next && { nextCursor: eventCursor(next) }) };
     return encodedAnswer(acceptsGzip(header(event, 'accept-encoding')), 'application/json', JSON.stringify(body));
+  }
+
+  /**
+   * File parts answered with their bytes (`data`, base64), read from the part store; a page holds at most
+   * `MAX_PARTS_PER_PAGE` of them (an answer stays under Lambda's 6 MB), the rest on the next page.
+   */
+  async function withPartData(page: { events: StoredEvent[]; next?: { time: number; id: string } }, axis: 'event' | 'valid') {
+    const out: StoredEvent[] = [];
+    let parts = 0;
+    for (const e of page.events) {
+      const ref = e.data.dataRef;
+      if (typeof ref !== 'string' || !deps.parts) {
+        out.push(e);
+        continue;
+      }
+      if (parts === MAX_PARTS_PER_PAGE) {
+        const last = out[out.length - 1]!;
+        return { events: out, next: { time: axis === 'valid' ? last.validTime : last.eventTime, id: last.id } };
+      }
+      parts++;
+      const { dataRef: _ref, ...rest } = e.data;
+      out.push({ ...e, data: { ...rest, data: (await deps.parts.getPart(ref)).toString('base64') } });
+    }
+    return { events: out, ...(page.next && { next: page.next }) };
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { S3PartStore } from '../../shared/aws/s3-part-store';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
@@ -13,6 +14,7 @@ import { queryConfig } from './config';
 const config = queryConfig(process.env);
 const { log, traced, observe } = powertools('query');
 const dynamo = traced(new DynamoDBClient({}));
+const s3 = traced(new S3Client({}));
 
 export const handler = observe(
   makeQueryHandler({
@@ -22,7 +24,8 @@ export const handler = observe(
   log,
   events: new TieredEventSource({
     hot: new DynamoDbEventStore({ client: dynamo, tableName: config.EVENTS_TABLE_NAME }),
-    cold: new S3EventArchive({ s3: traced(new S3Client({})), bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
+    cold: new S3EventArchive({ s3, bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
   }),
+  parts: new S3PartStore({ s3, bucket: config.EVENTS_BUCKET }),
   }),
 );

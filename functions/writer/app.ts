@@ -124,6 +124,12 @@ export function makeWriter(deps: WriterDeps) {
         if (samples.length < MAX_SAMPLES) samples.push({ reason: m.invalid?.reason ?? 'unreadable message' });
         continue;
       }
+      if (m.envelope.files && m.envelope.event && deps.events) {
+        // a file's parts: events only, as the ingest function made them (their bytes are in the part store)
+        const records = m.envelope.records as Record<string, unknown>[];
+        for (const ev of storedEvents(records, records.map((_, i) => i), m.envelope.event, m.envelope.receivedAt).events) events.push(ev);
+        continue;
+      }
       // only an IoT rule message of a stream in another mqttFormat has bytes left to decode: no await otherwise
       const e = m.envelope.payload === undefined ? m.envelope : await readPayload(m.envelope, stream);
       if (e.payloadProblem !== undefined) {

@@ -12,6 +12,7 @@ import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { S3PartStore } from '../../shared/aws/s3-part-store';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { startS3 } from '../../shared/local/s3-server';
@@ -122,6 +123,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       }),
     ]);
     const registry = new DynamoDbRegistry({ client: dynamo.client, tableName: TABLE_NAME });
+    const parts = new S3PartStore({ s3: s3.client, bucket: EVENTS_BUCKET });
     const eventTiers = {
       hot: new DynamoDbEventStore({ client: dynamo.client, tableName: EVENTS_TABLE_NAME }),
       cold: new S3EventArchive({ s3: s3.client, bucket: EVENTS_BUCKET, dynamo: dynamo.client, tableName: EVENTS_TABLE_NAME }),
@@ -145,8 +147,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const handlers: Record<FunctionName, HttpHandler> = {
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
-      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) }),
-      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers) }),
+      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts }),
+      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };

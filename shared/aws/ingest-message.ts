@@ -50,6 +50,7 @@ const EnvelopeSchema = z.strictObject({
       archive: z.boolean(),
     })
     .optional(),
+  files: z.literal(true).optional(),
   records: z.array(z.unknown()),
 });
 
@@ -76,6 +77,7 @@ function header(e: IngestEnvelope, offset = 0): string {
     ...(e.filtered !== undefined && e.filtered > 0 && { filtered: e.filtered }),
     // a message's events know their place in the request: their ids stay the request's positions
     ...(e.event !== undefined && { event: { ...e.event, offset: e.event.offset + offset } }),
+    ...(e.files && { files: true }),
     records: [] as unknown[],
   };
   return sqsSafe(JSON.stringify(head));
@@ -159,8 +161,8 @@ function parseEnvelope(value: unknown): IngestEnvelope {
 }
 
 function toEnvelope(data: z.output<typeof EnvelopeSchema>): IngestEnvelope {
-  const { deviceId, filtered, event, ...rest } = data;
-  return { ...rest, ...(deviceId !== undefined && { deviceId }), ...(filtered !== undefined && { filtered }), ...(event !== undefined && { event: eventOf(event) }) };
+  const { deviceId, filtered, event, files, ...rest } = data;
+  return { ...rest, ...(deviceId !== undefined && { deviceId }), ...(filtered !== undefined && { filtered }), ...(event !== undefined && { event: eventOf(event) }), ...(files && { files }) };
 }
 
 function eventOf(e: NonNullable<z.output<typeof EnvelopeSchema>['event']>): EventAttributes {

@@ -82,6 +82,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   'simple-statistics': 'computes regressions, correlations and medians for the analyze route in memory',
   standardwebhooks: 'signs webhook bodies and verifies inbound ones (HMAC-SHA256) in memory',
+  '@fastify/busboy': 'parses multipart/form-data bodies (file events) in memory',
   zod: 'validates values in memory',
 };
 
@@ -119,16 +120,16 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 's3',
     command: 'PutObjectCommand',
-    sentFrom: ['S3EventArchive.putCold'],
+    sentFrom: ['S3EventArchive.putCold', 'S3PartStore.putPart'],
     functions: ['query'],
-    why: 'only the writer archives events; the query function reads the archive',
+    why: 'only the writer archives events and only the ingest function stores file parts; the query function reads both',
   },
   {
     client: 's3',
     command: 'GetObjectCommand',
-    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object'],
-    functions: ['writer'],
-    why: 'the writer only archives events; reading them back is the query function’s',
+    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart'],
+    functions: ['writer', 'ingest'],
+    why: 'the writer only archives events and the ingest function only stores file parts; reading them back is the query function’s',
   },
   {
     client: 'dynamodb',

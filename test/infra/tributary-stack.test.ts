@@ -191,7 +191,7 @@ describe('functions', () => {
     const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}' },
-      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/' },
+      ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/', EVENTS_BUCKET: bucket },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket },
       writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
@@ -215,10 +215,10 @@ describe('least privilege', () => {
   const BASE = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
   const sorted = (...a: string[]) => [...new Set([...BASE, ...a])].sort();
 
-  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, and read webhook secrets, nothing more', () => {
+  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, read webhook secrets and store file parts, nothing more', () => {
     const ingest = synth.stack.ingest.ingestFunction;
     const actions = actionsOf(ingest);
-    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'secretsmanager:GetSecretValue'));
+    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'secretsmanager:GetSecretValue', 's3:PutObject'));
     expect(managedPoliciesOf(ingest)).toEqual([]);
     expect(resourcesFor(ingest, 'sqs:SendMessage')).toEqual([getAtt(synth.stack.ingest.queue)]);
     expect(resourcesFor(ingest, 'dynamodb:GetItem')).toEqual([getAtt(synth.stack.storage.table), getAtt(synth.stack.ingest.idempotencyTable)]);
@@ -335,10 +335,13 @@ describe('least privilege', () => {
     for (const fn of [synth.stack.ingest.ingestFunction, synth.stack.api.streamsFunction, synth.stack.api.authorizerFunction, synth.stack.iot.authorizerFunction]) expect(onEvents(fn)).toEqual([]);
     const objects = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/events/*']] };
     expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects]);
-    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects]);
+    const parts = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/parts/*']] };
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts]);
+    expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:PutObject')).toEqual([parts]);
     expect(actionsOf(synth.stack.ingest.writerFunction)).not.toContain('s3:GetObject');
     expect(actionsOf(synth.stack.api.queryFunction)).not.toContain('s3:PutObject');
-    for (const fn of [synth.stack.ingest.ingestFunction, synth.stack.api.streamsFunction, synth.stack.pulls.pullFunction]) expect(actionsOf(fn).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    expect(actionsOf(synth.stack.ingest.ingestFunction).filter((a) => a.startsWith('s3:'))).toEqual(['s3:PutObject']);
+    for (const fn of [synth.stack.api.streamsFunction, synth.stack.pulls.pullFunction]) expect(actionsOf(fn).filter((a) => a.startsWith('s3:'))).toEqual([]);
     expect(props(synth.stack.storage.eventsBucket)).toMatchObject({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },

@@ -18,6 +18,7 @@ import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
+import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
 import { grantEventsQuery, grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
@@ -128,13 +129,18 @@ export class Api extends Construct {
       logRetention: props.logRetention,
     });
     grantEventsQuery(props.eventsTable, this.queryFunction.role);
-    this.queryFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.eventsBucket.arnForObjects(`${EVENTS_PREFIX}*`)] }));
-    Validations.of(this.queryFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement)}.Arn>/${EVENTS_PREFIX}*]`,
-      reason:
-        'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz); the function may only ' +
-        'get objects under the events/ prefix of the events bucket, never list, write or delete them.',
-    });
+    this.queryFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.eventsBucket.arnForObjects(`${EVENTS_PREFIX}*`), props.eventsBucket.arnForObjects(`${PARTS_PREFIX}*`)] }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement);
+    for (const prefix of [EVENTS_PREFIX, PARTS_PREFIX]) {
+      Validations.of(this.queryFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        reason:
+          'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz) and the parts of the ' +
+          'file events it answers (parts/<stream>/<request>/<n>); the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
+      });
+    }
     this.queryFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),
     );

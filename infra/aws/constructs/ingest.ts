@@ -13,6 +13,7 @@ import { acknowledge, nagEnv } from './nag';
 import { queueWithDeadLetter } from './queue';
 import { grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
+import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
 
 /** Where the writer writes datapoints. */
 export interface TimestreamTarget {
@@ -102,7 +103,13 @@ export class Ingest extends Construct {
       description: 'Tributary POST /v1/streams/{id}/data: validates records and puts them on the ingest queue',
       memorySize: 512,
       timeout: Duration.seconds(10),
-      environment: { TABLE_NAME: table.tableName, QUEUE_URL: this.queue.queueUrl, IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName, SECRET_PREFIX: PULL_SECRET_PREFIX },
+      environment: {
+        TABLE_NAME: table.tableName,
+        QUEUE_URL: this.queue.queueUrl,
+        IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
+        SECRET_PREFIX: PULL_SECRET_PREFIX,
+        EVENTS_BUCKET: props.eventsBucket.bucketName,
+      },
       logRetention: props.logRetention,
     });
     this.queue.grant(this.ingestFunction.role, 'sqs:SendMessage');
@@ -118,6 +125,14 @@ export class Ingest extends Construct {
     });
     grantTableItems(table, this.ingestFunction.role, TABLE_READ_ACTIONS);
     grantTableItems(this.idempotencyTable, this.ingestFunction.role, IDEMPOTENCY_TABLE_ACTIONS);
+    // a file's parts, stored before the request is acknowledged; never read back here
+    this.ingestFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.eventsBucket.arnForObjects(`${PARTS_PREFIX}*`)] }));
+    Validations.of(this.ingestFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement)}.Arn>/${PARTS_PREFIX}*]`,
+      reason:
+        "A file event's parts are objects named by stream, request and part (parts/<stream>/<request>/<n>), not known at deploy time; the ingest " +
+        'function may only put objects under the parts/ prefix of the events bucket, never read, list or delete them.',
+    });
 
     this.writerFunction = new TributaryFunction(this, 'WriterFunction', {
       handler: 'writer',
