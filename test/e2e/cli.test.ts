@@ -137,12 +137,13 @@ describe('the tributary CLI in a terminal', () => {
     expect(killedAt.line).toBeGreaterThan(5_000);
     expect(killedAt.line).toBeLessThan(LINES);
 
-    // what the API took before the kill, once written: more than the checkpoint says
-    let before = -1;
-    for (let now = await storedCount('cli_big', since, Date.now() + 3_600_000); now !== before; now = await storedCount('cli_big', since, Date.now() + 3_600_000)) {
-      before = now;
-      await new Promise((r) => setTimeout(r, 500));
+    // what the API took before the kill, once written (the queue drained): more than the checkpoint says
+    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+      const { depth, inFlight } = local.rt.queue.stats();
+      if (depth === 0 && inFlight === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
     }
+    const before = await storedCount('cli_big', since, Date.now() + 3_600_000);
     expect(before).toBeGreaterThan(killedAt.line);
 
     const second = inTerminal(['ingest', 'cli_big', file]);
