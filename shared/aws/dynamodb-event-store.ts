@@ -37,9 +37,9 @@ export class DynamoDbEventStore {
 
   /** One page (at most `q.limit + 1`) of the range's events still hot at `now`, in the axis' order. */
   async queryHot(streamId: string, q: EventQuery, now: number): Promise<StoredEvent[]> {
-    return pageOfContainers(containerItems(this.options.client, this.options.tableName, streamId, q, { extra: 'hu > :now', values: { ':now': { N: String(now) } } }, async (it) => {
-      return readBody(it.b!.B!);
-    }), q, (e) => e.hotUntil > now);
+    const still = { extra: 'hu > :now', values: { ':now': { N: String(now) } } };
+    const containers = containerItems(this.options.client, this.options.tableName, streamId, q, still, (it) => readBody(it.b!.B!));
+    return pageOfContainers(containers, q, (e) => e.hotUntil > now);
   }
 }
 

@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickWebhookHeaders } from '../../functions/alert-actions/signing';
 import { documentDefinition } from '../fixtures/data-streams';
+import { waitForValue as waitFor } from '../fixtures/waiting';
 import { startLocal, type Local } from './harness';
 
 /**
@@ -68,15 +69,6 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (hook ? hook.close(() => resolve()) : resolve()));
 });
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** The stream the example's rules watch: Environmental Monitoring with the fields its conditions and template name. */
 async function monitoredStream(): Promise<{ id: string; ingestToken: string }> {

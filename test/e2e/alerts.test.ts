@@ -5,6 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickWebhookHeaders } from '../../functions/alert-actions/signing';
+import { waitForValue as waitFor } from '../fixtures/waiting';
 import { startLocal, type Local } from './harness';
 
 /** A webhook receiver: records every POST; each path answers from its own script of statuses (the last repeats). */
@@ -101,15 +102,6 @@ async function alertsOf(streamId: string): Promise<any[]> {
   return r.body.alerts;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('alerts on the local runtime', () => {
   it('posts one signed webhook on a breach, nothing more while firing or within the cooldown, and resolves when back in range', async () => {

@@ -19,7 +19,7 @@ import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
-import { grantEventsQuery, grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
+import { grantEventsQuery, grantIndexQuery, grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
  * What API Gateway caches an authorizer decision by. HTTP API Lambda authorizers accept only headers
@@ -129,18 +129,14 @@ export class Api extends Construct {
       logRetention: props.logRetention,
     });
     grantEventsQuery(props.eventsTable, this.queryFunction.role);
-    this.queryFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.eventsBucket.arnForObjects(`${EVENTS_PREFIX}*`), props.eventsBucket.arnForObjects(`${PARTS_PREFIX}*`)] }),
+    grantObjects(
+      this.queryFunction.role,
+      props.eventsBucket,
+      's3:GetObject',
+      [EVENTS_PREFIX, PARTS_PREFIX],
+      'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz) and the parts of the ' +
+        'file events it answers (parts/<stream>/<request>/<n>); the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
     );
-    const bucketId = Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement);
-    for (const prefix of [EVENTS_PREFIX, PARTS_PREFIX]) {
-      Validations.of(this.queryFunction.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
-        reason:
-          'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz) and the parts of the ' +
-          'file events it answers (parts/<stream>/<request>/<n>); the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
-      });
-    }
     this.queryFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),
     );

@@ -1,4 +1,4 @@
-import { ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -11,7 +11,7 @@ import { PULL_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { TributaryFunction } from './function';
 import { acknowledge, nagEnv } from './nag';
 import { queueWithDeadLetter } from './queue';
-import { grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
+import { grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
 
@@ -126,13 +126,14 @@ export class Ingest extends Construct {
     grantTableItems(table, this.ingestFunction.role, TABLE_READ_ACTIONS);
     grantTableItems(this.idempotencyTable, this.ingestFunction.role, IDEMPOTENCY_TABLE_ACTIONS);
     // a file's parts, stored before the request is acknowledged; never read back here
-    this.ingestFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.eventsBucket.arnForObjects(`${PARTS_PREFIX}*`)] }));
-    Validations.of(this.ingestFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement)}.Arn>/${PARTS_PREFIX}*]`,
-      reason:
-        "A file event's parts are objects named by stream, request and part (parts/<stream>/<request>/<n>), not known at deploy time; the ingest " +
+    grantObjects(
+      this.ingestFunction.role,
+      props.eventsBucket,
+      's3:PutObject',
+      [PARTS_PREFIX],
+      "A file event's parts are objects named by stream, request and part (parts/<stream>/<request>/<n>), not known at deploy time; the ingest " +
         'function may only put objects under the parts/ prefix of the events bucket, never read, list or delete them.',
-    });
+    );
 
     this.writerFunction = new TributaryFunction(this, 'WriterFunction', {
       handler: 'writer',
@@ -151,13 +152,14 @@ export class Ingest extends Construct {
     });
     // puts events and cold manifests (idempotent by id and key), never reads or deletes them
     grantTableItems(props.eventsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem']);
-    this.writerFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.eventsBucket.arnForObjects(`${EVENTS_PREFIX}*`)] }));
-    Validations.of(this.writerFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.eventsBucket.node.defaultChild as CfnElement)}.Arn>/${EVENTS_PREFIX}*]`,
-      reason:
-        "Archived events are written as objects named by stream, day and batch (events/<stream>/<day>/<first event id>.ndjson.gz), not known at deploy time; " +
+    grantObjects(
+      this.writerFunction.role,
+      props.eventsBucket,
+      's3:PutObject',
+      [EVENTS_PREFIX],
+      'Archived events are written as objects named by stream, day and batch (events/<stream>/<day>/<first event id>.ndjson.gz), not known at deploy time; ' +
         'the writer may only put objects under the events/ prefix of the events bucket, never read, list or delete them.',
-    });
+    );
     this.writerFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
     );

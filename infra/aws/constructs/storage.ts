@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as timestream from 'aws-cdk-lib/aws-timestream';
@@ -21,6 +21,42 @@ export const EVENTS_KEYS = { partitionKey: 's', sortKey: 'e', ttlAttribute: 'exp
  */
 export function grantEventsQuery(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
   return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [table.tableArn, `${table.tableArn}/index/${EVENTS_KEYS.index.name}`] });
+}
+
+/** An on-demand table with string keys, point-in-time recovery, AWS-managed encryption, a TTL attribute and one index. */
+function keyedTable(
+  scope: Construct,
+  id: string,
+  keys: { partitionKey: string; sortKey: string; ttlAttribute: string; index: { name: string; partitionKey: string; sortKey: string } },
+): dynamodb.Table {
+  const table = new dynamodb.Table(scope, id, {
+    partitionKey: { name: keys.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: keys.sortKey, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    timeToLiveAttribute: keys.ttlAttribute,
+  });
+  table.addGlobalSecondaryIndex({
+    indexName: keys.index.name,
+    partitionKey: { name: keys.index.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: keys.index.sortKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.ALL,
+  });
+  return table;
+}
+
+/**
+ * Grants one S3 action on the objects under each prefix of a bucket, and acknowledges cdk-nag's wildcard
+ * finding for each with `reason`: object keys made at runtime (stream, day, request) are not known at deploy time.
+ *
+ * @example
+ * grantObjects(writerFunction.role, eventsBucket, 's3:PutObject', [EVENTS_PREFIX], 'Archived events are …');
+ */
+export function grantObjects(role: iam.IRole, bucket: s3.IBucket, action: 's3:PutObject' | 's3:GetObject', prefixes: readonly string[], reason: string): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [action], resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
+  const bucketId = Stack.of(role).getLogicalId(bucket.node.defaultChild as CfnElement);
+  for (const prefix of prefixes) Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`, reason });
 }
 
 /**
@@ -115,35 +151,18 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
 
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+    this.table = keyedTable(this, 'Table', {
+      partitionKey: TABLE_KEYS.partitionKey,
+      sortKey: TABLE_KEYS.sortKey,
+      ttlAttribute: TABLE_KEYS.ttlAttribute,
+      index: { name: TABLE_KEYS.index.name, partitionKey: TABLE_KEYS.index.partitionKey, sortKey: TABLE_KEYS.index.sortKey },
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE_KEYS.index.name,
-      partitionKey: { name: TABLE_KEYS.index.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
-
     // event streams' events, whole: by stream and event time, the valid-time index, TTL for ephemeral ones
-    this.eventsTable = new dynamodb.Table(this, 'EventsTable', {
-      partitionKey: { name: EVENTS_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: EVENTS_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: EVENTS_KEYS.ttlAttribute,
-    });
-    this.eventsTable.addGlobalSecondaryIndex({
-      indexName: EVENTS_KEYS.index.name,
-      partitionKey: { name: EVENTS_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: EVENTS_KEYS.index.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
+    this.eventsTable = keyedTable(this, 'EventsTable', {
+      partitionKey: EVENTS_KEYS.partitionKey,
+      sortKey: EVENTS_KEYS.sortKey,
+      ttlAttribute: EVENTS_KEYS.ttlAttribute,
+      index: { name: EVENTS_KEYS.index.name, partitionKey: EVENTS_KEYS.partitionKey, sortKey: EVENTS_KEYS.index.sortKey },
     });
 
     // the cold tier of event streams' events: gzipped NDJSON per stream, day and batch (s3-event-archive.ts)
