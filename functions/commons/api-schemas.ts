@@ -123,6 +123,31 @@ export const AlertPageSchema = z.looseObject({ alerts: z.array(AlertSchema), nex
 export const AlertSecretSchema = z.looseObject({ streamId: z.string(), alertSigningSecret: z.string(), previousSecretSignsUntil: Iso }).meta({ id: 'AlertSecret' });
 export const PullResultSchema = z.looseObject({ status: z.string() }).meta({ id: 'PullResult' });
 
+/** One receipt as `GET …/receipts` and `GET …/verify` answer it. */
+export const ReceiptSchema = z
+  .object({
+    seq: z.number().int().meta({ description: 'Its number in the stream’s chain, from 1.' }),
+    at: z.string().meta({ description: 'When the batch was stored.' }),
+    count: z.number().int().meta({ description: 'Records in the batch (points and events).' }),
+    from: z.string(),
+    to: z.string(),
+    hash: z.string().meta({ description: 'SHA-256 of the batch’s canonical form (its records’ keys and digests, in key order).' }),
+    prev: z.string().meta({ description: 'The chain hash of the receipt before (64 zeros for the first).' }),
+    chain: z.string().meta({ description: 'SHA-256 of this receipt’s fields and prev.' }),
+  })
+  .meta({ id: 'Receipt' });
+export const ReceiptPageSchema = z.object({ streamId: z.string(), receipts: z.array(ReceiptSchema), head: ReceiptSchema.optional(), nextCursor: z.string().optional() }).meta({ id: 'ReceiptPage' });
+export const VerificationSchema = z
+  .object({
+    streamId: z.string(),
+    verified: z.boolean(),
+    window: z.object({ start: z.string(), end: z.string() }),
+    receipts: z.object({ total: z.number().int(), inWindow: z.number().int(), head: ReceiptSchema.optional() }),
+    records: z.object({ verified: z.number().int(), altered: z.number().int(), dropped: z.number().int(), inserted: z.number().int(), expired: z.number().int() }),
+    problems: z.array(z.object({ kind: z.enum(['chain', 'detail', 'altered', 'dropped', 'inserted']), batch: z.number().int().optional(), record: z.string().optional(), reason: z.string() })),
+  })
+  .meta({ id: 'Verification' });
+
 /** InfluxDB 1.x's `/query` answer, for Grafana's data source. */
 export const InfluxResultSchema = z
   .looseObject({

@@ -25,10 +25,12 @@ import {
   ProcessorSchema,
   PullResultSchema,
   QueryResultSchema,
+  ReceiptPageSchema,
   StreamIdParams,
   StreamPageSchema,
   StreamSchema,
   StreamStatusSchema,
+  VerificationSchema,
 } from './api-schemas';
 import { MAX_BODY_BYTES, MAX_RECORDS } from './body';
 import { INFLUX_ROUTES, ROUTES, routeKey, type Route } from './routes';
@@ -203,6 +205,38 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
         z.looseObject({ streamId: z.string(), timeAxis: z.enum(['event', 'valid']), events: z.array(z.looseObject({ id: z.string(), eventTime: z.string(), validTime: z.string(), data: z.looseObject({}) })), nextCursor: z.string().optional() }),
       ),
       '400': problem('A bad parameter, with its name as path, or a stream that is not an event_stream.'),
+      ...notFound,
+    },
+  },
+  'GET /v1/streams/{id}/receipts': {
+    operationId: 'listReceipts',
+    summary: 'The stream’s receipts, oldest first: one per stored batch, each chained to the one before',
+    requestParams: {
+      ...byId,
+      query: z.looseObject({
+        after: z.string().optional().meta({ description: 'Receipts after this number (the `nextCursor` of the page before).' }),
+        limit: z.string().optional().meta({ description: '1-1000, 100 unless given.' }),
+      }),
+    },
+    responses: {
+      ...ok('200', '`{streamId, receipts, head?, nextCursor?}`: each receipt’s number, time, record count and range, batch hash, and the chain hashes.', ReceiptPageSchema),
+      '400': problem('A bad parameter, with its name as path.'),
+      ...notFound,
+    },
+  },
+  'GET /v1/streams/{id}/verify': {
+    operationId: 'verifyStream',
+    summary: 'Checks the receipt chain and every record the stores return for the window against it; names each altered, dropped or inserted record and its batch',
+    requestParams: {
+      ...byId,
+      query: z.looseObject({
+        start: z.string().optional().meta({ description: 'RFC 3339 or epoch ms, inclusive; the stream’s first record unless given.' }),
+        end: z.string().optional().meta({ description: 'RFC 3339 or epoch ms, exclusive; past its last record (or now) unless given.' }),
+      }),
+    },
+    responses: {
+      ...ok('200', 'What verification found: `verified` is false when any problem is listed.', VerificationSchema),
+      '400': problem('A bad parameter, with its name as path.'),
       ...notFound,
     },
   },

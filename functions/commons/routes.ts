@@ -40,6 +40,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/analyze', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/events', fn: 'query', scope: 'read' },
+  { method: 'GET', path: '/v1/streams/{id}/receipts', fn: 'query', scope: 'read' },
+  { method: 'GET', path: '/v1/streams/{id}/verify', fn: 'query', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/pull', fn: 'pull', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}/alerts', fn: 'alerts', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/alert-secret', fn: 'alerts', scope: 'admin' },

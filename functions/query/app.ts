@@ -4,13 +4,14 @@ import { eventAnswer, eventCursor, parseEventQuery, type StoredEvent } from '../
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, EventSource, PartStore, PointStore, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventSource, PartStore, PointStore, ReceiptLedger, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
 import { makeAnalyze } from './analyze';
 import { makeInfluxQuery } from './influx';
 import { makeSummary } from './summary';
+import { makeVerify } from './verify';
 
 /** File parts per page of `GET …/events`: 4 × 512 KB is about 2.8 MB of base64. */
 export const MAX_PARTS_PER_PAGE = 4;
@@ -24,6 +25,8 @@ export interface QueryDeps {
   events?: EventSource;
   /** File events' parts, answered as their `data`. */
   parts?: PartStore;
+  /** Each stored batch's receipt (`GET …/receipts`, `GET …/verify`); those routes answer 404 without it. */
+  receipts?: ReceiptLedger;
 }
 
 /**
@@ -39,6 +42,7 @@ export function makeQueryHandler(deps: QueryDeps) {
   const influxQuery = makeInfluxQuery(deps);
   const analyzeRoute = makeAnalyze(deps);
   const summary = makeSummary({ store, clock, shape: (stream, row) => shapeRow(stream, row, true) });
+  const verification = deps.receipts && makeVerify({ store, clock, receipts: deps.receipts, ...(deps.events && { events: deps.events }) });
 
   async function app(event: HttpEvent): Promise<HttpResult> {
     if (event.routeKey.endsWith(' /query')) return influxQuery(event);
@@ -48,6 +52,10 @@ export function makeQueryHandler(deps: QueryDeps) {
     if (!stream) throw new StreamNotFoundError(id);
     if (event.routeKey.endsWith('/analyze')) return analyzeRoute(stream, event);
     if (event.routeKey.endsWith('/events')) return eventsRoute(stream, event);
+    if (event.routeKey.endsWith('/receipts') || event.routeKey.endsWith('/verify')) {
+      if (!verification) throw new StreamNotFoundError(id);
+      return event.routeKey.endsWith('/receipts') ? verification.receiptsRoute(stream, event) : verification.verifyRoute(stream, event);
+    }
     const params = event.queryStringParameters ?? {};
     const gzipped = acceptsGzip(header(event, 'accept-encoding'));
     if (event.routeKey.endsWith('/latest')) {

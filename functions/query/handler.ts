@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
+import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
@@ -27,5 +28,6 @@ export const handler = observe(
     cold: new S3EventArchive({ s3, bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
   }),
   parts: new S3PartStore({ s3, bucket: config.EVENTS_BUCKET }),
+  receipts: new DynamoDbReceiptLedger({ client: dynamo, tableName: config.EVENTS_TABLE_NAME, s3, bucket: config.EVENTS_BUCKET }),
   }),
 );

@@ -2,10 +2,11 @@ import { StoreUnavailableError, StreamConflictError, TributaryError } from '../.
 import type { Datapoint } from '../../shared/domain/validate-record';
 import { applyPatch, type FieldSpec, type Stream } from '../../shared/domain/stream-definition';
 import { storedEvents, type StoredEvent } from '../../shared/domain/events';
-import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
+import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, ReceiptLedger, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
+import { batchContent, nextReceipt } from '../commons/receipt-hash';
 import type { Logger } from '../commons/http';
 
 /** A queue message, decoded; `envelope` is missing when the body could not be read. */
@@ -28,6 +29,12 @@ export interface WriterDeps {
   alerts?: AlertEvaluator;
   /** Where an `event_stream`'s events are kept whole (metadata, both times), before their points are written. */
   events?: EventSink;
+  /**
+   * Where each stream's part of a batch gets its receipt once stored (points and events alike), chained to
+   * the stream's previous one; a failure there sends the batch back (its records are written again, the
+   * same, and receipted then).
+   */
+  receipts?: ReceiptLedger;
 }
 
 export interface WriteSummary {
@@ -59,7 +66,7 @@ const MAX_SAMPLES = 20;
 
 /**
  * Writes a batch of queue messages: per stream, one registry read, one validation pass over every record
- * of the batch, one store write (the store chunks and parallelizes it), and one stats update; then, once
+ * of the batch, one store write (the store chunks and parallelizes it), one receipt, and one stats update; then, once
  * all streams are written, their alert rules.
  * Records that fail validation here (MQTT in AWS is only validated now) are counted, not retried.
  *
@@ -159,6 +166,11 @@ export function makeWriter(deps: WriterDeps) {
     if (events.length) await deps.events!.put(streamId, events);
     const target = learned && points.length && Object.keys(learned).length ? await addLearnedFields(stream, learned, now) : stream;
     const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
+    if (deps.receipts && (events.length || result.written > 0)) {
+      const refused = new Set(result.rejected.map((r) => r.index));
+      const content = batchContent(refused.size ? points.filter((_, i) => !refused.has(i)) : points, events);
+      await deps.receipts.append(streamId, content, (head) => nextReceipt(head, content, clock.now()));
+    }
     for (const r of result.rejected) {
       if (samples.length >= MAX_SAMPLES) break;
       samples.push({ reason: r.reason, record: points[r.index] });

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
+import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
@@ -34,13 +35,15 @@ const alerts =
 const registry = new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME });
 // messages of the device-topic rule carry their topic: the stream whose definition names it
 const streamOfTopic = makeTopicResolver({ devices: new DynamoDbDeviceLookup({ client: dynamo, tableName: config.TABLE_NAME }), registry });
+const s3 = traced(new S3Client({}));
 const writeBatch = makeWriter({
   registry,
   store,
   events: new TieredEventSink({
     hot: new DynamoDbEventStore({ client: dynamo, tableName: config.EVENTS_TABLE_NAME }),
-    cold: new S3EventArchive({ s3: traced(new S3Client({})), bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
+    cold: new S3EventArchive({ s3, bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
   }),
+  receipts: new DynamoDbReceiptLedger({ client: dynamo, tableName: config.EVENTS_TABLE_NAME, s3, bucket: config.EVENTS_BUCKET }),
   clock: systemClock,
   log,
   ...(alerts && { alerts }),

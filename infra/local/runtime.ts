@@ -11,6 +11,7 @@ import { makeQueryHandler } from '../../functions/query/app';
 import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dynamodb-event-store';
+import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
@@ -128,6 +129,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       hot: new DynamoDbEventStore({ client: dynamo.client, tableName: EVENTS_TABLE_NAME }),
       cold: new S3EventArchive({ s3: s3.client, bucket: EVENTS_BUCKET, dynamo: dynamo.client, tableName: EVENTS_TABLE_NAME }),
     };
+    // each stored batch's receipt, beside the events (their table and bucket), as in AWS
+    const receipts = new DynamoDbReceiptLedger({ client: dynamo.client, tableName: EVENTS_TABLE_NAME, s3: s3.client, bucket: EVENTS_BUCKET });
     const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
     const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
@@ -148,7 +151,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts }),
-      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts }),
+      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };
@@ -157,6 +160,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const waiting = { stopped: () => stopping };
     const writeBatch = makeWriter({
       events: new TieredEventSink(eventTiers),
+      receipts: patient(receipts, ['append'], waiting),
       registry: patient(registry, ['get', 'addStats'], waiting),
       store: patient(store, ['write'], waiting),
       clock,

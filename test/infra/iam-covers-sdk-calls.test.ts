@@ -81,6 +81,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   protobufjs: "parses a stream's generated .proto and decodes protobuf request bodies in memory",
   'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   'simple-statistics': 'computes regressions, correlations and medians for the analyze route in memory',
+  canonicalize: 'writes the RFC 8785 canonical JSON of an event for its receipt digest, in memory',
   standardwebhooks: 'signs webhook bodies and verifies inbound ones (HMAC-SHA256) in memory',
   '@fastify/busboy': 'parses multipart/form-data bodies (file events) in memory',
   zod: 'validates values in memory',
@@ -120,24 +121,24 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 's3',
     command: 'PutObjectCommand',
-    sentFrom: ['S3EventArchive.putCold', 'S3PartStore.putPart'],
+    sentFrom: ['S3EventArchive.putCold', 'S3PartStore.putPart', 'DynamoDbReceiptLedger.append'],
     functions: ['query'],
-    why: 'only the writer archives events and only the ingest function stores file parts; the query function reads both',
+    why: 'only the writer archives events and keeps receipts, and only the ingest function stores file parts; the query function reads them',
   },
   {
     client: 's3',
     command: 'GetObjectCommand',
-    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart'],
+    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptEntries'],
     functions: ['writer', 'ingest'],
-    why: 'the writer only archives events and the ingest function only stores file parts; reading them back is the query function’s',
+    why: 'the writer only archives events and appends receipts, and the ingest function only stores file parts; reading them back is the query function’s',
   },
   {
     client: 'dynamodb',
     command: 'PutItemCommand',
-    sentFrom: [...REGISTRY_WRITES, 'DynamoDbAlertStore.ensureSigningSecret', 'DynamoDbAlertStore.fire'],
+    sentFrom: [...REGISTRY_WRITES, 'DynamoDbAlertStore.ensureSigningSecret', 'DynamoDbAlertStore.fire', 'DynamoDbReceiptLedger.append'],
     functions: ['query', 'authorizer', 'iot-authorizer', 'pull', 'pull-dispatcher', 'alerts', 'alert-actions'],
     why:
-      'only the streams API writes streams and tokens, only the alert evaluator (writer, silence) fires alerts; the alerts API replaces ' +
+      'only the streams API writes streams and tokens, only the alert evaluator (writer, silence) fires alerts, only the writer appends receipts; the alerts API replaces ' +
       'signing secrets and acknowledges with UpdateItem, the alert tasks record outcomes with UpdateItem',
   },
   {

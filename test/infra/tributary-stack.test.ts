@@ -14,7 +14,7 @@ import { INGEST_TOPIC_RULE_SQL } from '../../infra/aws/constructs/iot';
 import { REJECTED_RECORDS_METRIC } from '../../infra/aws/constructs/observability';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
 import { TributaryStack } from '../../infra/aws/tributary-stack';
-import { useSynthesizedTributary, WITHOUT_BUNDLING } from '../fixtures/synth';
+import { asArray, useSynthesizedTributary, WITHOUT_BUNDLING } from '../fixtures/synth';
 
 // One synthesis (bundling all the handlers with esbuild, then running cdk-nag) shared by every test.
 const synth = useSynthesizedTributary({ bundle: true });
@@ -323,20 +323,28 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the writer only put events and the query function only read them: the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
+  it('lets the writer only put events and receipts and the query function only read them: the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
     const eventsArn = getAtt(synth.stack.storage.eventsTable);
     const eventsId = logicalId(synth.stack.storage.eventsTable);
     const onEvents = (fn: Parameters<typeof grantsOf>[0]) => grantsOf(fn).filter((g) => JSON.stringify(g.resource).includes(eventsId));
-    expect(onEvents(synth.stack.ingest.writerFunction).map((g) => [g.action, g.resource])).toEqual([['dynamodb:BatchWriteItem', eventsArn]]);
+    expect(onEvents(synth.stack.ingest.writerFunction).map((g) => [g.action, g.resource])).toEqual([
+      ['dynamodb:BatchWriteItem', eventsArn],
+      ['dynamodb:PutItem', eventsArn],
+      ['dynamodb:Query', eventsArn],
+    ]);
+    // the receipts it appends (and the head it reads) only: items of `<stream>#receipts` partitions
+    const receipts = statementsOf(synth.stack.ingest.writerFunction).find((st) => asArray(st.Action).includes('dynamodb:PutItem') && JSON.stringify(st.Resource).includes(eventsId));
+    expect(receipts?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#receipts'] } });
     expect(onEvents(synth.stack.api.queryFunction).map((g) => [g.action, g.resource])).toEqual([
       ['dynamodb:Query', eventsArn],
       ['dynamodb:Query', { 'Fn::Join': ['', [eventsArn, '/index/byValidTime']] }],
     ]);
     for (const fn of [synth.stack.ingest.ingestFunction, synth.stack.api.streamsFunction, synth.stack.api.authorizerFunction, synth.stack.iot.authorizerFunction]) expect(onEvents(fn)).toEqual([]);
     const objects = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/events/*']] };
-    expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects]);
+    const receiptObjects = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/receipts/*']] };
+    expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects, receiptObjects]);
     const parts = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/parts/*']] };
-    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts]);
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts, receiptObjects]);
     expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:PutObject')).toEqual([parts]);
     expect(actionsOf(synth.stack.ingest.writerFunction)).not.toContain('s3:GetObject');
     expect(actionsOf(synth.stack.api.queryFunction)).not.toContain('s3:PutObject');

@@ -19,6 +19,7 @@ import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
+import { RECEIPTS_PREFIX } from '../../../shared/aws/receipt-ledger';
 import { grantEventsQuery, grantIndexQuery, grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
 /**
@@ -115,7 +116,7 @@ export class Api extends Construct {
 
     this.queryFunction = new TributaryFunction(this, 'QueryFunction', {
       handler: 'query',
-      description: 'Tributary GET /v1/streams/{id}/data, /latest and /events: Timestream and event queries',
+      description: 'Tributary GET /v1/streams/{id}/data, /latest, /events, /receipts and /verify: Timestream and event queries',
       memorySize: 512,
       // Below the HTTP API's 30 s integration limit, so the client gets the function's own error.
       timeout: Duration.seconds(25),
@@ -133,9 +134,10 @@ export class Api extends Construct {
       this.queryFunction.role,
       props.eventsBucket,
       's3:GetObject',
-      [EVENTS_PREFIX, PARTS_PREFIX],
-      'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz) and the parts of the ' +
-        'file events it answers (parts/<stream>/<request>/<n>); the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
+      [EVENTS_PREFIX, PARTS_PREFIX, RECEIPTS_PREFIX],
+      'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz), the parts of the ' +
+        'file events it answers (parts/<stream>/<request>/<n>) and, to verify a stream, its receipts\' records (receipts/<stream>/<batch hash>.ndjson.gz); ' +
+        'the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
     );
     this.queryFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),

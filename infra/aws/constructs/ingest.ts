@@ -14,6 +14,7 @@ import { queueWithDeadLetter } from './queue';
 import { grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
+import { RECEIPTS_PARTITION_SUFFIX, RECEIPTS_PREFIX } from '../../../shared/aws/receipt-ledger';
 
 /** Where the writer writes datapoints. */
 export interface TimestreamTarget {
@@ -152,13 +153,23 @@ export class Ingest extends Construct {
     });
     // puts events and cold manifests (idempotent by id and key), never reads or deletes them
     grantTableItems(props.eventsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem']);
+    // appends each batch's receipt (a PutItem on a free number only) after reading the chain's head: in the
+    // receipts partitions (`<stream>#receipts`) alone, never an event's
+    this.writerFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [props.eventsTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`*${RECEIPTS_PARTITION_SUFFIX}`] } },
+      }),
+    );
     grantObjects(
       this.writerFunction.role,
       props.eventsBucket,
       's3:PutObject',
-      [EVENTS_PREFIX],
-      'Archived events are written as objects named by stream, day and batch (events/<stream>/<day>/<first event id>.ndjson.gz), not known at deploy time; ' +
-        'the writer may only put objects under the events/ prefix of the events bucket, never read, list or delete them.',
+      [EVENTS_PREFIX, RECEIPTS_PREFIX],
+      'Archived events are written as objects named by stream, day and batch (events/<stream>/<day>/<first event id>.ndjson.gz), and each batch\'s receipt ' +
+        'records as an object named by stream and batch hash (receipts/<stream>/<hash>.ndjson.gz), not known at deploy time; ' +
+        'the writer may only put objects under the events/ and receipts/ prefixes of the events bucket, never read, list or delete them.',
     );
     this.writerFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
