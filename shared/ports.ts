@@ -7,7 +7,7 @@ import type { EventAttributes, EventQuery, StoredEvent } from './domain/events';
 import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
-import type { BatchContent, Receipt, ReceiptEntry } from './domain/receipts';
+import type { BatchContent, Receipt } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
 import type { Datapoint } from './domain/validate-record';
 
@@ -96,14 +96,14 @@ export interface PartStore {
 
 /**
  * A stream's receipts: one per batch the writer stored, chained (`shared/domain/receipts.ts`), with the
- * batch's entries kept beside it, so verification can recompute them from what the stores return.
+ * batch's records kept beside it, so verification can recompute them from what the stores return.
  *
  * @example
  * await receipts.append('freezers', content, (head) => nextReceipt(head, content, Date.now()));
  */
 export interface ReceiptLedger {
   /**
-   * Keeps the batch's entries, then appends the receipt `link` makes from the stream's head (again from the
+   * Keeps the batch's records, then appends the receipt `link` makes from the stream's head (again from the
    * new head when another writer took it first). Throws `StoreUnavailableError`: the batch is delivered again.
    */
   append(streamId: string, content: BatchContent, link: (head: Receipt | undefined) => Receipt): Promise<Receipt>;
@@ -111,8 +111,8 @@ export interface ReceiptLedger {
   head(streamId: string): Promise<Receipt | undefined>;
   /** Receipts in order after `after` (a receipt number), at most `limit`; `next` when there are more. */
   list(streamId: string, page: { after?: number; limit: number }): Promise<{ receipts: Receipt[]; next?: number }>;
-  /** A receipt's entries as kept when it was appended; `undefined` when they are gone. */
-  receiptEntries(streamId: string, receipt: Receipt): Promise<ReceiptEntry[] | undefined>;
+  /** A receipt's records as kept when it was appended (`BatchContent.text`); `undefined` when they are gone. */
+  receiptText(streamId: string, receipt: Receipt): Promise<string | undefined>;
 }
 
 /**

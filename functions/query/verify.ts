@@ -7,7 +7,7 @@ import { parseTimestamp } from '../../shared/domain/datetime';
 import type { Clock, EventSource, PointStore, ReceiptLedger } from '../../shared/ports';
 import type { HttpEvent, HttpResult } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
-import { chainHash, entriesHash, eventDigest, eventKey, pointDigest, pointKey } from '../commons/receipt-hash';
+import { chainHash, entriesOf, eventForm, eventKey, formNames, pointKey, pointLine, type FormNames, type PointEntry } from '../commons/receipt-hash';
 
 /** Receipts per page of `GET …/receipts`, unless `limit` says otherwise. */
 const DEFAULT_RECEIPTS = 100;
@@ -80,16 +80,17 @@ export function makeVerify(deps: VerifyDeps) {
       end: end ?? all.reduce((most, r) => (r.to + 1 > most ? r.to + 1 : most), now + 1),
     };
     const touching = all.filter((r) => r.count > 0 && r.from < window.end && r.to >= window.start);
-    const batches: [Receipt, ReceiptEntry[]][] = [];
+    const batches: [Receipt, (ReceiptEntry | PointEntry)[]][] = [];
     for (let i = 0; i < touching.length; i += ENTRY_READS) {
-      const read = await Promise.all(touching.slice(i, i + ENTRY_READS).map(async (r) => [r, await receipts.receiptEntries(stream.id, r)] as const));
-      for (const [r, entries] of read) {
-        if (!entries) problems.push({ kind: 'detail', seq: r.seq, reason: `the records of receipt ${r.seq} are gone from the receipt store` });
-        else if (entriesHash(entries) !== r.hash) problems.push({ kind: 'detail', seq: r.seq, reason: `the records kept for receipt ${r.seq} are not the ones its hash names` });
+      const read = await Promise.all(touching.slice(i, i + ENTRY_READS).map(async (r) => [r, await receipts.receiptText(stream.id, r)] as const));
+      for (const [r, text] of read) {
+        const entries = text === undefined ? undefined : entriesOf(text, r.hash);
+        if (text === undefined) problems.push({ kind: 'detail', seq: r.seq, reason: `the records of receipt ${r.seq} are gone from the receipt store` });
+        else if (!entries) problems.push({ kind: 'detail', seq: r.seq, reason: `the records kept for receipt ${r.seq} are not the ones its hash names` });
         else batches.push([r, entries]);
       }
     }
-    const stored = await storedDigests(stream, window.start, window.end, now);
+    const stored = await storedForms(stream, namesOfKeys(batches), window.start, window.end, now);
     const records = compareRecords(expectedRecords(batches, window.start, window.end), stored, now);
     problems.push(...records.problems);
     const { problems: _listed, ...counts } = records;
@@ -115,13 +116,20 @@ export function makeVerify(deps: VerifyDeps) {
     return all;
   }
 
-  /** Every record the stores hold for the window (points, and an event stream's events), by key → digest. */
-  async function storedDigests(stream: Stream, start: number, end: number, now: number): Promise<Map<string, string>> {
+  /**
+   * Every record the stores hold for the window (points, and an event stream's events), by key → form; a
+   * point in the names its receipt wrote it in (a field added since is null in its line, as it was then).
+   */
+  async function storedForms(stream: Stream, namesOf: Map<string, FormNames>, start: number, end: number, now: number): Promise<Map<string, string>> {
     const stored = new Map<string, string>();
+    const names = formNames(stream);
     const q: DataQuery = parseDataQuery(stream, { start: String(start), end: String(end), limit: String(MAX_LIMIT) }, now);
     for (let after = q.after; ; ) {
       const rows = await deps.store.query(stream, { ...q, ...(after && { after }), limit: q.limit + 1 });
-      for (const row of rows.slice(0, q.limit)) stored.set(pointKey(row), pointDigest(row));
+      for (const row of rows.slice(0, q.limit)) {
+        const key = pointKey(row, names);
+        stored.set(key, pointLine(row, namesOf.get(key) ?? names));
+      }
       if (rows.length <= q.limit) break;
       const last = rows[q.limit - 1]!;
       after = { time: last.time, key: q.keyDimensions.map((d) => last.dimensions[d] ?? '') };
@@ -130,7 +138,7 @@ export function makeVerify(deps: VerifyDeps) {
       const eq: EventQuery = { start, end, timeAxis: 'event', limit: MAX_EVENT_LIMIT, order: 'asc' };
       for (let after: EventQuery['after']; ; ) {
         const page = await deps.events.query(stream.id, { ...eq, ...(after && { after }) }, now);
-        for (const e of page.events) stored.set(eventKey(e), eventDigest(e));
+        for (const e of page.events) stored.set(eventKey(e), eventForm(e));
         if (!page.next) break;
         after = page.next;
       }
@@ -139,6 +147,15 @@ export function makeVerify(deps: VerifyDeps) {
   }
 
   return { receiptsRoute, verifyRoute };
+}
+
+/** Each point's names, from the first receipt that wrote it (the one that holds it). */
+function namesOfKeys(batches: readonly (readonly [Receipt, readonly (ReceiptEntry | PointEntry)[]])[]): Map<string, FormNames> {
+  const namesOf = new Map<string, FormNames>();
+  for (const [, entries] of [...batches].sort((a, b) => a[0].seq - b[0].seq)) {
+    for (const e of entries) if ('names' in e && !namesOf.has(e.k)) namesOf.set(e.k, e.names);
+  }
+  return namesOf;
 }
 
 /** A problem as the answer says it: what, which batch (its receipt's number), which record, and why. */

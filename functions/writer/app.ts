@@ -6,7 +6,7 @@ import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, Rece
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
-import { batchContent, nextReceipt } from '../commons/receipt-hash';
+import { batchContent, formNames, nextReceipt } from '../commons/receipt-hash';
 import type { Logger } from '../commons/http';
 
 /** A queue message, decoded; `envelope` is missing when the body could not be read. */
@@ -168,7 +168,7 @@ export function makeWriter(deps: WriterDeps) {
     const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
     if (deps.receipts && (events.length || result.written > 0)) {
       const refused = new Set(result.rejected.map((r) => r.index));
-      const content = batchContent(refused.size ? points.filter((_, i) => !refused.has(i)) : points, events);
+      const content = batchContent(refused.size ? points.filter((_, i) => !refused.has(i)) : points, events, formNames(target));
       await deps.receipts.append(streamId, content, (head) => nextReceipt(head, content, clock.now()));
     }
     for (const r of result.rejected) {

@@ -8,8 +8,8 @@
 export const GENESIS = '0'.repeat(64);
 
 /**
- * One record of a batch, as its receipt's detail keeps it: its key (a point's series and time, an event's
- * id), the digest of its canonical form, its time (a point's time, an event's event time) and, for an
+ * One record of a batch, as verification reads it from its receipt's kept text: its key (a point's series
+ * and time, an event's id), its canonical form, its time (a point's time, an event's event time) and, for an
  * ephemeral event, when it is gone for good (epoch ms).
  */
 export interface ReceiptEntry {
@@ -19,9 +19,9 @@ export interface ReceiptEntry {
   x?: number;
 }
 
-/** A batch's records as a receipt names them: the entries sorted by key, their SHA-256, their count and time range. */
+/** A batch's records as its receipt keeps them: a canonical line each, their SHA-256, count and time range. */
 export interface BatchContent {
-  entries: ReceiptEntry[];
+  text: string;
   hash: string;
   count: number;
   /** Epoch ms, the least and greatest record time. */
@@ -77,7 +77,7 @@ export function checkChain(receipts: readonly Receipt[], linkHash: (r: Omit<Rece
   return problems;
 }
 
-/** What a window's receipts say its records must be: each key's digest as the first receipt naming it wrote it. */
+/** What a window's receipts say its records must be: each key's form as the first receipt naming it wrote it. */
 export type Expected = Map<string, { d: string; seq: number; x?: number }>;
 
 /**
@@ -101,8 +101,8 @@ export function expectedRecords(batches: readonly (readonly [Receipt, readonly R
 }
 
 /**
- * Compares what the store returned for a window (key → digest) with what its receipts say: a record whose
- * digest differs was altered, one missing was dropped (unless it was ephemeral and its time is past), one no
+ * Compares what the store returned for a window (key → canonical form) with what its receipts say: a record
+ * whose form differs was altered, one missing was dropped (unless it was ephemeral and its time is past), one no
  * receipt names was inserted. Counts are exact; `problems` keeps the first `MAX_PROBLEMS`.
  *
  * @example

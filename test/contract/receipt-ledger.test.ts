@@ -28,7 +28,8 @@ async function ledger(): Promise<{ tableName: string; make: () => DynamoDbReceip
   return { tableName, make: () => new DynamoDbReceiptLedger({ client: dynamo.client, tableName, s3: s3.client, bucket: 'events' }) };
 }
 const T = Date.parse('2026-12-01T00:00:00Z');
-const content = (n: number) => batchContent([{ time: T + n, dimensions: { deviceId: `d-${n % 3}` }, values: { v: n } }], []);
+const names = { dimensions: ["deviceId"], fields: ["v"] };
+const content = (n: number) => batchContent([{ time: T + n, dimensions: { deviceId: `d-${n % 3}` }, values: { v: n } }], [], names);
 
 describe('DynamoDbReceiptLedger (dynalite + s3rver)', () => {
   it('makes one unbroken chain of writers racing for the head, each batch once', async () => {
@@ -42,7 +43,7 @@ describe('DynamoDbReceiptLedger (dynalite + s3rver)', () => {
     expect(new Set(receipts.map((r) => r.hash)).size).toBe(30);
   });
 
-  it('gives back the entries it kept, pages in order, and knows the head', async () => {
+  it('gives back the records it kept, pages in order, and knows the head', async () => {
     const { make } = await ledger();
     const l = make();
     for (let n = 0; n < 5; n++) await l.append('s', content(n), (head) => nextReceipt(head, content(n), T));
@@ -54,8 +55,8 @@ describe('DynamoDbReceiptLedger (dynalite + s3rver)', () => {
     expect(rest.next).toBeUndefined();
     expect((await l.head('s'))?.seq).toBe(5);
     expect(await l.head('other')).toBeUndefined();
-    expect(await l.receiptEntries('s', rest.receipts[0]!)).toEqual(content(2).entries);
-    expect(await l.receiptEntries('s', { ...rest.receipts[0]!, hash: 'f'.repeat(64) })).toBeUndefined();
+    expect(await l.receiptText('s', rest.receipts[0]!)).toBe(content(2).text);
+    expect(await l.receiptText('s', { ...rest.receipts[0]!, hash: 'f'.repeat(64) })).toBeUndefined();
   });
 
   it('throws StoreUnavailableError when S3 cannot keep the entries, and appends nothing', async () => {
