@@ -131,7 +131,7 @@ export const ReceiptSchema = z
     count: z.number().int().meta({ description: 'Records in the batch (points and events).' }),
     from: z.string(),
     to: z.string(),
-    hash: z.string().meta({ description: 'SHA-256 of the batch’s canonical form (its records’ keys and digests, in key order).' }),
+    hash: z.string().meta({ description: 'SHA-256 of the batch’s records in their canonical lines, in the order written (README: “Receipts”).' }),
     prev: z.string().meta({ description: 'The chain hash of the receipt before (64 zeros for the first).' }),
     chain: z.string().meta({ description: 'SHA-256 of this receipt’s fields and prev.' }),
   })

@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -9,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startDynalite } from '../../shared/local/dynalite-server';
 import { EVENTS_TABLE_NAME } from '../../infra/local/runtime';
 import { waitForValue } from '../fixtures/waiting';
-import { startLocal, type Local } from './harness';
+import { ADMIN, startLocal, type Local } from './harness';
 
 /**
  * Verifiable records on the local runtime, as a user checks them: every stored batch has a receipt chained
@@ -49,6 +50,14 @@ async function postBatches(id: string, token: string, batches: unknown[][]) {
 const freezers = { name: `Freezers ${Math.random()}`, type: 'iot_sensor', dimensions: ['deviceId'], schema: { deviceId: { type: 'string' }, temperature: { type: 'number' }, door: { type: 'string' } } };
 const batchOf = (n: number) => [0, 1, 2].map((m) => ({ deviceId: `f-${m}`, temperature: -18 - n - m / 10, door: 'closed', timestamp: at(n * 10 + m) }));
 
+/** `tributary verify …` as a user runs it: its exit code and what it printed. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+  const env = { ...process.env, TRIBUTARY_URL: local.base, TRIBUTARY_TOKEN: ADMIN, TRIBUTARY_CONFIG: join(dataDir, 'no-config.json') };
+  return new Promise((done) => {
+    execFile('node', [resolve('packages/cli/bin/tributary.js'), ...args], { env }, (err, stdout) => done({ code: err ? Number(err.code) : 0, stdout }));
+  });
+}
+
 async function reopen(change: (dir: string) => Promise<void>) {
   await local.close();
   await change(dataDir);
@@ -76,6 +85,10 @@ describe('receipts and verification on the local runtime', () => {
     const v = await local.api(`/v1/streams/${points.id}/verify`);
     expect(v.status).toBe(200);
     expect(v.body).toMatchObject({ verified: true, receipts: { total: 3, inWindow: 3, head: { seq: 3 } }, records: { verified: 9, altered: 0, dropped: 0, inserted: 0 }, problems: [] });
+    const ok = await cli('verify', points.id);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`verified: ${points.id}`);
+    expect(ok.stdout).toContain('records: 9 verified, 0 altered, 0 dropped, 0 inserted');
   });
 
   it('keeps an event stream\'s events under the same receipts and verifies them', async () => {
@@ -112,6 +125,15 @@ describe('receipts and verification on the local runtime', () => {
       ]),
     );
     expect(v.body.problems).toHaveLength(3);
+    // the CLI lists the same problems and exits 11, so a cron job or CI step fails on them
+    const failed = await cli('verify', points.id);
+    expect(failed.code).toBe(11);
+    expect(failed.stdout).toContain(`NOT VERIFIED: ${points.id}`);
+    expect(failed.stdout).toContain('altered batch #2 p ');
+    expect(failed.stdout).toContain('dropped batch #3 p ');
+    const windowed = await cli('verify', points.id, '--start', at(20), '--end', at(30), '-o', 'json');
+    expect(JSON.parse(windowed.stdout)).toMatchObject({ verified: false, records: { dropped: 1, altered: 0 } });
+    expect(windowed.code).toBe(11);
     // a window leaves out what is outside it
     const w = await local.api(`/v1/streams/${points.id}/verify?start=${at(10)}&end=${at(20)}`);
     expect(w.body).toMatchObject({ verified: false, receipts: { inWindow: 1 }, records: { verified: 2, altered: 1, dropped: 0, inserted: 0 } });

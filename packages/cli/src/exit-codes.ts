@@ -19,6 +19,8 @@ export const EXIT = {
   unavailable: 6,
   /** `ingest` finished, but some records were rejected (listed with their line numbers). */
   partial: 10,
+  /** `verify` found the stream's stored records or receipt chain changed (each problem is listed). */
+  unverified: 11,
   /** Interrupted (Ctrl-C); `ingest` keeps its checkpoint for the next run. */
   interrupted: 130,
 } as const;

@@ -9,7 +9,7 @@ import { checkpointPathFor } from './checkpoint';
 import { configPath, loadConfig, saveConfig } from './config';
 import { CliError, EXIT, explain } from './exit-codes';
 import { ingestFile, ingestReport } from './ingest';
-import { render, pointColumns, pointRecord, toCsv, type OutputFormat } from './output';
+import { render, pointColumns, pointRecord, toCsv, verificationReport, type OutputFormat } from './output';
 import { progress } from './progress';
 import { formatOf } from './sources';
 
@@ -73,7 +73,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addHelpText(
     'after',
-    `\nExit codes: 0 ok, 1 internal error, 2 usage, 3 not logged in or token refused, 4 not found, 5 refused by the API,\n6 API unavailable, 10 ingest finished with rejected records, 130 interrupted (ingest keeps its checkpoint).\nConfig file: ${configPath()}`,
+    `\nExit codes: 0 ok, 1 internal error, 2 usage, 3 not logged in or token refused, 4 not found, 5 refused by the API,\n6 API unavailable, 10 ingest finished with rejected records, 11 verify found altered, dropped or inserted records\nor a broken receipt chain, 130 interrupted (ingest keeps its checkpoint).\nConfig file: ${configPath()}`,
   );
 
   program
@@ -244,6 +244,20 @@ export function buildProgram(): Command {
         if (seen.size > 100_000) seen.clear();
         await sleep(Math.max(100, o.interval * 1000));
       }
+    });
+
+  program
+    .command('verify <stream>')
+    .description('check every stored record of a stream (or a window of it) against its receipt chain')
+    .option('--start <time>', 'RFC 3339 time or epoch ms, inclusive (the first receipt’s first record unless given)')
+    .option('--end <time>', 'RFC 3339 time or epoch ms, exclusive (just after the last record unless given)')
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExits 0 when every record matches its receipt, 11 when anything was altered, dropped or inserted, or a receipt link is broken.')
+    .action(async (stream: string, o: { start?: string; end?: string; output: 'text' | 'json' }) => {
+      const client = await connect(program);
+      const answer = await client.streams.verify(stream, { ...(o.start && { start: o.start }), ...(o.end && { end: o.end }) });
+      out(o.output === 'json' ? JSON.stringify(answer, null, 2) : verificationReport(answer));
+      if (!answer.verified) process.exitCode = EXIT.unverified;
     });
 
   program

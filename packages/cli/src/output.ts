@@ -1,4 +1,4 @@
-import type { Point, Stream } from '../../client/src/index';
+import type { Point, Stream, Verification } from '../../client/src/index';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
@@ -46,4 +46,17 @@ export function toTable(rows: Record<string, unknown>[]): string {
 
 export function render(rows: Record<string, unknown>[], format: OutputFormat): string {
   return format === 'json' ? JSON.stringify(rows, null, 2) : format === 'csv' ? toCsv(rows) : toTable(rows);
+}
+
+/** `verify`'s answer as lines: the verdict and counts, then each problem with its batch. */
+export function verificationReport(v: Verification): string {
+  const r = v.records;
+  const head = v.receipts.head ? `, head #${v.receipts.head.seq} ${v.receipts.head.chain.slice(0, 16)}…` : '';
+  const lines = [
+    `${v.verified ? 'verified' : 'NOT VERIFIED'}: ${v.streamId} ${v.window.start} to ${v.window.end}`,
+    `receipts: ${v.receipts.inWindow} in the window of ${v.receipts.total}${head}`,
+    `records: ${r.verified} verified, ${r.altered} altered, ${r.dropped} dropped, ${r.inserted} inserted, ${r.expired} expired`,
+  ];
+  for (const p of v.problems) lines.push(`  ${p.kind}${p.batch !== undefined ? ` batch #${p.batch}` : ''}${p.record ? ` ${p.record}` : ''}: ${p.reason}`);
+  return lines.join('\n');
 }

@@ -16,11 +16,14 @@ import type {
   Processor,
   QueryParams,
   QueryResult,
+  Receipt,
+  ReceiptPage,
   Stream,
   StreamDefinition,
   StreamPage,
   StreamStatus,
   StreamUpdate,
+  Verification,
 } from './types';
 
 export interface ClientOptions extends Omit<TransportOptions, 'baseUrl'> {
@@ -322,6 +325,35 @@ export class StreamsApi {
   /** Runs a pull stream's pull now. */
   pull(id: string): Promise<Record<string, unknown>> {
     return this.#send({ method: 'POST', path: streamPath(id, '/pull') });
+  }
+
+  /** One page of the stream's receipts (one per stored batch, chained), oldest first, after `after`. */
+  receipts(id: string, options: { after?: number; limit?: number } = {}): Promise<ReceiptPage> {
+    const q = new URLSearchParams();
+    if (options.after !== undefined) q.set('after', String(options.after));
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    return this.#send({ method: 'GET', path: streamPath(id, '/receipts'), query: q });
+  }
+
+  /** Every receipt of the stream, page after page. */
+  async *allReceipts(id: string): AsyncGenerator<Receipt> {
+    let after: number | undefined;
+    do {
+      const page = await this.receipts(id, { ...(after !== undefined && { after }), limit: 1000 });
+      yield* page.receipts;
+      after = page.nextCursor === undefined ? undefined : Number(page.nextCursor);
+    } while (after !== undefined);
+  }
+
+  /**
+   * Recomputes the stream's receipt chain and compares every record the stores hold in the window with the
+   * receipts': `verified` is false, and `problems` name each batch, when anything was altered, dropped or
+   * inserted. Without a window, the whole stream (large streams: verify a window at a time).
+   */
+  verify(id: string, window: { start?: string | number | Date; end?: string | number | Date } = {}): Promise<Verification> {
+    const q = new URLSearchParams();
+    for (const [key, value] of Object.entries(window)) if (value !== undefined) q.set(key, value instanceof Date ? value.toISOString() : String(value));
+    return this.#send({ method: 'GET', path: streamPath(id, '/verify'), query: q });
   }
 }
 

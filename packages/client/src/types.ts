@@ -21,6 +21,9 @@ export type Alert = z.infer<typeof S.AlertSchema>;
 export type AlertPage = z.infer<typeof S.AlertPageSchema>;
 export type Problem = z.infer<typeof S.ProblemSchema>;
 export type Issue = z.infer<typeof S.IssueSchema>;
+export type Receipt = z.infer<typeof S.ReceiptSchema>;
+export type ReceiptPage = z.infer<typeof S.ReceiptPageSchema>;
+export type Verification = z.infer<typeof S.VerificationSchema>;
 
 /** A canonical definition (what `POST /v1/streams` validates), or one in the Data Streams document's dialect. */
 export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: string; type: string; schema: Record<string, unknown>; [key: string]: unknown };
