@@ -7,7 +7,7 @@ import type { EventAttributes, EventQuery, StoredEvent } from './domain/events';
 import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
-import type { BatchContent, Receipt } from './domain/receipts';
+import type { BatchContent, Receipt, ReceiptKey } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
 import type { Datapoint } from './domain/validate-record';
 
@@ -103,16 +103,31 @@ export interface PartStore {
  */
 export interface ReceiptLedger {
   /**
-   * Keeps the batch's records, then appends the receipt `link` makes from the stream's head (again from the
-   * new head when another writer took it first). Throws `StoreUnavailableError`: the batch is delivered again.
+   * Keeps the batch's records, then appends the receipt `link` makes (and signs) from the stream's head
+   * (again from the new head when another writer took it first). Throws `StoreUnavailableError`: the batch is delivered again.
    */
-  append(streamId: string, content: BatchContent, link: (head: Receipt | undefined) => Receipt): Promise<Receipt>;
+  append(streamId: string, content: BatchContent, link: (head: Receipt | undefined) => Receipt | Promise<Receipt>): Promise<Receipt>;
   /** The stream's last receipt, if any. */
   head(streamId: string): Promise<Receipt | undefined>;
   /** Receipts in order after `after` (a receipt number), at most `limit`; `next` when there are more. */
   list(streamId: string, page: { after?: number; limit: number }): Promise<{ receipts: Receipt[]; next?: number }>;
   /** A receipt's records as kept when it was appended (`BatchContent.text`); `undefined` when they are gone. */
   receiptText(streamId: string, receipt: Receipt): Promise<string | undefined>;
+}
+
+/**
+ * The key each receipt's chain hash is signed with: ECDSA P-256 over SHA-256, a KMS key in AWS (the writer
+ * may sign, nothing may export it), a key file in the data dir on one machine. Someone who can rewrite the
+ * stores and the receipt table still cannot sign the receipts a rewritten chain needs.
+ *
+ * @example
+ * const { keyId, signature } = await signer.sign(receipt.chain);
+ */
+export interface ReceiptSigner {
+  /** Signs the chain hash (its hex as ASCII). Throws `StoreUnavailableError`: the batch is delivered again. */
+  sign(chain: string): Promise<{ keyId: string; signature: string }>;
+  /** The public key signatures are checked with. */
+  publicKey(): Promise<ReceiptKey>;
 }
 
 /**

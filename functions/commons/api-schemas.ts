@@ -134,17 +134,23 @@ export const ReceiptSchema = z
     hash: z.string().meta({ description: 'SHA-256 of the batch’s records in their canonical lines, in the order written (README: “Receipts”).' }),
     prev: z.string().meta({ description: 'The chain hash of the receipt before (64 zeros for the first).' }),
     chain: z.string().meta({ description: 'SHA-256 of this receipt’s fields and prev.' }),
+    keyId: z.string().optional().meta({ description: 'The key that signed the chain hash (a KMS key ARN in AWS).' }),
+    signature: z.string().optional().meta({ description: 'Base64 DER ECDSA P-256 signature over SHA-256 of the chain hash’s 64 hex characters.' }),
   })
   .meta({ id: 'Receipt' });
-export const ReceiptPageSchema = z.object({ streamId: z.string(), receipts: z.array(ReceiptSchema), head: ReceiptSchema.optional(), nextCursor: z.string().optional() }).meta({ id: 'ReceiptPage' });
+export const ReceiptKeySchema = z
+  .object({ keyId: z.string(), algorithm: z.literal('ECDSA_SHA_256'), publicKeyPem: z.string().meta({ description: 'SubjectPublicKeyInfo, PEM: `openssl dgst -sha256 -verify key.pem -signature sig.der` checks a receipt.' }) })
+  .meta({ id: 'ReceiptKey' });
+export const ReceiptPageSchema = z.object({ streamId: z.string(), receipts: z.array(ReceiptSchema), head: ReceiptSchema.optional(), key: ReceiptKeySchema.optional(), nextCursor: z.string().optional() }).meta({ id: 'ReceiptPage' });
 export const VerificationSchema = z
   .object({
     streamId: z.string(),
     verified: z.boolean(),
     window: z.object({ start: z.string(), end: z.string() }),
-    receipts: z.object({ total: z.number().int(), inWindow: z.number().int(), head: ReceiptSchema.optional() }),
+    receipts: z.object({ total: z.number().int(), inWindow: z.number().int(), signed: z.number().int(), head: ReceiptSchema.optional() }),
+    key: ReceiptKeySchema.optional(),
     records: z.object({ verified: z.number().int(), altered: z.number().int(), dropped: z.number().int(), inserted: z.number().int(), expired: z.number().int() }),
-    problems: z.array(z.object({ kind: z.enum(['chain', 'detail', 'altered', 'dropped', 'inserted']), batch: z.number().int().optional(), record: z.string().optional(), reason: z.string() })),
+    problems: z.array(z.object({ kind: z.enum(['chain', 'detail', 'signature', 'altered', 'dropped', 'inserted']), batch: z.number().int().optional(), record: z.string().optional(), reason: z.string() })),
   })
   .meta({ id: 'Verification' });
 

@@ -4,7 +4,7 @@ import { eventAnswer, eventCursor, parseEventQuery, type StoredEvent } from '../
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, EventSource, PartStore, PointStore, ReceiptLedger, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventSource, PartStore, PointStore, ReceiptLedger, ReceiptSigner, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
@@ -27,6 +27,8 @@ export interface QueryDeps {
   parts?: PartStore;
   /** Each stored batch's receipt (`GET …/receipts`, `GET …/verify`); those routes answer 404 without it. */
   receipts?: ReceiptLedger;
+  /** The receipt key's public half, to check each receipt's signature with. */
+  receiptKeys?: Pick<ReceiptSigner, 'publicKey'>;
 }
 
 /**
@@ -42,7 +44,7 @@ export function makeQueryHandler(deps: QueryDeps) {
   const influxQuery = makeInfluxQuery(deps);
   const analyzeRoute = makeAnalyze(deps);
   const summary = makeSummary({ store, clock, shape: (stream, row) => shapeRow(stream, row, true) });
-  const verification = deps.receipts && makeVerify({ store, clock, receipts: deps.receipts, ...(deps.events && { events: deps.events }) });
+  const verification = deps.receipts && makeVerify({ store, clock, receipts: deps.receipts, ...(deps.events && { events: deps.events }), ...(deps.receiptKeys && { keys: deps.receiptKeys }) });
 
   async function app(event: HttpEvent): Promise<HttpResult> {
     if (event.routeKey.endsWith(' /query')) return influxQuery(event);

@@ -3,6 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { KmsReceiptSigner } from '../../shared/aws/kms-receipt-signer';
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
@@ -29,5 +31,7 @@ export const handler = observe(
   }),
   parts: new S3PartStore({ s3, bucket: config.EVENTS_BUCKET }),
   receipts: new DynamoDbReceiptLedger({ client: dynamo, tableName: config.EVENTS_TABLE_NAME, s3, bucket: config.EVENTS_BUCKET }),
+  // the public key only: the query function may not sign
+  receiptKeys: new KmsReceiptSigner({ client: traced(new KMSClient({})), keyId: config.RECEIPT_KEY_ARN }),
   }),
 );

@@ -4,9 +4,10 @@ import { MAX_LIMIT, parseDataQuery, type DataQuery } from '../../shared/domain/q
 import { checkChain, compareRecords, expectedRecords, MAX_PROBLEMS, type Receipt, type ReceiptEntry, type VerifyProblem } from '../../shared/domain/receipts';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { parseTimestamp } from '../../shared/domain/datetime';
-import type { Clock, EventSource, PointStore, ReceiptLedger } from '../../shared/ports';
+import type { Clock, EventSource, PointStore, ReceiptLedger, ReceiptSigner } from '../../shared/ports';
 import type { HttpEvent, HttpResult } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
+import { signatureProblems } from '../commons/receipt-signature';
 import { chainHash, entriesOf, eventForm, eventKey, formNames, pointKey, pointLine, type FormNames, type PointEntry } from '../commons/receipt-hash';
 
 /** Receipts per page of `GET …/receipts`, unless `limit` says otherwise. */
@@ -20,11 +21,16 @@ export interface VerifyDeps {
   clock: Clock;
   receipts: ReceiptLedger;
   events?: EventSource;
+  /** The receipt key's public half: with it every receipt's signature is checked, and answered for users to check. */
+  keys?: Pick<ReceiptSigner, 'publicKey'>;
 }
 
 /** A receipt as the API answers it: times in RFC 3339. */
 function receiptAnswer(r: Receipt) {
-  return { seq: r.seq, at: new Date(r.at).toISOString(), count: r.count, from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), hash: r.hash, prev: r.prev, chain: r.chain };
+  return {
+    seq: r.seq, at: new Date(r.at).toISOString(), count: r.count, from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), hash: r.hash, prev: r.prev, chain: r.chain,
+    ...(r.signature && { keyId: r.keyId, signature: r.signature }),
+  };
 }
 
 /**
@@ -48,11 +54,12 @@ export function makeVerify(deps: VerifyDeps) {
     if (after !== undefined && !(Number.isInteger(after) && after >= 0)) issues.push({ path: ['after'], message: 'must be a receipt number (an integer from 0)' });
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_RECEIPTS)) issues.push({ path: ['limit'], message: `must be an integer from 1 to ${MAX_RECEIPTS}` });
     if (issues.length) throw new BadRequestError('Invalid receipts query.', issues);
-    const [page, head] = await Promise.all([receipts.list(stream.id, { ...(after !== undefined && { after }), limit }), receipts.head(stream.id)]);
+    const [page, head, key] = await Promise.all([receipts.list(stream.id, { ...(after !== undefined && { after }), limit }), receipts.head(stream.id), deps.keys?.publicKey()]);
     return jsonResponse(200, {
       streamId: stream.id,
       receipts: page.receipts.map(receiptAnswer),
       ...(head && { head: receiptAnswer(head) }),
+      ...(key && { key }),
       ...(page.next !== undefined && { nextCursor: String(page.next) }),
     });
   }
@@ -74,6 +81,8 @@ export function makeVerify(deps: VerifyDeps) {
     const now = clock.now();
     const all = await allReceipts(stream.id);
     const problems: VerifyProblem[] = checkChain(all, chainHash);
+    const key = await deps.keys?.publicKey();
+    if (key) problems.push(...signatureProblems(all, key));
     // the whole stream unless asked: from its first record to past its last (or now)
     const window = {
       start: start ?? all.reduce((least, r) => (r.count > 0 && r.from < least ? r.from : least), now),
@@ -99,7 +108,8 @@ export function makeVerify(deps: VerifyDeps) {
       streamId: stream.id,
       verified: problems.length === 0,
       window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() },
-      receipts: { total: all.length, inWindow: touching.length, ...(head && { head: receiptAnswer(head) }) },
+      receipts: { total: all.length, inWindow: touching.length, signed: all.filter((r) => r.signature).length, ...(head && { head: receiptAnswer(head) }) },
+      ...(key && { key }),
       records: counts,
       problems: problems.slice(0, MAX_PROBLEMS).map(describe),
     };
@@ -163,6 +173,7 @@ function describe(p: VerifyProblem) {
   switch (p.kind) {
     case 'chain':
     case 'detail':
+    case 'signature':
       return { kind: p.kind, batch: p.seq, reason: p.reason };
     case 'altered':
       return { kind: p.kind, batch: p.seq, record: p.key, reason: `the stored record is not the one batch ${p.seq} stored` };

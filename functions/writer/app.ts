@@ -2,7 +2,7 @@ import { StoreUnavailableError, StreamConflictError, TributaryError } from '../.
 import type { Datapoint } from '../../shared/domain/validate-record';
 import { applyPatch, type FieldSpec, type Stream } from '../../shared/domain/stream-definition';
 import { storedEvents, type StoredEvent } from '../../shared/domain/events';
-import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, ReceiptLedger, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
+import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, ReceiptLedger, ReceiptSigner, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
@@ -35,6 +35,8 @@ export interface WriterDeps {
    * same, and receipted then).
    */
   receipts?: ReceiptLedger;
+  /** What signs each receipt's chain hash (KMS in AWS, the data dir's key locally); unsigned without it. */
+  signer?: ReceiptSigner;
 }
 
 export interface WriteSummary {
@@ -169,7 +171,10 @@ export function makeWriter(deps: WriterDeps) {
     if (deps.receipts && (events.length || result.written > 0)) {
       const refused = new Set(result.rejected.map((r) => r.index));
       const content = batchContent(refused.size ? points.filter((_, i) => !refused.has(i)) : points, events, formNames(target));
-      await deps.receipts.append(streamId, content, (head) => nextReceipt(head, content, clock.now()));
+      await deps.receipts.append(streamId, content, async (head) => {
+        const receipt = nextReceipt(head, content, clock.now());
+        return deps.signer ? { ...receipt, ...(await deps.signer.sign(receipt.chain)) } : receipt;
+      });
     }
     for (const r of result.rejected) {
       if (samples.length >= MAX_SAMPLES) break;

@@ -6,6 +6,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { KmsReceiptSigner } from '../../shared/aws/kms-receipt-signer';
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
@@ -44,6 +46,7 @@ const writeBatch = makeWriter({
     cold: new S3EventArchive({ s3, bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
   }),
   receipts: new DynamoDbReceiptLedger({ client: dynamo, tableName: config.EVENTS_TABLE_NAME, s3, bucket: config.EVENTS_BUCKET }),
+  signer: new KmsReceiptSigner({ client: traced(new KMSClient({})), keyId: config.RECEIPT_KEY_ARN }),
   clock: systemClock,
   log,
   ...(alerts && { alerts }),

@@ -12,6 +12,7 @@ import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
 import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dynamodb-event-store';
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
+import { FileReceiptSigner } from '../../shared/local/receipt-key-file';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
@@ -131,6 +132,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     };
     // each stored batch's receipt, beside the events (their table and bucket), as in AWS
     const receipts = new DynamoDbReceiptLedger({ client: dynamo.client, tableName: EVENTS_TABLE_NAME, s3: s3.client, bucket: EVENTS_BUCKET });
+    // signed as KMS signs in AWS, with a key file of the data dir (made on the first start)
+    const receiptSigner = await FileReceiptSigner.open(join(config.dataDir, 'receipt-signing-key.pem'));
     const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
     const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
 
@@ -151,7 +154,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts }),
-      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts }),
+      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };
@@ -161,6 +164,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const writeBatch = makeWriter({
       events: new TieredEventSink(eventTiers),
       receipts: patient(receipts, ['append'], waiting),
+      signer: receiptSigner,
       registry: patient(registry, ['get', 'addStats'], waiting),
       store: patient(store, ['write'], waiting),
       clock,

@@ -35,7 +35,7 @@ export class DynamoDbReceiptLedger implements ReceiptLedger {
 
   constructor(private readonly options: { client: DynamoDBClient; tableName: string; s3: S3Client; bucket: string }) {}
 
-  async append(streamId: string, content: BatchContent, link: (head: Receipt | undefined) => Receipt): Promise<Receipt> {
+  async append(streamId: string, content: BatchContent, link: (head: Receipt | undefined) => Receipt | Promise<Receipt>): Promise<Receipt> {
     // the fastest level: the lines are kept once and read only to verify (about a tenth of their size still)
     const body = await promisify(gzip)(content.text, { level: constants.Z_BEST_SPEED, chunkSize: 1 << 20 });
     try {
@@ -45,7 +45,7 @@ export class DynamoDbReceiptLedger implements ReceiptLedger {
     }
     let head = this.heads.get(streamId) ?? (await this.head(streamId));
     for (let race = 0; race < MAX_RACES; race++) {
-      const receipt = link(head);
+      const receipt = await link(head);
       const put = new PutItemCommand({ TableName: this.options.tableName, Item: receiptItem(streamId, receipt), ConditionExpression: 'attribute_not_exists(e)' });
       const taken = await callDynamo('PutItem', () => this.options.client.send(put).then(() => false), async () => true);
       if (!taken) {
@@ -108,6 +108,8 @@ function receiptItem(streamId: string, r: Receipt): Record<string, AttributeValu
     to: { N: String(r.to) },
     prev: { S: r.prev },
     chain: { S: r.chain },
+    ...(r.keyId && { key: { S: r.keyId } }),
+    ...(r.signature && { sig: { S: r.signature } }),
   };
 }
 
@@ -121,5 +123,7 @@ function receiptOf(item: Record<string, AttributeValue>): Receipt {
     to: Number(item.to!.N),
     prev: item.prev!.S!,
     chain: item.chain!.S!,
+    ...(item.key?.S && { keyId: item.key.S }),
+    ...(item.sig?.S && { signature: item.sig.S }),
   };
 }

@@ -43,12 +43,26 @@ export interface Receipt {
   to: number;
   prev: string;
   chain: string;
+  /** The key that signed `chain` (a KMS key ARN in AWS, `local:<fingerprint>` on one machine), and its signature. */
+  keyId?: string;
+  /** Base64 of the DER ECDSA P-256 signature over SHA-256 of `chain` (its 64 hex characters as ASCII). */
+  signature?: string;
+}
+
+/** The public half of the key receipts are signed with, as `GET …/receipts` answers it. */
+export interface ReceiptKey {
+  keyId: string;
+  /** KMS's name for ECDSA with P-256 and SHA-256. */
+  algorithm: 'ECDSA_SHA_256';
+  /** SubjectPublicKeyInfo, PEM. */
+  publicKeyPem: string;
 }
 
 /** What verification found wrong, each naming the receipt (batch) it concerns when there is one. */
 export type VerifyProblem =
   | { kind: 'chain'; seq: number; reason: string }
   | { kind: 'detail'; seq: number; reason: string }
+  | { kind: 'signature'; seq: number; reason: string }
   | { kind: 'altered'; seq: number; key: string }
   | { kind: 'dropped'; seq: number; key: string }
   | { kind: 'inserted'; key: string };

@@ -59,6 +59,18 @@ describe('DynamoDbReceiptLedger (dynalite + s3rver)', () => {
     expect(await l.receiptText('s', { ...rest.receipts[0]!, hash: 'f'.repeat(64) })).toBeUndefined();
   });
 
+  it('keeps a receipt’s signature and key with it, and links a signed receipt made asynchronously', async () => {
+    const { make } = await ledger();
+    const l = make();
+    await l.append('s', content(1), (head) => nextReceipt(head, content(1), T));
+    const signed = await l.append('s', content(2), async (head) => ({ ...nextReceipt(head, content(2), T), keyId: 'local:0123456789abcdef', signature: 'MEUCIQ==' }));
+    const { receipts } = await make().list('s', { limit: 10 });
+    expect(receipts[0]).not.toHaveProperty('signature');
+    expect(receipts[1]).toEqual(signed);
+    expect(receipts[1]).toMatchObject({ keyId: 'local:0123456789abcdef', signature: 'MEUCIQ==' });
+    expect(checkChain(receipts, chainHash)).toEqual([]);
+  });
+
   it('throws StoreUnavailableError when S3 cannot keep the entries, and appends nothing', async () => {
     const { tableName, make } = await ledger();
     const down = new DynamoDbReceiptLedger({ client: dynamo.client, tableName, s3: new S3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 }), bucket: 'events' });

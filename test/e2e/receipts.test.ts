@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { startDynalite } from '../../shared/local/dynalite-server';
 import { EVENTS_TABLE_NAME } from '../../infra/local/runtime';
 import { waitForValue } from '../fixtures/waiting';
 import { ADMIN, startLocal, type Local } from './harness';
+import { chainHash } from '../../functions/commons/receipt-hash';
 
 /**
  * Verifiable records on the local runtime, as a user checks them: every stored batch has a receipt chained
@@ -81,10 +83,17 @@ describe('receipts and verification on the local runtime', () => {
     expect(body.receipts[1].prev).toBe(body.receipts[0].chain);
     expect(body.receipts[2].prev).toBe(body.receipts[1].chain);
     expect(body.head.chain).toBe(body.receipts[2].chain);
+    // each chain hash is signed, and the answer carries the public key to check it with, without Tributary
+    expect(body.key).toMatchObject({ keyId: expect.stringMatching(/^local:/), algorithm: 'ECDSA_SHA_256' });
+    const publicKey = createPublicKey(body.key.publicKeyPem);
+    for (const r of body.receipts) {
+      expect(r.keyId).toBe(body.key.keyId);
+      expect(verifySignature('sha256', Buffer.from(r.chain), { key: publicKey, dsaEncoding: 'der' }, Buffer.from(r.signature, 'base64'))).toBe(true);
+    }
 
     const v = await local.api(`/v1/streams/${points.id}/verify`);
     expect(v.status).toBe(200);
-    expect(v.body).toMatchObject({ verified: true, receipts: { total: 3, inWindow: 3, head: { seq: 3 } }, records: { verified: 9, altered: 0, dropped: 0, inserted: 0 }, problems: [] });
+    expect(v.body).toMatchObject({ verified: true, key: body.key, receipts: { total: 3, inWindow: 3, signed: 3, head: { seq: 3 } }, records: { verified: 9, altered: 0, dropped: 0, inserted: 0 }, problems: [] });
     const ok = await cli('verify', points.id);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`verified: ${points.id}`);
@@ -150,6 +159,11 @@ describe('receipts and verification on the local runtime', () => {
         const key = { s: { S: `${points.id}#receipts` }, e: { S: '000000000002' } };
         const receipt = (await dynamo.client.send(new GetItemCommand({ TableName: EVENTS_TABLE_NAME, Key: key }))).Item!;
         await dynamo.client.send(new PutItemCommand({ TableName: EVENTS_TABLE_NAME, Item: { ...receipt, count: { N: '2' } } }));
+        // the head rewritten consistently (its chain hash recomputed): only its signature gives it away
+        const headKey = { s: { S: `${points.id}#receipts` }, e: { S: '000000000003' } };
+        const head = (await dynamo.client.send(new GetItemCommand({ TableName: EVENTS_TABLE_NAME, Key: headKey }))).Item!;
+        const fields = { seq: 3, at: Number(head.at!.N) + 1, hash: head.hash!.S!, count: Number(head.count!.N), from: Number(head.from!.N), to: Number(head.to!.N), prev: head.prev!.S! };
+        await dynamo.client.send(new PutItemCommand({ TableName: EVENTS_TABLE_NAME, Item: { ...head, at: { N: String(fields.at) }, chain: { S: chainHash(fields) } } }));
       } finally {
         await dynamo.close();
       }
@@ -158,6 +172,8 @@ describe('receipts and verification on the local runtime', () => {
     expect(events.body).toMatchObject({ verified: false, records: { altered: 1 }, problems: [{ kind: 'altered', batch: 1, record: expect.stringMatching(/^e /) }] });
     const chain = await local.api(`/v1/streams/${points.id}/verify`);
     expect(chain.body.problems).toContainEqual({ kind: 'chain', batch: 2, reason: 'receipt 2 was changed: its chain hash is not the hash of its fields' });
+    expect(chain.body.problems).toContainEqual({ kind: 'signature', batch: 3, reason: "receipt 3's signature is not the receipt key's signature of its chain hash" });
+    expect(chain.body.problems.filter((p: any) => p.batch === 3 && p.kind === 'chain')).toEqual([]);
   });
 
   it('answers a bad parameter with its name', async () => {

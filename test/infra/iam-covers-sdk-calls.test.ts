@@ -40,6 +40,7 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
   '@aws-sdk/client-s3': { prefix: 's3', aggregate: 'S3' },
   '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
   '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
+  '@aws-sdk/client-kms': { prefix: 'kms', aggregate: 'KMS' },
 };
 
 /**
@@ -81,7 +82,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   protobufjs: "parses a stream's generated .proto and decodes protobuf request bodies in memory",
   'quickjs-emscripten': 'runs client JavaScript transforms in a WebAssembly interpreter with no host access',
   'simple-statistics': 'computes regressions, correlations and medians for the analyze route in memory',
-  canonicalize: 'writes the RFC 8785 canonical JSON of an event for its receipt digest, in memory',
+  canonicalize: 'writes the RFC 8785 canonical JSON of an event for its receipt line, in memory',
   standardwebhooks: 'signs webhook bodies and verifies inbound ones (HMAC-SHA256) in memory',
   '@fastify/busboy': 'parses multipart/form-data bodies (file events) in memory',
   zod: 'validates values in memory',
@@ -112,6 +113,20 @@ const REGISTRY_WRITES = ['DynamoDbRegistry.create', 'DynamoDbRegistry.delete', '
 
 const NEVER_SENT: readonly NeverSent[] = [
   {
+    client: 'kms',
+    command: 'SignCommand',
+    sentFrom: ['KmsReceiptSigner.sign'],
+    functions: ['query'],
+    why: 'only the writer signs receipts; the query function reads the receipt key’s public half to check them',
+  },
+  {
+    client: 'kms',
+    command: 'GetPublicKeyCommand',
+    sentFrom: ['KmsReceiptSigner.publicKey'],
+    functions: ['writer'],
+    why: 'the writer only signs receipts; checking them (with the public key) is the query function’s',
+  },
+  {
     client: 'dynamodb',
     command: 'BatchWriteItemCommand',
     sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold'],
@@ -128,7 +143,7 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 's3',
     command: 'GetObjectCommand',
-    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptEntries'],
+    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptText'],
     functions: ['writer', 'ingest'],
     why: 'the writer only archives events and appends receipts, and the ingest function only stores file parts; reading them back is the query function’s',
   },

@@ -189,11 +189,12 @@ describe('functions', () => {
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const events = { Ref: logicalId(synth.stack.storage.eventsTable) };
     const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
+    const receiptKey = getAtt(synth.stack.storage.receiptKey);
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}' },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/', EVENTS_BUCKET: bucket },
-      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket },
-      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
+      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey },
+      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
       alerts: { TABLE_NAME: table },
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) }, TICKET_SYSTEMS: '{}' },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
@@ -262,9 +263,12 @@ describe('least privilege', () => {
         'timestream:Select',
         'timestream:DescribeTable',
         'states:StartExecution',
+        // each receipt's chain hash, signed with the receipt key (below)
+        'kms:Sign',
       ),
     );
     expect(managedPoliciesOf(writer)).toEqual([]);
+    expect(resourcesFor(writer, 'kms:Sign')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
     expect(resourcesFor(writer, 'timestream:WriteRecords')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(writer, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
@@ -276,11 +280,23 @@ describe('least privilege', () => {
     const query = synth.stack.api.queryFunction;
     const actions = actionsOf(query);
     // DescribeTable: the store's SQL `DESCRIBE`, which learns the table's columns
-    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject'));
+    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 'kms:GetPublicKey'));
+    // the receipt key's public half, to check receipts' signatures: it may not sign
+    expect(resourcesFor(query, 'kms:GetPublicKey')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
     expect(managedPoliciesOf(query)).toEqual([]);
     expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(query, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(actions).not.toContain('timestream:WriteRecords');
+  });
+
+  it('signs receipts with an asymmetric P-256 key that only the writer may sign with', () => {
+    expect(synth.template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' } })).toHaveProperty(logicalId(synth.stack.storage.receiptKey));
+    const key = JSON.stringify(getAtt(synth.stack.storage.receiptKey));
+    const fns = synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction);
+    const signers = fns.filter((fn) => resourcesFor(fn, 'kms:Sign').some((r: unknown) => JSON.stringify(r) === key)).map((fn) => fn.handler);
+    expect(signers).toEqual(['writer']);
+    const readers = fns.filter((fn) => JSON.stringify(grantsOf(fn)).includes(key)).map((fn) => fn.handler).sort();
+    expect(readers).toEqual(['query', 'writer']);
   });
 
   it('lets the streams function read and write the table and its index, and touch nothing else', () => {

@@ -6,6 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
@@ -37,6 +38,8 @@ export interface ApiProps {
   /** Event streams' events, read by `GET …/events`: hot, with the cold tier's manifests, and the cold bucket. */
   readonly eventsTable: dynamodb.ITable;
   readonly eventsBucket: s3.IBucket;
+  /** The key receipts are signed with: the query function reads its public half. */
+  readonly receiptKey: kms.IKey;
   readonly timestream: TimestreamTarget;
   /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
   readonly ingestFunction: TributaryFunction;
@@ -126,10 +129,13 @@ export class Api extends Construct {
         TIMESTREAM_TABLE: timestream.tableName,
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
         EVENTS_BUCKET: props.eventsBucket.bucketName,
+        RECEIPT_KEY_ARN: props.receiptKey.keyArn,
       },
       logRetention: props.logRetention,
     });
     grantEventsQuery(props.eventsTable, this.queryFunction.role);
+    // reads the receipt key's public half to check receipts' signatures; may not sign
+    props.receiptKey.grant(this.queryFunction.role, 'kms:GetPublicKey');
     grantObjects(
       this.queryFunction.role,
       props.eventsBucket,

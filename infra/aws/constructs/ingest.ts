@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -38,6 +39,8 @@ export interface IngestProps {
   readonly eventsTable: dynamodb.ITable;
   /** The cold tier of events. */
   readonly eventsBucket: s3.IBucket;
+  /** The key receipts are signed with. */
+  readonly receiptKey: kms.IKey;
   readonly timestream: TimestreamTarget;
   readonly writer: WriterSettings;
   /** Deliveries of a message before it moves to the DLQ (≥ 3). */
@@ -148,6 +151,7 @@ export class Ingest extends Construct {
         TIMESTREAM_TABLE: timestream.tableName,
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
         EVENTS_BUCKET: props.eventsBucket.bucketName,
+        RECEIPT_KEY_ARN: props.receiptKey.keyArn,
       },
       logRetention: props.logRetention,
     });
@@ -171,6 +175,8 @@ export class Ingest extends Construct {
         'records as an object named by stream and batch hash (receipts/<stream>/<hash>.ndjson.gz), not known at deploy time; ' +
         'the writer may only put objects under the events/ and receipts/ prefixes of the events bucket, never read, list or delete them.',
     );
+    // signs each receipt's chain hash with the receipt key, and may do nothing else with it
+    props.receiptKey.grant(this.writerFunction.role, 'kms:Sign');
     this.writerFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
     );

@@ -1,5 +1,6 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as timestream from 'aws-cdk-lib/aws-timestream';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -138,6 +139,8 @@ export class Storage extends Construct {
   readonly eventsTable: dynamodb.Table;
   /** The cold tier of events (`S3EventArchive`). */
   readonly eventsBucket: s3.Bucket;
+  /** The asymmetric key every receipt's chain hash is signed with (`KmsReceiptSigner`). */
+  readonly receiptKey: kms.Key;
   readonly timestreamDatabase: timestream.CfnDatabase;
   readonly timestreamTable: timestream.CfnTable;
   readonly rejectedRecordsBucket: s3.Bucket;
@@ -182,6 +185,13 @@ export class Storage extends Construct {
       reason:
         'Only the writer puts objects here (archived events, which the events table indexes) and only the query function reads them; the bucket is ' +
         'private, SSL-only and encrypted. Access logs would need a second bucket that itself goes unlogged; reads by operators are visible in CloudTrail.',
+    });
+
+    // receipts are signed in KMS: the private key never leaves it, the writer may sign and nothing else may
+    this.receiptKey = new kms.Key(this, 'ReceiptKey', {
+      description: 'Tributary receipt signing: ECDSA P-256 signatures of each stored batch receipt chain hash',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
     });
 
     this.rejectedRecordsBucket = new s3.Bucket(this, 'RejectedRecordsBucket', {

@@ -54,7 +54,7 @@ export function verificationReport(v: Verification): string {
   const head = v.receipts.head ? `, head #${v.receipts.head.seq} ${v.receipts.head.chain.slice(0, 16)}…` : '';
   const lines = [
     `${v.verified ? 'verified' : 'NOT VERIFIED'}: ${v.streamId} ${v.window.start} to ${v.window.end}`,
-    `receipts: ${v.receipts.inWindow} in the window of ${v.receipts.total}${head}`,
+    `receipts: ${v.receipts.inWindow} in the window of ${v.receipts.total}, ${v.receipts.signed} signed${v.key ? ` by ${v.key.keyId}` : ''}${head}`,
     `records: ${r.verified} verified, ${r.altered} altered, ${r.dropped} dropped, ${r.inserted} inserted, ${r.expired} expired`,
   ];
   for (const p of v.problems) lines.push(`  ${p.kind}${p.batch !== undefined ? ` batch #${p.batch}` : ''}${p.record ? ` ${p.record}` : ''}: ${p.reason}`);
