@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLoadStream, readLoadPoints, startIngestLoad, waitForLoadPoints } from '../fixtures/ingest-load';
+import { createLoadStream, LOAD_STREAM, readLoadPoints, startIngestLoad, waitForLoadPoints } from '../fixtures/ingest-load';
+import { waitFor } from '../fixtures/waiting';
 import { startRuntimeProcess, type RuntimeProcess } from '../fixtures/runtime-process';
 import { ADMIN } from './harness';
 
@@ -43,5 +44,10 @@ describe('a crash never blocks the restart', () => {
     expect(load.acked.size).toBeGreaterThan(5_000);
     // the read is the query API's: a second read agrees (nothing was still arriving)
     expect((await readLoadPoints(runtime, ADMIN)).length).toBe(found.length);
+    // and every stored record is in a receipt of the stream's unbroken, signed chain, redeliveries and all
+    // (a batch's receipt follows its write: the last one may still be on its way)
+    const verify = async () => (await fetch(`${runtime.base}/v1/streams/${LOAD_STREAM.id}/verify`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as Promise<{ verified: boolean; records: { verified: number } }>;
+    const verification = await waitFor(verify, (v) => v.verified && v.records.verified === found.length, 30_000);
+    expect(verification).toMatchObject({ verified: true, problems: [] });
   }, 360_000);
 });
