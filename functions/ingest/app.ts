@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
 import { PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
-import { eventAttributes, storedEvents, type EventAttributes } from '../../shared/domain/events';
+import { EVENT_HEADERS, eventAttributes, storedEvents, typedRecords, type EventAttributes } from '../../shared/domain/events';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IdempotencyStore, IngestQueue, PartStore, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
@@ -67,8 +67,13 @@ export function makeIngestHandler(deps: IngestDeps) {
       if (stream.type === 'event_stream') return acceptFile(event, stream);
       recordsDecoder(header(event, 'content-type')); // a file for any other stream: the 415 every unknown type gets
     }
-    const { records, json, positions } = await decodeRecords(event, { limits, stream: streamOnce });
+    const decoded = await decodeRecords(event, { limits, stream: streamOnce });
+    const { positions } = decoded;
     const stream = await streamOnce();
+    const typeHeader = header(event, EVENT_HEADERS.eventType);
+    const records = typeHeader === undefined ? decoded.records : typedRecordsAt(decoded.records, typeHeader, stream, positions);
+    // records given their type by the header are not the body's text any more
+    const json = typeHeader === undefined ? decoded.json : undefined;
     const now = clock.now();
     const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now });
     const admission = admitBatch(stream.validation, prepared.records, prepared.result);
@@ -121,6 +126,16 @@ export function makeIngestHandler(deps: IngestDeps) {
       if (issues.length) throw new RecordValidationError(issues);
     }
     return attrs;
+  }
+
+  /** The records with the type `x-tributary-event-type` names (`typedRecords`), a refusal naming each record's position. */
+  function typedRecordsAt(records: unknown[], type: string, stream: Stream, positions: Parameters<typeof atPositions>[1]): unknown[] {
+    try {
+      return [...typedRecords(records, type, stream.eventTypes && Object.keys(stream.eventTypes))];
+    } catch (err) {
+      if (err instanceof RecordValidationError) throw new RecordValidationError(atPositions(err.issues, positions));
+      throw err;
+    }
   }
 
   async function activeStream(id: string): Promise<Stream> {

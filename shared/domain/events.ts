@@ -1,5 +1,5 @@
 import { parseTimestamp } from './datetime';
-import { BadRequestError, type Issue } from './errors';
+import { BadRequestError, RecordValidationError, type Issue } from './errors';
 import { parseDuration } from './durations';
 import { EVENT_TYPE_FIELD } from './stream-sections';
 
@@ -25,6 +25,8 @@ export const EVENT_HEADERS = {
   validTime: 'x-flowcore-valid-time',
   eventTimeKey: 'x-flowcore-event-time-key',
   validTimeKey: 'x-flowcore-valid-time-key',
+  /** The event type of every event of the request, as a Flowcore webhook URL is for one event type. */
+  eventType: 'x-tributary-event-type',
 } as const;
 
 export const TTL_KEY = 'ttl-on/stored-event';
@@ -150,6 +152,33 @@ function metadataOf(text: string | undefined, issue: (message: string) => void):
     return undefined;
   }
   return value;
+}
+
+/**
+ * A request's records with the event type its `x-tributary-event-type` header names (as a Flowcore webhook
+ * URL is for one event type): set on each record without an `eventType`; a record naming another type, a
+ * type the stream does not have, or a stream without event types is a `BadRequestError` (the header) or a
+ * `RecordValidationError` (the records at their index) saying which.
+ *
+ * @example
+ * typedRecords([{ orderId: 'o-1' }], 'placed', ['placed', 'shipped']); // [{ orderId: 'o-1', eventType: 'placed' }]
+ */
+export function typedRecords(records: readonly unknown[], type: string | undefined, types: readonly string[] | undefined): readonly unknown[] {
+  if (type === undefined) return records;
+  const header = EVENT_HEADERS.eventType;
+  if (!types) throw new BadRequestError('Invalid event headers.', [{ path: ['headers', header], message: 'the stream has no eventTypes: send its records without this header' }]);
+  const name = type.trim();
+  if (!types.includes(name)) throw new BadRequestError('Invalid event headers.', [{ path: ['headers', header], message: `must be one of the stream's event types: ${types.join(', ')}` }]);
+  const issues: Issue[] = [];
+  const typed = records.map((r, index) => {
+    if (!isObj(r)) return r;
+    const own = r[EVENT_TYPE_FIELD];
+    if (own === undefined) return { ...r, [EVENT_TYPE_FIELD]: name };
+    if (own !== name) issues.push({ index, path: [EVENT_TYPE_FIELD], message: `is ${JSON.stringify(own)} but the ${header} header says '${name}'` });
+    return r;
+  });
+  if (issues.length) throw new RecordValidationError(issues);
+  return typed;
 }
 
 /**

@@ -123,6 +123,20 @@ describe('events with metadata and two times on the local runtime', () => {
     expect((await eventsOf(id, 'type=shipped')).events.map((e: any) => e.data)).toEqual([{ eventType: 'shipped', orderId: 'o-1', carrier: 'DHL' }]);
     expect((await eventsOf(id, 'type=placed,shipped')).events).toHaveLength(3);
     expect((await eventsOf(id, 'type=cancelled', () => true)).events).toEqual([]);
+
+    // a sender posting to one event type's URL names it in a header instead of in each record
+    expect((await post(id, ingestToken, [{ orderId: 'o-3', carrier: 'UPS' }], { 'x-tributary-event-type': 'shipped' })).status).toBe(202);
+    const shipped = await eventsOf(id, 'type=shipped', (e) => e.length === 2);
+    expect(shipped.events.map((e: any) => e.data)).toContainEqual({ orderId: 'o-3', carrier: 'UPS', eventType: 'shipped' });
+    const disagree = await post(id, ingestToken, [{ orderId: 'o-4' }, { eventType: 'placed', orderId: 'o-5' }], { 'x-tributary-event-type': 'shipped' });
+    expect(disagree.status).toBe(400);
+    expect(disagree.body.errors).toEqual([{ index: 1, path: ['eventType'], message: `is "placed" but the x-tributary-event-type header says 'shipped'` }]);
+    const unknown = await post(id, ingestToken, { orderId: 'o-6' }, { 'x-tributary-event-type': 'cancelled' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([{ path: ['headers', 'x-tributary-event-type'], message: "must be one of the stream's event types: placed, shipped" }]);
+    // a type the header gives is validated as the record's own: `shipped` requires orderId
+    expect((await post(id, ingestToken, { carrier: 'DHL' }, { 'x-tributary-event-type': 'shipped' })).status).toBe(400);
+    expect((await eventsOf(id, '', () => true)).events).toHaveLength(4);
   });
 
   it('refuses bad event headers with 400 naming the header, and stores nothing', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeQueueMessage, encodeEnvelopeMessages } from '../../shared/aws/ingest-message';
-import { BadRequestError } from '../../shared/domain/errors';
+import { BadRequestError, RecordValidationError } from '../../shared/domain/errors';
 import fc from 'fast-check';
-import { containersOf, eventAttributes, pageOfContainers, parseEventQuery, storedEvents, type StoredEvent } from '../../shared/domain/events';
+import { containersOf, eventAttributes, pageOfContainers, parseEventQuery, storedEvents, typedRecords, type StoredEvent } from '../../shared/domain/events';
 
 const NOW = Date.parse('2026-12-04T10:00:00Z');
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
@@ -49,6 +49,32 @@ describe('event attributes from the headers (the Flowcore ingestion document)', 
       ['req-0000001.10', NOW, Date.parse('2026-11-01T00:00:00Z')],
       ['req-0000001.12', NOW, NOW],
     ]);
+  });
+});
+
+describe('the event type header (x-tributary-event-type)', () => {
+  const types = ['placed', 'shipped'];
+
+  it('gives every record without an eventType the header\'s, and leaves the ones that agree', () => {
+    expect(typedRecords([{ orderId: 'o-1' }, { orderId: 'o-2', eventType: 'placed' }], 'placed', types)).toEqual([
+      { orderId: 'o-1', eventType: 'placed' },
+      { orderId: 'o-2', eventType: 'placed' },
+    ]);
+    const records = [{ orderId: 'o-1' }];
+    expect(typedRecords(records, undefined, types)).toBe(records);
+  });
+
+  it('refuses a record of another type at its index, an unknown type and a stream without types, naming the header', () => {
+    const mismatch = (() => { try { typedRecords([{ orderId: 'o-1' }, { eventType: 'shipped' }], 'placed', types); } catch (e) { return e; } })();
+    expect(mismatch).toBeInstanceOf(RecordValidationError);
+    expect((mismatch as RecordValidationError).issues).toEqual([{ index: 1, path: ['eventType'], message: `is "shipped" but the x-tributary-event-type header says 'placed'` }]);
+    expect(() => typedRecords([{}], 'cancelled', types)).toThrow(BadRequestError);
+    try {
+      typedRecords([{}], 'cancelled', types);
+    } catch (e) {
+      expect((e as BadRequestError).issues).toEqual([{ path: ['headers', 'x-tributary-event-type'], message: "must be one of the stream's event types: placed, shipped" }]);
+    }
+    expect(() => typedRecords([{}], 'placed', undefined)).toThrow(/Invalid event headers/);
   });
 });
 
