@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { localS3Client, type S3Client } from '../aws/s3-local-client';
+import { localS3Client, LOCAL_S3_CREDENTIALS, type S3Client } from '../aws/s3-local-client';
 import S3rver from 's3rver';
+import { makeS3SignatureCheck, type S3Refusal } from './s3-presigned-check';
 
 /**
  * A running s3rver (S3's API over HTTP on files in a directory) and a client bound to it.
@@ -19,10 +23,14 @@ export interface S3Server {
  * Starts s3rver on 127.0.0.1 (a free port unless given) over `directory`, with `buckets` made if missing:
  * what the local runtime uses where AWS has S3, driven by the same adapters.
  *
+ * In front of it, what s3rver leaves out and S3 does: every request must carry a valid Signature V4 (header
+ * or presigned URL, `s3-presigned-check.ts`), so an anonymous, expired or altered request is a 403; and a PUT
+ * whose body does not match the `x-amz-checksum-sha256` it carries is a 400 BadDigest, nothing stored.
+ *
  * @example
  * const s3 = await startS3({ directory: '.tributary/s3', buckets: ['tributary-events'] });
  */
-export async function startS3(options: { directory: string; buckets: readonly string[]; port?: number; host?: string }): Promise<S3Server> {
+export async function startS3(options: { directory: string; buckets: readonly string[]; port?: number; host?: string; now?: () => number }): Promise<S3Server> {
   const server = new S3rver({
     address: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
@@ -30,6 +38,30 @@ export async function startS3(options: { directory: string; buckets: readonly st
     directory: options.directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
+  const check = makeS3SignatureCheck({ credentials: LOCAL_S3_CREDENTIALS, ...(options.now && { now: options.now }) });
+  // s3rver's listen() serves this.callback(): the check answers first, s3rver only what passes it
+  const served = server as unknown as { callback(): (req: IncomingMessage, res: ServerResponse) => void; store: { putObject(object: { content: unknown }): Promise<unknown> } };
+  const handler = served.callback.bind(served);
+  served.callback = () => {
+    const next = handler();
+    return (req, res) => {
+      check({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }).then(
+        (refusal) => (refusal ? refuse(req, res, refusal) : next(req, res)),
+        () => refuse(req, res, { code: 'AccessDenied', status: 403, message: 'The request could not be checked.' }),
+      );
+    };
+  };
+  const putObject = served.store.putObject.bind(served.store);
+  served.store.putObject = async (object) => {
+    const content = object.content as IncomingMessage | Buffer;
+    const declared = Buffer.isBuffer(content) ? undefined : content.headers['x-amz-checksum-sha256'];
+    if (typeof declared !== 'string') return putObject(object);
+    const chunks: Buffer[] = [];
+    for await (const chunk of content) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    if (createHash('sha256').update(bytes).digest('base64') !== declared) throw badDigest();
+    return putObject({ ...object, content: bytes });
+  };
   const address = (await server.run()) as unknown as AddressInfo;
   const endpoint = `http://${address.address}:${address.port}`;
   const client = localS3Client(endpoint);
@@ -41,4 +73,19 @@ export async function startS3(options: { directory: string; buckets: readonly st
       await server.close();
     },
   };
+}
+
+/** S3's XML error, and the connection closed when a body was on its way (it is never read). */
+function refuse(req: IncomingMessage, res: ServerResponse, refusal: S3Refusal): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message.replace(/[<>&]/g, '')}</Message></Error>`;
+  const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' || req.headers['transfer-encoding'] !== undefined;
+  res.writeHead(refusal.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-error-code': refusal.code, ...(hasBody && { connection: 'close' }) });
+  res.end(body);
+  if (hasBody) req.resume();
+}
+
+/** s3rver's own error class, so it renders the XML and status (400) S3 answers a body that does not match its checksum. */
+function badDigest(): Error {
+  const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error') as new (code: string, message: string) => Error;
+  return new S3Error('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
 }
