@@ -14,6 +14,7 @@ import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dyna
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
+import { S3UploadStore } from '../../shared/aws/s3-upload-store';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { startS3 } from '../../shared/local/s3-server';
@@ -150,7 +151,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const handlers: Record<FunctionName, HttpHandler> = {
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
-      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts }),
+      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
       query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts }),
       alerts: alerts.handler,
       pull: pulls.handler,
