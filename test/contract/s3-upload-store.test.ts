@@ -6,6 +6,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { describe, expect, it } from 'vitest';
 import { localS3Client } from '../../shared/aws/s3-local-client';
 import { S3UploadStore, uploadKeys } from '../../shared/aws/s3-upload-store';
+import { sweepUploads } from '../../shared/aws/s3-upload-sweep';
 import { StoreUnavailableError } from '../../shared/domain/errors';
 import { parseUploadRequest, uploadIntent, type UploadIntent } from '../../shared/domain/file-uploads';
 import { startS3 } from '../../shared/local/s3-server';
@@ -97,9 +98,24 @@ describe('S3UploadStore on s3rver', () => {
     expect(await still.Body!.transformToString()).toBe('x');
   });
 
+  it('sweeps uploads a day old, completed or not, and leaves younger ones and other prefixes alone', async () => {
+    const file = randomBytes(10);
+    const intent = intentFor(file);
+    const { url, headers } = await store().create(intent);
+    expect((await put(url, headers, file)).status).toBe(200);
+    await s3.client.send(new PutObjectCommand({ Bucket: 'events', Key: 'parts/scans/r1/1', Body: 'part' }));
+    expect(await sweepUploads({ s3: s3.client, bucket: 'events', now: Date.now() })).toBe(0);
+    expect(await store().open('scans', intent.uploadId)).toBeDefined();
+    expect(await sweepUploads({ s3: s3.client, bucket: 'events', now: Date.now() + 25 * 3_600_000 })).toBeGreaterThanOrEqual(2);
+    expect(await store().open('scans', intent.uploadId)).toBeUndefined();
+    const part = await s3.client.send(new GetObjectCommand({ Bucket: 'events', Key: 'parts/scans/r1/1' }));
+    expect(await part.Body!.transformToString()).toBe('part');
+  });
+
   it('turns an unreachable S3 into StoreUnavailableError', async () => {
     const down = new S3UploadStore({ s3: localS3Client('http://127.0.0.1:9'), bucket: 'events' });
     await expect(down.open('scans', 'A'.repeat(16))).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(down.create(intentFor(randomBytes(1)))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(sweepUploads({ s3: localS3Client('http://127.0.0.1:9'), bucket: 'events', now: 0 })).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
