@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { localS3Client, LOCAL_S3_CREDENTIALS, type S3Client } from '../aws/s3-local-client';
 import S3rver from 's3rver';
@@ -24,8 +26,9 @@ export interface S3Server {
  * what the local runtime uses where AWS has S3, driven by the same adapters.
  *
  * In front of it, what s3rver leaves out and S3 does: every request must carry a valid Signature V4 (header
- * or presigned URL, `s3-presigned-check.ts`), so an anonymous, expired or altered request is a 403; and a PUT
- * whose body does not match the `x-amz-checksum-sha256` it carries is a 400 BadDigest, nothing stored.
+ * or presigned URL, `s3-presigned-check.ts`), so an anonymous, expired or altered request is a 403; a PUT
+ * whose body does not match the `x-amz-checksum-sha256` it carries is a 400 BadDigest, nothing stored; and a
+ * PUT is answered only once its object is written whole.
  *
  * @example
  * const s3 = await startS3({ directory: '.tributary/s3', buckets: ['tributary-events'] });
@@ -40,7 +43,7 @@ export async function startS3(options: { directory: string; buckets: readonly st
   });
   const check = makeS3SignatureCheck({ credentials: LOCAL_S3_CREDENTIALS, ...(options.now && { now: options.now }) });
   // s3rver's listen() serves this.callback(): the check answers first, s3rver only what passes it
-  const served = server as unknown as { callback(): (req: IncomingMessage, res: ServerResponse) => void; store: { putObject(object: { content: unknown }): Promise<unknown> } };
+  const served = server as unknown as { callback(): (req: IncomingMessage, res: ServerResponse) => void; store: S3rverStore };
   const handler = served.callback.bind(served);
   served.callback = () => {
     const next = handler();
@@ -51,16 +54,26 @@ export async function startS3(options: { directory: string; buckets: readonly st
       );
     };
   };
-  const putObject = served.store.putObject.bind(served.store);
-  served.store.putObject = async (object) => {
+  // s3rver answers a PUT once its bytes are handed to the file, not once they are in it (a listing or a read
+  // right after sees part of the object): the object is written whole, and checked against its checksum, first
+  const store = served.store;
+  store.putObject = async (object) => {
     const content = object.content as IncomingMessage | Buffer;
-    const declared = Buffer.isBuffer(content) ? undefined : content.headers['x-amz-checksum-sha256'];
-    if (typeof declared !== 'string') return putObject(object);
-    const chunks: Buffer[] = [];
-    for await (const chunk of content) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
-    if (createHash('sha256').update(bytes).digest('base64') !== declared) throw badDigest();
-    return putObject({ ...object, content: bytes });
+    let bytes: Buffer;
+    if (Buffer.isBuffer(content)) bytes = content;
+    else {
+      const chunks: Buffer[] = [];
+      for await (const chunk of content) chunks.push(chunk as Buffer);
+      bytes = Buffer.concat(chunks);
+      const declared = content.headers['x-amz-checksum-sha256'];
+      if (typeof declared === 'string' && createHash('sha256').update(bytes).digest('base64') !== declared) throw badDigest();
+    }
+    const path = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes);
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: bytes.length, md5 };
   };
   const address = (await server.run()) as unknown as AddressInfo;
   const endpoint = `http://${address.address}:${address.port}`;
@@ -73,6 +86,20 @@ export async function startS3(options: { directory: string; buckets: readonly st
       await server.close();
     },
   };
+}
+
+/** What of s3rver's filesystem store the PUT above uses (it has no types of its own). */
+interface S3rverStore {
+  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+}
+
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  content: unknown;
+  metadata: unknown;
 }
 
 /** S3's XML error, and the connection closed when a body was on its way (it is never read). */

@@ -21,6 +21,8 @@ export type Alert = z.infer<typeof S.AlertSchema>;
 export type AlertPage = z.infer<typeof S.AlertPageSchema>;
 export type Problem = z.infer<typeof S.ProblemSchema>;
 export type Issue = z.infer<typeof S.IssueSchema>;
+export type UploadCreated = z.infer<typeof S.UploadCreatedSchema>;
+export type UploadCompleted = z.infer<typeof S.UploadCompletedSchema>;
 
 /** A canonical definition (what `POST /v1/streams` validates), or one in the Data Streams document's dialect. */
 export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: string; type: string; schema: Record<string, unknown>; [key: string]: unknown };
