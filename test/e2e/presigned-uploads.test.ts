@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startedForSuite } from '../fixtures/lifecycle';
+import { openApiConformance } from '../fixtures/openapi-conformance';
 import { startLocal } from './harness';
 
 /**
@@ -177,6 +178,25 @@ describe('presigned uploads on the local runtime', () => {
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(((await res.json()) as { detail: string }).detail).toContain(`POST /v1/streams/${id}/uploads`);
+  });
+
+  it('answers as the OpenAPI document says: 201, 202, 409 and 404 of both routes', async () => {
+    const conform = openApiConformance((await local.api('/v1/openapi.json')).body);
+    const { id, ingestToken } = await eventStream();
+    const file = randomBytes(2000);
+    const request = { fileName: 'a.bin', fileSize: file.length, checksum: sha256(file), type: 't', fields: { scanner: 's1' } };
+    const created = await post(`/v1/streams/${id}/uploads`, ingestToken, request);
+    const path = `/v1/streams/${id}/uploads/${created.body.uploadId}`;
+    const early = await post(path, ingestToken);
+    await put(created.body, file);
+    const done = await post(path, ingestToken);
+    const unknown = await post(`/v1/streams/${id}/uploads/AAAAAAAAAAAAAAAA`, ingestToken);
+    const exchanges = [
+      { method: 'POST', path: `/v1/streams/${id}/uploads`, requestBody: request, status: created.status, contentType: created.type, responseBody: created.body },
+      ...[early, done, unknown].map((r, i) => ({ method: 'POST', path: i === 2 ? `/v1/streams/${id}/uploads/AAAAAAAAAAAAAAAA` : path, status: r.status, contentType: r.type, responseBody: r.body })),
+    ];
+    expect(exchanges.map((x) => x.status)).toEqual([201, 409, 202, 404]);
+    expect(exchanges.flatMap((x) => conform.check(x))).toEqual([]);
   });
 
   it('refuses an upload that is not for an event stream, or that declares no type or checksum, with 400 naming the field', async () => {
