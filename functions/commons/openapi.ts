@@ -56,6 +56,8 @@ const DocumentDefinitionSchema = z
 
 const byId = { path: StreamIdParams };
 const withBody = { '400': problem('The body is not valid: `errors` lists each problem with its path.'), '413': problem(`The body is over ${MAX_BODY_BYTES} bytes.`), '415': problem('The content type is not application/json.') };
+/** An ingest route that also takes a multipart file: a larger one is pointed to the uploads. */
+const withFileBody = { ...withBody, '413': problem(`The body is over ${MAX_BODY_BYTES} bytes; for a multipart file, the detail names the stream’s uploads URL (\`POST …/uploads\`), which takes larger files.`) };
 const notFound = { '404': problem('No such stream.') };
 
 /**
@@ -72,7 +74,7 @@ function webhookOperation(operationId: string, summary: string, batch: boolean):
     requestBody: { required: true, ...json(batch ? z.array(z.looseObject({})) : z.looseObject({})) },
     responses: {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
-      ...withBody,
+      ...withFileBody,
       '401': problem('No valid signature or token; also a Standard Webhooks delivery stored already (a replay).'),
       '409': problem('The stream is paused.'),
     },
@@ -140,7 +142,7 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     },
     responses: {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
-      ...withBody,
+      ...withFileBody,
       ...notFound,
       '409': problem('The stream is paused, or a request with this Idempotency-Key is in progress.'),
       '422': problem('The Idempotency-Key was used with another body.'),
