@@ -35,8 +35,8 @@ export interface UploadDeps {
  * - `POST /v1/streams/{id}/uploads/{uploadId}` reads the file back, cuts it into the same 512 KB part events as a
  *   multipart request (`fileParts`) and answers 202 once they are queued. It runs once per upload (the
  *   idempotency store, keyed by upload): a second completion gets the first 202 again and queues nothing, one
- *   racing the first a 409. The part events' ids come from the upload id, so even a completion past the store's
- *   window stores no event twice.
+ *   racing the first a 409, for the store's window (24 hours, as long as an upload is kept). The part events'
+ *   ids come from the upload id (`<uploadId>.<n>`), the same on a redelivery of the queued batch.
  *
  * @example
  * const uploads = makeUploads({ registry, queue, clock, log, idempotency, uploads: store, parts, limits, meter });
