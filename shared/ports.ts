@@ -4,6 +4,7 @@
  * to the same behaviour.
  */
 import type { EventAttributes, EventQuery, StoredEvent } from './domain/events';
+import type { UploadIntent } from './domain/file-uploads';
 import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
@@ -92,6 +93,29 @@ export interface IngestEnvelope {
 export interface PartStore {
   putPart(key: string, bytes: Uint8Array): Promise<void>;
   getPart(key: string): Promise<Buffer>;
+}
+
+/** How a client sends an upload's file: one PUT of exactly its bytes, with these headers, before `expiresAt`. */
+export interface PresignedUpload {
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+}
+
+/**
+ * Files too large for one request (API Gateway takes 10 MB): each upload's intent and then its file, PUT by
+ * the client straight to S3 (s3rver on one machine) through a URL signed for exactly that file's size and
+ * SHA-256. Completion reads both back and cuts the file into part events.
+ *
+ * @example
+ * const put = await uploads.create(intent); // { url, method: 'PUT', headers: { 'content-length': '12582912', … } }
+ * const found = await uploads.open('scans', intent.uploadId); // { intent, uploaded: { size, read } } once PUT
+ */
+export interface UploadStore {
+  /** Keeps the intent, then signs the PUT of its file (valid until `intent.urlExpiresAt`). Throws `StoreUnavailableError`. */
+  create(intent: UploadIntent): Promise<PresignedUpload>;
+  /** The upload's intent and, once its file is there, the file's size and a reader; `undefined` for an unknown upload. */
+  open(streamId: string, uploadId: string): Promise<{ intent: UploadIntent; uploaded?: { size: number; read(): Promise<Buffer> } } | undefined>;
 }
 
 /**

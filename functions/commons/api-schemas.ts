@@ -103,6 +103,24 @@ export const IngestAcceptedSchema = z
   .looseObject({ accepted: z.number().int(), filtered: z.number().int().optional(), rejected: z.array(IssueSchema).optional() })
   .meta({ id: 'IngestAccepted', description: '`rejected` lists the invalid records of a lenient stream (they were not stored).' });
 
+/** `POST …/uploads`: where and how to PUT the file, and where to complete the upload once it is there. */
+export const UploadCreatedSchema = z
+  .looseObject({
+    uploadId: z.string(),
+    uploadUrl: z.string().meta({ format: 'uri', description: 'A presigned S3 URL: PUT the file here, with `headers`, before `expiresAt`.' }),
+    method: z.literal('PUT'),
+    headers: z.record(z.string(), z.string()).meta({ description: 'Send these with the PUT: `content-length` and `x-amz-checksum-sha256` are signed, so S3 refuses another size or other bytes.' }),
+    expiresAt: Iso,
+    completeUrl: z.string().meta({ format: 'uri', description: 'POST here (same token) once the PUT answered 200.' }),
+    parts: z.number().int().meta({ description: 'How many 512 KB part events the file becomes.' }),
+  })
+  .meta({ id: 'UploadCreated' });
+
+/** `POST …/uploads/{uploadId}`: the file's part events are queued. */
+export const UploadCompletedSchema = z
+  .looseObject({ accepted: z.number().int(), parts: z.number().int(), checksum: z.string(), uploadId: z.string() })
+  .meta({ id: 'UploadCompleted' });
+
 const Value = z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObject({}), z.array(z.unknown())]);
 export const PointSchema = z
   .looseObject({
@@ -200,4 +218,5 @@ export const InfluxQuerySchema = z.looseObject({
 });
 
 export const StreamIdParams = z.object({ id: z.string().regex(STREAM_ID).meta({ description: 'The stream id.' }) });
+export const UploadParams = StreamIdParams.extend({ uploadId: z.string().meta({ description: 'The upload’s id, as its creation answered it.' }) });
 export const AlertIdParams = z.object({ id: z.string().meta({ description: 'The alert id (`<streamId>.<suffix>`).' }) });

@@ -30,8 +30,12 @@ import {
   StreamPageSchema,
   StreamSchema,
   StreamStatusSchema,
+  UploadCompletedSchema,
+  UploadCreatedSchema,
+  UploadParams,
   VerificationSchema,
 } from './api-schemas';
+import { MAX_UPLOAD_BYTES, UploadRequestSchema } from '../../shared/domain/file-uploads';
 import { MAX_BODY_BYTES, MAX_RECORDS } from './body';
 import { INFLUX_ROUTES, ROUTES, routeKey, type Route } from './routes';
 
@@ -52,6 +56,8 @@ const DocumentDefinitionSchema = z
 
 const byId = { path: StreamIdParams };
 const withBody = { '400': problem('The body is not valid: `errors` lists each problem with its path.'), '413': problem(`The body is over ${MAX_BODY_BYTES} bytes.`), '415': problem('The content type is not application/json.') };
+/** An ingest route that also takes a multipart file: a larger one is pointed to the uploads. */
+const withFileBody = { ...withBody, '413': problem(`The body is over ${MAX_BODY_BYTES} bytes; for a multipart file, the detail names the stream’s uploads URL (\`POST …/uploads\`), which takes larger files.`) };
 const notFound = { '404': problem('No such stream.') };
 
 /**
@@ -68,7 +74,7 @@ function webhookOperation(operationId: string, summary: string, batch: boolean):
     requestBody: { required: true, ...json(batch ? z.array(z.looseObject({})) : z.looseObject({})) },
     responses: {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
-      ...withBody,
+      ...withFileBody,
       '401': problem('No valid signature or token; also a Standard Webhooks delivery stored already (a replay).'),
       '409': problem('The stream is paused.'),
     },
@@ -136,11 +142,34 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     },
     responses: {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
-      ...withBody,
+      ...withFileBody,
       ...notFound,
       '409': problem('The stream is paused, or a request with this Idempotency-Key is in progress.'),
       '422': problem('The Idempotency-Key was used with another body.'),
       '429': problem('Back-pressure: retry after `Retry-After` seconds.'),
+    },
+  },
+  'POST /v1/streams/{id}/uploads': {
+    operationId: 'createUpload',
+    summary: `A file larger than a request may carry (up to ${MAX_UPLOAD_BYTES} bytes) for an event stream: answers a presigned PUT URL signed for exactly its size and SHA-256`,
+    requestParams: byId,
+    requestBody: { required: true, ...json(UploadRequestSchema) },
+    responses: {
+      '201': { description: 'PUT the file to `uploadUrl` with `headers`, then POST `completeUrl`.', ...json(UploadCreatedSchema) },
+      ...withBody,
+      ...notFound,
+      '409': problem('The stream is paused.'),
+    },
+  },
+  'POST /v1/streams/{id}/uploads/{uploadId}': {
+    operationId: 'completeUpload',
+    summary: 'Completes an upload: its file becomes 512 KB part events, as a multipart file does; once per upload',
+    requestParams: { path: UploadParams },
+    responses: {
+      '202': { description: 'The part events are queued; durable once answered. A second completion answers the same (`Idempotent-Replayed: true`) and queues nothing.', ...json(UploadCompletedSchema) },
+      '404': problem('No such stream, or no such upload (never made, or expired after a day).'),
+      '409': problem('The file was not PUT yet, or is not the one declared (size, SHA-256); the stream is paused; or another completion of it is in progress.'),
+      '503': problem('A store or the queue is unavailable: retry after `Retry-After` seconds.'),
     },
   },
   'POST /v1/streams/{id}/analyze': {

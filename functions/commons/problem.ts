@@ -16,6 +16,8 @@ import {
   TributaryError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
+  UploadIncompleteError,
+  UploadNotFoundError,
   type Issue,
 } from '../../shared/domain/errors';
 
@@ -30,7 +32,9 @@ const STATUS = new Map<new (...args: never[]) => TributaryError, { status: numbe
   [ForbiddenError, { status: 403, title: 'Forbidden' }],
   [StreamNotFoundError, { status: 404, title: 'Stream not found' }],
   [AlertNotFoundError, { status: 404, title: 'Alert not found' }],
+  [UploadNotFoundError, { status: 404, title: 'Upload not found' }],
   [StreamPausedError, { status: 409, title: 'Stream paused' }],
+  [UploadIncompleteError, { status: 409, title: 'Upload incomplete' }],
   [StreamConflictError, { status: 409, title: 'Conflict' }],
   [IdempotencyKeyInFlightError, { status: 409, title: 'Request in progress' }],
   [IdempotencyKeyReusedError, { status: 422, title: 'Idempotency key reused' }],

@@ -32,6 +32,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
+  // a file larger than a request may carry: its intent (answering a presigned PUT URL), then its completion
+  { method: 'POST', path: '/v1/streams/{id}/uploads', fn: 'ingest', scope: 'ingest' },
+  { method: 'POST', path: '/v1/streams/{id}/uploads/{uploadId}', fn: 'ingest', scope: 'ingest' },
   // a webhook sender's URLs: signed requests carry no token, so the gateway lets them through and the
   // ingest function checks the signature (or an ingest token) itself, over the raw body
   { method: 'POST', path: '/v1/streams/{id}/webhook', fn: 'ingest', scope: 'public' },
@@ -86,29 +89,36 @@ export function findRoute(key: string): Route | undefined {
   return BY_KEY.get(key);
 }
 
-/** Matches a concrete method and path to a route (an unversioned twin for a path without `/v1`) and its `{id}`. */
-export function matchRoute(method: string, path: string): { route: Route; id?: string } | { pathKnown: boolean } {
+/**
+ * Matches a concrete method and path to a route (an unversioned twin for a path without `/v1`), its `{id}` and
+ * its other path parameters (`{uploadId}`), decoded.
+ */
+export function matchRoute(method: string, path: string): { route: Route; id?: string; params?: Record<string, string> } | { pathKnown: boolean } {
   const parts = path.split('/');
   let pathKnown = false;
   for (const route of ALL_ROUTES) {
     const tpl = route.path.split('/');
     if (tpl.length !== parts.length) continue;
-    let id: string | undefined;
+    const params: Record<string, string> = {};
     let ok = true;
     for (let i = 0; i < tpl.length; i++) {
-      if (tpl[i] === '{id}') {
+      const name = /^\{(\w+)\}$/.exec(tpl[i]!)?.[1];
+      if (name !== undefined) {
         try {
-          id = decodeURIComponent(parts[i]!);
+          params[name] = decodeURIComponent(parts[i]!);
         } catch {
           ok = false;
         }
-        if (!id) ok = false;
+        if (!params[name]) ok = false;
       } else if (tpl[i] !== parts[i]) ok = false;
       if (!ok) break;
     }
     if (!ok) continue;
     pathKnown = true;
-    if (route.method === method) return id === undefined ? { route } : { route, id };
+    if (route.method === method) {
+      const { id, ...others } = params;
+      return { route, ...(id !== undefined && { id }), ...(Object.keys(others).length > 0 && { params: others }) };
+    }
   }
   return { pathKnown };
 }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
-import { PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
+import { BadRequestError, PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import { EVENT_HEADERS, eventAttributes, storedEvents, typedRecords, type EventAttributes } from '../../shared/domain/events';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, IdempotencyStore, IngestQueue, PartStore, SecretSource, StreamRegistry, TokenStore } from '../../shared/ports';
+import type { Clock, IdempotencyStore, IngestQueue, PartStore, SecretSource, StreamRegistry, TokenStore, UploadStore } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { DEFAULT_LIMITS, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
@@ -14,9 +14,10 @@ import { contentCodings } from '../commons/formats/content-encoding';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { noMeter, type Meter } from '../commons/meter';
 import { jsonResponse } from '../commons/problem';
-import { fileEvents } from './file-events';
+import { fileEvents, fileTooLarge } from './file-events';
 import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
+import { makeUploads } from './uploads';
 import { makeWebhookIngest, WEBHOOK_BATCH_PATH, WEBHOOK_PATH } from './webhook';
 
 export interface IngestDeps {
@@ -34,6 +35,10 @@ export interface IngestDeps {
   secrets?: SecretSource;
   /** Where file events' parts are kept; without it a multipart body is refused as any unknown type is. */
   parts?: PartStore;
+  /** Where presigned uploads are kept (with `parts`): without it the uploads routes answer 404 as an unknown route would. */
+  uploads?: UploadStore;
+  /** The scheme of the URLs answers give (an upload's completeUrl): `https` unless told (the local runtime's `http`). */
+  scheme?: 'https' | 'http';
 }
 
 /**
@@ -106,7 +111,7 @@ export function makeIngestHandler(deps: IngestDeps) {
    */
   async function acceptFile(event: HttpEvent, stream: Stream): Promise<HttpResult> {
     const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-    if (bytes.length > limits.maxBytes) throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; a request carries at most ${limits.maxBytes}.`);
+    if (bytes.length > limits.maxBytes) throw new PayloadTooLargeError(fileTooLarge(stream.id, `The body is ${bytes.length} bytes; a request carries at most ${limits.maxBytes}.`));
     const now = clock.now();
     const attrs = eventAttributesOf(event, [], now);
     const records = await fileEvents(bytes, header(event, 'content-type')!, { streamId: stream.id, requestId: attrs.requestId, parts: deps.parts!, maxBytes: limits.maxBytes });
@@ -163,8 +168,15 @@ export function makeIngestHandler(deps: IngestDeps) {
     return deps.parts !== undefined && /^multipart\/form-data\b/i.test(header(event, 'content-type') ?? '');
   }
 
+  const uploads = deps.uploads && deps.parts ? makeUploads({ registry, queue, clock, log, idempotency, uploads: deps.uploads, parts: deps.parts, limits, meter, ...(deps.scheme && { scheme: deps.scheme }) }) : undefined;
+
   async function app(event: HttpEvent, context: Context): Promise<HttpResult> {
     if (event.routeKey.endsWith('/write')) return influxWrite(event);
+    if (event.routeKey.endsWith('/uploads') || event.routeKey.endsWith('/uploads/{uploadId}')) {
+      requireScope(event, `ingest:${pathId(event)}`);
+      if (!uploads) throw new BadRequestError('This deployment takes no uploads.');
+      return event.routeKey.endsWith('/uploads') ? uploads.create(event) : uploads.complete(event, context);
+    }
     if (event.routeKey.endsWith(WEBHOOK_PATH) || event.routeKey.endsWith(WEBHOOK_BATCH_PATH)) return webhook(event, context);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);

@@ -9,6 +9,7 @@ import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
+import { S3UploadStore } from '../../shared/aws/s3-upload-store';
 import { makeIngestHandler } from './app';
 import { ingestConfig } from './config';
 
@@ -16,6 +17,7 @@ const config = ingestConfig(process.env);
 const { log, meter, traced, observe } = powertools('ingest');
 const dynamodb = traced(new DynamoDBClient({}));
 const registry = new DynamoDbRegistry({ client: dynamodb, tableName: config.TABLE_NAME });
+const s3 = traced(new S3Client({}));
 
 export const handler = observe(
   makeIngestHandler({
@@ -28,6 +30,8 @@ export const handler = observe(
     // the webhook URLs: ingest tokens from the table, signing secrets from Secrets Manager (cached 5 minutes)
     tokens: registry,
     secrets: new SecretsManagerSecretSource({ client: traced(new SecretsManagerClient({})), prefix: config.SECRET_PREFIX }),
-    parts: new S3PartStore({ s3: traced(new S3Client({})), bucket: config.EVENTS_BUCKET }),
+    parts: new S3PartStore({ s3, bucket: config.EVENTS_BUCKET }),
+    // files over a request's size: intents and files under uploads/, PUT by clients through presigned URLs
+    uploads: new S3UploadStore({ s3, bucket: config.EVENTS_BUCKET }),
   }),
 );

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpResult } from '../../functions/commons/http';
 import { problemResponse } from '../../functions/commons/problem';
+import { fileTooLarge } from '../../functions/ingest/file-events';
 
 /**
  * What the local gateway allows a client before a handler runs: how long it may take to send its headers
@@ -168,8 +169,14 @@ export const edgeProblems = {
     ),
   idle: (ms: number) =>
     problemResponse({ type: 'about:blank', title: 'Request timeout', status: 408, detail: `The body sent nothing for ${ms / 1000} s; the request was dropped.` }),
-  tooLarge: (max: number) =>
-    problemResponse({ type: 'about:blank', title: 'Payload too large', status: 413, detail: `The body exceeds ${max} bytes; split it into several requests.` }),
+  /** With `fileStream`: a multipart file for that stream, pointed to its uploads, which take larger files. */
+  tooLarge: (max: number, fileStream?: string) =>
+    problemResponse({
+      type: fileStream === undefined ? 'about:blank' : 'https://tributary.dev/problems/request-too_large',
+      title: 'Payload too large',
+      status: 413,
+      detail: fileStream === undefined ? `The body exceeds ${max} bytes; split it into several requests.` : fileTooLarge(fileStream, `The body exceeds the ${max} bytes a request may carry.`),
+    }),
 };
 
 /**

@@ -78,7 +78,8 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
         ),
       );
     }
-    if (typeof length === 'number' && length > maxBody) return refuse(edgeProblems.tooLarge(maxBody));
+    const tooLarge = () => edgeProblems.tooLarge(maxBody, match.route.fn === 'ingest' && match.id !== undefined && /^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '') ? match.id : undefined);
+    if (typeof length === 'number' && length > maxBody) return refuse(tooLarge());
 
     let body: Buffer | undefined;
     if (length !== 0) {
@@ -89,7 +90,7 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
         const outcome = await readBody(req, { maxBytes: maxBody, idleMs: limits.bodyIdleMs, share, reserved: length !== 'chunked' });
         if ('refused' in outcome) {
           if (outcome.refused === 'gone') return;
-          const answer = outcome.refused === 'too_large' ? edgeProblems.tooLarge(maxBody) : outcome.refused === 'busy' ? edgeProblems.busy() : edgeProblems.idle(limits.bodyIdleMs);
+          const answer = outcome.refused === 'too_large' ? tooLarge() : outcome.refused === 'busy' ? edgeProblems.busy() : edgeProblems.idle(limits.bodyIdleMs);
           return answerAndClose(req, res, answer);
         }
         body = outcome.body;
@@ -97,7 +98,7 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
         share.release();
       }
     }
-    const event = toEvent(req, url, key, match.id, body, decision.context);
+    const event = toEvent(req, url, key, match.id, body, decision.context, match.params);
     const result = await deps.handlers[match.route.fn](event, lambdaContext(match.route.fn, event.requestContext.requestId));
     send(res, result);
   }
@@ -117,7 +118,7 @@ function requestUrl(target: string | undefined): URL | undefined {
   }
 }
 
-function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, bytes: Buffer | undefined, authorizer: object): HttpEvent {
+function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undefined, bytes: Buffer | undefined, authorizer: object, params?: Record<string, string>): HttpEvent {
   // as API Gateway passes a body it cannot take for text: base64, for the handler to decode (and refuse)
   // itself; a compressed body is bytes whatever they happen to look like
   const coded = req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].trim().toLowerCase() !== 'identity';
@@ -138,7 +139,7 @@ function toEvent(req: IncomingMessage, url: URL, key: string, id: string | undef
     rawQueryString: url.search.slice(1),
     headers,
     ...(url.search && { queryStringParameters: query }),
-    ...(id !== undefined && { pathParameters: { id } }),
+    ...((id !== undefined || params) && { pathParameters: { ...params, ...(id !== undefined && { id }) } }),
     ...(body && { body }),
     isBase64Encoded: !text,
     requestContext: {

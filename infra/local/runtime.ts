@@ -15,6 +15,8 @@ import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { FileReceiptSigner } from '../../shared/local/receipt-key-file';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
+import { S3UploadStore } from '../../shared/aws/s3-upload-store';
+import { sweepUploads } from '../../shared/aws/s3-upload-sweep';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { startS3 } from '../../shared/local/s3-server';
@@ -41,6 +43,8 @@ export const TABLE_NAME = 'tributary';
 /** Event streams' events, whole: a table of their own (hot) and a bucket (cold), as in AWS. */
 export const EVENTS_TABLE_NAME = 'tributary-events';
 export const EVENTS_BUCKET = 'tributary-events';
+/** How often the local runtime sweeps stale uploads (S3 applies lifecycle rules about daily; hourly keeps a disk smaller). */
+export const UPLOAD_SWEEP_MS = 3_600_000;
 
 export interface Runtime {
   httpPort: number;
@@ -153,7 +157,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const handlers: Record<FunctionName, HttpHandler> = {
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
-      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts }),
+      ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
       query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),
       alerts: alerts.handler,
       pull: pulls.handler,
@@ -189,6 +193,20 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     alerts.attachBroker(mqtt.broker);
     alerts.start();
     pulls.start();
+    // uploads past their day go, completed or not: the bucket's lifecycle rule in AWS, an hourly sweep here
+    const sweep = () =>
+      sweepUploads({ s3: s3.client, bucket: EVENTS_BUCKET, now: clock.now() }).then(
+        (removed) => removed > 0 && log.info('stale uploads swept', { removed }),
+        (err: Error) => log.error('upload sweep failed', { error: err.name, reason: err.message }),
+      );
+    let swept = sweep();
+    const sweeping = setInterval(() => (swept = sweep()), UPLOAD_SWEEP_MS);
+    sweeping.unref();
+    // before S3 closes (closers run last first): a sweep under way finishes
+    closers.push(async () => {
+      clearInterval(sweeping);
+      await swept;
+    });
     const bridges = startMqttBridges({ registry, queue, clock, log, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) });
     closers.push(() => bridges.close());
 

@@ -108,6 +108,22 @@ export class UnsupportedMediaTypeError extends TributaryError {
   readonly code = 'request.media_type';
 }
 
+/** No upload of this id on the stream: never created, or expired and swept (uploads live a day). */
+export class UploadNotFoundError extends TributaryError {
+  readonly code = 'upload.not_found';
+  constructor(readonly uploadId: string) {
+    super(`Upload '${uploadId}' does not exist on this stream (or it expired); start a new one with POST …/uploads.`);
+  }
+}
+
+/**
+ * An upload that cannot be completed as it is: its file was not PUT yet, or what was PUT is not the file the
+ * upload declared (another size or SHA-256).
+ */
+export class UploadIncompleteError extends TributaryError {
+  readonly code = 'upload.incomplete';
+}
+
 /** The service is saturated; the client should retry later. */
 export class BackPressureError extends TributaryError {
   readonly code = 'service.back_pressure';

@@ -105,4 +105,27 @@ describe('@tributary/client against the local runtime, through a proxy that thro
     expect(page.nextCursor).toEqual(expect.any(String));
     expect(checked.problems).toEqual([]);
   });
+
+  it('uploads a file over the request limit with uploadFile: 24 part events rebuilt byte for byte, completing again changes nothing', async () => {
+    const admin = new TributaryClient({ baseUrl: rt.base, token: ADMIN, fetch: checked.fetch });
+    const s = await admin.streams.create({ id: 'sdk-scans', name: 'Scans', type: 'event_stream', schema: { dock: { type: 'string' } } });
+    const { randomBytes, createHash } = await import('node:crypto');
+    const file = randomBytes(12 * 1024 * 1024);
+    const done = await admin.streams.uploadFile(s.id, new Blob([file]), { fileName: 'scan.bin', type: 'application/octet-stream', fields: { dock: '3' }, token: s.ingestToken });
+    expect(done).toEqual({ accepted: 24, parts: 24, checksum: createHash('sha256').update(file).digest('hex'), uploadId: expect.any(String) });
+    expect(await admin.streams.completeUpload(s.id, done.uploadId, { token: s.ingestToken })).toEqual(done);
+    const parts: Record<string, unknown>[] = [];
+    for (let tries = 0; parts.length < 24 && tries < 200; tries++) {
+      parts.length = 0;
+      for await (const e of admin.streams.allEvents(s.id, { limit: 100 })) parts.push(e.data);
+      if (parts.length < 24) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(parts).toHaveLength(24);
+    const sorted = parts.sort((a, b) => Number(a.part) - Number(b.part));
+    expect(Buffer.concat(sorted.map((e) => Buffer.from(String(e.data), 'base64'))).equals(file)).toBe(true);
+    expect(sorted[0]).toMatchObject({ dock: '3', fileName: 'scan.bin', totalParts: 24 });
+    // the wrong token is refused before anything is made
+    await expect(admin.streams.uploadFile(s.id, file.subarray(0, 10), { fileName: 'x', type: 't', token: 'trb_not-a-token' })).rejects.toMatchObject({ status: 401 });
+    expect(checked.problems).toEqual([]);
+  }, 60_000);
 });

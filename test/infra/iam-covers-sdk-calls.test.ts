@@ -37,7 +37,8 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
   '@aws-sdk/client-sfn': { prefix: 'states', aggregate: 'SFN' },
   '@aws-sdk/client-sns': { prefix: 'sns', aggregate: 'SNS' },
   '@aws-sdk/client-sesv2': { prefix: 'ses', aggregate: 'SESv2' },
-  '@aws-sdk/client-s3': { prefix: 's3', aggregate: 'S3' },
+  // ListObjectsV2 is authorized by s3:ListBucket (Service Authorization Reference)
+  '@aws-sdk/client-s3': { prefix: 's3', aggregate: 'S3', renamed: { ListObjectsV2: 'ListBucket' } },
   '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
   '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
   '@aws-sdk/client-kms': { prefix: 'kms', aggregate: 'KMS' },
@@ -85,6 +86,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   canonicalize: 'writes the RFC 8785 canonical JSON of an event for its receipt line, in memory',
   standardwebhooks: 'signs webhook bodies and verifies inbound ones (HMAC-SHA256) in memory',
   '@fastify/busboy': 'parses multipart/form-data bodies (file events) in memory',
+  '@aws-sdk/s3-request-presigner': 'signs an upload’s PUT URL in memory with the role’s credentials; the client’s PUT is authorized by the role’s s3:PutObject on uploads/*',
   zod: 'validates values in memory',
 };
 
@@ -136,16 +138,16 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 's3',
     command: 'PutObjectCommand',
-    sentFrom: ['S3EventArchive.putCold', 'S3PartStore.putPart', 'DynamoDbReceiptLedger.append'],
+    sentFrom: ['S3EventArchive.putCold', 'S3PartStore.putPart', 'DynamoDbReceiptLedger.append', 'S3UploadStore.create'],
     functions: ['query'],
-    why: 'only the writer archives events and keeps receipts, and only the ingest function stores file parts; the query function reads them',
+    why: 'only the writer archives events and keeps receipts, and only the ingest function stores file parts and uploads; the query function reads them',
   },
   {
     client: 's3',
     command: 'GetObjectCommand',
-    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptText'],
-    functions: ['writer', 'ingest'],
-    why: 'the writer only archives events and appends receipts, and the ingest function only stores file parts; reading them back is the query function’s',
+    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptText', 'S3UploadStore.open'],
+    functions: ['writer'],
+    why: 'the writer only archives events and appends receipts; reading them back is the query function’s (and reading uploads back the ingest function’s)',
   },
   {
     client: 'dynamodb',

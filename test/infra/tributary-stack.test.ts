@@ -216,10 +216,10 @@ describe('least privilege', () => {
   const BASE = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
   const sorted = (...a: string[]) => [...new Set([...BASE, ...a])].sort();
 
-  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, read webhook secrets and store file parts, nothing more', () => {
+  it('lets the ingest function send to the queue, read the table and keep its idempotency keys, read webhook secrets, store file parts and uploads, nothing more', () => {
     const ingest = synth.stack.ingest.ingestFunction;
     const actions = actionsOf(ingest);
-    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'secretsmanager:GetSecretValue', 's3:PutObject'));
+    expect(actions).toEqual(sorted('sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'secretsmanager:GetSecretValue', 's3:PutObject', 's3:GetObject', 's3:ListBucket'));
     expect(managedPoliciesOf(ingest)).toEqual([]);
     expect(resourcesFor(ingest, 'sqs:SendMessage')).toEqual([getAtt(synth.stack.ingest.queue)]);
     expect(resourcesFor(ingest, 'dynamodb:GetItem')).toEqual([getAtt(synth.stack.storage.table), getAtt(synth.stack.ingest.idempotencyTable)]);
@@ -361,10 +361,15 @@ describe('least privilege', () => {
     expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects, receiptObjects]);
     const parts = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/parts/*']] };
     expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts, receiptObjects]);
-    expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:PutObject')).toEqual([parts]);
+    const uploads = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/uploads/*']] };
+    expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:PutObject')).toEqual([parts, uploads]);
+    expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:GetObject')).toEqual([uploads]);
     expect(actionsOf(synth.stack.ingest.writerFunction)).not.toContain('s3:GetObject');
     expect(actionsOf(synth.stack.api.queryFunction)).not.toContain('s3:PutObject');
-    expect(actionsOf(synth.stack.ingest.ingestFunction).filter((a) => a.startsWith('s3:'))).toEqual(['s3:PutObject']);
+    expect(actionsOf(synth.stack.ingest.ingestFunction).filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    // the bucket listed only on the uploads/ prefix: whether an upload's file is there yet
+    const listing = statementsOf(synth.stack.ingest.ingestFunction).filter((st) => asArray(st.Action).includes('s3:ListBucket'));
+    expect(listing.map((st) => [st.Resource, st.Condition])).toEqual([[getAtt(synth.stack.storage.eventsBucket), { StringLike: { 's3:prefix': ['uploads/*'] } }]]);
     for (const fn of [synth.stack.api.streamsFunction, synth.stack.pulls.pullFunction]) expect(actionsOf(fn).filter((a) => a.startsWith('s3:'))).toEqual([]);
     expect(props(synth.stack.storage.eventsBucket)).toMatchObject({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
@@ -374,6 +379,7 @@ describe('least privilege', () => {
         Rules: expect.arrayContaining([
           expect.objectContaining({ Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
           expect.objectContaining({ Id: 'events-to-infrequent-access', Prefix: 'events/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], Status: 'Enabled' }),
+          expect.objectContaining({ Id: 'expire-uploads', Prefix: 'uploads/', ExpirationInDays: 1, Status: 'Enabled' }),
         ]),
       },
     });

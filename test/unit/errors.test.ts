@@ -15,6 +15,8 @@ import {
   TributaryError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
+  UploadIncompleteError,
+  UploadNotFoundError,
 } from '../../shared/domain/errors';
 
 const cause = new Error('ProvisionedThroughputExceededException');
@@ -35,6 +37,8 @@ const family: [name: string, make: () => TributaryError, code: string, withCause
   ['BackPressureError', () => new BackPressureError('full'), 'service.back_pressure', () => new BackPressureError('full', { cause })],
   ['StoreUnavailableError', () => new StoreUnavailableError('down'), 'store.unavailable', () => new StoreUnavailableError('down', { cause })],
   ['QueueUnavailableError', () => new QueueUnavailableError('down'), 'queue.unavailable', () => new QueueUnavailableError('down', { cause })],
+  ['UploadNotFoundError', () => new UploadNotFoundError('u1'), 'upload.not_found'],
+  ['UploadIncompleteError', () => new UploadIncompleteError('not uploaded yet'), 'upload.incomplete', () => new UploadIncompleteError('not uploaded yet', { cause })],
 ];
 
 describe('the error family', () => {

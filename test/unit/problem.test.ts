@@ -15,6 +15,8 @@ import {
   StreamPausedError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
+  UploadIncompleteError,
+  UploadNotFoundError,
 } from '../../shared/domain/errors';
 
 describe('toProblem', () => {
@@ -24,6 +26,8 @@ describe('toProblem', () => {
     [new UnauthenticatedError(), 401],
     [new ForbiddenError('admin'), 403],
     [new StreamNotFoundError('x'), 404],
+    [new UploadNotFoundError('u1'), 404],
+    [new UploadIncompleteError('not uploaded yet'), 409],
     [new StreamPausedError('x'), 409],
     [new StreamConflictError('taken'), 409],
     [new IdempotencyKeyInFlightError('busy'), 409],

@@ -33,6 +33,14 @@ describe('handlers re-check the scope against the stream the request names', () 
     expect(res.statusCode).toBe(403);
     expect(JSON.parse(res.body!).detail).toContain("'ingest:b'");
   });
+  it('uploads: a token scoped to stream a making or completing an upload of stream b gets 403, before any store is read', async () => {
+    const withUploads = { ...deps, parts: unreachable, uploads: unreachable };
+    const create = await makeIngestHandler(withUploads)(event('POST /v1/streams/{id}/uploads', 'b', 'ingest:a'), context);
+    expect(create.statusCode).toBe(403);
+    const complete = await makeIngestHandler(withUploads)({ ...event('POST /v1/streams/{id}/uploads/{uploadId}', 'b', 'ingest:a'), pathParameters: { id: 'b', uploadId: 'AAAAAAAAAAAAAAAA' } }, context);
+    expect(complete.statusCode).toBe(403);
+    expect(JSON.parse(complete.body!).detail).toContain("'ingest:b'");
+  });
   it('query: a read token of stream a reading stream b gets 403', async () => {
     const res = await makeQueryHandler(deps)(event('GET /v1/streams/{id}/data', 'b', 'read:a'), context);
     expect(res.statusCode).toBe(403);
@@ -55,6 +63,18 @@ describe('routes', () => {
     expect(matchRoute('POST', '/v1/streams/freezers/data')).toEqual({ route: ROUTES.find((r) => routeKey(r) === 'POST /v1/streams/{id}/data'), id: 'freezers' });
     expect(matchRoute('PUT', '/v1/streams/freezers/data')).toEqual({ pathKnown: true });
     expect(matchRoute('GET', '/v1/nothing')).toEqual({ pathKnown: false });
+  });
+  it('match an upload path to its stream id and upload id, decoded, with or without /v1', () => {
+    const complete = ROUTES.find((r) => routeKey(r) === 'POST /v1/streams/{id}/uploads/{uploadId}')!;
+    expect(matchRoute('POST', '/v1/streams/scans/uploads/q0Zb%2DJ4o1n2wE8s7')).toEqual({ route: complete, id: 'scans', params: { uploadId: 'q0Zb-J4o1n2wE8s7' } });
+    expect(matchRoute('POST', '/streams/scans/uploads/u1')).toMatchObject({ route: { path: '/streams/{id}/uploads/{uploadId}' }, id: 'scans', params: { uploadId: 'u1' } });
+    expect(matchRoute('POST', '/v1/streams/scans/uploads')).toEqual({ route: ROUTES.find((r) => routeKey(r) === 'POST /v1/streams/{id}/uploads'), id: 'scans' });
+    expect(matchRoute('GET', '/v1/streams/scans/uploads/u1')).toEqual({ pathKnown: true });
+    expect(matchRoute('POST', '/v1/streams/scans/uploads/%E0')).toEqual({ pathKnown: false });
+  });
+  it('need the stream’s ingest scope for its uploads', () => {
+    expect(requiredScope(ROUTES.find((r) => routeKey(r) === 'POST /v1/streams/{id}/uploads')!, 's')).toBe('ingest:s');
+    expect(requiredScope(ROUTES.find((r) => routeKey(r) === 'POST /v1/streams/{id}/uploads/{uploadId}')!, 's')).toBe('ingest:s');
   });
   it('need admin for management, the stream scope for data', () => {
     const scope = (key: string, id?: string) => requiredScope(ROUTES.find((r) => routeKey(r) === key)!, id);

@@ -15,6 +15,7 @@ import { queueWithDeadLetter } from './queue';
 import { grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
+import { UPLOADS_PREFIX } from '../../../shared/aws/s3-upload-store';
 import { RECEIPTS_PARTITION_SUFFIX, RECEIPTS_PREFIX } from '../../../shared/aws/receipt-ledger';
 
 /** Where the writer writes datapoints. */
@@ -104,7 +105,7 @@ export class Ingest extends Construct {
 
     this.ingestFunction = new TributaryFunction(this, 'IngestFunction', {
       handler: 'ingest',
-      description: 'Tributary POST /v1/streams/{id}/data: validates records and puts them on the ingest queue',
+      description: 'Tributary POST /v1/streams/{id}/data, webhooks and uploads: validates records and puts them on the ingest queue',
       memorySize: 512,
       timeout: Duration.seconds(10),
       environment: {
@@ -137,6 +138,19 @@ export class Ingest extends Construct {
       [PARTS_PREFIX],
       "A file event's parts are objects named by stream, request and part (parts/<stream>/<request>/<n>), not known at deploy time; the ingest " +
         'function may only put objects under the parts/ prefix of the events bucket, never read, list or delete them.',
+    );
+    // presigned uploads: the intent it writes, the PUT URL it signs (a client's PUT is authorized as this role's),
+    // and both read back at completion; listed only on the uploads/ prefix, to tell a missing file from a denied one
+    grantObjects(
+      this.ingestFunction.role,
+      props.eventsBucket,
+      ['s3:PutObject', 's3:GetObject'],
+      [UPLOADS_PREFIX],
+      'An upload is two objects named by stream and upload id (uploads/<stream>/<upload>.json and uploads/<stream>/<upload>), not known at deploy time; ' +
+        'the ingest function may only put and get objects under the uploads/ prefix (a lifecycle rule expires them after a day), never delete them.',
+    );
+    this.ingestFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.eventsBucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${UPLOADS_PREFIX}*`] } } }),
     );
 
     this.writerFunction = new TributaryFunction(this, 'WriterFunction', {

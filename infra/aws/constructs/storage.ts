@@ -6,6 +6,7 @@ import * as timestream from 'aws-cdk-lib/aws-timestream';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
+import { UPLOADS_PREFIX } from '../../../shared/aws/s3-upload-store';
 import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 
 /** Item reads the functions make: a stream, its stats, a token (all by key) and key-range queries. */
@@ -47,15 +48,18 @@ function keyedTable(
   return table;
 }
 
+/** The object actions `grantObjects` grants. */
+export type ObjectAction = 's3:PutObject' | 's3:GetObject';
+
 /**
- * Grants one S3 action on the objects under each prefix of a bucket, and acknowledges cdk-nag's wildcard
+ * Grants one S3 action (or a few) on the objects under each prefix of a bucket, and acknowledges cdk-nag's wildcard
  * finding for each with `reason`: object keys made at runtime (stream, day, request) are not known at deploy time.
  *
  * @example
  * grantObjects(writerFunction.role, eventsBucket, 's3:PutObject', [EVENTS_PREFIX], 'Archived events are …');
  */
-export function grantObjects(role: iam.IRole, bucket: s3.IBucket, action: 's3:PutObject' | 's3:GetObject', prefixes: readonly string[], reason: string): void {
-  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [action], resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
+export function grantObjects(role: iam.IRole, bucket: s3.IBucket, action: ObjectAction | readonly ObjectAction[], prefixes: readonly string[], reason: string): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: typeof action === 'string' ? [action] : [...action], resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
   const bucketId = Stack.of(role).getLogicalId(bucket.node.defaultChild as CfnElement);
   for (const prefix of prefixes) Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`, reason });
 }
@@ -178,12 +182,15 @@ export class Storage extends Construct {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // archived events are read rarely: Standard-IA after 30 days (S3's minimum for the transition)
         { id: 'events-to-infrequent-access', prefix: EVENTS_PREFIX, transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }] },
+        // presigned uploads (their intents and files) are needed until completed: a day, completed or not
+        { id: 'expire-uploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(1) },
       ],
     });
     Validations.of(this.eventsBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'Only the writer puts objects here (archived events, which the events table indexes) and only the query function reads them; the bucket is ' +
+        'Only Tributary\'s functions put objects here (archived events, receipts, file parts, upload intents) and clients only through presigned PUT URLs of ' +
+        'one object each (uploads/, expired after a day); the query function reads events and parts; the bucket is ' +
         'private, SSL-only and encrypted. Access logs would need a second bucket that itself goes unlogged; reads by operators are visible in CloudTrail.',
     });
 

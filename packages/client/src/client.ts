@@ -23,6 +23,8 @@ import type {
   StreamPage,
   StreamStatus,
   StreamUpdate,
+  UploadCompleted,
+  UploadCreated,
   Verification,
 } from './types';
 
@@ -70,6 +72,30 @@ function base64(text: string): string {
   let binary = '';
   for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
   return btoa(binary);
+}
+
+/** What `uploadFile` says of the file, as `POST …/uploads` takes it. */
+export interface UploadFileOptions {
+  /** The file's name, as the part events carry it. */
+  fileName: string;
+  /** Required, any text (the Flowcore document's `type`): the part events' `fileType`. */
+  type: string;
+  /** The file's media type (the PUT's Content-Type); `application/octet-stream` unless given. */
+  fileType?: string;
+  /** Other fields added to every part event. */
+  fields?: Record<string, string>;
+  /** The stream's ingest token, when the client's token is not admin. */
+  token?: string;
+  /** Metadata and times of the part events, as `ingest` sends them. */
+  event?: EventHeaders;
+  /** Told once the intent is made, before the PUT (its `uploadId` completes it later, should this call fail). */
+  onCreated?: (upload: UploadCreated) => void;
+}
+
+/** Lower-case hex SHA-256 of bytes, with Web Crypto (browsers and Node alike). */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** `GET /v1/streams/{id}/events` parameters. */
@@ -245,6 +271,36 @@ export class StreamsApi {
   ingestText(id: string, body: string, options: IngestOptions = {}): Promise<IngestAccepted> {
     const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
     return this.#send({ method: 'POST', path: streamPath(id, '/data'), body, token: options.token, headers: { 'idempotency-key': key, ...eventHeaders(options.event) }, repeatable: true });
+  }
+
+  /**
+   * A file of any size up to the upload limit (64 MiB) as an event stream's 512 KB part events: makes the upload
+   * (its SHA-256 computed here), PUTs the file straight to the presigned `uploadUrl` (S3, never through the
+   * API, so no request limit applies), then completes it. Completing is safe to retry: an upload is completed
+   * once. Small files may also go as a multipart POST to the stream's batch URL.
+   *
+   * @example
+   * const done = await client.streams.uploadFile('scans', bytes, { fileName: 'scan.tif', type: 'image/tiff', token: ingestToken });
+   * done.parts; // 24 for a 12 MB file
+   */
+  async uploadFile(id: string, file: Uint8Array | Blob, options: UploadFileOptions): Promise<UploadCompleted> {
+    const bytes = file instanceof Uint8Array ? file : new Uint8Array(await file.arrayBuffer());
+    const created = await this.#send<UploadCreated>({
+      method: 'POST',
+      path: streamPath(id, '/uploads'),
+      token: options.token,
+      body: json({ fileName: options.fileName, fileSize: bytes.length, checksum: await sha256Hex(bytes), type: options.type, ...(options.fileType && { fileType: options.fileType }), ...(options.fields && { fields: options.fields }) }),
+      // a second intent for a lost answer is harmless: only a completed upload becomes events
+      repeatable: true,
+    });
+    options.onCreated?.(created);
+    await this.http.putPresigned(created.uploadUrl, created.headers, bytes);
+    return this.completeUpload(id, created.uploadId, { ...(options.token && { token: options.token }), ...(options.event && { event: options.event }) });
+  }
+
+  /** Completes an upload whose file was PUT: its part events are queued (once, however often this is called). */
+  completeUpload(id: string, uploadId: string, options: { token?: string; event?: EventHeaders } = {}): Promise<UploadCompleted> {
+    return this.#send({ method: 'POST', path: streamPath(id, `/uploads/${enc(uploadId)}`), token: options.token, headers: eventHeaders(options.event), repeatable: true });
   }
 
   /** A page of an event stream's events, with their metadata and both times. */

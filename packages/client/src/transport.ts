@@ -122,6 +122,33 @@ export class Transport {
     }
   }
 
+  /**
+   * PUTs bytes to a presigned URL (an upload's `uploadUrl`) with its headers and never the token, retrying as
+   * `send` does (a PUT of the same bytes is safe to repeat). `Content-Length` is left to fetch, which sets it
+   * from the body. Throws `TributaryApiError` (no problem body: S3 answers XML) or `TributaryNetworkError`.
+   */
+  async putPresigned(url: string, headers: Record<string, string>, body: Uint8Array): Promise<void> {
+    const req: Request = { method: 'PUT', path: '(uploadUrl)' };
+    const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-length'));
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#fetch(url, { method: 'PUT', headers: sent, body, signal: AbortSignal.timeout(this.#options.timeoutMs ?? 60_000) });
+      } catch (cause) {
+        if (attempt > this.#retry.retries) throw new TributaryNetworkError(req.method, req.path, { cause });
+        await this.#wait(req, attempt, undefined);
+        continue;
+      }
+      const text = await res.text().catch(() => '');
+      if (res.ok) return;
+      if (!RETRY_STATUS.has(res.status) || attempt > this.#retry.retries) {
+        const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+        throw new TributaryApiError(res.status, undefined, req.method, code ? `${req.path} (${code})` : req.path);
+      }
+      await this.#wait(req, attempt, res);
+    }
+  }
+
   async #wait(req: Request, attempt: number, res: Response | undefined): Promise<void> {
     const delayMs = backoffMs(attempt, res ? retryAfterMs(res.headers.get('retry-after'), Date.now()) : undefined, this.#retry, this.#random);
     this.#options.onRetry?.({ method: req.method, path: req.path, attempt, delayMs, ...(res && { status: res.status }) });

@@ -24,6 +24,8 @@ export type Issue = z.infer<typeof S.IssueSchema>;
 export type Receipt = z.infer<typeof S.ReceiptSchema>;
 export type ReceiptPage = z.infer<typeof S.ReceiptPageSchema>;
 export type Verification = z.infer<typeof S.VerificationSchema>;
+export type UploadCreated = z.infer<typeof S.UploadCreatedSchema>;
+export type UploadCompleted = z.infer<typeof S.UploadCompletedSchema>;
 
 /** A canonical definition (what `POST /v1/streams` validates), or one in the Data Streams document's dialect. */
 export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: string; type: string; schema: Record<string, unknown>; [key: string]: unknown };
