@@ -11,6 +11,7 @@ import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream 
 import { compileStream, type Datapoint } from '../../shared/domain/validate-record';
 import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { pointStoreContract } from './point-store.contract';
+import { pointStoreWindowsContract } from './point-store-windows.contract';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const NOW = T0 + 86_400_000;
@@ -27,6 +28,11 @@ afterEach(async () => {
 });
 
 pointStoreContract('DuckDbPointStore in memory', async () => {
+  const store = await DuckDbPointStore.open(':memory:');
+  return { store, close: () => store.close() };
+});
+
+pointStoreWindowsContract('DuckDbPointStore in memory', async () => {
   const store = await DuckDbPointStore.open(':memory:');
   return { store, close: () => store.close() };
 });

@@ -9,6 +9,7 @@ import type { PointStore, WriteResult } from '../../ports';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
+import { sessionSql, slidingSql } from './window-sql';
 import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
 
 /**
@@ -134,7 +135,14 @@ export class DuckDbPointStore implements PointStore {
     if (!table) return [];
     const sids = await this.seriesMatching(table, q.filters);
     if (sids?.length === 0) return [];
-    const sql = q.granularity === 'raw' ? rawSql(stream, table, q, sids) : downsampledSql(stream, table, q, sids);
+    const sql =
+      q.granularity === 'raw'
+        ? rawSql(stream, table, q, sids)
+        : q.window?.kind === 'sliding'
+          ? slidingSql(stream, table, q, sids)
+          : q.window?.kind === 'session'
+            ? sessionSql(stream, table, q, sids)
+            : downsampledSql(stream, table, q, sids);
     const columns = await this.read(sql, `query stream '${stream.id}'`);
     return q.granularity === 'raw'
       ? rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)))
