@@ -112,6 +112,8 @@ export function pointStoreWindowsContract(name: string, makeStore: () => Promise
       expect(rows[0]!.values.y).toEqual({ mean: 2, count: 3, sum: 6, min: 1, max: 3, first: 1, last: 3 });
       const paged = await all(stream, { window: 'sliding:3m/1m', downsamplers: 'mean', limit: '3', order: 'desc' });
       expect(paged.map((r) => field(r).mean)).toEqual([10, 9.5, 9, 8, 7, 6, 5, 4, 3, 2]);
+      const ascending = await all(stream, { window: 'sliding:3m/1m', downsamplers: 'mean', limit: '4' });
+      expect(ascending.map((r) => field(r).mean)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 9.5, 10]);
     });
 
     it('starts sliding windows at the range start rounded down to the step, and reads only the range', async () => {
