@@ -490,10 +490,8 @@ function toRow(columns: OutputColumn[], info: ColumnInfo[], r: QueryRow): Row {
         break;
       }
       case 'end':
-        if (typeof v === 'number') row.end = v;
-        break;
       case 'count':
-        if (typeof v === 'number') row.count = v;
+        if (typeof v === 'number') row[col.kind] = v;
         break;
     }
   }

@@ -55,6 +55,18 @@ export function slidingSql(stream: Stream, table: Table, q: DataQuery, sids: num
 }
 
 /**
+ * The points a sliding query would expand (`count(*)` of its range and series), read first so that a query
+ * over too many is refused before DuckDB aggregates `points × size / step` rows.
+ */
+export function slidingPointsSql(table: Table, q: DataQuery, sids: number[] | undefined): Sql {
+  const sql = new Sql();
+  const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...seriesConditions(sql, table, q.filters, sids)];
+  const join = sids === undefined && Object.keys(q.filters).length > 0;
+  sql.text = `SELECT count(*)::DOUBLE FROM ${table.points} AS p${join ? ` JOIN ${table.series} AS s ON s."$series" = p."$series"` : ''} WHERE ${where.join(' AND ')}`;
+  return sql;
+}
+
+/**
  * Session windows: per key (`keyDimensions`: the series, or the `groupBy` values), a point more than the gap
  * after the key's previous point starts a new session (`lag`), a running sum numbers the sessions, and each
  * session is aggregated with its start (`$bin`), its last point (`$end`) and its points (`$count`).
