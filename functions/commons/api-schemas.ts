@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { DOWNSAMPLERS } from '../../shared/domain/granularity';
+import { QUERY_DOWNSAMPLERS } from '../../shared/domain/granularity';
+import { MAX_SLIDING_OVERLAP, MAX_SLIDING_WINDOWS } from '../../shared/domain/query-window';
 import { EPOCHS, type Epoch } from '../../shared/domain/influxql/series';
 import { FieldSpecSchema, STREAM_ID, STREAM_TYPES } from '../../shared/domain/stream-definition';
 import { MAX_RECORDS } from './body';
@@ -125,8 +126,10 @@ const Value = z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObj
 export const PointSchema = z
   .looseObject({
     time: Iso,
+    end: Iso.optional().meta({ description: 'A session window’s last point (`time` is its first).' }),
+    count: z.number().int().optional().meta({ description: 'A session window’s points.' }),
     dimensions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    values: z.record(z.string(), z.union([Value, z.partialRecord(z.enum(DOWNSAMPLERS), Value)])),
+    values: z.record(z.string(), z.union([Value, z.partialRecord(z.enum(QUERY_DOWNSAMPLERS), Value)])),
   })
   .meta({ id: 'Point' });
 export const QueryResultSchema = z
@@ -198,7 +201,19 @@ export const DataQuerySchema = z.looseObject({
   end: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; exclusive. Now unless given.' }),
   fields: z.string().optional().meta({ description: 'Comma-separated measure fields.' }),
   granularity: z.string().optional().meta({ description: '`raw` or a bin width (`1m`, `5m`, `1h`, `1d`, …), aligned to the UTC epoch.' }),
-  downsamplers: z.string().optional().meta({ description: `Comma-separated: ${DOWNSAMPLERS.join(', ')}.` }),
+  window: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'Instead of a granularity: `tumbling:SIZE` (bins of any size, aligned to the UTC epoch), `sliding:SIZE/STEP` (a row per step `t` over `[t, t + SIZE)`; ' +
+        `STEP divides SIZE, SIZE/STEP ≤ ${MAX_SLIDING_OVERLAP}, at most ${MAX_SLIDING_WINDOWS} windows in the range) or \`session:GAP\` (per series, or per \`groupBy\` value, a new window after a gap of more than GAP; ` +
+        'each point gives `end` and `count`). Lengths from `1s` to `366d` in s, m, h, d, w or y. The answer’s `granularity` is the window.',
+    }),
+  downsamplers: z
+    .string()
+    .optional()
+    .meta({ description: `Comma-separated: ${QUERY_DOWNSAMPLERS.join(', ')}. \`trend\` is \`{slope, r2}\` (least squares, per second); percentiles are exact locally, approximate (approx_percentile) on Timestream.` }),
   groupBy: z.string().optional().meta({ description: 'Comma-separated dimensions to downsample per value of.' }),
   limit: Limit(10_000, 1_000),
   cursor: z.string().optional().meta({ description: 'The previous page’s `nextCursor`.' }),

@@ -15,6 +15,9 @@ export const NEXT_CURSOR_HEADER = 'next-cursor';
 /** A point as the JSON answer shapes it. */
 export interface ShapedPoint {
   time: string;
+  /** A session window's last point, and its points. */
+  end?: string;
+  count?: number;
   dimensions?: Record<string, string>;
   values: Record<string, unknown>;
 }
@@ -56,8 +59,9 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
 }
 
 /**
- * The points of a data answer as CSV: a header row `time`, the series' dimensions, then one column per
- * field (raw) or per field and downsampler (`temperature.mean`), the same columns on every page so pages
+ * The points of a data answer as CSV: a header row `time` (and a session window's `end` and `count`), the
+ * series' dimensions, then one column per field (raw) or per field and downsampler (`temperature.mean`; a
+ * trend as `temperature.trend.slope` and `temperature.trend.r2`), the same columns on every page so pages
  * concatenate; an absent value is an empty cell, objects and arrays are their JSON. Cells are quoted per
  * RFC 4180 and written as stored: a value that looks like a formula is not altered (open such a file in a
  * spreadsheet with its formula evaluation off).
@@ -65,13 +69,19 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
  * @example
  * toCsv(q, points); // 'time,deviceId,temperature\r\n2026-12-01T00:00:00.000Z,f-1,-18.5\r\n'
  */
-export function toCsv(q: Pick<DataQuery, 'granularity' | 'keyDimensions' | 'fields' | 'downsamplers'>, points: ShapedPoint[]): string {
+export function toCsv(q: Pick<DataQuery, 'granularity' | 'keyDimensions' | 'fields' | 'downsamplers' | 'window'>, points: ShapedPoint[]): string {
   const raw = q.granularity === 'raw';
   const dims = q.keyDimensions;
-  const columns = raw ? q.fields.map((f) => [f]) : q.fields.flatMap((f) => q.downsamplers.map((d) => [f, d]));
-  const lines = [['time', ...dims, ...columns.map((c) => c.join('.'))].map(cell).join(',')];
+  const session = q.window?.kind === 'session';
+  const columns = raw ? q.fields.map((f) => [f]) : q.fields.flatMap((f) => q.downsamplers.flatMap((d) => (d === 'trend' ? [[f, d, 'slope'], [f, d, 'r2']] : [[f, d]])));
+  const lines = [['time', ...(session ? ['end', 'count'] : []), ...dims, ...columns.map((c) => c.join('.'))].map(cell).join(',')];
+  const valueOf = (p: ShapedPoint, [f, d, part]: string[]): unknown => {
+    if (!d) return p.values[f!];
+    const v = (p.values[f!] as Record<string, unknown> | undefined)?.[d];
+    return part ? (v as Record<string, unknown> | null | undefined)?.[part] : v;
+  };
   for (const p of points) {
-    const cells = [p.time, ...dims.map((d) => p.dimensions?.[d]), ...columns.map(([f, d]) => (d ? (p.values[f!] as Record<string, unknown> | undefined)?.[d] : p.values[f!]))];
+    const cells = [p.time, ...(session ? [p.end, p.count] : []), ...dims.map((d) => p.dimensions?.[d]), ...columns.map((c) => valueOf(p, c))];
     lines.push(cells.map(cell).join(','));
   }
   return `${lines.join('\r\n')}\r\n`;

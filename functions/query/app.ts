@@ -130,5 +130,12 @@ function shapeRow(stream: Stream, row: Row, raw: boolean) {
       values[name] = type === 'datetime' ? new Date(v as number).toISOString() : type === 'object' || type === 'array' ? JSON.parse(v as string) : v;
     }
   }
-  return { time: new Date(row.time).toISOString(), ...(hasDims && { dimensions: row.dimensions }), values };
+  return {
+    time: new Date(row.time).toISOString(),
+    // a session window's last point and its points
+    ...(row.end !== undefined && { end: new Date(row.end).toISOString() }),
+    ...(row.count !== undefined && { count: row.count }),
+    ...(hasDims && { dimensions: row.dimensions }),
+    values,
+  };
 }

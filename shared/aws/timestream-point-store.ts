@@ -24,7 +24,7 @@ import {
 import * as z from 'zod';
 import { parseRfc3339 } from '../domain/datetime';
 import { StoreUnavailableError, TributaryError } from '../domain/errors';
-import type { Aggregates, DataQuery, LatestQuery, Row } from '../domain/query';
+import type { Aggregates, DataQuery, LatestQuery, Row, Trend } from '../domain/query';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
 import { type Clock, type PointStore, type RejectedPoint, systemClock, type WriteResult } from '../ports';
@@ -42,6 +42,7 @@ import {
   type TimestreamQuery,
   type TimestreamType,
 } from './timestream-sql';
+import { buildSessionQuery, buildSlidingQuery } from './timestream-window-sql';
 
 /** Timestream's limit on records per `WriteRecords` call (Developer Guide, Quotas). */
 const MAX_RECORDS_PER_WRITE = 100;
@@ -358,7 +359,8 @@ export class TimestreamPointStore implements PointStore {
 
   async query(stream: Stream, q: DataQuery): Promise<Row[]> {
     const known = await this.knownColumns(referencedColumns(stream, q.fields));
-    return this.run(buildDataQuery(this.table, stream, q, known), q.limit);
+    const build = q.window?.kind === 'sliding' ? buildSlidingQuery : q.window?.kind === 'session' ? buildSessionQuery : buildDataQuery;
+    return this.run(build(this.table, stream, q, known), q.limit);
   }
 
   async latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
@@ -480,6 +482,17 @@ function toRow(columns: OutputColumn[], info: ColumnInfo[], r: QueryRow): Row {
         aggregates[col.downsampler] = v as Value | null;
         break;
       }
+      case 'trend': {
+        // the slope's column comes first: a NaN or null slope (fewer than two times) makes the trend null
+        const aggregates = (row.values[col.field] ??= {}) as Aggregates;
+        if (col.part === 'slope') aggregates.trend = typeof v === 'number' ? { slope: v, r2: 1 } : null;
+        else if (aggregates.trend) (aggregates.trend as Trend).r2 = typeof v === 'number' ? v : 1;
+        break;
+      }
+      case 'end':
+      case 'count':
+        if (typeof v === 'number') row[col.kind] = v;
+        break;
     }
   }
   return row;

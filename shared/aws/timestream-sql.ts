@@ -1,5 +1,5 @@
 import { BadRequestError } from '../domain/errors';
-import { MAX_LIMIT, NUMERIC_DOWNSAMPLERS, type DataQuery, type Downsampler, type LatestQuery } from '../domain/query';
+import { isPercentile, MAX_LIMIT, NUMERIC_DOWNSAMPLERS, PERCENTILES, type DataQuery, type LatestQuery, type QueryDownsampler } from '../domain/query';
 import type { Stream } from '../domain/stream-definition';
 import { FIELD_NAME, measureFields, type FieldType } from '../domain/stream-names';
 
@@ -105,7 +105,10 @@ export type OutputColumn =
   | { kind: 'time' }
   | { kind: 'dimension'; name: string }
   | { kind: 'value'; field: string }
-  | { kind: 'aggregate'; field: string; downsampler: Downsampler };
+  | { kind: 'aggregate'; field: string; downsampler: Exclude<QueryDownsampler, 'trend'> }
+  | { kind: 'trend'; field: string; part: 'slope' | 'r2' }
+  | { kind: 'end' }
+  | { kind: 'count' };
 
 /**
  * A built query: its text and how to read its rows.
@@ -141,7 +144,7 @@ export function describeTableSql(table: TableRef): string {
   return `DESCRIBE ${tableName(table)}`;
 }
 
-const bad = (path: string, message: string): BadRequestError => new BadRequestError('Invalid query parameters.', [{ path: [path], message }]);
+export const bad = (path: string, message: string): BadRequestError => new BadRequestError('Invalid query parameters.', [{ path: [path], message }]);
 
 /**
  * A string as a SQL expression that evaluates to exactly that string.
@@ -197,7 +200,7 @@ export function sqlInteger(value: number, path: string, min = 0): string {
   return String(value);
 }
 
-const quoteIdent = (name: string): string => `"${name}"`;
+export const quoteIdent = (name: string): string => `"${name}"`;
 
 function identifier(name: string, path: string): string {
   if (!FIELD_NAME.test(name)) throw bad(path, `'${name}' is not a valid field name`);
@@ -206,7 +209,7 @@ function identifier(name: string, path: string): string {
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,256}$/;
 
-function tableName(t: TableRef): string {
+export function tableName(t: TableRef): string {
   // configuration, not client input: a bad name is a deployment error
   if (!TABLE_NAME.test(t.database) || !TABLE_NAME.test(t.table)) {
     throw new TypeError(`Timestream database and table names must match ${TABLE_NAME}; got '${t.database}'.'${t.table}'`);
@@ -214,22 +217,22 @@ function tableName(t: TableRef): string {
   return `${quoteIdent(t.database)}.${quoteIdent(t.table)}`;
 }
 
-function fieldType(stream: Stream, field: string, path: string): FieldType {
+export function fieldType(stream: Stream, field: string, path: string): FieldType {
   const spec = Object.hasOwn(stream.schema, field) ? stream.schema[field] : undefined;
   if (!spec || !measureFields(stream).includes(field)) throw bad(path, `'${field}' is not a measure field of the stream`);
   identifier(field, path);
   return spec.type;
 }
 
-function dimension(stream: Stream, name: string, path: string): string {
+export function dimension(stream: Stream, name: string, path: string): string {
   if (!stream.dimensions.includes(name)) throw bad(path, `'${name}' is not a dimension of the stream`);
   return identifier(name, path);
 }
 
-const timeLiteral = (ms: number, path: string): string => `from_milliseconds(${sqlInteger(ms, path)})`;
+export const timeLiteral = (ms: number, path: string): string => `from_milliseconds(${sqlInteger(ms, path)})`;
 
 /** The largest unit that divides the bin width exactly; Timestream reads `1h`, `10s`, `250ms`. */
-function interval(ms: number): string {
+export function interval(ms: number): string {
   sqlInteger(ms, 'granularity', 1);
   for (const [unit, size] of [
     ['d', 86_400_000],
@@ -243,21 +246,21 @@ function interval(ms: number): string {
 }
 
 /** Columns the table has; `undefined` means "assume every referenced column exists". */
-type Known = ReadonlySet<string> | undefined;
+export type Known = ReadonlySet<string> | undefined;
 
 /** A column reference, or a typed NULL when no record has created the column yet. */
-function column(name: string, type: TimestreamType, known: Known): string {
+export function column(name: string, type: TimestreamType, known: Known): string {
   return known === undefined || known.has(name) ? quoteIdent(name) : `CAST(NULL AS ${type})`;
 }
 
-function selectColumn(name: string, type: TimestreamType, known: Known): string {
+export function selectColumn(name: string, type: TimestreamType, known: Known): string {
   const ref = column(name, type, known);
   return ref.startsWith('CAST') ? `${ref} AS ${quoteIdent(name)}` : ref;
 }
 
-const keyOf = (dimRef: string): string => `coalesce(${dimRef}, '')`;
+export const keyOf = (dimRef: string): string => `coalesce(${dimRef}, '')`;
 
-function commonWhere(stream: Stream, filters: Record<string, string[]>, known: Known): string[] {
+export function commonWhere(stream: Stream, filters: Record<string, string[]>, known: Known): string[] {
   const where = [`measure_name = ${sqlString(MEASURE_NAME, 'measure_name')}`, `${quoteIdent(STREAM_DIMENSION)} = ${sqlString(stream.id, 'streamId')}`];
   for (const [name, values] of Object.entries(filters)) {
     const path = `dim.${name}`;
@@ -279,7 +282,7 @@ function afterCondition(terms: { expr: string; value: string }[], op: '>' | '<')
   return rest.length === 0 ? strict : `(${strict} OR ${head.expr} = ${head.value} AND ${afterCondition(rest, op)})`;
 }
 
-function cursorCondition(q: DataQuery, timeExpr: string, keyRefs: string[]): string | undefined {
+export function cursorCondition(q: DataQuery, timeExpr: string, keyRefs: string[]): string | undefined {
   if (!q.after) return undefined;
   if (q.after.key.length !== keyRefs.length) throw bad('cursor', 'is not a cursor this query returned; start again without it');
   const terms = [
@@ -289,7 +292,7 @@ function cursorCondition(q: DataQuery, timeExpr: string, keyRefs: string[]): str
   return afterCondition(terms, q.order === 'desc' ? '<' : '>');
 }
 
-function finish(lines: string[], columns: OutputColumn[]): TimestreamQuery {
+export function finish(lines: string[], columns: OutputColumn[]): TimestreamQuery {
   const sql = lines.join('\n');
   if (Buffer.byteLength(sql) > MAX_QUERY_BYTES) {
     throw new BadRequestError('Invalid query parameters.', [{ path: [], message: 'the query is too long for the store; ask for fewer filter values' }]);
@@ -297,7 +300,9 @@ function finish(lines: string[], columns: OutputColumn[]): TimestreamQuery {
   return { sql, columns };
 }
 
-function aggregate(d: Downsampler, col: string): string {
+function aggregate(d: Exclude<QueryDownsampler, 'trend'>, col: string): string {
+  // approximate: Timestream's approx_percentile (the query language's digest), not an exact rank
+  if (isPercentile(d)) return `approx_percentile(CAST(${col} AS DOUBLE), ${PERCENTILES[d]})`;
   switch (d) {
     case 'mean':
       return `avg(${col})`;
@@ -313,6 +318,39 @@ function aggregate(d: Downsampler, col: string): string {
       return `min_by(${col}, CASE WHEN ${col} IS NOT NULL THEN time END)`;
     case 'last':
       return `max_by(${col}, CASE WHEN ${col} IS NOT NULL THEN time END)`;
+  }
+}
+
+/**
+ * Every field's downsamplers as select items named `<field>__<downsampler>` (`trend` as `__trend_slope` and
+ * `__trend_r2`), appended to `select` with their output columns. `col` names a measure column as the FROM
+ * reads it. The trend's time axis is seconds since the query's start: a line keeps its slope, and the sums
+ * stay small. Its r² is corr² (1 when every value is equal); a slope Timestream cannot compute is NaN, read as null.
+ */
+export function aggregateSelects(
+  q: DataQuery,
+  fields: { field: string; type: FieldType }[],
+  col: (name: string, type: TimestreamType) => string,
+  select: string[],
+  columns: OutputColumn[],
+): void {
+  for (const { field, type } of fields) {
+    const ref = col(measureColumn(field, type), TIMESTREAM_TYPE[type]);
+    for (const d of q.downsamplers) {
+      if (NUMERIC_DOWNSAMPLERS.has(d) && type !== 'number' && type !== 'integer') throw bad('downsamplers', `${d} needs a number or integer field; '${field}' is ${type}`);
+      if (d === 'trend') {
+        const x = `CASE WHEN ${ref} IS NOT NULL THEN CAST(to_milliseconds(time) - ${sqlInteger(q.start, 'start')} AS DOUBLE) / 1000 END`;
+        const y = `CAST(${ref} AS DOUBLE)`;
+        select.push(
+          `regr_slope(${y}, ${x}) AS ${quoteIdent(`${field}__trend_slope`)}`,
+          `CASE WHEN var_pop(${x}) > 0 AND var_pop(${y}) = 0 THEN 1.0 ELSE power(corr(${y}, ${x}), 2) END AS ${quoteIdent(`${field}__trend_r2`)}`,
+        );
+        columns.push({ kind: 'trend', field, part: 'slope' }, { kind: 'trend', field, part: 'r2' });
+        continue;
+      }
+      select.push(`${aggregate(d, ref)} AS ${quoteIdent(`${field}__${d}`)}`);
+      columns.push({ kind: 'aggregate', field, downsampler: d });
+    }
   }
 }
 
@@ -367,14 +405,7 @@ export function buildDataQuery(table: TableRef, stream: Stream, q: DataQuery, kn
     groupBy.push(column(d, 'VARCHAR', known));
     columns.push({ kind: 'dimension', name: d });
   }
-  for (const { field, type } of fields) {
-    const col = column(measureColumn(field, type), TIMESTREAM_TYPE[type], known);
-    for (const d of q.downsamplers) {
-      if (NUMERIC_DOWNSAMPLERS.has(d) && type !== 'number' && type !== 'integer') throw bad('downsamplers', `${d} needs a number or integer field; '${field}' is ${type}`);
-      select.push(`${aggregate(d, col)} AS ${quoteIdent(`${field}__${d}`)}`);
-      columns.push({ kind: 'aggregate', field, downsampler: d });
-    }
-  }
+  aggregateSelects(q, fields, (name, type) => column(name, type, known), select, columns);
   // the cursor compares group keys, so it can filter rows before they are aggregated
   const after = cursorCondition(q, bin, keyRefs);
   if (after) where.push(after);

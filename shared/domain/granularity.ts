@@ -24,8 +24,24 @@ export type Granularity = 'raw' | keyof typeof GRANULARITIES;
 
 export const DOWNSAMPLERS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'stddev'] as const;
 export type Downsampler = (typeof DOWNSAMPLERS)[number];
+/**
+ * What a query may ask for beyond a stream's stored downsamplers: `trend` (the least-squares slope per second
+ * and its r²) and percentiles. A stream's default query and named aggregations keep to `DOWNSAMPLERS`.
+ */
+export const QUERY_DOWNSAMPLERS = [...DOWNSAMPLERS, 'trend', 'p50', 'p90', 'p95', 'p99'] as const;
+export type QueryDownsampler = (typeof QUERY_DOWNSAMPLERS)[number];
+export type Percentile = Extract<QueryDownsampler, `p${number}`>;
+/** Each percentile downsampler's fraction. */
+export const PERCENTILES: Readonly<Record<Percentile, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+/**
+ * Whether a query downsampler is a percentile.
+ *
+ * @example
+ * isPercentile('p95'); // true
+ */
+export const isPercentile = (d: QueryDownsampler): d is Percentile => Object.hasOwn(PERCENTILES, d);
 /** Downsamplers that need a numeric field; the others apply to any field. */
-export const NUMERIC_DOWNSAMPLERS: ReadonlySet<Downsampler> = new Set(['mean', 'sum', 'stddev', 'min', 'max']);
+export const NUMERIC_DOWNSAMPLERS: ReadonlySet<QueryDownsampler> = new Set(['mean', 'sum', 'stddev', 'min', 'max', 'trend', 'p50', 'p90', 'p95', 'p99']);
 
 const BIN = Object.keys(GRANULARITIES) as [keyof typeof GRANULARITIES, ...(keyof typeof GRANULARITIES)[]];
 

@@ -33,7 +33,7 @@ export const AGGREGATION_WORDS: Readonly<Record<string, string>> = {
 };
 
 /** The parameters `GET …/data` knows, besides `dim.NAME`. */
-export const DATA_PARAMS = new Set(['start', 'end', 'fields', 'granularity', 'downsamplers', 'groupBy', 'limit', 'cursor', 'order', 'aggregation', 'timeRange']);
+export const DATA_PARAMS = new Set(['start', 'end', 'fields', 'granularity', 'window', 'downsamplers', 'groupBy', 'limit', 'cursor', 'order', 'aggregation', 'timeRange']);
 
 const RELATIVE = /^last_(\d{1,4})_(minute|minutes|hour|hours|day|days)$/;
 const UNIT = { minute: 'm', minutes: 'm', hour: 'h', hours: 'h', day: 'd', days: 'd' } as const;
@@ -73,12 +73,14 @@ export function canonicalQueryParams(stream: Pick<Stream, 'defaultQuery' | 'aggr
   if (named) {
     // the stream's own aggregation: its bin, fields and downsamplers, unless the query gives them
     if (out.granularity !== undefined && out.granularity !== named.granularity) bad('aggregation', 'give aggregation or granularity, not both');
+    if (out.window !== undefined) bad('aggregation', 'give aggregation or window, not both');
     out.granularity = named.granularity;
     out.fields ??= named.fields.join(',');
     out.downsamplers ??= named.downsamplers.join(',');
   } else if (aggregation !== undefined) {
     const granularity = Object.hasOwn(AGGREGATION_WORDS, aggregation) ? AGGREGATION_WORDS[aggregation] : aggregation;
-    if (out.granularity !== undefined && out.granularity !== granularity) bad('aggregation', 'give aggregation or granularity, not both');
+    if (out.window !== undefined) bad('aggregation', 'give aggregation or window, not both');
+    else if (out.granularity !== undefined && out.granularity !== granularity) bad('aggregation', 'give aggregation or granularity, not both');
     // an unknown word is reported by parseDataQuery as a granularity, listing the bins; name it here
     else if (!Object.hasOwn(AGGREGATION_WORDS, aggregation) && !/^\d+[smhd]$/.test(aggregation)) {
       const own = stream.aggregations?.length ? `, one of the stream's aggregations (${stream.aggregations.map((a) => a.name).join(', ')})` : '';
@@ -95,7 +97,8 @@ export function canonicalQueryParams(stream: Pick<Stream, 'defaultQuery' | 'aggr
     }
   }
   if (issues.length) throw new BadRequestError('Invalid query parameters.', issues);
-  if (out.granularity === undefined && stream.defaultQuery) {
+  // a window is a query's own choice of bins: the stream's default query does not apply to it
+  if (out.granularity === undefined && out.window === undefined && stream.defaultQuery) {
     out.granularity = stream.defaultQuery.granularity;
     out.downsamplers ??= stream.defaultQuery.downsamplers.join(',');
   }

@@ -2,7 +2,8 @@ import { BadRequestError, type Issue } from './errors';
 import { parseTimestamp } from './datetime';
 import type { Stream } from './stream-definition';
 import { measureFields } from './stream-names';
-import { DOWNSAMPLERS, GRANULARITIES, NUMERIC_DOWNSAMPLERS, type Downsampler, type Granularity } from './granularity';
+import { GRANULARITIES, NUMERIC_DOWNSAMPLERS, QUERY_DOWNSAMPLERS, type Granularity, type QueryDownsampler } from './granularity';
+import { parseWindow, slidingWindowsProblem, type QueryWindow, type WindowText } from './query-window';
 import type { Value } from './validate-record';
 
 /**
@@ -14,7 +15,19 @@ import type { Value } from './validate-record';
  * const q = parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', granularity: '1h', downsamplers: 'mean,max' }, Date.now());
  */
 
-export { DOWNSAMPLERS, GRANULARITIES, NUMERIC_DOWNSAMPLERS, type Downsampler, type Granularity } from './granularity';
+export {
+  DOWNSAMPLERS,
+  GRANULARITIES,
+  isPercentile,
+  NUMERIC_DOWNSAMPLERS,
+  PERCENTILES,
+  QUERY_DOWNSAMPLERS,
+  type Downsampler,
+  type Granularity,
+  type Percentile,
+  type QueryDownsampler,
+} from './granularity';
+export type { QueryWindow, WindowText } from './query-window';
 
 export const DEFAULT_LIMIT = 1_000;
 export const MAX_LIMIT = 10_000;
@@ -31,13 +44,16 @@ export interface DataQuery {
   start: number;
   end: number;
   fields: string[];
-  granularity: Granularity;
-  /** Bin width in ms; 0 for raw. Bins are aligned to the UTC epoch. */
+  /** `raw`, a bin width, or with `window` the window's text (`sliding:5m/1m`), as the answer names it. */
+  granularity: Granularity | WindowText;
+  /** Bin width in ms (a tumbling window's size, a sliding window's step); 0 for raw and session windows. Aligned to the UTC epoch. */
   binMs: number;
-  downsamplers: Downsampler[];
+  downsamplers: QueryDownsampler[];
+  /** A tumbling, sliding or session window (`window=`); tumbling ones are read as bins of `binMs`. */
+  window?: QueryWindow;
   /** Series filter: dimension → accepted values. */
   filters: Record<string, string[]>;
-  /** Raw: every dimension of the stream (a series key). Downsampled: the `groupBy` dimensions. */
+  /** Raw and session windows without `groupBy`: every dimension of the stream (a series key). Otherwise the `groupBy` dimensions. */
   keyDimensions: string[];
   groupBy: string[];
   limit: number;
@@ -50,15 +66,28 @@ export interface LatestQuery {
   filters: Record<string, string[]>;
 }
 
-/** One downsampled value: `{mean, min, max, count, …}`. `null` where the bin has no value of the field. */
-/** Per downsampler: a number, or for `first`/`last` of a string or boolean field that field's value; null when no value. */
-export type Aggregates = Partial<Record<Downsampler, Value | null>>;
+/** `trend`: the least-squares slope of the field against time, per second, and its r² (1 when the values are all equal). */
+export interface Trend {
+  slope: number;
+  r2: number;
+}
+
+/**
+ * One downsampled value: `{mean, min, max, count, …}`. Per downsampler: a number, or for `first`/`last` of a
+ * string or boolean field that field's value, or for `trend` a `Trend`; null where the bin has no value (and
+ * `trend` where fewer than two distinct times have one).
+ */
+export type Aggregates = Partial<Record<QueryDownsampler, Value | Trend | null>>;
 
 /** A row as a store returns it. Raw rows carry `Value`s, downsampled rows `Aggregates`. */
 export interface Row {
   time: number;
   dimensions: Record<string, string>;
   values: Record<string, Value | null | Aggregates>;
+  /** A session window's last point (its start is `time`). */
+  end?: number;
+  /** A session window's points. */
+  count?: number;
 }
 
 type Params = Record<string, string | undefined>;
@@ -76,11 +105,31 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
   if (start === undefined) bad('start', 'must be an RFC 3339 date-time or epoch milliseconds');
   if (start !== undefined && end !== undefined && start >= end) bad('start', 'must be before end');
 
-  const granularity = (params.granularity ?? 'raw') as Granularity;
+  let window: QueryWindow | undefined;
+  if (params.window !== undefined) {
+    const parsed = parseWindow(params.window);
+    if ('message' in parsed) bad('window', parsed.message);
+    else window = parsed.window;
+    if (params.granularity !== undefined) bad('window', 'give window or granularity, not both');
+  }
+  const granularity = window ? (params.window as WindowText) : ((params.granularity ?? 'raw') as Granularity);
   // own keys only: `granularity=constructor` must not find Object.prototype.constructor
-  const binMs =
-    granularity === 'raw' ? 0 : Object.hasOwn(GRANULARITIES, granularity) ? GRANULARITIES[granularity as keyof typeof GRANULARITIES] : undefined;
+  const binMs = window
+    ? window.kind === 'tumbling'
+      ? window.sizeMs
+      : window.kind === 'sliding'
+        ? window.stepMs
+        : 0
+    : granularity === 'raw'
+      ? 0
+      : Object.hasOwn(GRANULARITIES, granularity)
+        ? GRANULARITIES[granularity as keyof typeof GRANULARITIES]
+        : undefined;
   if (binMs === undefined) bad('granularity', `must be raw or one of ${Object.keys(GRANULARITIES).join(', ')}`);
+  if (window && start !== undefined && end !== undefined && start < end) {
+    const tooMany = slidingWindowsProblem(window, start, end);
+    if (tooMany) bad('window', tooMany);
+  }
 
   const measures = measureFields(stream);
   let fields = list(params.fields);
@@ -88,12 +137,13 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
     if (!measures.includes(f)) bad('fields', `'${f}' is not a measure field of the stream (${measures.join(', ')})`);
   }
 
-  let downsamplers: Downsampler[] = [];
+  let downsamplers: QueryDownsampler[] = [];
   if (granularity !== 'raw') {
-    downsamplers = (list(params.downsamplers).length ? list(params.downsamplers) : ['mean', 'min', 'max', 'count']) as Downsampler[];
+    downsamplers = (list(params.downsamplers).length ? list(params.downsamplers) : ['mean', 'min', 'max', 'count']) as QueryDownsampler[];
     for (const d of downsamplers) {
-      if (!DOWNSAMPLERS.includes(d)) bad('downsamplers', `'${d}' is not one of ${DOWNSAMPLERS.join(', ')}`);
+      if (!QUERY_DOWNSAMPLERS.includes(d)) bad('downsamplers', `'${d}' is not one of ${QUERY_DOWNSAMPLERS.join(', ')}`);
     }
+    if (new Set(downsamplers).size !== downsamplers.length) bad('downsamplers', 'names a downsampler twice');
     if (fields.length === 0) {
       const needsNumber = downsamplers.filter((d) => NUMERIC_DOWNSAMPLERS.has(d));
       fields = needsNumber.length ? measures.filter((f) => isNumeric(stream, f)) : measures;
@@ -125,7 +175,8 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
   const order = params.order ?? 'asc';
   if (order !== 'asc' && order !== 'desc') bad('order', 'must be asc or desc');
 
-  const keyDimensions = granularity === 'raw' ? [...stream.dimensions] : groupBy;
+  // a session is a run of one series' points, or of one groupBy value's points when the query groups
+  const keyDimensions = granularity === 'raw' || (window?.kind === 'session' && groupBy.length === 0) ? [...stream.dimensions] : groupBy;
   let after: Cursor | undefined;
   if (params.cursor !== undefined) {
     after = decodeCursor(params.cursor, keyDimensions.length);
@@ -145,6 +196,7 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
     limit,
     order: order as 'asc' | 'desc',
     ...(after && { after }),
+    ...(window && { window }),
   };
 }
 

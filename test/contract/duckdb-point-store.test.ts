@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../shared/domain/errors';
+import { BadRequestError, StoreUnavailableError } from '../../shared/domain/errors';
+import { MAX_SLIDING_ROWS } from '../../shared/domain/query-window';
 import { parseDataQuery, parseLatestQuery } from '../../shared/domain/query';
 import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream } from '../../shared/domain/stream-definition';
 import { compileStream, type Datapoint } from '../../shared/domain/validate-record';
 import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { pointStoreContract } from './point-store.contract';
+import { pointStoreWindowsContract } from './point-store-windows.contract';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const NOW = T0 + 86_400_000;
@@ -27,6 +29,11 @@ afterEach(async () => {
 });
 
 pointStoreContract('DuckDbPointStore in memory', async () => {
+  const store = await DuckDbPointStore.open(':memory:');
+  return { store, close: () => store.close() };
+});
+
+pointStoreWindowsContract('DuckDbPointStore in memory', async () => {
   const store = await DuckDbPointStore.open(':memory:');
   return { store, close: () => store.close() };
 });
@@ -282,6 +289,22 @@ describe('DuckDbPointStore', () => {
       expect(result.rejected[0]!.reason).toContain('temperature');
       expect(result.rejected[1]!.reason).toContain('co2');
       expect((await store.query(sensors, all(sensors))).map((r) => r.dimensions.sensorId)).toEqual(['s1']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it(`refuses, before aggregating, a sliding query whose points × size/step pass ${MAX_SLIDING_ROWS} rows, naming window`, async () => {
+    const store = await DuckDbPointStore.open(':memory:');
+    try {
+      const points: Datapoint[] = Array.from({ length: 30_001 }, (_, i) => ({ time: T0 + i * 1000, dimensions: { sensorId: 's1' }, values: { temperature: i } }));
+      await store.write(sensors, points);
+      const q = (window: string) => parseDataQuery(sensors, { start: String(T0), end: String(NOW), window, downsamplers: 'count' }, NOW);
+      const refused = await store.query(sensors, q('sliding:1000s/1s')).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(BadRequestError);
+      expect((refused as BadRequestError).issues).toEqual([{ path: ['window'], message: expect.stringMatching(/^the range holds 30001 points, each in 1000 windows: more than the 30000000 rows/) }]);
+      const rows = await store.query(sensors, { ...q('sliding:999s/1s'), limit: 2 });
+      expect(rows.map((r) => r.values.temperature)).toEqual([{ count: 999 }, { count: 999 }]);
     } finally {
       await store.close();
     }

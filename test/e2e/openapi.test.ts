@@ -58,6 +58,8 @@ describe('GET /v1/openapi.json on the local runtime, and real exchanges checked 
     expect((await call('/v1/streams/oa-temps/data', { body: records[0], token: ADMIN.replace('a', 'b') })).status).toBe(401);
     expect((await call('/v1/streams/oa-temps/data?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&limit=2')).status).toBe(200);
     expect((await call('/v1/streams/oa-temps/data?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&granularity=1h&downsamplers=mean,max')).status).toBe(200);
+    expect((await call('/v1/streams/oa-temps/data?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&window=session:10m&downsamplers=trend,p95')).status).toBe(200);
+    expect((await call('/v1/streams/oa-temps/data?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z&window=sliding:1y/1s')).status).toBe(400);
     expect((await call('/v1/streams/oa-temps/data?limit=0')).status).toBe(400);
     expect((await call('/v1/streams/oa-temps/latest')).status).toBe(200);
     expect((await call('/v1/streams/oa-temps/status')).status).toBe(200);

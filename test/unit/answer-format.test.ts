@@ -41,6 +41,17 @@ describe('toCsv and toNdjson', () => {
     expect(toCsv(q, [{ time: '2026-12-01T10:00:00.000Z', values: { temperature: { mean: 1, max: null } } }])).toBe('time,temperature.mean,temperature.max\r\n2026-12-01T10:00:00.000Z,1,\r\n');
     expect(toCsv(q, [])).toBe('time,temperature.mean,temperature.max\r\n');
   });
+  it('writes a session window’s end and count after its time, and a trend as its slope and r² columns', () => {
+    const q = { granularity: 'session:10m' as const, window: { kind: 'session' as const, gapMs: 600_000 }, keyDimensions: ['deviceId'], fields: ['temperature'], downsamplers: ['trend', 'p95'] as never[] };
+    const points = [
+      { time: '2026-12-01T10:00:00.000Z', end: '2026-12-01T10:04:00.000Z', count: 5, dimensions: { deviceId: 'f1' }, values: { temperature: { trend: { slope: 2, r2: 1 }, p95: 9 } } },
+      { time: '2026-12-01T11:00:00.000Z', end: '2026-12-01T11:00:00.000Z', count: 1, dimensions: { deviceId: 'f1' }, values: { temperature: { trend: null, p95: 3 } } },
+    ];
+    expect(toCsv(q, points)).toBe(
+      'time,end,count,deviceId,temperature.trend.slope,temperature.trend.r2,temperature.p95\r\n' +
+        '2026-12-01T10:00:00.000Z,2026-12-01T10:04:00.000Z,5,f1,2,1,9\r\n2026-12-01T11:00:00.000Z,2026-12-01T11:00:00.000Z,1,f1,,,3\r\n',
+    );
+  });
 });
 
 describe('encodedAnswer', () => {

@@ -4,6 +4,7 @@ import { parseDataQuery, parseLatestQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
 import { downsampledSql, latestSql, rawSql } from '../../shared/local/duckdb/sql';
 import { columnOf, ident, tableOf } from '../../shared/local/duckdb/tables';
+import { sessionSql, slidingSql } from '../../shared/local/duckdb/window-sql';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const START = '2026-03-01T00:00:00Z';
@@ -106,12 +107,22 @@ describe('DuckDB SQL builder', () => {
     expect(sql.values).toEqual([5_000, 12]);
   });
 
+  it('passes window lengths as parameters: the text of a window query is the same for every size, step and gap', () => {
+    const text = (window: string) => (window.startsWith('session') ? sessionSql : slidingSql)(freezers, table, query({ window, downsamplers: 'mean' }), undefined);
+    expect(text('sliding:5m/1m').text).toBe(text('sliding:2h/20m').text);
+    expect(text('sliding:5m/1m').values).toEqual(expect.arrayContaining([60_000, 5]));
+    expect(text('session:10m').text).toBe(text('session:3d').text);
+    expect(text('session:10m').values).toEqual(expect.arrayContaining([600_000]));
+  });
+
   it('builds the same text whatever the filter values and cursor keys hold: they only ever become parameters', () => {
     const build = (site: string, k1: string, k2: string) => {
       const after = { time: 1, key: [k1, k2] };
       const raw = rawSql(freezers, table, { ...query({ 'dim.site': site }), after }, undefined);
       const binned = downsampledSql(freezers, table, { ...query({ granularity: '1h', 'dim.site': site, groupBy: 'deviceId,site' }), after }, undefined);
-      return [raw, binned];
+      const sliding = slidingSql(freezers, table, { ...query({ window: 'sliding:5m/1m', downsamplers: 'mean,trend,p95', 'dim.site': site, groupBy: 'deviceId,site' }), after }, undefined);
+      const session = sessionSql(freezers, table, { ...query({ window: 'session:10m', downsamplers: 'max,trend', 'dim.site': site }), after }, undefined);
+      return [raw, binned, sliding, session];
     };
     const reference = build('a', 'b', 'c').map((sql) => sql.text);
     const value = fc.string({ minLength: 1, maxLength: 20, unit: 'binary' }).filter((s) => !s.includes(','));

@@ -129,7 +129,7 @@ describe('parseDataQuery: granularity and downsamplers', () => {
 
   it('refuses an unknown downsampler and lists the known ones', () => {
     expect(issuesQ(() => query({ granularity: '1h', downsamplers: 'mean,median' }))).toEqual([
-      { path: ['downsamplers'], message: "'median' is not one of mean, min, max, sum, count, first, last, stddev" },
+      { path: ['downsamplers'], message: "'median' is not one of mean, min, max, sum, count, first, last, stddev, trend, p50, p90, p95, p99" },
     ]);
   });
 

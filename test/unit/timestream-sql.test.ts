@@ -9,6 +9,7 @@ import {
   sqlString,
   type TableRef,
 } from '../../shared/aws/timestream-sql';
+import { buildSessionQuery, buildSlidingQuery } from '../../shared/aws/timestream-window-sql';
 import { BadRequestError } from '../../shared/domain/errors';
 import { parseDataQuery, type DataQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
@@ -343,14 +344,22 @@ const hostile = fc.oneof(
   fc.array(fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: 'binary-ascii', maxLength: 4 })), { maxLength: 8 }).map((parts) => parts.join('')),
 );
 
-describe('property: filter values and cursor keys', () => {
+describe('property: filter values and cursor keys, in bins and windows', () => {
   const B1 = 'benign-one';
   const B2 = 'benign-two';
   const build = (v1: string, v2: string) => {
     const data = { ...q({ fields: 'temperature' }), filters: { deviceId: [v1, 'f2'], site: [v2] }, after: { time: START + 1, key: [v1, v2] } };
     const grouped = { ...q({ fields: 'temperature', granularity: '1m', downsamplers: 'mean', groupBy: 'deviceId,site' }), filters: { site: [v2] }, after: { time: START, key: [v2, v1] } };
     const latest = { fields: ['temperature'], filters: { deviceId: [v1], site: [v2, v1] } };
-    return [buildDataQuery(TABLE, freezers, data).sql, buildDataQuery(TABLE, freezers, grouped).sql, buildLatestQuery(TABLE, freezers, latest).sql];
+    const sliding = { ...q({ fields: 'temperature', window: 'sliding:5m/1m', downsamplers: 'mean,trend,p95', groupBy: 'site' }), filters: { deviceId: [v1] }, after: { time: START, key: [v2] } };
+    const session = { ...q({ fields: 'temperature', window: 'session:10m', downsamplers: 'max,trend' }), filters: { site: [v2] }, after: { time: START, key: [v1, v2] } };
+    return [
+      buildDataQuery(TABLE, freezers, data).sql,
+      buildDataQuery(TABLE, freezers, grouped).sql,
+      buildLatestQuery(TABLE, freezers, latest).sql,
+      buildSlidingQuery(TABLE, freezers, sliding).sql,
+      buildSessionQuery(TABLE, freezers, session).sql,
+    ];
   };
   const benign = build(B1, B2).map(shape);
 

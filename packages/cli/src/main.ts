@@ -60,6 +60,7 @@ const queryParams = (o: Record<string, string | undefined>): QueryParams => ({
   ...(o.end && { end: o.end }),
   ...(o.fields && { fields: o.fields }),
   ...(o.granularity && { granularity: o.granularity }),
+  ...(o.window && { window: o.window }),
   ...(o.downsamplers && { downsamplers: o.downsamplers }),
   ...(o.groupBy && { groupBy: o.groupBy }),
 });
@@ -181,7 +182,8 @@ export function buildProgram(): Command {
 
   timeOptions(program.command('query <stream>').description('query points, raw or downsampled'))
     .option('--granularity <g>', 'raw, or a bin width such as 1m, 1h, 1d')
-    .option('--downsamplers <list>', 'comma-separated: mean, min, max, sum, count, first, last, stddev')
+    .option('--window <w>', 'instead of a granularity: tumbling:SIZE, sliding:SIZE/STEP or session:GAP (e.g. sliding:5m/1m)')
+    .option('--downsamplers <list>', 'comma-separated: mean, min, max, sum, count, first, last, stddev, trend, p50, p90, p95, p99')
     .option('--group-by <list>', 'dimensions to downsample per value of')
     .option('--limit <n>', 'at most this many points (all pages are read)', (v) => Number(v))
     .addOption(outputOption())

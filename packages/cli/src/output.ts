@@ -4,10 +4,15 @@ export type OutputFormat = 'table' | 'csv' | 'json';
 
 /** A point's columns: `time`, its dimensions, then each value (`field.avg` for a downsampled one). */
 export function pointColumns(p: Point): Record<string, unknown> {
-  const row: Record<string, unknown> = { time: p.time, ...p.dimensions };
+  const row: Record<string, unknown> = { time: p.time, ...(p.end !== undefined && { end: p.end, count: p.count }), ...p.dimensions };
   for (const [field, v] of Object.entries(p.values)) {
-    if (v !== null && typeof v === 'object') for (const [agg, x] of Object.entries(v)) row[`${field}.${agg}`] = x;
-    else row[field] = v;
+    if (v !== null && typeof v === 'object') {
+      for (const [agg, x] of Object.entries(v)) {
+        // a trend is {slope, r2}: one column each
+        if (x !== null && typeof x === 'object') for (const [part, y] of Object.entries(x)) row[`${field}.${agg}.${part}`] = y;
+        else row[`${field}.${agg}`] = x;
+      }
+    } else row[field] = v;
   }
   return row;
 }

@@ -1,14 +1,16 @@
 import { resolve } from 'node:path';
 import { BIGINT, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import * as z from 'zod';
-import { StoreUnavailableError } from '../../domain/errors';
+import { BadRequestError, StoreUnavailableError } from '../../domain/errors';
 import type { DataQuery, LatestQuery, Row } from '../../domain/query';
+import { slidingRowsProblem } from '../../domain/query-window';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';
 import type { Datapoint } from '../../domain/validate-record';
 import type { PointStore, WriteResult } from '../../ports';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
+import { sessionSql, slidingPointsSql, slidingSql } from './window-sql';
 import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
 
 /**
@@ -134,7 +136,19 @@ export class DuckDbPointStore implements PointStore {
     if (!table) return [];
     const sids = await this.seriesMatching(table, q.filters);
     if (sids?.length === 0) return [];
-    const sql = q.granularity === 'raw' ? rawSql(stream, table, q, sids) : downsampledSql(stream, table, q, sids);
+    if (q.window?.kind === 'sliding') {
+      const [[points] = []] = await this.read(slidingPointsSql(table, q, sids), `count the points of stream '${stream.id}'`);
+      const problem = slidingRowsProblem(q.window, Number(points ?? 0));
+      if (problem) throw new BadRequestError('Invalid query parameters.', [{ path: ['window'], message: problem }]);
+    }
+    const sql =
+      q.granularity === 'raw'
+        ? rawSql(stream, table, q, sids)
+        : q.window?.kind === 'sliding'
+          ? slidingSql(stream, table, q, sids)
+          : q.window?.kind === 'session'
+            ? sessionSql(stream, table, q, sids)
+            : downsampledSql(stream, table, q, sids);
     const columns = await this.read(sql, `query stream '${stream.id}'`);
     return q.granularity === 'raw'
       ? rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)))

@@ -33,25 +33,37 @@ export function rowsOf(columns: DuckDBValue[][], dims: string[], fields: string[
   return rows;
 }
 
-/** Column-major downsampled results (bin, groups…, aggregates…) into domain rows. */
+/** Column-major downsampled results (bin, groups…, aggregates…, and a session's end and count) into domain rows. */
 export function aggregateRowsOf(columns: DuckDBValue[][], q: DataQuery, stream: Stream): Row[] {
   const times = columns[0] ?? [];
   const rows: Row[] = new Array(times.length);
+  // a session is keyed by its series (every dimension) unless the query groups
+  const keys = q.window?.kind === 'session' ? q.keyDimensions : q.groupBy;
   for (let r = 0; r < times.length; r++) {
     const dimensions: Record<string, string> = {};
-    q.groupBy.forEach((g, i) => {
+    keys.forEach((g, i) => {
       const v = columns[1 + i]![r] as string;
       if (v !== '') dimensions[g] = v;
     });
     const values: Row['values'] = {};
-    let c = 1 + q.groupBy.length;
+    let c = 1 + keys.length;
     for (const f of q.fields) {
       const kind = kindOf(stream, f);
       const aggregates: Aggregates = {};
-      for (const d of q.downsamplers) aggregates[d] = valueOf(columns[c++]![r] ?? null, d === 'first' || d === 'last' ? kind : 'double');
+      for (const d of q.downsamplers) {
+        if (d === 'trend') {
+          const slope = valueOf(columns[c++]![r] ?? null, 'double') as number | null;
+          const r2 = valueOf(columns[c++]![r] ?? null, 'double') as number | null;
+          aggregates.trend = slope === null || !Number.isFinite(slope) ? null : { slope, r2: r2 ?? 1 };
+        } else aggregates[d] = valueOf(columns[c++]![r] ?? null, d === 'first' || d === 'last' ? kind : 'double');
+      }
       values[f] = aggregates;
     }
     rows[r] = { time: Number(times[r]), dimensions, values };
+    if (q.window?.kind === 'session') {
+      rows[r]!.end = Number(columns[c]![r]);
+      rows[r]!.count = Number(columns[c + 1]![r]);
+    }
   }
   return rows;
 }

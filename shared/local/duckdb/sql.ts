@@ -3,7 +3,7 @@
  * (quoted by `ident`); values are always parameters.
  */
 import { BIGINT, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import type { Cursor, DataQuery, Downsampler, LatestQuery } from '../../domain/query';
+import { isPercentile, PERCENTILES, type Cursor, type DataQuery, type LatestQuery, type QueryDownsampler } from '../../domain/query';
 import type { Stream } from '../../domain/stream-definition';
 import { columnOf, ident, kindOf, SQL_TYPE, type Table } from './tables';
 
@@ -19,14 +19,14 @@ export class Sql {
   }
 }
 
-const TIME = 'p."time"';
+export const TIME = 'p."time"';
 
 /** A field's column, or a typed NULL while the schema has a field no write has stored yet. */
-function fieldExpr(stream: Stream, table: Table, field: string): string {
+export function fieldExpr(stream: Stream, table: Table, field: string): string {
   return table.measures.has(field) ? `p.${ident(columnOf(field))}` : `NULL::${SQL_TYPE[kindOf(stream, field)]}`;
 }
 
-function dimExpr(table: Table, dim: string): string {
+export function dimExpr(table: Table, dim: string): string {
   return table.dims.includes(dim) ? `s.${ident(columnOf(dim))}` : `''`;
 }
 
@@ -39,14 +39,14 @@ function filterConditions(sql: Sql, table: Table, filters: Record<string, string
 export const MAX_SERIES_LIST = 1_000;
 
 /** The `dim.` filters as series numbers when the index resolved them (`sids`), else on the joined dimensions. */
-function seriesConditions(sql: Sql, table: Table, filters: Record<string, string[]>, sids: number[] | undefined): string[] {
+export function seriesConditions(sql: Sql, table: Table, filters: Record<string, string[]>, sids: number[] | undefined): string[] {
   if (sids === undefined) return filterConditions(sql, table, filters);
   if (sids.length === 1) return [`p."$series" = ${sql.param(sids[0]!, INTEGER)}`];
   return [`p."$series" IN (${sids.map((sid) => sql.param(sid, INTEGER)).join(', ')})`];
 }
 
 /** Rows strictly after the cursor in (time, key…) order; `>=` on time first so zonemaps can prune. */
-function afterConditions(sql: Sql, timeExpr: string, keyExprs: string[], after: Cursor, order: 'asc' | 'desc'): string[] {
+export function afterConditions(sql: Sql, timeExpr: string, keyExprs: string[], after: Cursor, order: 'asc' | 'desc'): string[] {
   const gt = order === 'asc' ? '>' : '<';
   const t = sql.param(after.time, BIGINT);
   const keys = after.key.map((k) => sql.param(k, VARCHAR));
@@ -60,7 +60,7 @@ function afterConditions(sql: Sql, timeExpr: string, keyExprs: string[], after: 
   return [`${timeExpr} ${gt}= ${t}`, condition];
 }
 
-function orderBy(exprs: string[], order: 'asc' | 'desc'): string {
+export function orderBy(exprs: string[], order: 'asc' | 'desc'): string {
   return exprs.map((e) => `${e} ${order.toUpperCase()}`).join(', ');
 }
 
@@ -79,9 +79,24 @@ export function rawSql(stream: Stream, table: Table, q: DataQuery, sids: number[
   return sql;
 }
 
-function aggregateExpr(stream: Stream, table: Table, field: string, d: Downsampler): string {
+/**
+ * The SQL of one downsampler over a field; `trend` is two columns (slope, r²). `origin` is the parameter the
+ * trend's time axis starts from (the query's start): seconds since it keep the regression's sums small.
+ */
+function aggregateExprs(stream: Stream, table: Table, field: string, d: QueryDownsampler, origin: string): string[] {
   const e = fieldExpr(stream, table, field);
   const asNumber = (x: string) => (kindOf(stream, field) === 'bigint' ? `(${x})::DOUBLE` : x);
+  if (d === 'trend') {
+    const x = `((${TIME} - ${origin}) / 1000.0)`;
+    const y = `(${e})::DOUBLE`;
+    return [`regr_slope(${y}, ${x})`, `regr_r2(${y}, ${x})`];
+  }
+  // exact, nearest rank: the smallest value with at least p of the window's values at or below it (quantile_disc)
+  if (isPercentile(d)) return [`quantile_disc((${e})::DOUBLE, ${PERCENTILES[d]})`];
+  return [aggregateExpr(e, d, asNumber)];
+}
+
+function aggregateExpr(e: string, d: Exclude<QueryDownsampler, 'trend' | `p${number}`>, asNumber: (x: string) => string): string {
   switch (d) {
     case 'mean':
       return `avg(${e})`;
@@ -102,6 +117,12 @@ function aggregateExpr(stream: Stream, table: Table, field: string, d: Downsampl
   }
 }
 
+/** Every field's downsamplers as select items named `a<field>_<downsampler>[_<part>]`, in the order `aggregateRowsOf` reads them. */
+export function aggregateColumns(sql: Sql, stream: Stream, table: Table, q: DataQuery): string[] {
+  const origin = q.downsamplers.includes('trend') ? sql.param(q.start, BIGINT) : '';
+  return q.fields.flatMap((f, i) => q.downsamplers.flatMap((d, j) => aggregateExprs(stream, table, f, d, origin).map((e, k) => `${e} AS "a${i}_${j}${k ? `_${k}` : ''}"`)));
+}
+
 /** A downsampled query: one row per bin (and `groupBy` value), aggregates named `a<field>_<downsampler>`. */
 export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined): Sql {
   const sql = new Sql();
@@ -116,7 +137,7 @@ export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids:
   }
   const join = q.groupBy.length > 0 || (sids === undefined && Object.keys(q.filters).length > 0);
   const groups = q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`);
-  const aggregates = q.fields.flatMap((f, i) => q.downsamplers.map((d, j) => `${aggregateExpr(stream, table, f, d)} AS "a${i}_${j}"`));
+  const aggregates = aggregateColumns(sql, stream, table, q);
   const keyExprs = q.groupBy.map((_, i) => `g."g${i}"`);
   const outer = q.after ? afterConditions(sql, 'g."$bin"', keyExprs, q.after, q.order) : [];
   sql.text = `SELECT g.* FROM (
