@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { TributaryFunction } from '../../infra/aws/constructs/function';
 import { STATEFUL_RESOURCE_TYPES } from '../../infra/aws/constructs/removal';
 import { createTributaryApp } from '../../infra/aws/tributary-app';
@@ -70,6 +70,8 @@ describe('settings from context', () => {
     expect(fns.length).toBeGreaterThanOrEqual(11);
     expect(resources(template).filter((r) => r.Properties?.ReservedConcurrentExecutions === 20)).toHaveLength(1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: { AllowOrigins: ['https://app.example.com'] } });
+    // a browser may send an event stream's headers (metadata, times, type), not only the token and body
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: { AllowHeaders: Match.arrayWith(['authorization', 'idempotency-key', 'x-flowcore-metadata-json', 'x-flowcore-valid-time-key', 'x-tributary-event-type']) } });
     template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'api.example.com' });
     template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.example.com.', Type: 'A' });

@@ -14,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_ADMIN_TOKEN_CACHE_SECONDS } from '../../../shared/aws/admin-token-secret';
+import { EVENT_HEADERS } from '../../../shared/domain/events';
 import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes';
 import type { TimestreamTarget } from './ingest';
 import { TributaryFunction } from './function';
@@ -68,7 +69,8 @@ export interface ApiDomain {
 }
 
 /** The headers a browser may send to the API on a cross-origin request. */
-export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'content-encoding', 'idempotency-key'] as const;
+/** The request headers a browser may send: the bearer token and body, and an event stream's event headers. */
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'content-encoding', 'idempotency-key', ...Object.values(EVENT_HEADERS)] as const;
 
 /**
  * The HTTP API of contract v1: every route of `functions/commons/routes.ts` (`POST /v1/streams/{id}/data` to
