@@ -24,7 +24,14 @@ export const IssueSchema = z
 
 /** RFC 9457 problem details, as every refusal and failure is answered (`application/problem+json`). */
 export const ProblemSchema = z
-  .looseObject({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), errors: z.array(IssueSchema).optional() })
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().meta({ description: 'A stable name to match on: the datastream document’s exception names where it has one (`StreamNotFound`, `InconsistentStreamConfiguration`, `MultipleStreamsReturned`, `ReservedTagNameError`, `InvalidTimestamp`), else `InvalidRecords`, `BadRequest`, `Forbidden`, `StreamPaused`, …' }),
+    errors: z.array(IssueSchema).optional(),
+  })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details. `errors` lists each problem with its field path (and record index for ingest).' });
 
 /** A stream as the API shows it: the canonical definition plus its state and version; no password hash. */

@@ -5,9 +5,13 @@ import {
   ForbiddenError,
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
+  InconsistentStreamConfigurationError,
+  InvalidTimestampError,
+  MultipleStreamsReturnedError,
   PayloadTooLargeError,
   QueueUnavailableError,
   RecordValidationError,
+  ReservedTagNameError,
   StoreUnavailableError,
   StreamConflictError,
   StreamNotFoundError,
@@ -35,6 +39,10 @@ const family: [name: string, make: () => TributaryError, code: string, withCause
   ['BackPressureError', () => new BackPressureError('full'), 'service.back_pressure', () => new BackPressureError('full', { cause })],
   ['StoreUnavailableError', () => new StoreUnavailableError('down'), 'store.unavailable', () => new StoreUnavailableError('down', { cause })],
   ['QueueUnavailableError', () => new QueueUnavailableError('down'), 'queue.unavailable', () => new QueueUnavailableError('down', { cause })],
+  ['MultipleStreamsReturnedError', () => new MultipleStreamsReturnedError(['a', 'b']), 'stream.ambiguous'],
+  ['InconsistentStreamConfigurationError', () => new InconsistentStreamConfigurationError('a', [{ path: ['type'], message: 'is iot_sensor' }]), 'stream.inconsistent_configuration'],
+  ['ReservedTagNameError', () => new ReservedTagNameError([{ path: ['tags', 'stream_id'], message: 'reserved' }]), 'tag.reserved'],
+  ['InvalidTimestampError', () => new InvalidTimestampError('a', [{ index: 0, path: ['timestamp'], message: 'older' }]), 'timestamp.invalid'],
 ];
 
 describe('the error family', () => {
