@@ -9,6 +9,7 @@ import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { BatchContent, Receipt } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
+import type { Tags } from './domain/stream-tags';
 import type { Datapoint } from './domain/validate-record';
 
 /** Reads the time; tests pass a fixed one. @example const clock: Clock = { now: () => Date.now() }; */
@@ -183,7 +184,10 @@ export interface StatsDelta {
 }
 
 export interface ListStreamsOptions {
+  /** String tags, each equal (`?tag.KEY=VALUE`). */
   tags?: Record<string, string>;
+  /** Tags of any JSON value, matched as the datastream document's `find_streams` does (`matchesTags`). */
+  tagQuery?: Tags;
   /** Only the streams of this vault. */
   vaultId?: string;
   limit?: number;

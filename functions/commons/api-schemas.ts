@@ -44,7 +44,7 @@ export const StreamSchema = z
     schema: z.record(z.string(), FieldSpecSchema),
     timeField: z.string(),
     dimensions: z.array(z.string()),
-    tags: z.record(z.string(), z.string()),
+    tags: z.record(z.string(), z.unknown()).meta({ description: 'Any JSON value under each key.' }),
     validation: z.enum(['strict', 'lenient']),
     state: z.enum(['active', 'paused']),
     createdAt: Iso,

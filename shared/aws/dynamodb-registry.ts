@@ -20,6 +20,7 @@ import {
 } from '../domain/errors';
 import type { Stream } from '../domain/stream-definition';
 import { STREAM_ID } from '../domain/stream-names';
+import { matchesTags } from '../domain/stream-tags';
 import {
   type Clock,
   type ListStreamsOptions,
@@ -161,7 +162,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
         KeyConditionExpression: '#gpk = :streams',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        Limit: filters.length ? Math.max(want, 100) : want,
+        Limit: filters.length || options.tagQuery ? Math.max(want, 100) : want,
         ...(filters.length && { FilterExpression: filters.join(' AND ') }),
         ...(startKey && { ExclusiveStartKey: startKey }),
       };
@@ -170,7 +171,9 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
         const id = item.id?.S;
         const definition = item.definition?.S;
         if (id === undefined || definition === undefined) continue;
-        streams.push(parseDefinition(id, definition));
+        const stream = parseDefinition(id, definition);
+        if (options.tagQuery && !matchesTags(stream.tags, options.tagQuery)) continue;
+        streams.push(stream);
         if (streams.length > limit) break;
       }
       startKey = page.LastEvaluatedKey;
@@ -438,7 +441,8 @@ function streamItem(stream: Stream): Item {
     id: { S: stream.id },
     definition: { S: definition },
     version: { N: String(stream.version) },
-    tags: { M: Object.fromEntries(Object.entries(stream.tags).map(([k, v]) => [k, { S: v }])) },
+    // the string tags, for `list`'s `tags` filter; JSON-valued ones are matched on the definition (`tagQuery`)
+    tags: { M: Object.fromEntries(Object.entries(stream.tags).flatMap(([k, v]) => (typeof v === 'string' ? [[k, { S: v }]] : []))) },
     ...(stream.vaultId !== undefined && { vaultId: { S: stream.vaultId } }),
     [GSI.partitionKey]: { S: STREAMS },
     [GSI.sortKey]: { S: stream.id },
