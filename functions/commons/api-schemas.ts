@@ -29,7 +29,7 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().meta({ description: 'A stable name to match on: the datastream document’s exception names where it has one (`StreamNotFound`, `InconsistentStreamConfiguration`, `MultipleStreamsReturned`, `ReservedTagNameError`, `InvalidTimestamp`), else `InvalidRecords`, `BadRequest`, `Forbidden`, `StreamPaused`, …' }),
+    code: z.string().optional().meta({ description: 'On every answer of Tributary’s handlers (a proxy’s or the gateway’s own throttling may lack it). A stable name to match on: the datastream document’s exception names where it has one (`StreamNotFound`, `InconsistentStreamConfiguration`, `MultipleStreamsReturned`, `ReservedTagNameError`, `InvalidTimestamp`), else `InvalidRecords`, `BadRequest`, `Forbidden`, `StreamPaused`, …' }),
     errors: z.array(IssueSchema).optional(),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details. `errors` lists each problem with its field path (and record index for ingest).' });
@@ -88,6 +88,9 @@ export const StreamStatusSchema = z
     alerts: z.looseObject({ failedRules: z.array(z.looseObject({})) }).optional(),
   })
   .meta({ id: 'StreamStatus' });
+
+/** A stream's tags (`GET|PATCH|DELETE /v1/streams/{id}/tags`). */
+export const StreamTagsSchema = z.looseObject({ streamId: z.string(), tags: z.record(z.string(), z.unknown()) }).meta({ id: 'StreamTags' });
 
 export const NewTokenRequestSchema = z.object({ scope: z.enum(['read', 'ingest']).default('read'), label: z.string().optional() }).meta({ id: 'NewTokenRequest' });
 export const NewTokenSchema = z.looseObject({ streamId: z.string(), scope: z.string(), token: z.string() }).meta({ id: 'NewToken' });
@@ -171,6 +174,7 @@ export const InfluxWriteErrorSchema = z
 const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).optional().meta({ description: `1 to ${max}; ${dflt} unless given` });
 
 export const ListStreamsQuerySchema = z.looseObject({
+  tags: z.string().optional().meta({ description: 'A JSON object of tags that must match, as the datastream document’s find_streams matches them: nested objects member by member, a value equal or an element of an array tag (`{"visualization":{"type":"line"}}`).' }),
   limit: Limit(1000, 100),
   cursor: z.string().optional(),
   vaultId: z.string().optional(),

@@ -30,8 +30,10 @@ import {
   StreamPageSchema,
   StreamSchema,
   StreamStatusSchema,
+  StreamTagsSchema,
   VerificationSchema,
 } from './api-schemas';
+import { TagsSchema } from '../../shared/domain/stream-tags';
 import { MAX_BODY_BYTES, MAX_RECORDS } from './body';
 import { INFLUX_ROUTES, ROUTES, routeKey, type Route } from './routes';
 
@@ -112,6 +114,20 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestParams: byId,
     requestBody: { required: true, ...json(ProcessorSchema) },
     responses: { ...ok('200', 'The changed stream.', StreamSchema), ...withBody, ...notFound },
+  },
+  'GET /v1/streams/{id}/tags': { operationId: 'getTags', summary: 'The stream’s tags (the document’s get_tags)', requestParams: byId, responses: { ...ok('200', 'Its tags.', StreamTagsSchema), ...notFound } },
+  'PATCH /v1/streams/{id}/tags': {
+    operationId: 'updateTags',
+    summary: 'Merge tags into the stream’s (the document’s update_tags): objects member by member, other values replaced',
+    requestParams: byId,
+    requestBody: { required: true, ...json(TagsSchema) },
+    responses: { ...ok('200', 'The tags after the merge.', StreamTagsSchema), ...withBody, ...notFound },
+  },
+  'DELETE /v1/streams/{id}/tags': {
+    operationId: 'removeTags',
+    summary: 'Remove the tags `key` names (the document’s remove_tag), or every tag without `key` (clear_tags)',
+    requestParams: { ...byId, query: z.object({ key: z.string().optional().meta({ description: 'Comma-separated tag paths, nested keys joined by `/` (`andmore,visualization/hidden`).' }) }) },
+    responses: { ...ok('200', 'The tags left.', StreamTagsSchema), '400': problem('A bad parameter, or a reserved name (`ReservedTagNameError`).'), ...notFound },
   },
   'POST /v1/streams/{id}/data': {
     operationId: 'ingest',

@@ -31,6 +31,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/streams/{id}/schema.proto', fn: 'streams', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
+  { method: 'GET', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'read' },
+  { method: 'PATCH', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
   // a webhook sender's URLs: signed requests carry no token, so the gateway lets them through and the
   // ingest function checks the signature (or an ingest token) itself, over the raw body

@@ -5,12 +5,14 @@ import { BadRequestError, StreamConflictError, StreamNotFoundError, type Issue }
 import { parseDefinition, parseDefinitionPatch, writtenPathOf } from '../../shared/domain/seed-dialect';
 import { parseProcessor } from '../../shared/domain/processor-dialect';
 import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
+import { parseTagQuery } from '../../shared/domain/stream-tags';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
 import { currentFailures } from '../../shared/domain/alert-evaluation';
 import { VaultIdSchema } from '../../shared/domain/stream-sections';
 import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases, webhookUrls } from './answers';
+import { makeTagRoutes } from './tags';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
@@ -78,6 +80,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     if (!stream) throw new StreamNotFoundError(id);
     return stream;
   }
+
+  const tagRoutes = makeTagRoutes({ registry, clock, load });
 
   async function mint(streamId: string, scopes: Scope[], label?: string): Promise<string> {
     const token = newToken();
@@ -192,13 +196,14 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);
+          const tagQuery = params.tags === undefined ? undefined : parseTagQuery(params.tags, ['tags']);
           const limit = params.limit === undefined ? 100 : Number(params.limit);
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
             throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: 'must be an integer from 1 to 1000' }]);
           }
           const vault = params.vaultId === undefined ? undefined : VaultIdSchema.safeParse(params.vaultId);
           if (vault && !vault.success) throw new BadRequestError('Invalid query parameters.', [{ path: ['vaultId'], message: vault.error.issues[0]!.message }]);
-          const page = await registry.list({ tags, limit, ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
+          const page = await registry.list({ tags, limit, ...(tagQuery && { tagQuery }), ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
           return jsonResponse(200, { ...page, streams: page.streams.map(asPublished) });
         }
       case '/{id}':
@@ -235,6 +240,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         await registry.update(next);
         return jsonResponse(200, asPublished(next));
       }
+      case '/{id}/tags':
+        if (route.method === 'GET') return tagRoutes.get(id!);
+        if (route.method === 'PATCH') return tagRoutes.update(id!, await body(event));
+        return tagRoutes.remove(id!, event.queryStringParameters ?? {});
       case '/{id}/pause':
         return setState(id!, 'paused');
       case '/{id}/resume':
