@@ -90,6 +90,19 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestParams: { query: ListStreamsQuerySchema },
     responses: { ...ok('200', 'A page of streams.', StreamPageSchema), '400': problem('A bad parameter.') },
   },
+  'POST /v1/streams/ensure': {
+    operationId: 'ensureStream',
+    summary: 'Get or create the stream `queryTags` identify (the document’s ensure_stream)',
+    description:
+      'The body is a definition as `POST /v1/streams` takes it plus `queryTags`. No stream matches them: it is created with its tags and the query tags (201, with its ingest token). One matches: its configuration (everything but tags) must equal the definition’s, its tags get the definition’s merged in (200). ',
+    requestBody: { required: true, ...json(z.looseObject({ queryTags: TagsSchema, name: z.string(), type: z.string(), schema: z.record(z.string(), z.unknown()) }).meta({ id: 'EnsureStream' })) },
+    responses: {
+      ...ok('200', 'The stream found, its tags merged.', StreamSchema),
+      ...ok('201', 'Created, as `POST /v1/streams` answers.', CreatedStreamSchema),
+      ...withBody,
+      '409': problem('The stream found has another configuration (`InconsistentStreamConfiguration`, each member in `errors`), several match (`MultipleStreamsReturned`), or a claim is taken.'),
+    },
+  },
   'GET /v1/streams/{id}': { operationId: 'getStream', requestParams: byId, responses: { ...ok('200', 'The stream.', StreamSchema), ...notFound } },
   'PATCH /v1/streams/{id}': {
     operationId: 'updateStream',

@@ -13,6 +13,7 @@ import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases, webhookUrls } from './answers';
 import { makeTagRoutes } from './tags';
+import { makeEnsure } from './ensure';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
@@ -169,6 +170,21 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     }
   }
 
+  /** A definition parsed and checked as `POST /v1/streams` takes it, into the stream it creates. */
+  async function prepare(raw: unknown): Promise<{ stream: Stream; idGiven: boolean }> {
+    const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
+    const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
+    return { stream, idGiven: input.id !== undefined };
+  }
+
+  /** Stores a prepared stream and answers 201 with its ingest token, shown once. */
+  async function create(event: HttpEvent, raw: unknown, stream: Stream): Promise<HttpResult> {
+    await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
+    const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
+    const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
+    return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
+  }
+
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
     if (stream.state === state) return jsonResponse(200, asPublished(stream));
@@ -187,12 +203,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/':
         if (route.method === 'POST') {
           const raw = await body(event);
-          const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
-          const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
-          await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
-          const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
-          const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
-          return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
+          return create(event, raw, (await prepare(raw)).stream);
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);
@@ -206,6 +217,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           const page = await registry.list({ tags, limit, ...(tagQuery && { tagQuery }), ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
           return jsonResponse(200, { ...page, streams: page.streams.map(asPublished) });
         }
+      case '/ensure': {
+        const raw = await body(event);
+        return makeEnsure({ registry, clock, prepare, create: (def, stream) => create(event, def, stream) })(raw);
+      }
       case '/{id}':
         if (route.method === 'GET') {
           const stream = await load(id!);
