@@ -50,6 +50,20 @@ export interface PointStore {
   latest(stream: Stream, q: LatestQuery): Promise<Row[]>;
 }
 
+/**
+ * Removes a deleted stream's points (the datastream document's `delete_streams` deletes its datapoints).
+ * DuckDB drops them. Timestream has no delete: they stay until its retention drops them, and no read serves
+ * them meanwhile, since every read resolves its stream in the registry first, whose tombstone (`deletedAt`)
+ * answers 404 and keeps the id from ever being given again.
+ *
+ * @example
+ * const how = await points.eraseStream('freezers'); // 'erased' (DuckDB) | 'retained' (Timestream)
+ */
+export interface PointEraser {
+  /** Idempotent: erasing a stream with no points, or erased already, is no error. */
+  eraseStream(streamId: string): Promise<'erased' | 'retained'>;
+}
+
 /** What travels on the ingest queue: records of one stream, as received (validated again by the writer). */
 export interface IngestEnvelope {
   streamId: string;

@@ -90,6 +90,19 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestParams: { query: ListStreamsQuerySchema },
     responses: { ...ok('200', 'A page of streams.', StreamPageSchema), '400': problem('A bad parameter.') },
   },
+  'DELETE /v1/streams': {
+    operationId: 'deleteStreams',
+    summary: 'Delete every stream the tags match, with its tokens and points (the document’s delete_streams)',
+    requestParams: { query: z.looseObject({ tags: z.string().optional().meta({ description: 'A JSON object of tags, matched as `GET /v1/streams?tags=` matches them.' }) }) },
+    responses: {
+      ...ok(
+        '200',
+        'The streams deleted (at most 1000: `more` when others match). `points`: `erased` (the local runtime) or `retained` (Timestream: kept until its retention drops them, never served).',
+        z.looseObject({ deleted: z.array(z.string()), points: z.enum(['erased', 'retained']).optional(), more: z.boolean() }).meta({ id: 'DeletedStreams' }),
+      ),
+      '400': problem('No tags, a bad parameter, or a key with `__` (`ReservedTagNameError`).'),
+    },
+  },
   'POST /v1/streams/ensure': {
     operationId: 'ensureStream',
     summary: 'Get or create the stream `queryTags` identify (the document’s ensure_stream)',

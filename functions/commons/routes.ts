@@ -22,6 +22,7 @@ export interface Route {
 export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams', fn: 'streams', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/streams', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/ensure', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}', fn: 'streams', scope: 'read' },
   { method: 'PATCH', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },

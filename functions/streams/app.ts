@@ -14,7 +14,8 @@ import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases, webhookUrls } from './answers';
 import { makeTagRoutes } from './tags';
 import { makeEnsure } from './ensure';
-import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { makeDeleteStreams } from './delete-streams';
+import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PointEraser, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -44,6 +45,8 @@ export interface StreamsDeps {
   scheme?: 'https' | 'http';
   /** Who holds each MQTT username and device topic: a stream's device claims its own before the stream is written. */
   devices?: DeviceDirectory;
+  /** Where a deleted stream's points go (`PointEraser`): DuckDB erases them, Timestream keeps them until retention. */
+  points?: PointEraser;
   /** Whether this deployment holds subscriptions to other brokers (`subscription.ts`): the local runtime does, AWS does not. */
   subscriptions?: boolean;
 }
@@ -170,6 +173,24 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     }
   }
 
+  /**
+   * Deletes the stream (its registry tombstone makes it unreadable at once), its tokens, its device's claims,
+   * then its points. A stream deleted already is a 404, but its points are erased again: a delete that
+   * stopped half-way is finished by its retry.
+   */
+  async function deleteStream(id: string): Promise<'erased' | 'retained' | undefined> {
+    const gone = deps.devices && (await registry.get(id));
+    try {
+      await registry.delete(id);
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) await deps.points?.eraseStream(id);
+      throw err;
+    }
+    await tokens.deleteForStream(id);
+    if (gone) await deps.devices!.release(id, claimsOf(gone));
+    return deps.points?.eraseStream(id);
+  }
+
   /** A definition parsed and checked as `POST /v1/streams` takes it, into the stream it creates. */
   async function prepare(raw: unknown): Promise<{ stream: Stream; idGiven: boolean }> {
     const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
@@ -204,6 +225,9 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         if (route.method === 'POST') {
           const raw = await body(event);
           return create(event, raw, (await prepare(raw)).stream);
+        } else if (route.method === 'DELETE') {
+          const params = event.queryStringParameters ?? {};
+          return makeDeleteStreams({ registry, deleteStream })({ tags: tagFilters(params), ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);
@@ -227,10 +251,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return jsonResponse(200, { ...asSeenBy(event, stream), ...webhookUrls(stream, `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`) });
         }
         if (route.method === 'DELETE') {
-          const gone = deps.devices && (await registry.get(id!));
-          await registry.delete(id!);
-          await tokens.deleteForStream(id!);
-          if (gone) await deps.devices!.release(id!, claimsOf(gone));
+          await deleteStream(id!);
           return { statusCode: 204 };
         } else {
           const current = await load(id!);
