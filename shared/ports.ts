@@ -181,6 +181,8 @@ export interface StreamStats {
   filteredCount: number;
   /** The latest invalid or refused records, newest first, with their reason (a record cut to 1 KiB comes back as text). */
   recentRejections: { at: string; reason: string; record?: unknown }[];
+  /** The time of the newest point stored or accepted with `checkTimestamp` (the document's `latest_datapoint`). */
+  newestPointAt?: string;
 }
 
 export interface StatsDelta {
@@ -195,7 +197,12 @@ export interface StatsDelta {
   filtered?: number;
   /** A few of the invalid or refused records with their reason (the counts above are exact). */
   samples: { reason: string; record?: unknown }[];
+  /** Epoch ms of the batch's newest point: the stream's newest moves to it if it is newer. */
+  newestPointAt?: number;
 }
+
+/** What `claimNewest` found: the claim taken (and the newest it replaced), or the newer point that holds it. */
+export type NewestClaim = { claimed: true; previous?: number } | { claimed: false; newest: number };
 
 export interface ListStreamsOptions {
   /** String tags, each equal (`?tag.KEY=VALUE`). */
@@ -227,6 +234,13 @@ export interface StreamRegistry {
   delete(id: string): Promise<void>;
   addStats(streamId: string, delta: StatsDelta): Promise<void>;
   getStats(streamId: string, now: number): Promise<StreamStats>;
+  /**
+   * The document's `check_timestamp`, atomically: moves the stream's newest point time to `newest` unless a
+   * point newer than `oldest` is known (then `claimed: false` with its time). Equal times are allowed.
+   */
+  claimNewest(streamId: string, oldest: number, newest: number): Promise<NewestClaim>;
+  /** Undoes a claim whose records could not be queued: back to `previous`, unless another claim moved it since. */
+  releaseNewest(streamId: string, claimed: number, previous: number | undefined): Promise<void>;
 }
 
 export type Scope = 'admin' | `ingest:${string}` | `read:${string}`;

@@ -20,10 +20,12 @@ import {
 } from '../domain/errors';
 import type { Stream } from '../domain/stream-definition';
 import { STREAM_ID } from '../domain/stream-names';
+export { SAMPLE_RECORD_BYTES } from './dynamodb-rejection-samples';
 import { matchesTags } from '../domain/stream-tags';
 import {
   type Clock,
   type ListStreamsOptions,
+  type NewestClaim,
   type StatsDelta,
   type StreamRegistry,
   type StreamStats,
@@ -32,6 +34,8 @@ import {
   type TokenStore,
 } from '../ports';
 import { callDynamo, checkTableOptions } from './dynamodb-call';
+import { advanceNewest, claimNewest, NEWEST, releaseNewest } from './dynamodb-newest-point';
+import { fromSample, type Sample, toSample } from './dynamodb-rejection-samples';
 import { DAY_COUNTER_TTL_DAYS, RECENT_REJECTIONS, TABLE_KEYS } from './dynamodb-table';
 
 /**
@@ -48,13 +52,6 @@ export interface DynamoDbRegistryOptions {
 }
 
 type Item = Record<string, AttributeValue>;
-interface Sample {
-  at: string;
-  reason: string;
-  record?: string;
-  recordTruncated?: boolean;
-}
-
 const { partitionKey: PK, sortKey: SK, index: GSI } = TABLE_KEYS;
 const STREAMS = 'STREAM';
 const streamKey = (id: string, sk: string): Item => ({ [PK]: { S: `STREAM#${id}` }, [SK]: { S: sk } });
@@ -62,14 +59,6 @@ const tokenKey = (hash: string): Item => ({ [PK]: { S: `TOKEN#${hash}` }, [SK]: 
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
-/**
- * A refused record is kept as JSON text cut to this many UTF-8 bytes; a cut one reads back as that text.
- *
- * @example
- * const { record } = stats.recentRejections[0]; // a string of at most SAMPLE_RECORD_BYTES bytes if it was cut
- */
-export const SAMPLE_RECORD_BYTES = 1024;
-const SAMPLE_REASON_CHARS = 512;
 /** DynamoDB items are capped at 400 KB; leave room for the other attributes. */
 const MAX_DEFINITION_BYTES = 350_000;
 const BATCH_WRITE_SIZE = 25;
@@ -268,7 +257,16 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       );
     }
     if (samples.length) updates.push(this.addSamples(streamId, at.toISOString(), samples));
+    if (delta.newestPointAt !== undefined) updates.push(advanceNewest(this.client, this.table, streamKey(streamId, 'STATS'), delta.newestPointAt));
     await settleAll(updates);
+  }
+
+  claimNewest(streamId: string, oldest: number, newest: number): Promise<NewestClaim> {
+    return claimNewest(this.client, this.table, streamKey(streamId, 'STATS'), oldest, newest);
+  }
+
+  releaseNewest(streamId: string, claimed: number, previous: number | undefined): Promise<void> {
+    return releaseNewest(this.client, this.table, streamKey(streamId, 'STATS'), claimed, previous);
   }
 
   async getStats(streamId: string, now: number): Promise<StreamStats> {
@@ -287,6 +285,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       rejectedCount: Number(s.rejectedCount ?? 0),
       filteredCount: Number(s.filteredCount ?? 0),
       recentRejections: samples.slice(0, RECENT_REJECTIONS).map(fromSample),
+      ...(typeof s[NEWEST] === 'number' && { newestPointAt: new Date(s[NEWEST]).toISOString() }),
     };
   }
 
@@ -483,39 +482,6 @@ function decodeCursor(cursor: string): string {
 /** `DAY#yyyy-mm-dd`, the UTC day of `at`. */
 function dayKey(at: number): string {
   return `DAY#${new Date(at).toISOString().slice(0, 10)}`;
-}
-
-function toSample(at: string, s: { reason: string; record?: unknown }): Sample {
-  const sample: Sample = { at, reason: s.reason.length > SAMPLE_REASON_CHARS ? `${s.reason.slice(0, SAMPLE_REASON_CHARS - 1)}…` : s.reason };
-  let json: string | undefined;
-  try {
-    json = s.record === undefined ? undefined : JSON.stringify(s.record);
-  } catch {
-    json = undefined; // a record JSON cannot hold (a cycle, a BigInt) is kept without its content
-  }
-  if (json === undefined) return sample;
-  const cut = truncateUtf8(json, SAMPLE_RECORD_BYTES);
-  return cut === json ? { ...sample, record: json } : { ...sample, record: cut, recordTruncated: true };
-}
-
-/** A whole record comes back as its value; a cut one as the text it was cut to. */
-function fromSample(s: Sample): StreamStats['recentRejections'][number] {
-  if (s.record === undefined) return { at: s.at, reason: s.reason };
-  if (s.recordTruncated) return { at: s.at, reason: s.reason, record: s.record };
-  try {
-    return { at: s.at, reason: s.reason, record: JSON.parse(s.record) };
-  } catch {
-    return { at: s.at, reason: s.reason, record: s.record };
-  }
-}
-
-/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character boundary. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  let end = maxBytes;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back off continuation bytes
-  return bytes.subarray(0, end).toString('utf8');
 }
 
 /** Runs every update to the end, then throws the first failure (so none is left running unobserved). */
