@@ -74,6 +74,7 @@ export const StreamStatusSchema = z
     streamId: z.string(),
     state: z.enum(['active', 'paused']),
     lastDataAt: Iso.optional(),
+    newestPointAt: Iso.optional().meta({ description: 'The time of the stream’s newest point, stored or accepted with `checkTimestamp` (the document’s latest_datapoint).' }),
     pointsTotal: z.number().int(),
     pointsToday: z.number().int(),
     invalidCount: z.number().int(),
@@ -112,6 +113,22 @@ export const IngestBodySchema = z.union([RecordSchema, z.array(RecordSchema).min
 export const IngestAcceptedSchema = z
   .looseObject({ accepted: z.number().int(), filtered: z.number().int().optional(), rejected: z.array(IssueSchema).optional() })
   .meta({ id: 'IngestAccepted', description: '`rejected` lists the invalid records of a lenient stream (they were not stored).' });
+
+/** `POST /v1/streams/data`'s answer: one result per stream. */
+export const AppendResultsSchema = z
+  .looseObject({
+    results: z.array(
+      z.looseObject({
+        streamId: z.string(),
+        status: z.number().int(),
+        accepted: z.number().int().optional(),
+        filtered: z.number().int().optional(),
+        rejected: z.array(IssueSchema).optional(),
+        problem: ProblemSchema.optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'AppendResults' });
 
 const Value = z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObject({}), z.array(z.unknown())]);
 export const PointSchema = z

@@ -1,7 +1,7 @@
 import { AnalyzeRequestSchema } from '../../shared/domain/analytics';
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { StreamInputSchema, StreamPatchSchema } from '../../shared/domain/stream-definition';
+import { STREAM_ID, StreamInputSchema, StreamPatchSchema } from '../../shared/domain/stream-definition';
 import {
   AlertIdParams,
   AlertPageSchema,
@@ -13,6 +13,7 @@ import {
   DataQuerySchema,
   IngestAcceptedSchema,
   IngestBodySchema,
+  AppendResultsSchema,
   InfluxErrorSchema,
   InfluxWriteErrorSchema,
   InfluxQuerySchema,
@@ -160,6 +161,7 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     summary: `Ingest one record or an array (at most ${MAX_RECORDS})`,
     requestParams: {
       ...byId,
+      query: z.object({ checkTimestamp: z.enum(['true', 'false']).optional().meta({ description: 'The document’s check_timestamp: `true` refuses the request (409 `InvalidTimestamp`, each record in `errors`) when a record is older than the stream’s newest point or than the record before it.' }) }),
       header: z.object({
         'Idempotency-Key': z.string().max(255).optional().meta({ description: 'Same key and body within the window: the first 202 again (`Idempotent-Replayed: true`), nothing stored twice.' }),
       }),
@@ -183,6 +185,26 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '409': problem('The stream is paused, or a request with this Idempotency-Key is in progress.'),
       '422': problem('The Idempotency-Key was used with another body.'),
       '429': problem('Back-pressure: retry after `Retry-After` seconds.'),
+    },
+  },
+  'POST /v1/streams/data': {
+    operationId: 'appendMultiple',
+    summary: 'Records of several streams in one request (the document’s append_multiple), each stream taken or refused on its own',
+    security: [{ bearer: [] }],
+    requestBody: {
+      required: true,
+      ...json(
+        z
+          .array(z.object({ streamId: z.string().regex(STREAM_ID), records: IngestBodySchema, checkTimestamp: z.boolean().optional() }))
+          .min(1)
+          .meta({ id: 'AppendMultiple', description: 'A stream named twice gets both entries’ records, in order; at most 100 streams and 10 000 records.' }),
+      ),
+    },
+    responses: {
+      ...ok('202', 'Every stream’s records queued; durable once answered.', AppendResultsSchema),
+      ...ok('207', 'Some streams refused: each result has its own `status` and `problem` (the others are queued and durable).', AppendResultsSchema),
+      ...withBody,
+      '429': problem('Back-pressure: nothing was taken; retry after `Retry-After` seconds.'),
     },
   },
   'POST /v1/streams/{id}/analyze': {

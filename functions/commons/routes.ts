@@ -37,6 +37,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'PATCH', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
   { method: 'DELETE', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
+  // the document's append_multiple: the handler checks the ingest scope of each stream the body names
+  { method: 'POST', path: '/v1/streams/data', fn: 'ingest', scope: 'ingest-any' },
   // a webhook sender's URLs: signed requests carry no token, so the gateway lets them through and the
   // ingest function checks the signature (or an ingest token) itself, over the raw body
   { method: 'POST', path: '/v1/streams/{id}/webhook', fn: 'ingest', scope: 'public' },
