@@ -93,6 +93,9 @@ export const StreamStatusSchema = z
 /** A stream's tags (`GET|PATCH|DELETE /v1/streams/{id}/tags`). */
 export const StreamTagsSchema = z.looseObject({ streamId: z.string(), tags: z.record(z.string(), z.unknown()) }).meta({ id: 'StreamTags' });
 
+/** `DELETE /v1/streams?tags=…`: the streams deleted, how their points went, whether others still match. */
+export const DeletedStreamsSchema = z.looseObject({ deleted: z.array(z.string()), points: z.enum(['erased', 'retained']).optional(), more: z.boolean() }).meta({ id: 'DeletedStreams' });
+
 export const NewTokenRequestSchema = z.object({ scope: z.enum(['read', 'ingest']).default('read'), label: z.string().optional() }).meta({ id: 'NewTokenRequest' });
 export const NewTokenSchema = z.looseObject({ streamId: z.string(), scope: z.string(), token: z.string() }).meta({ id: 'NewToken' });
 

@@ -14,6 +14,7 @@ import {
   IngestAcceptedSchema,
   IngestBodySchema,
   AppendResultsSchema,
+  DeletedStreamsSchema,
   InfluxErrorSchema,
   InfluxWriteErrorSchema,
   InfluxQuerySchema,
@@ -99,7 +100,7 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       ...ok(
         '200',
         'The streams deleted (at most 1000: `more` when others match). `points`: `erased` (the local runtime) or `retained` (Timestream: kept until its retention drops them, never served).',
-        z.looseObject({ deleted: z.array(z.string()), points: z.enum(['erased', 'retained']).optional(), more: z.boolean() }).meta({ id: 'DeletedStreams' }),
+        DeletedStreamsSchema,
       ),
       '400': problem('No tags, a bad parameter, or a key with `__` (`ReservedTagNameError`).'),
     },

@@ -34,7 +34,7 @@ import {
   type TokenStore,
 } from '../ports';
 import { callDynamo, checkTableOptions } from './dynamodb-call';
-import { advanceNewest, claimNewest, NEWEST, releaseNewest } from './dynamodb-newest-point';
+import { decodeCursor, encodeCursor } from './dynamodb-stream-cursor';
 import { fromSample, type Sample, toSample } from './dynamodb-rejection-samples';
 import { DAY_COUNTER_TTL_DAYS, RECENT_REJECTIONS, TABLE_KEYS } from './dynamodb-table';
 
@@ -64,6 +64,8 @@ const MAX_DEFINITION_BYTES = 350_000;
 const BATCH_WRITE_SIZE = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
 const DAY_MS = 86_400_000;
+/** On `STATS`: epoch ms of the stream's newest point, stored or accepted with `checkTimestamp`. */
+const NEWEST = 'newestPointAt';
 
 /**
  * `StreamRegistry` and `TokenStore` on one DynamoDB table (the key design of `dynamodb-table.ts`). The
@@ -257,16 +259,45 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       );
     }
     if (samples.length) updates.push(this.addSamples(streamId, at.toISOString(), samples));
-    if (delta.newestPointAt !== undefined) updates.push(advanceNewest(this.client, this.table, streamKey(streamId, 'STATS'), delta.newestPointAt));
+    if (delta.newestPointAt !== undefined) updates.push(this.updateNewest(streamId, 'SET #newest = :n', 'attribute_not_exists(#newest) OR #newest < :n', { ':n': delta.newestPointAt }));
     await settleAll(updates);
   }
 
-  claimNewest(streamId: string, oldest: number, newest: number): Promise<NewestClaim> {
-    return claimNewest(this.client, this.table, streamKey(streamId, 'STATS'), oldest, newest);
+  async claimNewest(streamId: string, oldest: number, newest: number): Promise<NewestClaim> {
+    const out = await this.updateNewest(streamId, 'SET #newest = :n', 'attribute_not_exists(#newest) OR #newest <= :oldest', { ':n': newest, ':oldest': oldest });
+    if (!out) return { claimed: false, newest: Number((await this.getItem(streamKey(streamId, 'STATS'), true))?.[NEWEST]?.N ?? oldest) };
+    const previous = out[NEWEST]?.N;
+    return previous === undefined ? { claimed: true } : { claimed: true, previous: Number(previous) };
   }
 
-  releaseNewest(streamId: string, claimed: number, previous: number | undefined): Promise<void> {
-    return releaseNewest(this.client, this.table, streamKey(streamId, 'STATS'), claimed, previous);
+  async releaseNewest(streamId: string, claimed: number, previous: number | undefined): Promise<void> {
+    // another claim or a stored point that moved it since stays
+    await this.updateNewest(streamId, previous === undefined ? 'REMOVE #newest' : 'SET #newest = :n', '#newest = :claimed', { ':claimed': claimed, ...(previous !== undefined && { ':n': previous }) });
+  }
+
+  /**
+   * One conditional update of the stream's newest point time (`STATS`.`newestPointAt`, epoch ms): the old
+   * attributes, or `undefined` when the condition failed.
+   */
+  private async updateNewest(streamId: string, update: string, condition: string, values: Record<string, number>): Promise<Item | undefined> {
+    return callDynamo<Item | undefined>(
+      'UpdateItem',
+      async () =>
+        (
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: streamKey(streamId, 'STATS'),
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: { '#newest': NEWEST },
+              ExpressionAttributeValues: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { N: String(v) }])),
+              ReturnValues: 'UPDATED_OLD',
+            }),
+          )
+        ).Attributes ?? {},
+      async () => undefined,
+    );
   }
 
   async getStats(streamId: string, now: number): Promise<StreamStats> {
@@ -459,24 +490,6 @@ function parseDefinition(id: string, definition: string): Stream {
 /** The index key of a stream's `META` item: where a page that ended on `id` resumes. */
 function indexKey(id: string): Item {
   return { ...streamKey(id, 'META'), [GSI.partitionKey]: { S: STREAMS }, [GSI.sortKey]: { S: id } };
-}
-
-/** Opaque to clients: base64url of `{"id": <last stream of the page>}`. */
-function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify({ id }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  let id: unknown;
-  try {
-    id = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown }).id;
-  } catch {
-    id = undefined;
-  }
-  if (typeof id !== 'string' || !STREAM_ID.test(id)) {
-    throw new BadRequestError('Invalid query parameters.', [{ path: ['cursor'], message: 'is not a cursor returned by this API' }]);
-  }
-  return id;
 }
 
 /** `DAY#yyyy-mm-dd`, the UTC day of `at`. */

@@ -128,7 +128,7 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 's3',
     command: 'GetObjectCommand',
-    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptEntries'],
+    sentFrom: ['S3EventArchive.readCold', 'S3EventArchive.object', 'S3PartStore.getPart', 'DynamoDbReceiptLedger.receiptEntries', 'DynamoDbReceiptLedger.receiptText'],
     functions: ['writer', 'ingest'],
     why: 'the writer only archives events and appends receipts, and the ingest function only stores file parts; reading them back is the query function’s',
   },
@@ -144,9 +144,9 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'UpdateItemCommand',
-    sentFrom: ['DynamoDbRegistry.addStats'],
+    sentFrom: ['DynamoDbRegistry.addStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbRegistry.releaseNewest'],
     functions: ['query', 'authorizer', 'iot-authorizer'],
-    why: 'only the writer adds to stream counters',
+    why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp)',
   },
   {
     client: 'dynamodb',
@@ -165,7 +165,7 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'GetItemCommand',
-    sentFrom: [...REGISTRY_WRITES, 'DynamoDbRegistry.find', 'DynamoDbRegistry.get', 'DynamoDbRegistry.getStats', 'DynamoDbPullStateStore.get'],
+    sentFrom: [...REGISTRY_WRITES, 'DynamoDbRegistry.find', 'DynamoDbRegistry.get', 'DynamoDbRegistry.getStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbPullStateStore.get'],
     functions: ['pull-dispatcher'],
     why: 'the dispatcher lists streams (Query on gsi1) and reads pull states in batches (getMany: BatchGetItem)',
   },

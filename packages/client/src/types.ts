@@ -21,6 +21,13 @@ export type Alert = z.infer<typeof S.AlertSchema>;
 export type AlertPage = z.infer<typeof S.AlertPageSchema>;
 export type Problem = z.infer<typeof S.ProblemSchema>;
 export type Issue = z.infer<typeof S.IssueSchema>;
+export type StreamTags = z.infer<typeof S.StreamTagsSchema>;
+export type DeletedStreams = z.infer<typeof S.DeletedStreamsSchema>;
+export type AppendResults = z.infer<typeof S.AppendResultsSchema>;
+/** Tags: any JSON value under each key. */
+export type Tags = Record<string, unknown>;
+/** One entry of `appendMultiple`: a stream's records. */
+export type AppendEntry = { streamId: string; records: Record<string, unknown> | Record<string, unknown>[]; checkTimestamp?: boolean };
 
 /** A canonical definition (what `POST /v1/streams` validates), or one in the Data Streams document's dialect. */
 export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: string; type: string; schema: Record<string, unknown>; [key: string]: unknown };
