@@ -82,6 +82,8 @@ describe('POST /v1/streams/ensure', () => {
     expect((await ensure({})).body).toMatchObject({ status: 400, errors: [{ path: ['queryTags'] }] });
     expect((await ensure(undefined)).body).toMatchObject({ status: 400, errors: [{ path: ['queryTags'] }] });
     expect((await ensure({ a: 'b' }, { type: 'nope' })).body).toMatchObject({ status: 400, errors: [{ path: ['type'] }] });
+    const proto = await local.api('/v1/streams/ensure', { raw: JSON.stringify({ ...definition, queryTags: { a: 'proto' } }).replace('"queryTags"', '"tags":{"__proto__":{"x":1}},"queryTags"') });
+    expect(proto.body).toMatchObject({ status: 400, errors: [{ path: ['tags', '__proto__'] }] });
   });
 
   it('every exchange matched the OpenAPI document', () => {
