@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { configurationDifferences, ensuredTags } from '../../shared/domain/ensure-stream';
 import { BadRequestError, InconsistentStreamConfigurationError, MultipleStreamsReturnedError, StreamConflictError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
-import { deepEqual, mergeTags, parseTags, type Tags } from '../../shared/domain/stream-tags';
+import { deepEqual, matchesTags, mergeTags, parseTags, type Tags } from '../../shared/domain/stream-tags';
 import type { Clock, StreamRegistry } from '../../shared/ports';
 import type { HttpResult } from '../commons/http';
 import { jsonResponse } from '../commons/problem';
@@ -18,6 +20,8 @@ export interface EnsureDeps {
 
 /** A found stream whose tags another request changed meanwhile is read again this often. */
 const ATTEMPTS = 5;
+/** Ids of deleted streams with the same query tags are skipped this many times (`-2`, `-3`, …). */
+const GENERATIONS = 20;
 
 /**
  * `POST /v1/streams/ensure`, the datastream document's `ensure_stream`: the body is a definition, as
@@ -34,6 +38,29 @@ const ATTEMPTS = 5;
 export function makeEnsure(deps: EnsureDeps) {
   const { registry, clock } = deps;
 
+  /**
+   * Creates the stream under an id made from its name and its query tags (unless the request gave one), so
+   * that two requests ensuring the same new stream create one: the loser's create conflicts, and it reads
+   * the winner's stream by that id, strongly consistent, where the tag search (DynamoDB's index, eventually
+   * consistent in AWS) may not see it yet. An id a deleted stream held is never reused: the next one is tried.
+   */
+  async function createKeyed(body: unknown, wanted: Stream, idGiven: boolean, queryTags: Tags): Promise<HttpResult | Stream> {
+    if (idGiven) return deps.create(body, wanted);
+    const base = `${wanted.id.slice(0, wanted.id.lastIndexOf('-'))}-${createHash('sha256').update(canonicalize(queryTags)!).digest('hex').slice(0, 12)}`;
+    for (let n = 1; n <= GENERATIONS; n++) {
+      const id = n === 1 ? base : `${base}-${n}`;
+      try {
+        return await deps.create(body, { ...wanted, id });
+      } catch (err) {
+        // a device claim another stream holds is the client's conflict, not a race
+        if (!(err instanceof StreamConflictError) || err.issues.length > 0) throw err;
+        const found = await registry.get(id);
+        if (found && matchesTags(found.tags, queryTags)) return found;
+      }
+    }
+    throw new StreamConflictError(`The ids for these query tags (${base}, …-${GENERATIONS}) are all taken; give the stream an id.`);
+  }
+
   return async function ensure(raw: unknown): Promise<HttpResult> {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new BadRequestError('Invalid ensure request.', [{ path: [], message: 'the body must be a stream definition with queryTags' }]);
@@ -49,8 +76,9 @@ export function makeEnsure(deps: EnsureDeps) {
     for (let attempt = 1; ; attempt++) {
       const { streams } = await registry.list({ tagQuery: queryTags, limit: 2 });
       if (streams.length > 1) throw new MultipleStreamsReturnedError(streams.map((s) => s.id));
-      const existing = streams[0];
-      if (!existing) return deps.create(body, wanted);
+      const found = streams[0] ?? (await createKeyed(body, wanted, idGiven, queryTags));
+      if (!('id' in found)) return found;
+      const existing = found;
       const issues = configurationDifferences(existing, wanted, { idGiven });
       if (issues.length > 0) throw new InconsistentStreamConfigurationError(existing.id, issues);
       const tags = mergeTags(existing.tags, wanted.tags);

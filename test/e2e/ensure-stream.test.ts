@@ -86,6 +86,19 @@ describe('POST /v1/streams/ensure', () => {
     expect(proto.body).toMatchObject({ status: 400, errors: [{ path: ['tags', '__proto__'] }] });
   });
 
+  it('creates one stream when several requests ensure the same new one at once, and a new one after it is deleted', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => ensure({ race: 'one' }, { tags: { n: 1 } })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    const id = answers[0]!.body.id as string;
+    expect(id).toMatch(/^foobar-[0-9a-f]{12}$/);
+    expect((await local.api(`/v1/streams?tags=${encodeURIComponent('{"race":"one"}')}`)).body.streams).toHaveLength(1);
+    expect((await local.api(`/v1/streams/${id}`, { method: 'DELETE' })).status).toBe(204);
+    const again = await ensure({ race: 'one' });
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(`${id}-2`);
+  });
+
   it('every exchange matched the OpenAPI document', () => {
     expect(problems).toEqual([]);
   });
