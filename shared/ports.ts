@@ -10,6 +10,7 @@ import type { AlertAction } from './domain/alert-rules';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { BatchContent, Receipt, ReceiptKey } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
+import type { Tags } from './domain/stream-tags';
 import type { Datapoint } from './domain/validate-record';
 
 /** Reads the time; tests pass a fixed one. @example const clock: Clock = { now: () => Date.now() }; */
@@ -48,6 +49,20 @@ export interface PointStore {
   query(stream: Stream, q: DataQuery): Promise<Row[]>;
   /** The newest row of each series (each distinct combination of dimension values). */
   latest(stream: Stream, q: LatestQuery): Promise<Row[]>;
+}
+
+/**
+ * Removes a deleted stream's points (the datastream document's `delete_streams` deletes its datapoints).
+ * DuckDB drops them. Timestream has no delete: they stay until its retention drops them, and no read serves
+ * them meanwhile, since every read resolves its stream in the registry first, whose tombstone (`deletedAt`)
+ * answers 404 and keeps the id from ever being given again.
+ *
+ * @example
+ * const how = await points.eraseStream('freezers'); // 'erased' (DuckDB) | 'retained' (Timestream)
+ */
+export interface PointEraser {
+  /** Idempotent: erasing a stream with no points, or erased already, is no error. */
+  eraseStream(streamId: string): Promise<'erased' | 'retained'>;
 }
 
 /** What travels on the ingest queue: records of one stream, as received (validated again by the writer). */
@@ -205,6 +220,8 @@ export interface StreamStats {
   filteredCount: number;
   /** The latest invalid or refused records, newest first, with their reason (a record cut to 1 KiB comes back as text). */
   recentRejections: { at: string; reason: string; record?: unknown }[];
+  /** The time of the newest point stored or accepted with `checkTimestamp` (the document's `latest_datapoint`). */
+  newestPointAt?: string;
 }
 
 export interface StatsDelta {
@@ -219,10 +236,18 @@ export interface StatsDelta {
   filtered?: number;
   /** A few of the invalid or refused records with their reason (the counts above are exact). */
   samples: { reason: string; record?: unknown }[];
+  /** Epoch ms of the batch's newest point: the stream's newest moves to it if it is newer. */
+  newestPointAt?: number;
 }
 
+/** What `claimNewest` found: the claim taken (and the newest it replaced), or the newer point that holds it. */
+export type NewestClaim = { claimed: true; previous?: number } | { claimed: false; newest: number };
+
 export interface ListStreamsOptions {
+  /** String tags, each equal (`?tag.KEY=VALUE`). */
   tags?: Record<string, string>;
+  /** Tags of any JSON value, matched as the datastream document's `find_streams` does (`matchesTags`). */
+  tagQuery?: Tags;
   /** Only the streams of this vault. */
   vaultId?: string;
   limit?: number;
@@ -248,6 +273,13 @@ export interface StreamRegistry {
   delete(id: string): Promise<void>;
   addStats(streamId: string, delta: StatsDelta): Promise<void>;
   getStats(streamId: string, now: number): Promise<StreamStats>;
+  /**
+   * The document's `check_timestamp`, atomically: moves the stream's newest point time to `newest` unless a
+   * point newer than `oldest` is known (then `claimed: false` with its time). Equal times are allowed.
+   */
+  claimNewest(streamId: string, oldest: number, newest: number): Promise<NewestClaim>;
+  /** Undoes a claim whose records could not be queued: back to `previous`, unless another claim moved it since. */
+  releaseNewest(streamId: string, claimed: number, previous: number | undefined): Promise<void>;
 }
 
 export type Scope = 'admin' | `ingest:${string}` | `read:${string}`;

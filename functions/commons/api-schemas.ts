@@ -25,7 +25,14 @@ export const IssueSchema = z
 
 /** RFC 9457 problem details, as every refusal and failure is answered (`application/problem+json`). */
 export const ProblemSchema = z
-  .looseObject({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), errors: z.array(IssueSchema).optional() })
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().optional().meta({ description: 'On every answer of Tributary’s handlers (a proxy’s or the gateway’s own throttling may lack it). A stable name to match on: the datastream document’s exception names where it has one (`StreamNotFound`, `InconsistentStreamConfiguration`, `MultipleStreamsReturned`, `ReservedTagNameError`, `InvalidTimestamp`), else `InvalidRecords`, `BadRequest`, `Forbidden`, `StreamPaused`, …' }),
+    errors: z.array(IssueSchema).optional(),
+  })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details. `errors` lists each problem with its field path (and record index for ingest).' });
 
 /** A stream as the API shows it: the canonical definition plus its state and version; no password hash. */
@@ -38,7 +45,7 @@ export const StreamSchema = z
     schema: z.record(z.string(), FieldSpecSchema),
     timeField: z.string(),
     dimensions: z.array(z.string()),
-    tags: z.record(z.string(), z.string()),
+    tags: z.record(z.string(), z.unknown()).meta({ description: 'Any JSON value under each key.' }),
     validation: z.enum(['strict', 'lenient']),
     state: z.enum(['active', 'paused']),
     createdAt: Iso,
@@ -68,6 +75,7 @@ export const StreamStatusSchema = z
     streamId: z.string(),
     state: z.enum(['active', 'paused']),
     lastDataAt: Iso.optional(),
+    newestPointAt: Iso.optional().meta({ description: 'The time of the stream’s newest point, stored or accepted with `checkTimestamp` (the document’s latest_datapoint).' }),
     pointsTotal: z.number().int(),
     pointsToday: z.number().int(),
     invalidCount: z.number().int(),
@@ -82,6 +90,12 @@ export const StreamStatusSchema = z
     alerts: z.looseObject({ failedRules: z.array(z.looseObject({})) }).optional(),
   })
   .meta({ id: 'StreamStatus' });
+
+/** A stream's tags (`GET|PATCH|DELETE /v1/streams/{id}/tags`). */
+export const StreamTagsSchema = z.looseObject({ streamId: z.string(), tags: z.record(z.string(), z.unknown()) }).meta({ id: 'StreamTags' });
+
+/** `DELETE /v1/streams?tags=…`: the streams deleted, how their points went, whether others still match. */
+export const DeletedStreamsSchema = z.looseObject({ deleted: z.array(z.string()), points: z.enum(['erased', 'retained']).optional(), more: z.boolean() }).meta({ id: 'DeletedStreams' });
 
 export const NewTokenRequestSchema = z.object({ scope: z.enum(['read', 'ingest']).default('read'), label: z.string().optional() }).meta({ id: 'NewTokenRequest' });
 export const NewTokenSchema = z.looseObject({ streamId: z.string(), scope: z.string(), token: z.string() }).meta({ id: 'NewToken' });
@@ -121,6 +135,22 @@ export const UploadCreatedSchema = z
 export const UploadCompletedSchema = z
   .looseObject({ accepted: z.number().int(), parts: z.number().int(), checksum: z.string(), uploadId: z.string() })
   .meta({ id: 'UploadCompleted' });
+
+/** `POST /v1/streams/data`'s answer: one result per stream. */
+export const AppendResultsSchema = z
+  .looseObject({
+    results: z.array(
+      z.looseObject({
+        streamId: z.string(),
+        status: z.number().int(),
+        accepted: z.number().int().optional(),
+        filtered: z.number().int().optional(),
+        rejected: z.array(IssueSchema).optional(),
+        problem: ProblemSchema.optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'AppendResults' });
 
 const Value = z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObject({}), z.array(z.unknown())]);
 export const PointSchema = z
@@ -191,6 +221,7 @@ export const InfluxWriteErrorSchema = z
 const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).optional().meta({ description: `1 to ${max}; ${dflt} unless given` });
 
 export const ListStreamsQuerySchema = z.looseObject({
+  tags: z.string().optional().meta({ description: 'A JSON object of tags that must match, as the datastream document’s find_streams matches them: nested objects member by member, a value equal or an element of an array tag (`{"visualization":{"type":"line"}}`).' }),
   limit: Limit(1000, 100),
   cursor: z.string().optional(),
   vaultId: z.string().optional(),

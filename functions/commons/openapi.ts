@@ -1,7 +1,7 @@
 import { AnalyzeRequestSchema } from '../../shared/domain/analytics';
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { StreamInputSchema, StreamPatchSchema } from '../../shared/domain/stream-definition';
+import { STREAM_ID, StreamInputSchema, StreamPatchSchema } from '../../shared/domain/stream-definition';
 import {
   AlertIdParams,
   AlertPageSchema,
@@ -13,6 +13,8 @@ import {
   DataQuerySchema,
   IngestAcceptedSchema,
   IngestBodySchema,
+  AppendResultsSchema,
+  DeletedStreamsSchema,
   InfluxErrorSchema,
   InfluxWriteErrorSchema,
   InfluxQuerySchema,
@@ -30,12 +32,14 @@ import {
   StreamPageSchema,
   StreamSchema,
   StreamStatusSchema,
+  StreamTagsSchema,
   UploadCompletedSchema,
   UploadCreatedSchema,
   UploadParams,
   VerificationSchema,
 } from './api-schemas';
 import { MAX_UPLOAD_BYTES, UploadRequestSchema } from '../../shared/domain/file-uploads';
+import { TagsSchema } from '../../shared/domain/stream-tags';
 import { MAX_BODY_BYTES, MAX_RECORDS } from './body';
 import { INFLUX_ROUTES, ROUTES, routeKey, type Route } from './routes';
 
@@ -94,6 +98,32 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestParams: { query: ListStreamsQuerySchema },
     responses: { ...ok('200', 'A page of streams.', StreamPageSchema), '400': problem('A bad parameter.') },
   },
+  'DELETE /v1/streams': {
+    operationId: 'deleteStreams',
+    summary: 'Delete every stream the tags match, with its tokens and points (the document’s delete_streams)',
+    requestParams: { query: z.looseObject({ tags: z.string().optional().meta({ description: 'A JSON object of tags, matched as `GET /v1/streams?tags=` matches them.' }) }) },
+    responses: {
+      ...ok(
+        '200',
+        'The streams deleted (at most 1000: `more` when others match). `points`: `erased` (the local runtime) or `retained` (Timestream: kept until its retention drops them, never served).',
+        DeletedStreamsSchema,
+      ),
+      '400': problem('No tags, a bad parameter, or a key with `__` (`ReservedTagNameError`).'),
+    },
+  },
+  'POST /v1/streams/ensure': {
+    operationId: 'ensureStream',
+    summary: 'Get or create the stream `queryTags` identify (the document’s ensure_stream)',
+    description:
+      'The body is a definition as `POST /v1/streams` takes it plus `queryTags`. No stream matches them: it is created with its tags and the query tags (201, with its ingest token). One matches: its configuration (everything but tags) must equal the definition’s, its tags get the definition’s merged in (200). ',
+    requestBody: { required: true, ...json(z.looseObject({ queryTags: TagsSchema, name: z.string(), type: z.string(), schema: z.record(z.string(), z.unknown()) }).meta({ id: 'EnsureStream' })) },
+    responses: {
+      ...ok('200', 'The stream found, its tags merged.', StreamSchema),
+      ...ok('201', 'Created, as `POST /v1/streams` answers.', CreatedStreamSchema),
+      ...withBody,
+      '409': problem('The stream found has another configuration (`InconsistentStreamConfiguration`, each member in `errors`), several match (`MultipleStreamsReturned`), or a claim is taken.'),
+    },
+  },
   'GET /v1/streams/{id}': { operationId: 'getStream', requestParams: byId, responses: { ...ok('200', 'The stream.', StreamSchema), ...notFound } },
   'PATCH /v1/streams/{id}': {
     operationId: 'updateStream',
@@ -119,11 +149,26 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestBody: { required: true, ...json(ProcessorSchema) },
     responses: { ...ok('200', 'The changed stream.', StreamSchema), ...withBody, ...notFound },
   },
+  'GET /v1/streams/{id}/tags': { operationId: 'getTags', summary: 'The stream’s tags (the document’s get_tags)', requestParams: byId, responses: { ...ok('200', 'Its tags.', StreamTagsSchema), ...notFound } },
+  'PATCH /v1/streams/{id}/tags': {
+    operationId: 'updateTags',
+    summary: 'Merge tags into the stream’s (the document’s update_tags): objects member by member, other values replaced',
+    requestParams: byId,
+    requestBody: { required: true, ...json(TagsSchema) },
+    responses: { ...ok('200', 'The tags after the merge.', StreamTagsSchema), ...withBody, ...notFound },
+  },
+  'DELETE /v1/streams/{id}/tags': {
+    operationId: 'removeTags',
+    summary: 'Remove the tags `key` names (the document’s remove_tag), or every tag without `key` (clear_tags)',
+    requestParams: { ...byId, query: z.object({ key: z.string().optional().meta({ description: 'Comma-separated tag paths, nested keys joined by `/` (`andmore,visualization/hidden`).' }) }) },
+    responses: { ...ok('200', 'The tags left.', StreamTagsSchema), '400': problem('A bad parameter, or a reserved name (`ReservedTagNameError`).'), ...notFound },
+  },
   'POST /v1/streams/{id}/data': {
     operationId: 'ingest',
     summary: `Ingest one record or an array (at most ${MAX_RECORDS})`,
     requestParams: {
       ...byId,
+      query: z.object({ checkTimestamp: z.enum(['true', 'false']).optional().meta({ description: 'The document’s check_timestamp: `true` refuses the request (409 `InvalidTimestamp`, each record in `errors`) when a record is older than the stream’s newest point or than the record before it.' }) }),
       header: z.object({
         'Idempotency-Key': z.string().max(255).optional().meta({ description: 'Same key and body within the window: the first 202 again (`Idempotent-Replayed: true`), nothing stored twice.' }),
       }),
@@ -170,6 +215,26 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '404': problem('No such stream, or no such upload (never made, or expired after a day).'),
       '409': problem('The file was not PUT yet, or is not the one declared (size, SHA-256); the stream is paused; or another completion of it is in progress.'),
       '503': problem('A store or the queue is unavailable: retry after `Retry-After` seconds.'),
+    },
+  },
+  'POST /v1/streams/data': {
+    operationId: 'appendMultiple',
+    summary: 'Records of several streams in one request (the document’s append_multiple), each stream taken or refused on its own',
+    security: [{ bearer: [] }],
+    requestBody: {
+      required: true,
+      ...json(
+        z
+          .array(z.object({ streamId: z.string().regex(STREAM_ID), records: IngestBodySchema, checkTimestamp: z.boolean().optional() }))
+          .min(1)
+          .meta({ id: 'AppendMultiple', description: 'A stream named twice gets both entries’ records, in order; at most 100 streams and 10 000 records.' }),
+      ),
+    },
+    responses: {
+      ...ok('202', 'Every stream’s records queued; durable once answered.', AppendResultsSchema),
+      ...ok('207', 'Some streams refused: each result has its own `status` and `problem` (the others are queued and durable).', AppendResultsSchema),
+      ...withBody,
+      '429': problem('Back-pressure: nothing was taken; retry after `Retry-After` seconds.'),
     },
   },
   'POST /v1/streams/{id}/analyze': {

@@ -22,6 +22,8 @@ export interface Route {
 export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams', fn: 'streams', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/streams', fn: 'streams', scope: 'admin' },
+  { method: 'POST', path: '/v1/streams/ensure', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}', fn: 'streams', scope: 'read' },
   { method: 'PATCH', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },
   { method: 'DELETE', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },
@@ -31,10 +33,15 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/streams/{id}/schema.proto', fn: 'streams', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
+  { method: 'GET', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'read' },
+  { method: 'PATCH', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },
   // a file larger than a request may carry: its intent (answering a presigned PUT URL), then its completion
   { method: 'POST', path: '/v1/streams/{id}/uploads', fn: 'ingest', scope: 'ingest' },
   { method: 'POST', path: '/v1/streams/{id}/uploads/{uploadId}', fn: 'ingest', scope: 'ingest' },
+  // the document's append_multiple: the handler checks the ingest scope of each stream the body names
+  { method: 'POST', path: '/v1/streams/data', fn: 'ingest', scope: 'ingest-any' },
   // a webhook sender's URLs: signed requests carry no token, so the gateway lets them through and the
   // ingest function checks the signature (or an ingest token) itself, over the raw body
   { method: 'POST', path: '/v1/streams/{id}/webhook', fn: 'ingest', scope: 'public' },

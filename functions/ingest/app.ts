@@ -15,10 +15,17 @@ import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Lo
 import { noMeter, type Meter } from '../commons/meter';
 import { jsonResponse } from '../commons/problem';
 import { fileEvents, fileTooLarge } from './file-events';
+import { makeAppendMultiple } from './append-multiple';
+import { findRoute } from '../commons/routes';
+import { claimTimestamps, releaseClaims } from './timestamps';
+import { checkTimestampParam } from '../../shared/domain/check-timestamp';
 import { makeInfluxWrite } from './influx-write';
 import { bodyFingerprint, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency-key';
 import { makeUploads } from './uploads';
 import { makeWebhookIngest, WEBHOOK_BATCH_PATH, WEBHOOK_PATH } from './webhook';
+
+/** The document's `append_multiple`: records of several streams in one request. */
+export const APPEND_MULTIPLE_PATH = '/v1/streams/data';
 
 export interface IngestDeps {
   registry: StreamRegistry;
@@ -62,6 +69,7 @@ export function makeIngestHandler(deps: IngestDeps) {
   const meter = deps.meter ?? noMeter;
   const compiled = compiledStreams();
   const influxWrite = makeInfluxWrite({ registry, queue, clock, limits, compiled, meter });
+  const appendMultiple = makeAppendMultiple({ registry, queue, clock, limits, compiled, meter });
 
   /** `known`: the stream as the caller already read it (the webhook routes), so it is not read twice. */
   async function accept(event: HttpEvent, id: string, known?: Stream): Promise<HttpResult> {
@@ -72,6 +80,7 @@ export function makeIngestHandler(deps: IngestDeps) {
       if (stream.type === 'event_stream') return acceptFile(event, stream);
       recordsDecoder(header(event, 'content-type')); // a file for any other stream: the 415 every unknown type gets
     }
+    const check = checkTimestampParam(event.queryStringParameters?.checkTimestamp, ['checkTimestamp']);
     const decoded = await decodeRecords(event, { limits, stream: streamOnce });
     const { positions } = decoded;
     const stream = await streamOnce();
@@ -88,18 +97,24 @@ export function makeIngestHandler(deps: IngestDeps) {
     }
     const { records: accepted, whole } = admission;
     const attrs = stream.type === 'event_stream' ? eventAttributesOf(event, accepted, now) : undefined;
+    const claim = check ? await claimTimestamps(registry, stream, prepared.result.points, prepared.result.indexes, (issues) => atPositions(issues, positions)) : undefined;
     // the batch's own text is queued only when it is what is stored: valid throughout and not processed
-    await queue.send([
-      {
-        streamId: id,
-        receivedAt: now,
-        source: 'http',
-        records: accepted,
-        ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }),
-        ...(prepared.filtered > 0 && { filtered: prepared.filtered }),
-        ...(attrs && { event: attrs }),
-      },
-    ]);
+    await queue
+      .send([
+        {
+          streamId: id,
+          receivedAt: now,
+          source: 'http',
+          records: accepted,
+          ...(whole && !prepared.processed && json !== undefined && { recordsJson: json }),
+          ...(prepared.filtered > 0 && { filtered: prepared.filtered }),
+          ...(attrs && { event: attrs }),
+        },
+      ])
+      .catch(async (err: unknown) => {
+        await releaseClaims(registry, [claim]);
+        throw err;
+      });
     meter.count('AcceptedRecords', accepted.length, id);
     meter.count('RefusedRecords', prepared.records.length - accepted.length, id);
     return jsonResponse(202, { accepted: accepted.length, ...(prepared.filtered > 0 && { filtered: prepared.filtered }), ...(!whole && { rejected: atPositions(admission.issues, positions) }) });
@@ -177,6 +192,7 @@ export function makeIngestHandler(deps: IngestDeps) {
       if (!uploads) throw new BadRequestError('This deployment takes no uploads.');
       return event.routeKey.endsWith('/uploads') ? uploads.create(event) : uploads.complete(event, context);
     }
+    if (findRoute(event.routeKey)?.path === APPEND_MULTIPLE_PATH) return appendMultiple(event);
     if (event.routeKey.endsWith(WEBHOOK_PATH) || event.routeKey.endsWith(WEBHOOK_BATCH_PATH)) return webhook(event, context);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);

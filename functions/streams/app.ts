@@ -5,13 +5,17 @@ import { BadRequestError, StreamConflictError, StreamNotFoundError, type Issue }
 import { parseDefinition, parseDefinitionPatch, writtenPathOf } from '../../shared/domain/seed-dialect';
 import { parseProcessor } from '../../shared/domain/processor-dialect';
 import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
+import { parseTagQuery } from '../../shared/domain/stream-tags';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
 import { currentFailures } from '../../shared/domain/alert-evaluation';
 import { VaultIdSchema } from '../../shared/domain/stream-sections';
 import { hashPassword } from '../../shared/passwords';
 import { checkScript } from '../commons/js-sandbox';
 import { asPublished, createAnswer, statusAliases, webhookUrls } from './answers';
-import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { makeTagRoutes } from './tags';
+import { makeEnsure } from './ensure';
+import { makeDeleteStreams } from './delete-streams';
+import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PointEraser, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -41,6 +45,8 @@ export interface StreamsDeps {
   scheme?: 'https' | 'http';
   /** Who holds each MQTT username and device topic: a stream's device claims its own before the stream is written. */
   devices?: DeviceDirectory;
+  /** Where a deleted stream's points go (`PointEraser`): DuckDB erases them, Timestream keeps them until retention. */
+  points?: PointEraser;
   /** Whether this deployment holds subscriptions to other brokers (`subscription.ts`): the local runtime does, AWS does not. */
   subscriptions?: boolean;
 }
@@ -78,6 +84,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     if (!stream) throw new StreamNotFoundError(id);
     return stream;
   }
+
+  const tagRoutes = makeTagRoutes({ registry, clock, load });
 
   async function mint(streamId: string, scopes: Scope[], label?: string): Promise<string> {
     const token = newToken();
@@ -165,6 +173,39 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     }
   }
 
+  /**
+   * Deletes the stream (its registry tombstone makes it unreadable at once), its tokens, its device's claims,
+   * then its points. A stream deleted already is a 404, but its points are erased again: a delete that
+   * stopped half-way is finished by its retry.
+   */
+  async function deleteStream(id: string): Promise<'erased' | 'retained' | undefined> {
+    const gone = deps.devices && (await registry.get(id));
+    try {
+      await registry.delete(id);
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) await deps.points?.eraseStream(id);
+      throw err;
+    }
+    await tokens.deleteForStream(id);
+    if (gone) await deps.devices!.release(id, claimsOf(gone));
+    return deps.points?.eraseStream(id);
+  }
+
+  /** A definition parsed and checked as `POST /v1/streams` takes it, into the stream it creates. */
+  async function prepare(raw: unknown): Promise<{ stream: Stream; idGiven: boolean }> {
+    const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
+    const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
+    return { stream, idGiven: input.id !== undefined };
+  }
+
+  /** Stores a prepared stream and answers 201 with its ingest token, shown once. */
+  async function create(event: HttpEvent, raw: unknown, stream: Stream): Promise<HttpResult> {
+    await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
+    const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
+    const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
+    return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
+  }
+
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
     const stream = await load(id);
     if (stream.state === state) return jsonResponse(200, asPublished(stream));
@@ -183,34 +224,34 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/':
         if (route.method === 'POST') {
           const raw = await body(event);
-          const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
-          const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
-          await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
-          const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
-          const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
-          return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
+          return create(event, raw, (await prepare(raw)).stream);
+        } else if (route.method === 'DELETE') {
+          const params = event.queryStringParameters ?? {};
+          return makeDeleteStreams({ registry, deleteStream })({ tags: tagFilters(params), ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);
+          const tagQuery = params.tags === undefined ? undefined : parseTagQuery(params.tags, ['tags']);
           const limit = params.limit === undefined ? 100 : Number(params.limit);
           if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
             throw new BadRequestError('Invalid query parameters.', [{ path: ['limit'], message: 'must be an integer from 1 to 1000' }]);
           }
           const vault = params.vaultId === undefined ? undefined : VaultIdSchema.safeParse(params.vaultId);
           if (vault && !vault.success) throw new BadRequestError('Invalid query parameters.', [{ path: ['vaultId'], message: vault.error.issues[0]!.message }]);
-          const page = await registry.list({ tags, limit, ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
+          const page = await registry.list({ tags, limit, ...(tagQuery && { tagQuery }), ...(vault && { vaultId: vault.data }), ...(params.cursor && { cursor: params.cursor }) });
           return jsonResponse(200, { ...page, streams: page.streams.map(asPublished) });
         }
+      case '/ensure': {
+        const raw = await body(event);
+        return makeEnsure({ registry, clock, prepare, create: (def, stream) => create(event, def, stream) })(raw);
+      }
       case '/{id}':
         if (route.method === 'GET') {
           const stream = await load(id!);
           return jsonResponse(200, { ...asSeenBy(event, stream), ...webhookUrls(stream, `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`) });
         }
         if (route.method === 'DELETE') {
-          const gone = deps.devices && (await registry.get(id!));
-          await registry.delete(id!);
-          await tokens.deleteForStream(id!);
-          if (gone) await deps.devices!.release(id!, claimsOf(gone));
+          await deleteStream(id!);
           return { statusCode: 204 };
         } else {
           const current = await load(id!);
@@ -235,6 +276,10 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         await registry.update(next);
         return jsonResponse(200, asPublished(next));
       }
+      case '/{id}/tags':
+        if (route.method === 'GET') return tagRoutes.get(id!);
+        if (route.method === 'PATCH') return tagRoutes.update(id!, await body(event));
+        return tagRoutes.remove(id!, event.queryStringParameters ?? {});
       case '/{id}/pause':
         return setState(id!, 'paused');
       case '/{id}/resume':

@@ -3,6 +3,7 @@ import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { timestreamEraser } from '../../shared/aws/timestream-eraser';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { makeStreamsHandler } from './app';
@@ -24,6 +25,7 @@ export const handler = observe(
   log,
   signingSecrets,
   pullState,
+  points: timestreamEraser,
   ruleFailures: signingSecrets,
   devices: new DynamoDbDeviceClaims({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME, registry }),
   actions: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS, ticketSystems: Object.keys(config.TICKET_SYSTEMS), emailRecipients: config.EMAIL_FROM !== undefined },

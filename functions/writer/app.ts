@@ -180,7 +180,8 @@ export function makeWriter(deps: WriterDeps) {
       if (samples.length >= MAX_SAMPLES) break;
       samples.push({ reason: r.reason, record: points[r.index] });
     }
-    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples });
+    const newest = newestWritten(points, result.rejected);
+    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples, ...(newest !== undefined && { newestPointAt: newest }) });
     summary.written += result.written;
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;
@@ -236,4 +237,14 @@ export function makeWriter(deps: WriterDeps) {
       log.error('alert evaluation failed', { streamId: stream.id, error: (err as Error).name, reason: (err as Error).message });
     }
   }
+}
+
+/** The time of the newest point the store took, for the stream's newest (`check_timestamp`). */
+function newestWritten(points: readonly Datapoint[], rejected: readonly { index: number }[]): number | undefined {
+  const refused = new Set(rejected.map((r) => r.index));
+  let newest: number | undefined;
+  points.forEach((p, i) => {
+    if (!refused.has(i) && (newest === undefined || p.time > newest)) newest = p.time;
+  });
+  return newest;
 }

@@ -164,11 +164,11 @@ function linger(socket: Socket): void {
 export const edgeProblems = {
   busy: () =>
     problemResponse(
-      { type: 'about:blank', title: 'Service unavailable', status: 503, detail: `The server is reading as many request bodies as it can; retry in ${RETRY_AFTER_SECONDS} s.` },
+      { type: 'about:blank', title: 'Service unavailable', status: 503, detail: `The server is reading as many request bodies as it can; retry in ${RETRY_AFTER_SECONDS} s.`, code: 'ServiceUnavailable' },
       { 'retry-after': String(RETRY_AFTER_SECONDS) },
     ),
   idle: (ms: number) =>
-    problemResponse({ type: 'about:blank', title: 'Request timeout', status: 408, detail: `The body sent nothing for ${ms / 1000} s; the request was dropped.` }),
+    problemResponse({ type: 'about:blank', title: 'Request timeout', status: 408, detail: `The body sent nothing for ${ms / 1000} s; the request was dropped.`, code: 'RequestTimeout' }),
   /** With `fileStream`: a multipart file for that stream, pointed to its uploads, which take larger files. */
   tooLarge: (max: number, fileStream?: string) =>
     problemResponse({
@@ -176,6 +176,7 @@ export const edgeProblems = {
       title: 'Payload too large',
       status: 413,
       detail: fileStream === undefined ? `The body exceeds ${max} bytes; split it into several requests.` : fileTooLarge(fileStream, `The body exceeds the ${max} bytes a request may carry.`),
+      code: 'PayloadTooLarge',
     }),
 };
 
@@ -205,21 +206,21 @@ export function guardServer(server: Server, limits: EdgeLimits): void {
   });
 }
 
-function clientErrorAnswer(code: string | undefined, limits: EdgeLimits): { status: number; title: string; detail: string } | undefined {
+function clientErrorAnswer(code: string | undefined, limits: EdgeLimits): { status: number; title: string; detail: string; code: string } | undefined {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, title: 'Request header fields too large', detail: 'The request headers exceed 16 KiB; a bearer token is far shorter.' };
+      return { status: 431, title: 'Request header fields too large', detail: 'The request headers exceed 16 KiB; a bearer token is far shorter.', code: 'HeadersTooLarge' };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, title: 'Request timeout', detail: `The request did not arrive in time (headers within ${limits.headersTimeoutMs / 1000} s, the whole request within ${limits.requestTimeoutMs / 1000} s).` };
+      return { status: 408, title: 'Request timeout', detail: `The request did not arrive in time (headers within ${limits.headersTimeoutMs / 1000} s, the whole request within ${limits.requestTimeoutMs / 1000} s).`, code: 'RequestTimeout' };
     case 'ECONNRESET':
     case 'EPIPE':
       return undefined;
     default:
-      return { status: 400, title: 'Bad request', detail: 'The request is not valid HTTP/1.1.' };
+      return { status: 400, title: 'Bad request', detail: 'The request is not valid HTTP/1.1.', code: 'BadRequest' };
   }
 }
 
-function rawResponse(p: { status: number; title: string; detail: string }): string {
+function rawResponse(p: { status: number; title: string; detail: string; code: string }): string {
   const body = JSON.stringify({ type: 'about:blank', ...p });
   return [
     `HTTP/1.1 ${p.status} ${p.title}`,

@@ -59,21 +59,21 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
     // a refusal before the body is read closes the connection (when a body is on its way) instead of reading it
     const refuse = (result: HttpResult) => (length === 0 || expectsContinue ? send(res, result) : answerAndClose(req, res, result));
     const url = requestUrl(req.url);
-    if (!url) return refuse(problemResponse({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'The request target is not a path.' }));
+    if (!url) return refuse(problemResponse({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'The request target is not a path.', code: 'BadRequest' }));
     if (url.pathname === HEALTH_PATH && (method === 'GET' || method === 'HEAD')) {
       return refuse({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? '' : '{"status":"ok"}' });
     }
     const match = matchRoute(method, url.pathname);
     if (!('route' in match)) {
       const status = match.pathKnown ? 405 : 404;
-      return refuse(problemResponse({ type: 'about:blank', title: status === 405 ? 'Method not allowed' : 'Not found', status, detail: `${method} ${url.pathname} is not a route of this API.` }));
+      return refuse(problemResponse({ type: 'about:blank', title: status === 405 ? 'Method not allowed' : 'Not found', status, detail: `${method} ${url.pathname} is not a route of this API.`, code: status === 405 ? 'MethodNotAllowed' : 'RouteNotFound' }));
     }
     const key = routeKey(match.route);
     const decision = await deps.decide(req.headers.authorization, key, match.id, Object.fromEntries(url.searchParams));
     if (!decision.ok) {
       return refuse(
         problemResponse(
-          { type: 'about:blank', title: decision.status === 401 ? 'Unauthenticated' : 'Forbidden', status: decision.status, detail: decision.reason },
+          { type: 'about:blank', title: decision.status === 401 ? 'Unauthenticated' : 'Forbidden', status: decision.status, detail: decision.reason, code: decision.status === 401 ? 'Unauthenticated' : 'Forbidden' },
           decision.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
         ),
       );

@@ -20,9 +20,12 @@ import {
 } from '../domain/errors';
 import type { Stream } from '../domain/stream-definition';
 import { STREAM_ID } from '../domain/stream-names';
+export { SAMPLE_RECORD_BYTES } from './dynamodb-rejection-samples';
+import { matchesTags } from '../domain/stream-tags';
 import {
   type Clock,
   type ListStreamsOptions,
+  type NewestClaim,
   type StatsDelta,
   type StreamRegistry,
   type StreamStats,
@@ -31,6 +34,8 @@ import {
   type TokenStore,
 } from '../ports';
 import { callDynamo, checkTableOptions } from './dynamodb-call';
+import { decodeCursor, encodeCursor } from './dynamodb-stream-cursor';
+import { fromSample, type Sample, toSample } from './dynamodb-rejection-samples';
 import { DAY_COUNTER_TTL_DAYS, RECENT_REJECTIONS, TABLE_KEYS } from './dynamodb-table';
 
 /**
@@ -47,13 +52,6 @@ export interface DynamoDbRegistryOptions {
 }
 
 type Item = Record<string, AttributeValue>;
-interface Sample {
-  at: string;
-  reason: string;
-  record?: string;
-  recordTruncated?: boolean;
-}
-
 const { partitionKey: PK, sortKey: SK, index: GSI } = TABLE_KEYS;
 const STREAMS = 'STREAM';
 const streamKey = (id: string, sk: string): Item => ({ [PK]: { S: `STREAM#${id}` }, [SK]: { S: sk } });
@@ -61,19 +59,13 @@ const tokenKey = (hash: string): Item => ({ [PK]: { S: `TOKEN#${hash}` }, [SK]: 
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
-/**
- * A refused record is kept as JSON text cut to this many UTF-8 bytes; a cut one reads back as that text.
- *
- * @example
- * const { record } = stats.recentRejections[0]; // a string of at most SAMPLE_RECORD_BYTES bytes if it was cut
- */
-export const SAMPLE_RECORD_BYTES = 1024;
-const SAMPLE_REASON_CHARS = 512;
 /** DynamoDB items are capped at 400 KB; leave room for the other attributes. */
 const MAX_DEFINITION_BYTES = 350_000;
 const BATCH_WRITE_SIZE = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
 const DAY_MS = 86_400_000;
+/** On `STATS`: epoch ms of the stream's newest point, stored or accepted with `checkTimestamp`. */
+const NEWEST = 'newestPointAt';
 
 /**
  * `StreamRegistry` and `TokenStore` on one DynamoDB table (the key design of `dynamodb-table.ts`). The
@@ -161,7 +153,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
         KeyConditionExpression: '#gpk = :streams',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        Limit: filters.length ? Math.max(want, 100) : want,
+        Limit: filters.length || options.tagQuery ? Math.max(want, 100) : want,
         ...(filters.length && { FilterExpression: filters.join(' AND ') }),
         ...(startKey && { ExclusiveStartKey: startKey }),
       };
@@ -170,7 +162,9 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
         const id = item.id?.S;
         const definition = item.definition?.S;
         if (id === undefined || definition === undefined) continue;
-        streams.push(parseDefinition(id, definition));
+        const stream = parseDefinition(id, definition);
+        if (options.tagQuery && !matchesTags(stream.tags, options.tagQuery)) continue;
+        streams.push(stream);
         if (streams.length > limit) break;
       }
       startKey = page.LastEvaluatedKey;
@@ -265,7 +259,45 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       );
     }
     if (samples.length) updates.push(this.addSamples(streamId, at.toISOString(), samples));
+    if (delta.newestPointAt !== undefined) updates.push(this.updateNewest(streamId, 'SET #newest = :n', 'attribute_not_exists(#newest) OR #newest < :n', { ':n': delta.newestPointAt }));
     await settleAll(updates);
+  }
+
+  async claimNewest(streamId: string, oldest: number, newest: number): Promise<NewestClaim> {
+    const out = await this.updateNewest(streamId, 'SET #newest = :n', 'attribute_not_exists(#newest) OR #newest <= :oldest', { ':n': newest, ':oldest': oldest });
+    if (!out) return { claimed: false, newest: Number((await this.getItem(streamKey(streamId, 'STATS'), true))?.[NEWEST]?.N ?? oldest) };
+    const previous = out[NEWEST]?.N;
+    return previous === undefined ? { claimed: true } : { claimed: true, previous: Number(previous) };
+  }
+
+  async releaseNewest(streamId: string, claimed: number, previous: number | undefined): Promise<void> {
+    // another claim or a stored point that moved it since stays
+    await this.updateNewest(streamId, previous === undefined ? 'REMOVE #newest' : 'SET #newest = :n', '#newest = :claimed', { ':claimed': claimed, ...(previous !== undefined && { ':n': previous }) });
+  }
+
+  /**
+   * One conditional update of the stream's newest point time (`STATS`.`newestPointAt`, epoch ms): the old
+   * attributes, or `undefined` when the condition failed.
+   */
+  private async updateNewest(streamId: string, update: string, condition: string, values: Record<string, number>): Promise<Item | undefined> {
+    return callDynamo<Item | undefined>(
+      'UpdateItem',
+      async () =>
+        (
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: streamKey(streamId, 'STATS'),
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: { '#newest': NEWEST },
+              ExpressionAttributeValues: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { N: String(v) }])),
+              ReturnValues: 'UPDATED_OLD',
+            }),
+          )
+        ).Attributes ?? {},
+      async () => undefined,
+    );
   }
 
   async getStats(streamId: string, now: number): Promise<StreamStats> {
@@ -284,6 +316,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       rejectedCount: Number(s.rejectedCount ?? 0),
       filteredCount: Number(s.filteredCount ?? 0),
       recentRejections: samples.slice(0, RECENT_REJECTIONS).map(fromSample),
+      ...(typeof s[NEWEST] === 'number' && { newestPointAt: new Date(s[NEWEST]).toISOString() }),
     };
   }
 
@@ -438,7 +471,8 @@ function streamItem(stream: Stream): Item {
     id: { S: stream.id },
     definition: { S: definition },
     version: { N: String(stream.version) },
-    tags: { M: Object.fromEntries(Object.entries(stream.tags).map(([k, v]) => [k, { S: v }])) },
+    // the string tags, for `list`'s `tags` filter; JSON-valued ones are matched on the definition (`tagQuery`)
+    tags: { M: Object.fromEntries(Object.entries(stream.tags).flatMap(([k, v]) => (typeof v === 'string' ? [[k, { S: v }]] : []))) },
     ...(stream.vaultId !== undefined && { vaultId: { S: stream.vaultId } }),
     [GSI.partitionKey]: { S: STREAMS },
     [GSI.sortKey]: { S: stream.id },
@@ -458,60 +492,9 @@ function indexKey(id: string): Item {
   return { ...streamKey(id, 'META'), [GSI.partitionKey]: { S: STREAMS }, [GSI.sortKey]: { S: id } };
 }
 
-/** Opaque to clients: base64url of `{"id": <last stream of the page>}`. */
-function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify({ id }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  let id: unknown;
-  try {
-    id = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown }).id;
-  } catch {
-    id = undefined;
-  }
-  if (typeof id !== 'string' || !STREAM_ID.test(id)) {
-    throw new BadRequestError('Invalid query parameters.', [{ path: ['cursor'], message: 'is not a cursor returned by this API' }]);
-  }
-  return id;
-}
-
 /** `DAY#yyyy-mm-dd`, the UTC day of `at`. */
 function dayKey(at: number): string {
   return `DAY#${new Date(at).toISOString().slice(0, 10)}`;
-}
-
-function toSample(at: string, s: { reason: string; record?: unknown }): Sample {
-  const sample: Sample = { at, reason: s.reason.length > SAMPLE_REASON_CHARS ? `${s.reason.slice(0, SAMPLE_REASON_CHARS - 1)}…` : s.reason };
-  let json: string | undefined;
-  try {
-    json = s.record === undefined ? undefined : JSON.stringify(s.record);
-  } catch {
-    json = undefined; // a record JSON cannot hold (a cycle, a BigInt) is kept without its content
-  }
-  if (json === undefined) return sample;
-  const cut = truncateUtf8(json, SAMPLE_RECORD_BYTES);
-  return cut === json ? { ...sample, record: json } : { ...sample, record: cut, recordTruncated: true };
-}
-
-/** A whole record comes back as its value; a cut one as the text it was cut to. */
-function fromSample(s: Sample): StreamStats['recentRejections'][number] {
-  if (s.record === undefined) return { at: s.at, reason: s.reason };
-  if (s.recordTruncated) return { at: s.at, reason: s.reason, record: s.record };
-  try {
-    return { at: s.at, reason: s.reason, record: JSON.parse(s.record) };
-  } catch {
-    return { at: s.at, reason: s.reason, record: s.record };
-  }
-}
-
-/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character boundary. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  let end = maxBytes;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back off continuation bytes
-  return bytes.subarray(0, end).toString('utf8');
 }
 
 /** Runs every update to the end, then throws the first failure (so none is left running unobserved). */

@@ -13,7 +13,7 @@
  *
  * | pk / sk | attributes |
  * |---|---|
- * | `STREAM#<id>` / `META` (live) | `id` S, `definition` S (the `Stream` as JSON), `version` N, `tags` M of S, `gsi1pk` = `STREAM`, `gsi1sk` = `<id>` |
+ * | `STREAM#<id>` / `META` (live) | `id` S, `definition` S (the `Stream` as JSON), `version` N, `tags` M of S (the string tags, for `list`'s filter), `gsi1pk` = `STREAM`, `gsi1sk` = `<id>` |
  * | `STREAM#<id>` / `META` (tombstone) | `id` S, `deletedAt` S; no `definition`, no `gsi1*`: it drops out of the index |
  * | `STREAM#<id>` / `STATS` | `pointsTotal` N, `invalidCount` N, `rejectedCount` N, `lastDataAt` S (ISO) |
  * | `STREAM#<id>` / `DAY#<yyyy-mm-dd>` | `points` N, `expiresAt` N (end of that UTC day + `DAY_COUNTER_TTL_DAYS` days) |

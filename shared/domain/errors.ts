@@ -76,6 +76,50 @@ export class StreamConflictError extends TributaryError {
   }
 }
 
+/**
+ * More than one stream matches tags that should name one (the datastream document's `ensure_stream`):
+ * give more specific query tags. `streamIds` lists some of them.
+ */
+export class MultipleStreamsReturnedError extends TributaryError {
+  readonly code = 'stream.ambiguous';
+  constructor(readonly streamIds: string[]) {
+    super(`${streamIds.length} streams match these query tags (${streamIds.slice(0, 5).join(', ')}${streamIds.length > 5 ? ', …' : ''}); give tags that match one.`);
+  }
+}
+
+/** `ensure` found the stream, but its configuration differs from the one given: `issues` names each member. */
+export class InconsistentStreamConfigurationError extends TributaryError {
+  readonly code = 'stream.inconsistent_configuration';
+  constructor(
+    readonly streamId: string,
+    readonly issues: Issue[],
+  ) {
+    super(`Stream '${streamId}' exists with another configuration (${issues.map((i) => i.path.join('.')).join(', ')}); change it with PATCH, or ensure it as it is.`);
+  }
+}
+
+/** A tag name the datastream document reserves for stream settings, or a key with `__`. */
+export class ReservedTagNameError extends TributaryError {
+  readonly code = 'tag.reserved';
+  constructor(readonly issues: Issue[]) {
+    super(issues.length === 1 ? `Reserved tag name used: ${issues[0]!.path.join('.')}.` : `${issues.length} reserved tag names used: ${issues.map((i) => i.path.join('.')).join(', ')}.`);
+  }
+}
+
+/**
+ * A record asked to be checked (`checkTimestamp`) is older than the stream's newest point, or than the
+ * record before it: nothing of the request was taken.
+ */
+export class InvalidTimestampError extends TributaryError {
+  readonly code = 'timestamp.invalid';
+  constructor(
+    readonly streamId: string,
+    readonly issues: Issue[],
+  ) {
+    super(`${issues.length === 1 ? 'A record is' : `${issues.length} records are`} older than stream '${streamId}'s newest point; each must be equal or newer (first, ${issues[0]?.index === undefined ? '' : `record ${issues[0].index}: `}${issues[0]?.message ?? ''}).`);
+  }
+}
+
 /** A request with this `Idempotency-Key` is still being processed: retry once it has been answered. */
 export class IdempotencyKeyInFlightError extends TributaryError {
   readonly code = 'idempotency.in_flight';

@@ -4,6 +4,7 @@ import { BadRequestError, StreamConflictError, type Issue } from './errors';
 import { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues, type FieldType, type StreamType, type ValidationMode } from './stream-names';
 import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type DefaultQuery, type NamedAggregation } from './granularity';
 import { findUnsafeJson } from './json-safety';
+import { checkReservedTags, TagsSchema, type Tags } from './stream-tags';
 import { checkPipeline, PipelineSchema, type Pipeline } from './pipeline';
 import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-source';
 import { MqttFormatSchema, type MqttFormat } from './mqtt-format';
@@ -60,9 +61,8 @@ export const FieldSpecSchema = z
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;
 
 const FieldName = z.string().regex(FIELD_NAME, 'must start with a letter or _, then letters, digits or _, at most 60 characters');
-/** A tag key, in a definition and in a `?tag.KEY=VALUE` filter. */
-export const TAG_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
-const TagsSchema = z.record(z.string().regex(TAG_KEY, 'tag keys are 1-64 of A-Z a-z 0-9 _ . : -'), z.string().max(256));
+export { TAG_KEY } from './stream-tags';
+export type { Tags, TagValue } from './stream-tags';
 
 const CreateShape = z.strictObject({
   id: z.string().regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit').optional(),
@@ -147,7 +147,8 @@ export interface Stream {
   learnSchema?: true;
   timeField: string;
   dimensions: string[];
-  tags: Record<string, string>;
+  /** Any JSON value under each key (`stream-tags.ts`); never a reserved name. */
+  tags: Tags;
   validation: ValidationMode;
   /** Pull streams only: where and when records are pulled. */
   source?: PullSource;
@@ -237,6 +238,7 @@ function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string):
   // before zod, which drops a `__proto__` key unseen; a lone surrogate would not survive storage
   const unsafe = findUnsafeJson(body);
   if (unsafe) throw new BadRequestError(`Invalid ${what}.`, [unsafe]);
+  checkReservedTags((body as { tags?: unknown } | null)?.tags, ['tags']);
   const r = schema.safeParse(body);
   if (!r.success) throw new BadRequestError(`Invalid ${what}.`, toIssues(r.error));
   return r.data;

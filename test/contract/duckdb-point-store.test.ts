@@ -310,3 +310,24 @@ describe('DuckDbPointStore', () => {
     }
   });
 });
+
+describe('DuckDbPointStore.eraseStream', () => {
+  it('drops one stream’s points for good (after a reopen too), leaves the others, and may be repeated', async () => {
+    const file = await tempFile();
+    const other: Stream = { ...sensors, id: 'other-sensors' };
+    let store = await DuckDbPointStore.open(file);
+    await store.write(sensors, readings(sensors, 0, 40));
+    await store.write(other, readings(other, 0, 8));
+    expect(await store.eraseStream(sensors.id)).toBe('erased');
+    expect(await store.query(sensors, all(sensors))).toEqual([]);
+    expect(await store.latest(sensors, parseLatestQuery(sensors, {}))).toEqual([]);
+    expect(await store.query(other, all(other))).toHaveLength(8);
+    expect(await store.eraseStream(sensors.id)).toBe('erased');
+    expect(await store.eraseStream('never-written')).toBe('erased');
+    await store.close();
+    store = await DuckDbPointStore.open(file);
+    expect(await store.query(sensors, all(sensors))).toEqual([]);
+    expect(await store.query(other, all(other))).toHaveLength(8);
+    await store.close();
+  });
+});

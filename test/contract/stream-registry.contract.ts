@@ -91,6 +91,55 @@ export function streamRegistryContract(makeRegistry: () => Promise<RegistryUnder
       });
     });
 
+    describe('tags of any JSON value', () => {
+      it('keeps nested tags as given, and lists by a tagQuery as find_streams matches', async () => {
+        const { registry } = await makeRegistry();
+        const tags = { title: 'Stream 1', visualization: { type: 'line', value_downsamplers: ['mean', 'min'] }, n: 9, on: true, none: null };
+        await registry.create(aStream('json-1', { tags }));
+        await registry.create(aStream('json-2', { tags: { title: 'Stream 2', n: 9 } }));
+        expect((await registry.get('json-1'))!.tags).toEqual(tags);
+        const ids = async (tagQuery: Record<string, unknown>) => (await registry.list({ tagQuery: tagQuery as never })).streams.map((s) => s.id);
+        expect(await ids({ visualization: { value_downsamplers: 'mean' } })).toEqual(['json-1']);
+        expect(await ids({ n: 9 })).toEqual(['json-1', 'json-2']);
+        expect(await ids({ n: '9' })).toEqual([]);
+        // the string tags still filter as `?tag.KEY=VALUE`
+        expect((await registry.list({ tags: { title: 'Stream 2' } })).streams.map((s) => s.id)).toEqual(['json-2']);
+      });
+    });
+
+    describe('newest point (check_timestamp)', () => {
+      it('claims a range not older than the newest, refuses an older one with the newest it holds, and allows equal times', async () => {
+        const { registry } = await makeRegistry();
+        await registry.create(aStream('ordered'));
+        expect(await registry.claimNewest('ordered', T0, T0 + 2_000)).toEqual({ claimed: true });
+        expect(await registry.claimNewest('ordered', T0 + 1_000, T0 + 5_000)).toEqual({ claimed: false, newest: T0 + 2_000 });
+        expect(await registry.claimNewest('ordered', T0 + 2_000, T0 + 3_000)).toEqual({ claimed: true, previous: T0 + 2_000 });
+        expect((await registry.getStats('ordered', T0)).newestPointAt).toBe(new Date(T0 + 3_000).toISOString());
+      });
+
+      it('releases a claim back to the newest before it, unless another moved it since', async () => {
+        const { registry } = await makeRegistry();
+        await registry.create(aStream('released'));
+        await registry.claimNewest('released', T0, T0);
+        await registry.claimNewest('released', T0 + 1_000, T0 + 1_000);
+        await registry.releaseNewest('released', T0 + 1_000, T0);
+        expect((await registry.getStats('released', T0)).newestPointAt).toBe(new Date(T0).toISOString());
+        await registry.claimNewest('released', T0 + 4_000, T0 + 4_000);
+        await registry.releaseNewest('released', T0 + 1_000, T0);
+        expect((await registry.getStats('released', T0)).newestPointAt).toBe(new Date(T0 + 4_000).toISOString());
+      });
+
+      it('moves forward with the stored batches, never back', async () => {
+        const { registry } = await makeRegistry();
+        await registry.create(aStream('stored'));
+        expect((await registry.getStats('stored', T0)).newestPointAt).toBeUndefined();
+        await registry.addStats('stored', delta(T0, 1, { newestPointAt: T0 + 9_000 }));
+        await registry.addStats('stored', delta(T0, 1, { newestPointAt: T0 + 1_000 }));
+        expect((await registry.getStats('stored', T0)).newestPointAt).toBe(new Date(T0 + 9_000).toISOString());
+        expect(await registry.claimNewest('stored', T0 + 8_000, T0 + 10_000)).toEqual({ claimed: false, newest: T0 + 9_000 });
+      });
+    });
+
     describe('list', () => {
       it('pages through 30 streams 7 at a time, showing each exactly once', async () => {
         const { registry } = await makeRegistry();

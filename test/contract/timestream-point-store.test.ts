@@ -1,3 +1,4 @@
+import { timestreamEraser } from '../../shared/aws/timestream-eraser';
 import {
   type ColumnInfo,
   QueryCommand,
@@ -416,5 +417,11 @@ describe('timestreamPointStore (the functions’ factory)', () => {
     const clients = store as unknown as { writeClient: TimestreamWriteClient; queryClient: TimestreamQueryClient };
     expect(await clients.writeClient.config.maxAttempts()).toBe(1);
     expect(await clients.queryClient.config.maxAttempts()).toBe(3);
+  });
+});
+
+describe('timestreamEraser', () => {
+  it('retains a deleted stream’s points: Timestream has no delete, its retention drops them', async () => {
+    expect(await timestreamEraser.eraseStream('freezers')).toBe('retained');
   });
 });

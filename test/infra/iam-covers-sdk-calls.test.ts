@@ -161,9 +161,9 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'UpdateItemCommand',
-    sentFrom: ['DynamoDbRegistry.addStats'],
+    sentFrom: ['DynamoDbRegistry.addStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbRegistry.releaseNewest'],
     functions: ['query', 'authorizer', 'iot-authorizer'],
-    why: 'only the writer adds to stream counters',
+    why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp)',
   },
   {
     client: 'dynamodb',
@@ -182,7 +182,7 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'GetItemCommand',
-    sentFrom: [...REGISTRY_WRITES, 'DynamoDbRegistry.find', 'DynamoDbRegistry.get', 'DynamoDbRegistry.getStats', 'DynamoDbPullStateStore.get'],
+    sentFrom: [...REGISTRY_WRITES, 'DynamoDbRegistry.find', 'DynamoDbRegistry.get', 'DynamoDbRegistry.getStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbPullStateStore.get'],
     functions: ['pull-dispatcher'],
     why: 'the dispatcher lists streams (Query on gsi1) and reads pull states in batches (getMany: BatchGetItem)',
   },

@@ -5,9 +5,13 @@ import {
   ForbiddenError,
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
+  InconsistentStreamConfigurationError,
+  InvalidTimestampError,
+  MultipleStreamsReturnedError,
   PayloadTooLargeError,
   QueueUnavailableError,
   RecordValidationError,
+  ReservedTagNameError,
   StoreUnavailableError,
   StreamConflictError,
   StreamNotFoundError,
@@ -39,6 +43,10 @@ const family: [name: string, make: () => TributaryError, code: string, withCause
   ['QueueUnavailableError', () => new QueueUnavailableError('down'), 'queue.unavailable', () => new QueueUnavailableError('down', { cause })],
   ['UploadNotFoundError', () => new UploadNotFoundError('u1'), 'upload.not_found'],
   ['UploadIncompleteError', () => new UploadIncompleteError('not uploaded yet'), 'upload.incomplete', () => new UploadIncompleteError('not uploaded yet', { cause })],
+  ['MultipleStreamsReturnedError', () => new MultipleStreamsReturnedError(['a', 'b']), 'stream.ambiguous'],
+  ['InconsistentStreamConfigurationError', () => new InconsistentStreamConfigurationError('a', [{ path: ['type'], message: 'is iot_sensor' }]), 'stream.inconsistent_configuration'],
+  ['ReservedTagNameError', () => new ReservedTagNameError([{ path: ['tags', 'stream_id'], message: 'reserved' }]), 'tag.reserved'],
+  ['InvalidTimestampError', () => new InvalidTimestampError('a', [{ index: 0, path: ['timestamp'], message: 'older' }]), 'timestamp.invalid'],
 ];
 
 describe('the error family', () => {

@@ -6,9 +6,13 @@ import {
   ForbiddenError,
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
+  InconsistentStreamConfigurationError,
+  InvalidTimestampError,
+  MultipleStreamsReturnedError,
   PayloadTooLargeError,
   QueueUnavailableError,
   RecordValidationError,
+  ReservedTagNameError,
   StoreUnavailableError,
   StreamConflictError,
   StreamNotFoundError,
@@ -21,27 +25,38 @@ import {
 
 describe('toProblem', () => {
   it.each([
-    [new RecordValidationError([{ index: 0, path: ['t'], message: 'bad' }]), 400],
-    [new BadRequestError('bad'), 400],
-    [new UnauthenticatedError(), 401],
-    [new ForbiddenError('admin'), 403],
-    [new StreamNotFoundError('x'), 404],
-    [new UploadNotFoundError('u1'), 404],
-    [new UploadIncompleteError('not uploaded yet'), 409],
-    [new StreamPausedError('x'), 409],
-    [new StreamConflictError('taken'), 409],
-    [new IdempotencyKeyInFlightError('busy'), 409],
-    [new IdempotencyKeyReusedError('other body'), 422],
-    [new PayloadTooLargeError('big'), 413],
-    [new UnsupportedMediaTypeError('xml'), 415],
-    [new BackPressureError('full'), 429],
-    [new QueueUnavailableError('down'), 503],
-    [new StoreUnavailableError('down'), 503],
-  ])('maps %s to its status with a stable type', (err, status) => {
+    [new RecordValidationError([{ index: 0, path: ['t'], message: 'bad' }]), 400, 'InvalidRecords'],
+    [new BadRequestError('bad'), 400, 'BadRequest'],
+    [new ReservedTagNameError([{ path: ['tags', 'stream_id'], message: 'reserved' }]), 400, 'ReservedTagNameError'],
+    [new UnauthenticatedError(), 401, 'Unauthenticated'],
+    [new ForbiddenError('admin'), 403, 'Forbidden'],
+    [new StreamNotFoundError('x'), 404, 'StreamNotFound'],
+    [new UploadNotFoundError('u1'), 404, 'UploadNotFound'],
+    [new UploadIncompleteError('not uploaded yet'), 409, 'UploadIncomplete'],
+    [new StreamPausedError('x'), 409, 'StreamPaused'],
+    [new StreamConflictError('taken'), 409, 'StreamConflict'],
+    [new MultipleStreamsReturnedError(['a', 'b']), 409, 'MultipleStreamsReturned'],
+    [new InconsistentStreamConfigurationError('a', [{ path: ['type'], message: 'is iot_sensor' }]), 409, 'InconsistentStreamConfiguration'],
+    [new InvalidTimestampError('a', [{ index: 1, path: ['timestamp'], message: 'older' }]), 409, 'InvalidTimestamp'],
+    [new IdempotencyKeyInFlightError('busy'), 409, 'IdempotencyKeyInFlight'],
+    [new IdempotencyKeyReusedError('other body'), 422, 'IdempotencyKeyReused'],
+    [new PayloadTooLargeError('big'), 413, 'PayloadTooLarge'],
+    [new UnsupportedMediaTypeError('xml'), 415, 'UnsupportedMediaType'],
+    [new BackPressureError('full'), 429, 'BackPressure'],
+    [new QueueUnavailableError('down'), 503, 'QueueUnavailable'],
+    [new StoreUnavailableError('down'), 503, 'StoreUnavailable'],
+  ])('maps %s to its status, a stable type and its code', (err, status, code) => {
     const { problem } = toProblem(err);
     expect(problem.status).toBe(status);
     expect(problem.type).toBe(`https://tributary.dev/problems/${err.code.replace(/\./g, '-')}`);
+    expect(problem.code).toBe(code);
     expect(problem.detail).toBe(err.message);
+  });
+
+  it('lists the issues of every error that carries them', () => {
+    const issues = [{ index: 2, path: ['timestamp'], message: 'is older than 2000-01-03T12:00:00.000Z' }];
+    expect(toProblem(new InvalidTimestampError('a', issues)).problem.errors).toEqual(issues);
+    expect(toProblem(new InconsistentStreamConfigurationError('a', [{ path: ['schema'], message: 'differs' }])).problem.errors).toEqual([{ path: ['schema'], message: 'differs' }]);
   });
 
   it('lists validation issues with index and path', () => {
@@ -60,6 +75,7 @@ describe('toProblem', () => {
     const { problem, internal } = toProblem(new TypeError('secret connection string postgres://u:p@h'));
     expect(internal).toBe(true);
     expect(problem.status).toBe(500);
+    expect(problem.code).toBe('InternalError');
     expect(JSON.stringify(problem)).not.toContain('postgres');
   });
 });

@@ -23,6 +23,11 @@ import type {
   StreamPage,
   StreamStatus,
   StreamUpdate,
+  AppendEntry,
+  AppendResults,
+  DeletedStreams,
+  StreamTags,
+  Tags,
   UploadCompleted,
   UploadCreated,
   Verification,
@@ -42,6 +47,8 @@ export interface IngestOptions {
   idempotencyKey?: string;
   /** An event stream's request: metadata kept with every event (`x-flowcore-metadata-json`), and its times. */
   event?: EventHeaders;
+  /** The document's `check_timestamp`: refuse (409 `InvalidTimestamp`) records older than the stream's newest point. */
+  checkTimestamp?: boolean;
 }
 
 /** What the Flowcore ingestion document sends in headers: metadata (TTL, archive), event and valid time. */
@@ -204,10 +211,11 @@ export class StreamsApi {
     return this.#send({ method: 'POST', path: '/v1/streams', body: json(definition) });
   }
 
-  /** One page of streams; `tags` must all match. */
-  list(options: { tags?: Record<string, string>; limit?: number; cursor?: string; vaultId?: string } = {}): Promise<StreamPage> {
+  /** One page of streams; `tags` (string tags) and `match` (the document's `find_streams`: nested JSON values) must all match. */
+  list(options: { tags?: Record<string, string>; match?: Tags; limit?: number; cursor?: string; vaultId?: string } = {}): Promise<StreamPage> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(options.tags ?? {})) q.set(`tag.${k}`, v);
+    if (options.match) q.set('tags', JSON.stringify(options.match));
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     if (options.cursor) q.set('cursor', options.cursor);
     if (options.vaultId) q.set('vaultId', options.vaultId);
@@ -215,7 +223,7 @@ export class StreamsApi {
   }
 
   /** Every stream, page after page. */
-  async *listAll(options: { tags?: Record<string, string>; vaultId?: string } = {}): AsyncGenerator<Stream> {
+  async *listAll(options: { tags?: Record<string, string>; match?: Tags; vaultId?: string } = {}): AsyncGenerator<Stream> {
     let cursor: string | undefined;
     do {
       const page = await this.list({ ...options, limit: 1000, ...(cursor && { cursor }) });
@@ -226,6 +234,48 @@ export class StreamsApi {
 
   get(id: string): Promise<Stream> {
     return this.#send({ method: 'GET', path: streamPath(id) });
+  }
+
+  /**
+   * The document's `ensure_stream`: the stream `queryTags` identify, created from `definition` (with its
+   * `ingestToken`) when none has them; a 409 `InconsistentStreamConfiguration` when one has another configuration.
+   */
+  ensure(queryTags: Tags, definition: StreamDefinition): Promise<Stream | CreatedStream> {
+    return this.#send({ method: 'POST', path: '/v1/streams/ensure', body: json({ ...definition, queryTags }) });
+  }
+
+  /** The document's `get_tags`. */
+  async getTags(id: string): Promise<Tags> {
+    return (await this.#send<StreamTags>({ method: 'GET', path: streamPath(id, '/tags') })).tags;
+  }
+
+  /** The document's `update_tags`: merged into the stream's, objects member by member; the tags after. */
+  async updateTags(id: string, tags: Tags): Promise<Tags> {
+    return (await this.#send<StreamTags>({ method: 'PATCH', path: streamPath(id, '/tags'), body: json(tags), repeatable: true })).tags;
+  }
+
+  /** The document's `remove_tag`: each path a key, or nested keys (`['visualization', 'hidden']`); the tags after. */
+  async removeTags(id: string, paths: (string | string[])[]): Promise<Tags> {
+    const key = paths.map((p) => (Array.isArray(p) ? p.join('/') : p)).join(',');
+    return (await this.#send<StreamTags>({ method: 'DELETE', path: streamPath(id, '/tags'), query: new URLSearchParams({ key }), repeatable: true })).tags;
+  }
+
+  /** The document's `clear_tags`. */
+  async clearTags(id: string): Promise<void> {
+    await this.#send({ method: 'DELETE', path: streamPath(id, '/tags'), repeatable: true });
+  }
+
+  /** The document's `delete_streams(query_tags)`: every stream the tags match, with its points (1000 a call: see `more`). */
+  deleteMatching(match: Tags): Promise<DeletedStreams> {
+    return this.#send({ method: 'DELETE', path: '/v1/streams', query: new URLSearchParams({ tags: JSON.stringify(match) }), repeatable: true });
+  }
+
+  /**
+   * The document's `append_multiple`: several streams' records in one request, each stream taken or refused
+   * on its own (`results`). Not retried: records without a time would be stored again.
+   */
+  appendMultiple(entries: AppendEntry[], options: { token?: string } = {}): Promise<AppendResults> {
+    return this.#send({ method: 'POST', path: '/v1/streams/data', body: json(entries), token: options.token });
   }
 
   update(id: string, patch: StreamUpdate): Promise<Stream> {
@@ -270,7 +320,8 @@ export class StreamsApi {
   /** A JSON body already serialized (one record or an array), sent as `ingest` sends it. */
   ingestText(id: string, body: string, options: IngestOptions = {}): Promise<IngestAccepted> {
     const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
-    return this.#send({ method: 'POST', path: streamPath(id, '/data'), body, token: options.token, headers: { 'idempotency-key': key, ...eventHeaders(options.event) }, repeatable: true });
+    const query = options.checkTimestamp ? new URLSearchParams({ checkTimestamp: 'true' }) : undefined;
+    return this.#send({ method: 'POST', path: streamPath(id, '/data'), body, token: options.token, query, headers: { 'idempotency-key': key, ...eventHeaders(options.event) }, repeatable: true });
   }
 
   /**

@@ -26,6 +26,13 @@ export type ReceiptPage = z.infer<typeof S.ReceiptPageSchema>;
 export type Verification = z.infer<typeof S.VerificationSchema>;
 export type UploadCreated = z.infer<typeof S.UploadCreatedSchema>;
 export type UploadCompleted = z.infer<typeof S.UploadCompletedSchema>;
+export type StreamTags = z.infer<typeof S.StreamTagsSchema>;
+export type DeletedStreams = z.infer<typeof S.DeletedStreamsSchema>;
+export type AppendResults = z.infer<typeof S.AppendResultsSchema>;
+/** Tags: any JSON value under each key. */
+export type Tags = Record<string, unknown>;
+/** One entry of `appendMultiple`: a stream's records. */
+export type AppendEntry = { streamId: string; records: Record<string, unknown> | Record<string, unknown>[]; checkTimestamp?: boolean };
 
 /** A canonical definition (what `POST /v1/streams` validates), or one in the Data Streams document's dialect. */
 export type StreamDefinition = z.input<typeof StreamInputSchema> | { name: string; type: string; schema: Record<string, unknown>; [key: string]: unknown };

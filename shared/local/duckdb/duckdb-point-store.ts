@@ -6,7 +6,7 @@ import type { DataQuery, LatestQuery, Row } from '../../domain/query';
 import { slidingRowsProblem } from '../../domain/query-window';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';
 import type { Datapoint } from '../../domain/validate-record';
-import type { PointStore, WriteResult } from '../../ports';
+import type { PointEraser, PointStore, WriteResult } from '../../ports';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
@@ -49,7 +49,7 @@ import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
  * const rows = await store.query(stream, parseDataQuery(stream, { granularity: '1h' }, Date.now()));
  * await store.close();
  */
-export class DuckDbPointStore implements PointStore {
+export class DuckDbPointStore implements PointStore, PointEraser {
   private readonly tables = new Map<string, Table>();
   private writeTail: Promise<unknown> = Promise.resolve();
   private readonly idleReaders: DuckDBConnection[] = [];
@@ -186,6 +186,25 @@ export class DuckDbPointStore implements PointStore {
       if (sids.push(sid) > MAX_SERIES_LIST) return undefined;
     }
     return sids;
+  }
+
+  /** Drops the stream's tables, in one transaction after the writes before it. */
+  async eraseStream(streamId: string): Promise<'erased'> {
+    this.assertOpen();
+    return this.exclusive(async () => {
+      try {
+        await this.writer.run('BEGIN TRANSACTION');
+        await this.writer.run(`DROP TABLE IF EXISTS ${pointsTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${seriesTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${stageTable(streamId)}`);
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => {});
+        throw unavailable(`erase stream '${streamId}'`, err);
+      }
+      this.tables.delete(streamId);
+      return 'erased' as const;
+    });
   }
 
   /** Waits for running writes and reads, then closes the database (DuckDB checkpoints on close). */
