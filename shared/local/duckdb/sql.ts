@@ -123,6 +123,25 @@ export function aggregateColumns(sql: Sql, stream: Stream, table: Table, q: Data
   return q.fields.flatMap((f, i) => q.downsamplers.flatMap((d, j) => aggregateExprs(stream, table, f, d, origin).map((e, k) => `${e} AS "a${i}_${j}${k ? `_${k}` : ''}"`)));
 }
 
+
+/**
+ * What a downsampled select (bins or windows) is built of besides its time column: whether it joins the
+ * series table (for groupBy or dimension filters), the groupBy and aggregate columns, the group keys, and the
+ * cursor's test on the outer rows (`g."$bin"` then the keys).
+ *
+ * @example
+ * const { join, groups, aggregates, keyExprs, outer } = groupedParts(sql, stream, table, q, sids);
+ */
+export function groupedParts(sql: Sql, stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined) {
+  const keyExprs = q.groupBy.map((_, i) => `g."g${i}"`);
+  return {
+    join: q.groupBy.length > 0 || (sids === undefined && Object.keys(q.filters).length > 0),
+    groups: q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`),
+    aggregates: aggregateColumns(sql, stream, table, q),
+    keyExprs,
+    outer: q.after ? afterConditions(sql, 'g."$bin"', keyExprs, q.after, q.order) : [],
+  };
+}
 /** A downsampled query: one row per bin (and `groupBy` value), aggregates named `a<field>_<downsampler>`. */
 export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined): Sql {
   const sql = new Sql();
@@ -135,11 +154,7 @@ export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids:
     const start = Math.floor(q.after.time / q.binMs) * q.binMs;
     where.push(q.order === 'asc' ? `${TIME} >= ${sql.param(start, BIGINT)}` : `${TIME} < ${sql.param(start + q.binMs, BIGINT)}`);
   }
-  const join = q.groupBy.length > 0 || (sids === undefined && Object.keys(q.filters).length > 0);
-  const groups = q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`);
-  const aggregates = aggregateColumns(sql, stream, table, q);
-  const keyExprs = q.groupBy.map((_, i) => `g."g${i}"`);
-  const outer = q.after ? afterConditions(sql, 'g."$bin"', keyExprs, q.after, q.order) : [];
+  const { join, groups, aggregates, keyExprs, outer } = groupedParts(sql, stream, table, q, sids);
   sql.text = `SELECT g.* FROM (
       SELECT ${binExpr} AS "$bin"${groups.map((g) => `, ${g}`).join('')}${aggregates.map((a) => `, ${a}`).join('')}
       FROM ${table.points} AS p${join ? ` JOIN ${table.series} AS s ON s."$series" = p."$series"` : ''}
