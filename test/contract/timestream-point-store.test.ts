@@ -23,6 +23,7 @@ import { StoreUnavailableError } from '../../shared/domain/errors';
 import { parseDataQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
 import type { Datapoint } from '../../shared/domain/validate-record';
+import { col, describeAnswer, NULL, v } from '../fixtures/timestream-answers';
 
 // Request and response shapes follow the Timestream API reference: WriteRecords (CommonAttributes,
 // Records, RejectedRecordsException.RejectedRecords[{RecordIndex, Reason, ExistingVersion}]) and Query
@@ -254,15 +255,7 @@ describe('TimestreamPointStore.write: failures', () => {
 
 // ---- queries ----------------------------------------------------------------------------------------------
 
-const col = (Name: string, ScalarType: string): ColumnInfo => ({ Name, Type: { ScalarType: ScalarType as 'VARCHAR' } });
-const v = (ScalarValue: string) => ({ ScalarValue });
-const NULL = { NullValue: true };
-
-const DESCRIBE: QueryCommandOutput = {
-  $metadata: {},
-  QueryId: 'describe-1',
-  ColumnInfo: [col('Column', 'VARCHAR'), col('Type', 'VARCHAR'), col('Timestream attribute type', 'VARCHAR')],
-  Rows: [
+const DESCRIBE = describeAnswer([
     ['deviceId', 'varchar', 'DIMENSION'],
     ['site', 'varchar', 'DIMENSION'],
     ['stream_id', 'varchar', 'DIMENSION'],
@@ -272,8 +265,7 @@ const DESCRIBE: QueryCommandOutput = {
     ['count__bigint', 'bigint', 'MULTI'],
     ['status__varchar', 'varchar', 'MULTI'],
     ['servicedAt__timestamp', 'timestamp', 'MULTI'],
-  ].map((cells) => ({ Data: cells.map(v) })),
-};
+]);
 
 /** Answers DESCRIBE from the table above and every other query with `pages`, keyed by NextToken. */
 function answer(pages: Record<string, Omit<QueryCommandOutput, '$metadata' | 'QueryId'>>) {

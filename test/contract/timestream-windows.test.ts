@@ -6,6 +6,7 @@ import { TimestreamPointStore } from '../../shared/aws/timestream-point-store';
 import { buildSlidingQuery } from '../../shared/aws/timestream-window-sql';
 import { parseDataQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
+import { col, describeAnswer, NULL, v } from '../fixtures/timestream-answers';
 
 // Windows on the Timestream store: the SQL the builder sends for each window kind, and the rows the store reads
 // back from Query answers shaped as its API reference gives them (ColumnInfo[{Name, Type: {ScalarType}}],
@@ -35,15 +36,7 @@ const queryClient = new TimestreamQueryClient({ region: 'eu-west-1' });
 const mocked = mockClient(queryClient);
 const store = () => new TimestreamPointStore({ writeClient: new TimestreamWriteClient({ region: 'eu-west-1' }), queryClient, database: 'tributary', table: 'datapoints', clock: { now: () => NOW } });
 
-const col = (Name: string, ScalarType: string): ColumnInfo => ({ Name, Type: { ScalarType: ScalarType as 'VARCHAR' } });
-const v = (ScalarValue: string) => ({ ScalarValue });
-const NULL = { NullValue: true };
-
-const DESCRIBE: QueryCommandOutput = {
-  $metadata: {},
-  QueryId: 'describe-1',
-  ColumnInfo: [col('Column', 'VARCHAR'), col('Type', 'VARCHAR'), col('Timestream attribute type', 'VARCHAR')],
-  Rows: [
+const DESCRIBE = describeAnswer([
     ['device', 'varchar', 'DIMENSION'],
     ['site', 'varchar', 'DIMENSION'],
     ['stream_id', 'varchar', 'DIMENSION'],
@@ -51,8 +44,7 @@ const DESCRIBE: QueryCommandOutput = {
     ['time', 'timestamp', 'TIMESTAMP'],
     ['y__double', 'double', 'MULTI'],
     ['n__bigint', 'bigint', 'MULTI'],
-  ].map((cells) => ({ Data: cells.map(v) })),
-};
+]);
 
 function answer(ColumnInfo: ColumnInfo[], rows: ({ ScalarValue: string } | { NullValue: boolean })[][]) {
   mocked.on(QueryCommand).callsFake((input: QueryCommandInput) =>

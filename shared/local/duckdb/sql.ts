@@ -125,22 +125,30 @@ export function aggregateColumns(sql: Sql, stream: Stream, table: Table, q: Data
 
 
 /**
- * What a downsampled select (bins or windows) is built of besides its time column: whether it joins the
- * series table (for groupBy or dimension filters), the groupBy and aggregate columns, the group keys, and the
- * cursor's test on the outer rows (`g."$bin"` then the keys).
+ * A downsampled select (UTC bins, or sliding windows through `cross`): each row a `bin` with its groupBy
+ * values and aggregates, the series table joined only for groupBy or dimension filters, the cursor tested on
+ * the outer rows (`g."$bin"` then the group keys), ordered and limited.
  *
  * @example
- * const { join, groups, aggregates, keyExprs, outer } = groupedParts(sql, stream, table, q, sids);
+ * return groupedSelect(sql, stream, table, q, sids, { bin: binExpr, where });
  */
-export function groupedParts(sql: Sql, stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined) {
+export function groupedSelect(sql: Sql, stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined, shape: { bin: string; where: string[]; cross?: string }): Sql {
+  const join = q.groupBy.length > 0 || (sids === undefined && Object.keys(q.filters).length > 0);
+  const groups = q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`);
+  const aggregates = aggregateColumns(sql, stream, table, q);
   const keyExprs = q.groupBy.map((_, i) => `g."g${i}"`);
-  return {
-    join: q.groupBy.length > 0 || (sids === undefined && Object.keys(q.filters).length > 0),
-    groups: q.groupBy.map((g, i) => `${dimExpr(table, g)} AS "g${i}"`),
-    aggregates: aggregateColumns(sql, stream, table, q),
-    keyExprs,
-    outer: q.after ? afterConditions(sql, 'g."$bin"', keyExprs, q.after, q.order) : [],
-  };
+  const outer = q.after ? afterConditions(sql, 'g."$bin"', keyExprs, q.after, q.order) : [];
+  sql.text = `SELECT g.* FROM (
+      SELECT ${shape.bin} AS "$bin"${groups.map((g) => `, ${g}`).join('')}${aggregates.map((a) => `, ${a}`).join('')}
+      FROM ${table.points} AS p${join ? ` JOIN ${table.series} AS s ON s."$series" = p."$series"` : ''}${shape.cross ? `
+      CROSS JOIN ${shape.cross}` : ''}
+      WHERE ${shape.where.join(' AND ')}
+      GROUP BY ALL
+    ) AS g
+    ${outer.length ? `WHERE ${outer.join(' AND ')}` : ''}
+    ORDER BY ${orderBy(['g."$bin"', ...keyExprs], q.order)}
+    LIMIT ${sql.param(q.limit, BIGINT)}`;
+  return sql;
 }
 /** A downsampled query: one row per bin (and `groupBy` value), aggregates named `a<field>_<downsampler>`. */
 export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined): Sql {
@@ -154,17 +162,7 @@ export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids:
     const start = Math.floor(q.after.time / q.binMs) * q.binMs;
     where.push(q.order === 'asc' ? `${TIME} >= ${sql.param(start, BIGINT)}` : `${TIME} < ${sql.param(start + q.binMs, BIGINT)}`);
   }
-  const { join, groups, aggregates, keyExprs, outer } = groupedParts(sql, stream, table, q, sids);
-  sql.text = `SELECT g.* FROM (
-      SELECT ${binExpr} AS "$bin"${groups.map((g) => `, ${g}`).join('')}${aggregates.map((a) => `, ${a}`).join('')}
-      FROM ${table.points} AS p${join ? ` JOIN ${table.series} AS s ON s."$series" = p."$series"` : ''}
-      WHERE ${where.join(' AND ')}
-      GROUP BY ALL
-    ) AS g
-    ${outer.length ? `WHERE ${outer.join(' AND ')}` : ''}
-    ORDER BY ${orderBy(['g."$bin"', ...keyExprs], q.order)}
-    LIMIT ${sql.param(q.limit, BIGINT)}`;
-  return sql;
+  return groupedSelect(sql, stream, table, q, sids, { bin: binExpr, where });
 }
 
 /**

@@ -5,7 +5,7 @@
 import { BIGINT } from '@duckdb/node-api';
 import type { DataQuery } from '../../domain/query';
 import type { Stream } from '../../domain/stream-definition';
-import { afterConditions, aggregateColumns, dimExpr, groupedParts, orderBy, seriesConditions, Sql, TIME } from './sql';
+import { afterConditions, aggregateColumns, dimExpr, groupedSelect, orderBy, seriesConditions, Sql, TIME } from './sql';
 import type { Table } from './tables';
 
 /** The step bin a time falls in; `//` truncates toward zero, so times before 1970 take the floor. */
@@ -36,18 +36,7 @@ export function slidingSql(stream: Stream, table: Table, q: DataQuery, sids: num
     // windows after the cursor's hold only points at or after its start; windows before it, points before its end
     where.push(q.order === 'asc' ? `${TIME} >= ${sql.param(q.after.time, BIGINT)}` : `${TIME} < ${sql.param(q.after.time + window.sizeMs, BIGINT)}`);
   }
-  const { join, groups, aggregates, keyExprs, outer } = groupedParts(sql, stream, table, q, sids);
-  sql.text = `SELECT g.* FROM (
-      SELECT ${startExpr} AS "$bin"${groups.map((g) => `, ${g}`).join('')}${aggregates.map((a) => `, ${a}`).join('')}
-      FROM ${table.points} AS p${join ? ` JOIN ${table.series} AS s ON s."$series" = p."$series"` : ''}
-      CROSS JOIN range(0, ${overlap}) AS w("i")
-      WHERE ${where.join(' AND ')}
-      GROUP BY ALL
-    ) AS g
-    ${outer.length ? `WHERE ${outer.join(' AND ')}` : ''}
-    ORDER BY ${orderBy(['g."$bin"', ...keyExprs], q.order)}
-    LIMIT ${sql.param(q.limit, BIGINT)}`;
-  return sql;
+  return groupedSelect(sql, stream, table, q, sids, { bin: startExpr, where, cross: `range(0, ${overlap}) AS w("i")` });
 }
 
 /**
