@@ -19,7 +19,7 @@ import { S3UploadStore } from '../../shared/aws/s3-upload-store';
 import { sweepUploads } from '../../shared/aws/s3-upload-sweep';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
-import { startS3 } from '../../shared/local/s3-server';
+import { startLocalS3 } from './local-s3';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
@@ -123,7 +123,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         return duckdb;
       }),
       // S3's stand-in for the cold tier of event streams' events, on files in the data dir
-      startS3({ directory: join(config.dataDir, 's3'), buckets: [EVENTS_BUCKET] }).then((s3) => {
+      startLocalS3(config.dataDir, [EVENTS_BUCKET]).then((s3) => {
         closers.push(() => s3.close());
         return s3;
       }),

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startedForSuite } from '../fixtures/lifecycle';
 import { openApiConformance } from '../fixtures/openapi-conformance';
@@ -61,6 +64,30 @@ async function waitForEvents(id: string, count: number): Promise<any[]> {
 }
 
 describe('presigned uploads on the local runtime', () => {
+  it('keeps an upload URL working across a restart on the same data dir (the local S3 keeps its port)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tributary-upload-restart-'));
+    let rt = await startLocal({ dataDir });
+    try {
+      const stream = await rt.createStream({ name: `Scans ${Math.random()}`, type: 'event_stream', schema: { scanner: { type: 'string' } } });
+      const file = randomBytes(700 * 1024);
+      const res = await fetch(`${rt.base}/v1/streams/${stream.id}/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stream.ingestToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ fileName: 'scan.tif', fileSize: file.length, checksum: sha256(file), type: 'image/tiff' }),
+      });
+      const upload = (await res.json()) as { uploadUrl: string; headers: Record<string, string>; completeUrl: string };
+      await rt.close();
+      rt = await startLocal({ dataDir });
+      expect(await put(upload, file)).toEqual({ status: 200, code: null });
+      const done = await fetch(`${rt.base}${new URL(upload.completeUrl).pathname}`, { method: 'POST', headers: { authorization: `Bearer ${stream.ingestToken}` } });
+      expect(done.status).toBe(202);
+      expect(await done.json()).toMatchObject({ parts: 2, checksum: sha256(file) });
+    } finally {
+      await rt.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('turns a 12 MB file into 24 part events that the document’s snippet rebuilds identically', async () => {
     const { id, ingestToken } = await eventStream();
     const file = randomBytes(12 * 1024 * 1024);
