@@ -221,6 +221,11 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     operationId: 'appendMultiple',
     summary: 'Records of several streams in one request (the document’s append_multiple), each stream taken or refused on its own',
     security: [{ bearer: [] }],
+    requestParams: {
+      header: z.object({
+        'Idempotency-Key': z.string().max(255).optional().meta({ description: 'Same key, body and token within the window: the first answer again (`Idempotent-Replayed: true`), nothing stored twice.' }),
+      }),
+    },
     requestBody: {
       required: true,
       ...json(
@@ -234,6 +239,8 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       ...ok('202', 'Every stream’s records queued; durable once answered.', AppendResultsSchema),
       ...ok('207', 'Some streams refused: each result has its own `status` and `problem` (the others are queued and durable).', AppendResultsSchema),
       ...withBody,
+      '409': problem('A request with this Idempotency-Key is in progress.'),
+      '422': problem('The Idempotency-Key was used with another body.'),
       '429': problem('Back-pressure: nothing was taken; retry after `Retry-After` seconds.'),
     },
   },

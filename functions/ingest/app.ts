@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
@@ -6,7 +6,7 @@ import { BadRequestError, PayloadTooLargeError, RecordValidationError, StreamNot
 import { EVENT_HEADERS, eventAttributes, storedEvents, typedRecords, type EventAttributes } from '../../shared/domain/events';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IdempotencyStore, IngestQueue, PartStore, SecretSource, StreamRegistry, TokenStore, UploadStore } from '../../shared/ports';
-import { requireScope } from '../commons/auth';
+import { callerScopes, requireScope } from '../commons/auth';
 import { DEFAULT_LIMITS, type BodyLimits } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { atPositions, decodeRecords, recordsDecoder } from '../commons/formats/decode-records';
@@ -192,19 +192,32 @@ export function makeIngestHandler(deps: IngestDeps) {
       if (!uploads) throw new BadRequestError('This deployment takes no uploads.');
       return event.routeKey.endsWith('/uploads') ? uploads.create(event) : uploads.complete(event, context);
     }
-    if (findRoute(event.routeKey)?.path === APPEND_MULTIPLE_PATH) return appendMultiple(event);
+    if (findRoute(event.routeKey)?.path === APPEND_MULTIPLE_PATH) {
+      // keyed per caller (its scopes): another token's request under the same key is another request
+      const scopes = [...(callerScopes(event) ?? [])].sort().join(',');
+      return keyed(event, context, `streams-data:${createHash('sha256').update(scopes).digest('hex').slice(0, 32)}`, () => appendMultiple(event));
+    }
     if (event.routeKey.endsWith(WEBHOOK_PATH) || event.routeKey.endsWith(WEBHOOK_BATCH_PATH)) return webhook(event, context);
     const id = pathId(event);
     requireScope(event, `ingest:${id}`);
-    const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
+    idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase())); // a malformed key is a 400 first
     // an unsupported type or coding is refused before a key is claimed
     if (!isFile(event)) recordsDecoder(header(event, 'content-type'));
     contentCodings(header(event, 'content-encoding'));
-    if (key === undefined) return accept(event, id);
+    return keyed(event, context, id, () => accept(event, id));
+  }
+
+  /**
+   * A request under its `Idempotency-Key`, when it has one: answered once within `scope` (a stream, or a
+   * caller of the multi-stream route), the first answer again for a retry with the same body.
+   */
+  async function keyed(event: HttpEvent, context: Context, scope: string, run: () => Promise<HttpResult>): Promise<HttpResult> {
+    const key = idempotencyKeyOf(header(event, IDEMPOTENCY_KEY_HEADER.toLowerCase()));
+    if (key === undefined) return run();
     // the claim holds while this invocation may still run: past it, a retry may take the key over
     const holdMs = Math.max(1_000, context.getRemainingTimeInMillis());
-    const outcome = await idempotency.once({ scope: id, key, fingerprint: bodyFingerprint(event) }, () => accept(event, id), { holdMs });
-    if (!outcome.recorded) log.error('idempotency key not recorded', { requestId: context.awsRequestId, streamId: id });
+    const outcome = await idempotency.once({ scope, key, fingerprint: bodyFingerprint(event) }, run, { holdMs });
+    if (!outcome.recorded) log.error('idempotency key not recorded', { requestId: context.awsRequestId, scope });
     return outcome.replayed ? { ...outcome.value, headers: { ...outcome.value.headers, [REPLAYED_HEADER]: 'true' } } : outcome.value;
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../functions/commons/openapi';
 import { openApiConformance } from '../fixtures/openapi-conformance';
-import { startLocal, type Local } from './harness';
+import { ADMIN, startLocal, type Local } from './harness';
 
 /**
  * The datastream document's `append_multiple` (`POST /v1/streams/data`) and `check_timestamp`
@@ -36,6 +36,31 @@ describe('append_multiple and check_timestamp on the local runtime', () => {
     const foo = await local.waitForPoints('foo', all, (p) => p.length === 100);
     expect(foo.map((p) => p.values.value)).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
     await local.waitForPoints('foo2', all, (p) => p.length === 100);
+  });
+
+  it('answers a retry under the same Idempotency-Key from the first time, storing nothing again, and per token', async () => {
+    const a = await local.createStream({ id: 'multi-keyed', name: 'keyed', type: 'iot_sensor', schema });
+    // records without a time get their arrival time: a retry stored again would be new points
+    const body = JSON.stringify([{ streamId: 'multi-keyed', records: { value: 1 } }]);
+    const send = (key: string, token: string, text = body) =>
+      fetch(`${local.base}/v1/streams/data`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key }, body: text });
+    const first = await send('k-1', a.ingestToken);
+    expect(first.status).toBe(202);
+    const again = await send('k-1', a.ingestToken);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await first.json());
+    expect((await send('k-1', a.ingestToken, JSON.stringify([{ streamId: 'multi-keyed', records: { value: 3 } }]))).status).toBe(422);
+    // the same key from another caller is its own request
+    const admin = await send('k-1', ADMIN);
+    expect(admin.status).toBe(202);
+    expect(admin.headers.get('idempotent-replayed')).toBeNull();
+    const now = Date.now();
+    // one point per request taken: the first and the admin's, not the replay
+    const stored = await local.waitForPoints('multi-keyed', `start=${now - 600_000}&end=${now + 60_000}&limit=1000`, (p) => p.length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await local.api(`/v1/streams/multi-keyed/data?start=${now - 600_000}&end=${now + 60_000}&limit=1000`)).body.points).toHaveLength(stored.length);
+    expect(stored).toHaveLength(2);
   });
 
   it('takes or refuses each stream on its own: invalid, unknown, paused and out of scope ones get their problem, the others are stored (207)', async () => {

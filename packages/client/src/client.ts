@@ -272,10 +272,12 @@ export class StreamsApi {
 
   /**
    * The document's `append_multiple`: several streams' records in one request, each stream taken or refused
-   * on its own (`results`). Not retried: records without a time would be stored again.
+   * on its own (`results`), with an `Idempotency-Key` kept across its retries, so a retried request is
+   * stored once.
    */
-  appendMultiple(entries: AppendEntry[], options: { token?: string } = {}): Promise<AppendResults> {
-    return this.#send({ method: 'POST', path: '/v1/streams/data', body: json(entries), token: options.token });
+  appendMultiple(entries: AppendEntry[], options: { token?: string; idempotencyKey?: string } = {}): Promise<AppendResults> {
+    const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    return this.#send({ method: 'POST', path: '/v1/streams/data', body: json(entries), token: options.token, headers: { 'idempotency-key': key }, repeatable: true });
   }
 
   update(id: string, patch: StreamUpdate): Promise<Stream> {
