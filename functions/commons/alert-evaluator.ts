@@ -15,7 +15,7 @@ import {
   type SeriesState,
   type Transition,
 } from '../../shared/domain/alert-evaluation';
-import { baselineRules, parseDuration, windowMs, type AlertRule, type BaselineCondition } from '../../shared/domain/alert-rules';
+import { baselineRules, parseDuration, windowMs, zscoreRules, type AlertRule, type BaselineCondition, type ZScoreCondition } from '../../shared/domain/alert-rules';
 import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { measureFields } from '../../shared/domain/stream-names';
@@ -82,13 +82,14 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     if (rules.length === 0 || points.length === 0) return;
     const series = groupBySeries(stream, points);
     const touched = { rules: rules.map((r) => r.name), series: series.map((s) => s.key) };
-    const [states, windows, baselines] = await Promise.all([
+    const [states, windows, baselines, ranges] = await Promise.all([
       statesOf(stream.id, touched),
       windowAggregates(stream, windowRules(rules), series),
       baselineThresholds(stream, baselineRules(rules), series),
+      zscoreRanges(stream, zscoreRules(rules), series),
     ]);
     for (const [rule, bySeries] of baselines) windows.set(rule, bySeries);
-    const { transitions, failures } = await evaluateRules({ rules, series, states, windows, now: clock.now(), expressions });
+    const { transitions, failures } = await evaluateRules({ rules, series, states, windows, ranges, now: clock.now(), expressions });
     await Promise.all([apply(stream, transitions), ...failures.map((f) => fail(stream, f.rule, f.reason))]);
   }
 
@@ -162,47 +163,78 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
   }
 
   /**
-   * One downsampled query per baseline rule over the batch's series: each series' mean of the field over the
-   * rule's history before the batch (hourly or daily means weighted by their counts), as `factor × mean + offset`.
+   * Each series' moments of `field` over the `span` before the batch, from one downsampled query over the
+   * batch's series (days of history by day, shorter ones by hour: a few rows per series whatever the span):
+   * how many points, their sum and their sum of squares (from each bin's count, mean and sample stddev).
    */
-  async function baselineThresholds(stream: Stream, rules: (AlertRule & { when: BaselineCondition })[], series: SeriesPoints[]): Promise<Map<string, Map<string, number>>> {
-    const out = new Map<string, Map<string, number>>();
-    if (rules.length === 0) return out;
+  async function historyMoments(stream: Stream, field: string, span: number, series: SeriesPoints[]): Promise<Map<string, { n: number; sum: number; squares: number }>> {
     const end = Math.min(...series.map((s) => s.points[0]!.time));
     const filters: Record<string, string[]> = {};
     for (const d of stream.dimensions) filters[d] = [...new Set(series.map((s) => s.dimensions[d] ?? ''))];
+    const daily = span >= 2 * DAY_MS;
+    const q: DataQuery = {
+      start: end - span,
+      end,
+      fields: [field],
+      granularity: daily ? '1d' : '1h',
+      binMs: daily ? DAY_MS : HOUR_MS,
+      downsamplers: ['mean', 'count', 'stddev'],
+      filters,
+      keyDimensions: [...stream.dimensions],
+      groupBy: [...stream.dimensions],
+      limit: MAX_LIMIT,
+      order: 'asc',
+    };
+    const moments = new Map<string, { n: number; sum: number; squares: number }>();
+    for (const row of await store.query(stream, q)) {
+      const a = row.values[field];
+      if (a === null || typeof a !== 'object') continue;
+      const { mean, count, stddev } = a as { mean?: unknown; count?: unknown; stddev?: unknown };
+      if (typeof mean !== 'number' || typeof count !== 'number' || count === 0) continue;
+      const key = seriesKey(stream.dimensions, row.dimensions);
+      const m = moments.get(key) ?? { n: 0, sum: 0, squares: 0 };
+      // a bin's sum of squares: (n - 1) s² + n μ² (one point: no spread of its own)
+      const s2 = typeof stddev === 'number' && count > 1 ? stddev * stddev : 0;
+      m.n += count;
+      m.sum += mean * count;
+      m.squares += (count - 1) * s2 + count * mean * mean;
+      moments.set(key, m);
+    }
+    return moments;
+  }
+
+  /** Per baseline rule and series: `factor × mean + offset` of the field over the rule's history before the batch. */
+  async function baselineThresholds(stream: Stream, rules: (AlertRule & { when: BaselineCondition })[], series: SeriesPoints[]): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>();
+    if (rules.length === 0) return out;
     await Promise.all(
       rules.map(async (rule) => {
         const c = rule.when;
-        const span = parseDuration(c.baseline.over)!;
-        // a few rows per series whatever the span: days of history by day, shorter ones by hour
-        const daily = span >= 2 * DAY_MS;
-        const q: DataQuery = {
-          start: end - span,
-          end,
-          fields: [c.field],
-          granularity: daily ? '1d' : '1h',
-          binMs: daily ? DAY_MS : HOUR_MS,
-          downsamplers: ['mean', 'count'],
-          filters,
-          keyDimensions: [...stream.dimensions],
-          groupBy: [...stream.dimensions],
-          limit: MAX_LIMIT,
-          order: 'asc',
-        };
-        const sums = new Map<string, { sum: number; count: number }>();
-        for (const row of await store.query(stream, q)) {
-          const a = row.values[c.field];
-          if (a === null || typeof a !== 'object') continue;
-          const { mean, count } = a as { mean?: unknown; count?: unknown };
-          if (typeof mean !== 'number' || typeof count !== 'number' || count === 0) continue;
-          const key = seriesKey(stream.dimensions, row.dimensions);
-          const acc = sums.get(key) ?? { sum: 0, count: 0 };
-          acc.sum += mean * count;
-          acc.count += count;
-          sums.set(key, acc);
+        const moments = await historyMoments(stream, c.field, parseDuration(c.baseline.over)!, series);
+        out.set(rule.name, new Map([...moments].map(([key, { sum, n }]) => [key, c.baseline.factor * (sum / n) + c.baseline.offset])));
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Per z-score rule and series: the values within `value` sample standard deviations of the history's mean
+   * (`[mean - z·s, mean + z·s]`); a series with fewer than two points of history, or none apart, has none.
+   */
+  async function zscoreRanges(stream: Stream, rules: (AlertRule & { when: ZScoreCondition })[], series: SeriesPoints[]): Promise<Map<string, Map<string, readonly [number, number]>>> {
+    const out = new Map<string, Map<string, readonly [number, number]>>();
+    await Promise.all(
+      rules.map(async (rule) => {
+        const c = rule.when;
+        const ranges = new Map<string, readonly [number, number]>();
+        for (const [key, { n, sum, squares }] of await historyMoments(stream, c.field, parseDuration(c.zscore.over)!, series)) {
+          if (n < 2) continue;
+          const mean = sum / n;
+          const sd = Math.sqrt(Math.max(0, (squares - n * mean * mean) / (n - 1)));
+          if (!(sd > 0)) continue;
+          ranges.set(key, [mean - c.value * sd, mean + c.value * sd]);
         }
-        out.set(rule.name, new Map([...sums].map(([key, { sum, count }]) => [key, c.baseline.factor * (sum / count) + c.baseline.offset])));
+        out.set(rule.name, ranges);
       }),
     );
     return out;

@@ -261,6 +261,8 @@ export interface BatchInput {
    * Baseline rules: the same, the threshold the series' history gives (missing: no history yet).
    */
   windows: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Z-score rules: by rule name, then series key, the range of values within the rule's z of the history's mean. */
+  ranges?: ReadonlyMap<string, ReadonlyMap<string, readonly [number, number]>>;
   now: number;
   /** How expression rules are run (their budget, clock and yields). */
   expressions?: ExpressionRunOptions;
@@ -329,7 +331,13 @@ export async function evaluateRules(input: BatchInput): Promise<{ transitions: T
       for (const s of input.series) {
         const state = input.states.get(stateKey(rule.name, s.key));
         const found =
-          windowMs(c) !== undefined ? windowEvaluation(rule, s, input.windows) : 'baseline' in c ? await baselineEvaluation(rule, s, input.windows) : await pointEvaluation(c, s, run);
+          windowMs(c) !== undefined
+            ? windowEvaluation(rule, s, input.windows)
+            : 'baseline' in c
+              ? await baselineEvaluation(rule, s, input.windows)
+              : 'zscore' in c
+                ? await zscoreEvaluation(rule, s, input.ranges)
+                : await pointEvaluation(c, s, run);
         if (!found) continue;
         const fired = found.breach !== undefined && mayFire(rule, state, input.now);
         if (fired) out.push({ kind: 'fire', rule, series: s.key, dimensions: s.dimensions, breach: found.breach! });
@@ -381,6 +389,14 @@ async function baselineEvaluation(rule: AlertRule, s: SeriesPoints, thresholds: 
   const value = thresholds.get(rule.name)?.get(s.key);
   if (!('baseline' in c) || value === undefined) return undefined;
   return pointEvaluation({ field: c.field, op: c.op, value }, s, undefined);
+}
+
+/** A z-score rule: each point against the range its series' history allows (no spread yet: nothing to say). */
+async function zscoreEvaluation(rule: AlertRule, s: SeriesPoints, ranges: BatchInput['ranges']): Promise<Finding | undefined> {
+  const c = rule.when;
+  const range = ranges?.get(rule.name)?.get(s.key);
+  if (!('zscore' in c) || range === undefined) return undefined;
+  return pointEvaluation({ field: c.field, outside: [range[0], range[1]] }, s, undefined);
 }
 
 function windowEvaluation(rule: AlertRule, s: SeriesPoints, windows: BatchInput['windows']): Finding | undefined {

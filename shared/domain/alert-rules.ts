@@ -72,13 +72,26 @@ const BaselineSchema = z.strictObject({
   offset: finite.default(0),
 });
 const BaselineThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), baseline: BaselineSchema });
+export const DEFAULT_ZSCORE_OVER = '1h';
+/**
+ * An anomaly: a point whose absolute z-score against its series' history (mean and sample standard deviation
+ * over the `over` before the batch) passes `value`, `zscore(field) over 1h > 3`. A series with fewer than two
+ * points of history, or with no spread in them, has no z-score yet and does not fire.
+ */
+const ZScoreSchema = z.strictObject({
+  field: FieldRef,
+  op: z.literal('>'),
+  value: finite.refine((v) => v > 0, 'must be above 0 (a number of standard deviations)'),
+  zscore: z.strictObject({ over: durationUpTo(MAX_BASELINE_MS).default(DEFAULT_ZSCORE_OVER) }),
+});
 const ExpressionSchema = z.strictObject({ expression: z.string().min(1).max(2048) });
 const SilenceSchema = z.strictObject({ noDataFor: durationUpTo(MAX_WINDOW_MS) });
 
-const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ExpressionSchema, SilenceSchema]);
+const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ZScoreSchema, ExpressionSchema, SilenceSchema]);
 export type Condition = z.output<typeof ConditionObject>;
 export type ThresholdCondition = z.output<typeof ThresholdSchema>;
 export type BaselineCondition = z.output<typeof BaselineThresholdSchema>;
+export type ZScoreCondition = z.output<typeof ZScoreSchema>;
 export type RangeCondition = z.output<typeof RangeSchema>;
 export type ExpressionCondition = z.output<typeof ExpressionSchema>;
 export type SilenceCondition = z.output<typeof SilenceSchema>;
@@ -88,6 +101,7 @@ const SUBJECT = `(?:(avg|min|max|count)\\(\\s*(\\w+)\\s*\\)\\s+over\\s+(\\d+[smh
 const THRESHOLD_TEXT = new RegExp(`^\\s*${SUBJECT}\\s*(>=|<=|==|!=|>|<)\\s*${NUM}\\s*$`);
 const RANGE_TEXT = new RegExp(`^\\s*${SUBJECT}\\s+outside(?:_range)?\\s*\\[\\s*${NUM}\\s*,\\s*${NUM}\\s*\\]\\s*$`);
 const SILENCE_TEXT = /^\s*no\s+data\s+for\s+(\d+[smhd])\s*$/i;
+const ZSCORE_TEXT = new RegExp(`^\\s*zscore\\(\\s*(\\w+)\\s*\\)\\s+over\\s+(\\d+[smhd])\\s*>\\s*${NUM}\\s*$`);
 
 /**
  * The object a condition string stands for, or `undefined` if the text is not one of the forms.
@@ -99,6 +113,8 @@ const SILENCE_TEXT = /^\s*no\s+data\s+for\s+(\d+[smhd])\s*$/i;
 export function parseConditionText(text: string): Condition | undefined {
   const silence = SILENCE_TEXT.exec(text);
   if (silence) return { noDataFor: silence[1]! };
+  const z = ZSCORE_TEXT.exec(text);
+  if (z) return { field: z[1]!, op: '>', value: Number(z[3]), zscore: { over: z[2]! } };
   const subject = (m: RegExpExecArray) => ({
     field: (m[4] ?? m[2])!,
     ...(m[1] && { window: { agg: m[1] as WindowAggregate, over: m[3]! } }),
@@ -116,7 +132,7 @@ const ConditionSchema = z.union([
     if (!parsed) {
       ctx.addIssue({
         code: 'custom',
-        message: "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value' or 'no data for 10m'",
+        message: "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value', 'zscore(field) over 1h > 3' or 'no data for 10m'",
       });
       return z.NEVER;
     }
@@ -238,10 +254,11 @@ export function legacyThresholdRules(thresholds: AlertThresholds): AlertRule[] {
  * @example
  * conditionKind({ noDataFor: '10m' }); // 'silence'
  */
-export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'expression' | 'silence' {
+export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'zscore' | 'expression' | 'silence' {
   if ('noDataFor' in c) return 'silence';
   if ('expression' in c) return 'expression';
   if ('baseline' in c) return 'baseline';
+  if ('zscore' in c) return 'zscore';
   return 'outside' in c ? 'outside_range' : 'threshold';
 }
 
@@ -263,6 +280,16 @@ export function windowMs(c: Condition): number | undefined {
  */
 export function baselineRules(rules: readonly AlertRule[]): (AlertRule & { when: BaselineCondition })[] {
   return rules.filter((r): r is AlertRule & { when: BaselineCondition } => 'baseline' in r.when);
+}
+
+/**
+ * The rules that flag anomalies by z-score (`zscore`).
+ *
+ * @example
+ * zscoreRules(stream.alerts ?? []); // the rules the evaluator reads a mean and spread for
+ */
+export function zscoreRules(rules: readonly AlertRule[]): (AlertRule & { when: ZScoreCondition })[] {
+  return rules.filter((r): r is AlertRule & { when: ZScoreCondition } => 'zscore' in r.when);
 }
 
 /** What the checks need of a schema: each field's type (a `Stream['schema']` fits). */

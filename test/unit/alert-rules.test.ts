@@ -43,6 +43,8 @@ describe('alert rules on the stream definition', () => {
     expect(parseConditionText('avg(temperature) over 5m > 30')).toEqual({ field: 'temperature', op: '>', value: 30, window: { agg: 'avg', over: '5m' } });
     expect(parseConditionText('count(temperature) over 1h < 3')).toEqual({ field: 'temperature', op: '<', value: 3, window: { agg: 'count', over: '1h' } });
     expect(parseConditionText('no data for 10m')).toEqual({ noDataFor: '10m' });
+    expect(parseConditionText('zscore(temperature) over 1h > 3')).toEqual({ field: 'temperature', op: '>', value: 3, zscore: { over: '1h' } });
+    expect(parseConditionText('zscore(temperature) over 1h < 3')).toBeUndefined();
     expect(parseConditionText('temperature is hot')).toBeUndefined();
   });
 
