@@ -40,6 +40,7 @@ import {
 } from './api-schemas';
 import { MAX_UPLOAD_BYTES, UploadRequestSchema } from '../../shared/domain/file-uploads';
 import { TagsSchema } from '../../shared/domain/stream-tags';
+import { EVENT_HEADERS } from '../../shared/domain/events';
 import { MAX_BODY_BYTES, MAX_RECORDS } from './body';
 import { INFLUX_ROUTES, ROUTES, routeKey, type Route } from './routes';
 
@@ -68,13 +69,24 @@ const notFound = { '404': problem('No such stream.') };
  * Each documented route's operation, by route key. The drift test checks this table, the route table and
  * the served document list the same routes.
  */
+/** An event stream's request headers (README "Events"): its events' metadata, times and type. */
+const EventHeaders = {
+  [EVENT_HEADERS.metadata]: z.string().optional().meta({ description: 'Base64 of a JSON object kept with every event (`ttl-on/stored-event`: how long it stays hot, at most 7d; `do-not-archive-on/stored-event: true`: ephemeral).' }),
+  [EVENT_HEADERS.metadataAlias]: z.string().optional().meta({ description: `The same as ${EVENT_HEADERS.metadata}.` }),
+  [EVENT_HEADERS.eventTime]: z.string().optional().meta({ description: 'The events’ event time (ISO 8601 with a zone); the ingest time unless given.' }),
+  [EVENT_HEADERS.validTime]: z.string().optional().meta({ description: 'The events’ valid time (ISO 8601 with a zone); the event time unless given.' }),
+  [EVENT_HEADERS.eventTimeKey]: z.string().optional().meta({ description: 'In a batch: the field of each event that holds its event time.' }),
+  [EVENT_HEADERS.validTimeKey]: z.string().optional().meta({ description: 'In a batch: the field of each event that holds its valid time.' }),
+  [EVENT_HEADERS.eventType]: z.string().optional().meta({ description: 'The event type of every event of the request (one of the stream’s `eventTypes`), for records without an `eventType`.' }),
+};
+
 /** A webhook URL: signed by the stream's webhook secret, or a bearer token with its ingest scope. */
 function webhookOperation(operationId: string, summary: string, batch: boolean): ZodOpenApiOperationObject {
   return {
     operationId,
     summary,
     security: [{ standardWebhooks: [] }, { xSignature: [] }, { bearer: [] }],
-    requestParams: byId,
+    requestParams: { ...byId, header: z.object(EventHeaders) },
     requestBody: { required: true, ...json(batch ? z.array(z.looseObject({})) : z.looseObject({})) },
     responses: {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
@@ -171,6 +183,8 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       query: z.object({ checkTimestamp: z.enum(['true', 'false']).optional().meta({ description: 'The document’s check_timestamp: `true` refuses the request (409 `InvalidTimestamp`, each record in `errors`) when a record is older than the stream’s newest point or than the record before it.' }) }),
       header: z.object({
         'Idempotency-Key': z.string().max(255).optional().meta({ description: 'Same key and body within the window: the first 202 again (`Idempotent-Replayed: true`), nothing stored twice.' }),
+        // an event stream's only
+        ...EventHeaders,
       }),
     },
     requestBody: {

@@ -50,6 +50,14 @@ describe('the OpenAPI document', () => {
     expect(doc.components.schemas.IngestBody.anyOf[1]).toMatchObject({ type: 'array', maxItems: 10_000 });
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['202', '400', '409', '413', '415', '422', '429']));
   });
+
+  it('describes an event stream’s headers on its data and webhook URLs', () => {
+    const headers = (path: string) => doc.paths[path].post.parameters.filter((p: any) => p.in === 'header').map((p: any) => p.name);
+    const event = ['x-flowcore-metadata-json', 'x-tributary-metadata', 'x-flowcore-event-time', 'x-flowcore-valid-time', 'x-flowcore-event-time-key', 'x-flowcore-valid-time-key', 'x-tributary-event-type'];
+    expect(headers('/v1/streams/{id}/data')).toEqual(['Idempotency-Key', ...event]);
+    expect(headers('/v1/streams/{id}/webhook')).toEqual(event);
+    expect(headers('/v1/streams/{id}/webhook/batch')).toEqual(event);
+  });
 });
 
 describe('GET /v1/openapi.json', () => {
