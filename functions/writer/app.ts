@@ -168,6 +168,14 @@ export function makeWriter(deps: WriterDeps) {
     if (events.length) await deps.events!.put(streamId, events);
     const target = learned && points.length && Object.keys(learned).length ? await addLearnedFields(stream, learned, now) : stream;
     const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
+    for (const r of result.rejected) {
+      if (samples.length >= MAX_SAMPLES) break;
+      samples.push({ reason: r.reason, record: points[r.index] });
+    }
+    const newest = newestWritten(points, result.rejected);
+    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples, ...(newest !== undefined && { newestPointAt: newest }) });
+    // the receipt last, once the counters are in (they are at least once, as every counter: a batch sent back
+    // because its receipt could not be kept counts again), before the message is acknowledged
     if (deps.receipts && (events.length || result.written > 0)) {
       const refused = new Set(result.rejected.map((r) => r.index));
       const content = batchContent(refused.size ? points.filter((_, i) => !refused.has(i)) : points, events, formNames(target));
@@ -176,12 +184,6 @@ export function makeWriter(deps: WriterDeps) {
         return deps.signer ? { ...receipt, ...(await deps.signer.sign(receipt.chain)) } : receipt;
       });
     }
-    for (const r of result.rejected) {
-      if (samples.length >= MAX_SAMPLES) break;
-      samples.push({ reason: r.reason, record: points[r.index] });
-    }
-    const newest = newestWritten(points, result.rejected);
-    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples, ...(newest !== undefined && { newestPointAt: newest }) });
     summary.written += result.written;
     summary.invalid += invalid;
     summary.rejected += result.rejected.length;
