@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startedForSuite } from '../fixtures/lifecycle';
 import { waitForValue } from '../fixtures/waiting';
 import { startLocal } from './harness';
+import { alertHelpers } from '../fixtures/alert-settle';
 
 /**
  * An anomaly rule on the local runtime: `zscore(temperature) over 1h > 3` judges each reading against the
@@ -15,20 +16,7 @@ const local = startedForSuite(() => startLocal({ alerts: { retryIntervalMs: 5, e
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function alertsOf(id: string): Promise<any[]> {
-  return (await local.api(`/v1/streams/${id}/alerts`)).body.alerts;
-}
-
-async function settle(id: string, records: unknown[], token: string): Promise<void> {
-  const r = await local.api(`/v1/streams/${id}/data`, { token, body: records });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  for (;;) {
-    const { depth, inFlight } = local.rt.queue.stats();
-    if (depth === 0 && inFlight === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await local.rt.alerts.idle();
-}
+const { alertsOf, settle } = alertHelpers(local);
 
 describe('an anomaly rule (z-score against the series’ own last hour) on the local runtime', () => {
   it('fires on a 5σ spike with its action, stays quiet on noise and without history, and resolves', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { documentDefinition } from '../fixtures/data-streams';
 import { startedForSuite } from '../fixtures/lifecycle';
 import { startLocal } from './harness';
+import { alertHelpers } from '../fixtures/alert-settle';
 
 /**
  * The HVAC Monitoring stream's alert as the Data Streams document writes it: energyConsumption greater than
@@ -14,20 +15,7 @@ const local = startedForSuite(() => startLocal({ alerts: { retryIntervalMs: 5, e
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function alertsOf(id: string): Promise<any[]> {
-  return (await local.api(`/v1/streams/${id}/alerts`)).body.alerts;
-}
-
-async function settle(id: string, records: unknown[], token: string): Promise<void> {
-  const r = await local.api(`/v1/streams/${id}/data`, { token, body: records });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  for (;;) {
-    const { depth, inFlight } = local.rt.queue.stats();
-    if (depth === 0 && inFlight === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await local.rt.alerts.idle();
-}
+const { alertsOf, settle } = alertHelpers(local);
 
 describe("an alert against the field's own history (the document's baseline) on the local runtime", () => {
   it('fires on a reading above 1.2 × the mean of the 7 days before it, per series, and not without history', async () => {
