@@ -177,7 +177,8 @@ function scanMsgpack(bytes: Uint8Array, maxDepth: number): void {
     if (at >= bytes.length) throw new BadRequestError(`The MessagePack body ends at byte ${bytes.length}, inside a value.`);
     const item = msgpackItem(bytes, at);
     if (!item) throw new BadRequestError(`The body is not valid MessagePack: byte 0x${bytes[at]!.toString(16)} at offset ${at} starts no value.`);
-    if (at + item.size > bytes.length) throw new BadRequestError(`The MessagePack body ends at byte ${bytes.length}, inside the value at offset ${at}.`);
+    // `!(… <= …)`: a length byte past the end makes the size NaN, which is a truncation too
+    if (!(at + item.size <= bytes.length)) throw new BadRequestError(`The MessagePack body ends at byte ${bytes.length}, inside the value at offset ${at}.`);
     at += item.size;
     if (pending.length > 0) pending[pending.length - 1]!--;
     if (item.items > 0) {
