@@ -179,9 +179,47 @@ async function peers() {
   return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
 
+/**
+ * (d) on a runtime of its own: publish → queryable latency p50/p99 over HTTP and MQTT under background load
+ * at about 10 % of the peak rates (`bench/latency.ts`); with `devices` in BENCH_PARTS also the CPU share of
+ * 100 quiet devices sending one reading a second each (`bench/devices.ts`, BENCH_DEVICES_S seconds, 600 by default).
+ */
+async function latencyAndDevices() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
+  const httpPort = await freePort();
+  const mqttPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
+  try {
+    const out: Record<string, unknown> = {};
+    if (parts.has('latency')) {
+      const s = await api(base, '/v1/streams', { body: benchStream('bench_latency') });
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repo, 'bench/latency.ts'), base, `mqtt://127.0.0.1:${mqttPort}`, 'bench_latency', s.ingestToken, ADMIN], { cwd: repo, maxBuffer: 1 << 20 });
+      out.latency = JSON.parse(stdout.trim().split('\n').pop()!);
+    }
+    if (parts.has('devices')) {
+      const s = await api(base, '/v1/streams', { body: benchStream('bench_devices') });
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repo, 'bench/devices.ts'), `mqtt://127.0.0.1:${mqttPort}`, 'bench_devices', s.ingestToken, String(child.pid), '100', process.env.BENCH_DEVICES_S ?? '600'], { cwd: repo, maxBuffer: 1 << 20 });
+      out.devices = JSON.parse(stdout.trim().split('\n').pop()!);
+    }
+    return out as { latency?: any; devices?: any };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((ok) => child.once('exit', ok));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 // BENCH_PARTS=a runs only the micro-benchmark; BENCH_PARTS=b only the HTTP ingest of figure (b) (and its
-// peak RSS); the default runs everything.
-const parts = new Set((process.env.BENCH_PARTS ?? 'a,local,peers').split(','));
+// peak RSS); BENCH_PARTS=latency only (d)'s latency, BENCH_PARTS=devices only its quiet devices (10 minutes);
+// the default runs a, the local figures, (d)'s latency and the peers.
+const parts = new Set((process.env.BENCH_PARTS ?? 'a,local,latency,peers').split(','));
+if (parts.has('latency') || parts.has('devices')) {
+  const d = await latencyAndDevices();
+  console.log(JSON.stringify({ figure: 'd', ...d }));
+  if (d.latency) console.log(`(d) publish → queryable under ${d.latency.load.httpPointsPerSec.toLocaleString('en')} HTTP points/s + ${d.latency.load.mqttPublishesPerSec.toLocaleString('en')} MQTT publishes/s: HTTP p50 ${d.latency.http.p50_ms} ms, p99 ${d.latency.http.p99_ms} ms; MQTT p50 ${d.latency.mqtt.p50_ms} ms, p99 ${d.latency.mqtt.p99_ms} ms (target p99 < 50 ms)`);
+  if (d.devices) console.log(`(d) ${d.devices.devices} devices × 1 reading/s for ${d.devices.seconds} s: ${d.devices.cpuSeconds} CPU s = ${d.devices.coreShare} % of one core (target < 1 %)`);
+}
 if (parts.has('a')) {
   const micro = microbench();
   console.log(JSON.stringify({ figure: 'a', ...micro }));
