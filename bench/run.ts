@@ -114,13 +114,24 @@ async function timeQuery(base: string, path: string): Promise<number> {
   return +median(times).toFixed(2);
 }
 
-async function local() {
+/** Runs `use` against a runtime of its own (fresh data dir, free ports), stopped and removed afterwards. */
+async function withRuntime<T>(use: (rt: { base: string; mqttPort: number; child: ChildProcess }) => Promise<T>): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   const httpPort = await freePort();
   const mqttPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
   const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
   try {
+    return await use({ base, mqttPort, child });
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((ok) => child.once('exit', ok));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function local() {
+  return withRuntime(async ({ base, mqttPort, child }) => {
     const http = await api(base, '/v1/streams', { body: benchStream('bench_http') });
     const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), `${base}/v1/streams/bench_http/data`, 'json', '5000', '4', 'content-type=application/json', `authorization=Bearer ${http.ingestToken}`], { maxBuffer: 1 << 20 });
     const load = JSON.parse(stdout.trim().split('\n').pop()!);
@@ -142,11 +153,7 @@ async function local() {
     const mdrain = await waitStored(base, 'bench_mqtt');
     const mqttIngest = { acked: mload.pointsPerSec, failed: mload.failed, storedPointsPerSec: Math.round(TOTAL / (mload.seconds + mdrain)), seconds: +(mload.seconds + mdrain).toFixed(2) };
     return { httpIngest, lineIngest, gzipIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((ok) => child.once('exit', ok));
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The same points as the peers' own format: line protocol (precision s) on `/api/v2/write`, 5,000 lines a request. */
@@ -185,12 +192,7 @@ async function peers() {
  * 100 quiet devices sending one reading a second each (`bench/devices.ts`, BENCH_DEVICES_S seconds, 600 by default).
  */
 async function latencyAndDevices() {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
-  const httpPort = await freePort();
-  const mqttPort = await freePort();
-  const base = `http://127.0.0.1:${httpPort}`;
-  const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
-  try {
+  return withRuntime(async ({ base, mqttPort, child }) => {
     const out: Record<string, unknown> = {};
     if (parts.has('latency')) {
       const s = await api(base, '/v1/streams', { body: benchStream('bench_latency') });
@@ -203,11 +205,7 @@ async function latencyAndDevices() {
       out.devices = JSON.parse(stdout.trim().split('\n').pop()!);
     }
     return out as { latency?: any; devices?: any };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((ok) => child.once('exit', ok));
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 // BENCH_PARTS=a runs only the micro-benchmark; BENCH_PARTS=b only the HTTP ingest of figure (b) (and its
