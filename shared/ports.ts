@@ -7,7 +7,7 @@ import type { EventAttributes, EventQuery, StoredEvent } from './domain/events';
 import type { UploadIntent } from './domain/file-uploads';
 import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
-import type { LiveMessage } from './domain/live-messages';
+import type { LiveFilter, LiveMessage } from './domain/live-messages';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { BatchContent, Receipt, ReceiptKey } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
@@ -611,4 +611,31 @@ export interface LiveTicketStore {
   issue(ticket: LiveTicket): Promise<void>;
   /** Takes the ticket (deleting it) if it exists and has not expired at `now`; `undefined` otherwise. Throws `StoreUnavailableError`. */
   redeem(hash: string, now: number): Promise<LiveTicket | undefined>;
+}
+
+/** One open WebSocket of a live subscription in AWS, as the connection table keeps it. */
+export interface LiveConnection {
+  connectionId: string;
+  streamId: string;
+  filter: LiveFilter;
+  /** Epoch ms. */
+  connectedAt: number;
+  /** Epoch ms: API Gateway closes a connection after 2 h, and the table's TTL drops its item after that. */
+  expiresAt: number;
+}
+
+/**
+ * API Gateway WebSocket connections by stream (a DynamoDB table with TTL): put by `$connect`, removed by
+ * `$disconnect` and by the fan-out when a post answers 410 Gone.
+ *
+ * @example
+ * await connections.put({ connectionId, streamId: 'freezers', filter, connectedAt: now, expiresAt: now + 7_200_000 });
+ * const open = await connections.list('freezers');
+ */
+export interface LiveConnectionStore {
+  put(connection: LiveConnection): Promise<void>;
+  /** Idempotent: removing a connection that is gone already is no error. */
+  remove(connectionId: string): Promise<void>;
+  /** The stream's connections not yet expired at `now`. Throws `StoreUnavailableError`. */
+  list(streamId: string, now: number): Promise<LiveConnection[]>;
 }

@@ -4,10 +4,6 @@ import { hashToken } from '../../shared/tokens';
 import { type HttpEvent, type HttpResult } from '../commons/http';
 import { jsonResponse, problemResponse } from '../commons/problem';
 
-/** The live subscription's path: a WebSocket or Server-Sent Events (`README`, "Live subscriptions"). */
-export const LIVE_PATH = '/v1/streams/{id}/live';
-export const LIVE_ROUTE_KEY = `GET ${LIVE_PATH}`;
-export const LIVE_TICKET_PATH = '/v1/streams/{id}/live-ticket';
 /** How long a ticket opens a subscription: long enough to open a socket, too short to be worth stealing. */
 export const TICKET_TTL_MS = 60_000;
 /** Every ticket starts with it, so the log redaction and secret scanners know one. */

@@ -7,7 +7,7 @@ import { MAX_BODY_BYTES } from '../../functions/commons/body';
 import { retryAfter, type HttpEvent, type HttpHandler, type HttpResult } from '../../functions/commons/http';
 import { problemResponse, toProblem } from '../../functions/commons/problem';
 import { findRoute, matchRoute, routeKey, type FunctionName } from '../../functions/commons/routes';
-import { LIVE_PATH } from '../../functions/streams/live';
+import { LIVE_PATH } from '../../functions/commons/live-route';
 import type { LiveGateway } from './live-gateway';
 import { answerAndClose, BodyBudget, declaredLength, EDGE_LIMITS, edgeProblems, guardServer, readBody, send, type EdgeLimits } from './http-edge';
 

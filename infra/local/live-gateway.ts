@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Decision } from '../../functions/authorizer/app';
 import type { Logger } from '../../functions/commons/http';
 import { problemResponse, toProblem } from '../../functions/commons/problem';
-import { LIVE_ROUTE_KEY } from '../../functions/streams/live';
+import { LIVE_ROUTE_KEY } from '../../functions/commons/live-route';
 import { BadRequestError } from '../../shared/domain/errors';
 import {
   CLOSE_STREAM_GONE,
