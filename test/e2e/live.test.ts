@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { TributaryClient } from '../../packages/client/src/index';
 import { startLocal, type Local } from './harness';
 
 /** A live subscription's messages as they arrive, with the time each arrived. */
@@ -125,6 +126,25 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
     expect(got.msg.points[0].values).toEqual({ temperature: -21 });
     expect(got.at - sent).toBeLessThan(200);
     await box.next((m) => m.type === 'metrics_update' && m.points >= 1);
+  });
+
+  it('subscribes through the client SDK (live, liveTicket)', async () => {
+    const client = new TributaryClient({ baseUrl: local.base, token: readToken });
+    const ac = new AbortController();
+    aborts.push(ac);
+    const seen: any[] = [];
+    const reading = (async () => {
+      for await (const m of client.streams.live(id, { dimensions: { deviceId: 'sdk1' }, fields: ['temperature'], signal: ac.signal })) {
+        seen.push(m);
+        if (m.type === 'data_update') return m;
+      }
+      return undefined;
+    })();
+    await expect.poll(() => seen.some((m) => m.type === 'stream_status')).toBe(true);
+    await post([{ deviceId: 'other', temperature: 1 }, { deviceId: 'sdk1', temperature: -19, humidity: 3 }]);
+    expect(await reading).toMatchObject({ type: 'data_update', points: [{ dimensions: { deviceId: 'sdk1' }, values: { temperature: -19 } }] });
+    ac.abort();
+    expect(await client.streams.liveTicket(id)).toMatchObject({ streamId: id, ticket: expect.stringMatching(/^tkt_/) });
   });
 
   it('keeps to the subscription’s series and fields, and bins them with granularity', async () => {
