@@ -15,6 +15,7 @@ import { timestreamChunks } from '../shared/aws/timestream-point-store';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream } from '../shared/domain/validate-record';
 import { benchLineStream, benchStream, QUERIES, T0 } from './dataset';
+import { liveBench } from './live';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -179,6 +180,32 @@ async function peers() {
   return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
 
+/** BENCH_PARTS=live: ingest with no live subscriber, one that never reads, and that one beside a reader (bench/live.ts). */
+async function live() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
+  const httpPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(await freePort()), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
+  const tokens = new Map<string, string>();
+  try {
+    return await liveBench({
+      base,
+      adminToken: ADMIN,
+      createStream: async (id) => void tokens.set(id, (await api(base, '/v1/streams', { body: benchStream(id) })).ingestToken),
+      load: async (id) => {
+        const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), `${base}/v1/streams/${id}/data`, 'json', '5000', '4', 'content-type=application/json', `authorization=Bearer ${tokens.get(id)}`], { maxBuffer: 1 << 20 });
+        const load = JSON.parse(stdout.trim().split('\n').pop()!);
+        const drain = await waitStored(base, id);
+        return { accepted: load.pointsPerSec, failed: load.failed, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)) };
+      },
+    });
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((ok) => child.once('exit', ok));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 // BENCH_PARTS=a runs only the micro-benchmark; BENCH_PARTS=b only the HTTP ingest of figure (b) (and its
 // peak RSS); the default runs everything.
 const parts = new Set((process.env.BENCH_PARTS ?? 'a,local,peers').split(','));
@@ -192,6 +219,11 @@ if (parts.has('b') && !parts.has('local')) {
   console.log(JSON.stringify({ figure: 'b', http: httpIngest, line: lineIngest, gzip: gzipIngest, peakRssMb }));
   console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), line protocol stored ${lineIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${lineIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
   process.exit(0);
+}
+if (parts.has('live')) {
+  const l = await live();
+  console.log(JSON.stringify({ figure: 'live', ...l }));
+  console.log(`(live) HTTP stored ${l.alone.storedPointsPerSec.toLocaleString('en')} points/s alone, ${l.withStuck.storedPointsPerSec.toLocaleString('en')} with a subscriber that never reads (${l.ratioStuck}x; target >= 0.95), ${l.withStuckAndReader.storedPointsPerSec.toLocaleString('en')} with it and a reader (${l.ratioStuckAndReader}x)`);
 }
 if (!parts.has('local')) process.exit(0);
 const tributary = (await local()) as Required<Awaited<ReturnType<typeof local>>>;

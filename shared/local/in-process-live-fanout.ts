@@ -3,7 +3,10 @@ import type { Stream } from '../domain/stream-definition';
 import type { Datapoint } from '../domain/validate-record';
 import type { Clock, LiveFanout } from '../ports';
 
-/** Bytes a subscriber may have waiting (unsent in its socket) before it is dropped: 1 MiB unless told. */
+/**
+ * Bytes a subscriber may have waiting (unsent in its socket) when the next batch comes before it is dropped: 1 MiB
+ * unless told. One connection holds at most this plus one batch's frames, beyond the kernel's socket buffers.
+ */
 export const DEFAULT_LIVE_BUFFER_BYTES = 1024 * 1024;
 /** The window `metrics_update` counts points over. */
 export const METRICS_WINDOW_MS = 10_000;
@@ -24,7 +27,7 @@ export interface LiveSubscriber {
 /**
  * Live subscriptions on one machine: the writer's stored points go to the sockets of this process. Each
  * distinct filter of a stream is rendered once per batch, then written to every subscriber holding it. Writes
- * never wait: a subscriber whose unsent bytes would pass `limitBytes` is dropped (a `dropped` notice, then
+ * never wait: a subscriber whose unsent bytes are past `limitBytes` when a batch comes is dropped (a `dropped` notice, then
  * closed), so a stuck client costs the writer one comparison per batch and no memory beyond its bound.
  *
  * @example
@@ -130,9 +133,9 @@ export class InProcessLiveFanout implements LiveFanout {
   }
 
   private deliver(sub: LiveSubscriber, frames: string[]): void {
-    let bytes = 0;
-    for (const f of frames) bytes += f.length;
-    if (sub.buffered() + bytes > this.limitBytes) {
+    // the backlog decides, not this batch's size: a reader that keeps up takes a large batch (written at once) and
+    // drains it; one whose earlier frames still wait past the bound is behind, and goes
+    if (sub.buffered() > this.limitBytes) {
       this.unsubscribe(sub);
       sub.drop({ type: 'dropped', streamId: sub.streamId, dropped: frames.length, limitBytes: this.limitBytes, reason: 'the subscriber did not read fast enough: its buffer passed the bound; reconnect to resume' });
       return;

@@ -94,9 +94,9 @@ describe('InProcessLiveFanout', () => {
   };
   const points = [{ time: T0, dimensions: { deviceId: 'f1' }, values: { temperature: -20 } }];
 
-  it('drops a subscriber whose unsent bytes would pass the bound, with a notice, and keeps serving the others', async () => {
+  it('drops a subscriber whose unsent bytes are past the bound, with a notice, and keeps serving the others', async () => {
     const fanout = new InProcessLiveFanout({ clock: { now: () => T0 }, limitBytes: 1_000 });
-    const stuck = sub(() => 990);
+    const stuck = sub(() => 1_001);
     const quick = sub(() => 0);
     fanout.subscribe(stuck.s);
     fanout.subscribe(quick.s);
@@ -108,6 +108,16 @@ describe('InProcessLiveFanout', () => {
     await fanout.publishPoints(stream, points);
     expect(stuck.dropped).toHaveLength(1);
     expect(quick.got).toHaveLength(2);
+  });
+
+  it('lets a subscriber that keeps up take a batch larger than the bound', async () => {
+    const fanout = new InProcessLiveFanout({ clock: { now: () => T0 }, limitBytes: 100 });
+    const reader = sub(() => 0);
+    fanout.subscribe(reader.s);
+    const many = Array.from({ length: 50 }, (_, i) => ({ time: T0 + i, dimensions: { deviceId: 'f1' }, values: { temperature: i } }));
+    await fanout.publishPoints(stream, many);
+    expect(reader.dropped).toEqual([]);
+    expect(JSON.parse(reader.got[0]!).points).toHaveLength(50);
   });
 
   it('counts the points of the last window for metrics_update', async () => {
