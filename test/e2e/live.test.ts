@@ -205,6 +205,24 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
   });
 });
 
+describe('a subscribed stream deleted', () => {
+  let local: Local;
+  afterAll(() => local?.close());
+
+  it('tells its subscribers stream_status deleted and closes them with 4404', async () => {
+    local = await startLocal({ live: { metricsIntervalMs: 100 } });
+    const { id } = await local.createStream({ name: 'Short lived', type: 'event_stream', schema: { k: { type: 'integer' } } });
+    const ws = new WebSocket(`ws://127.0.0.1:${local.rt.httpPort}/v1/streams/${id}/live`, { headers: { authorization: 'Bearer trb_e2e-admin-token-0123456789abcdef' } });
+    const got: any[] = [];
+    ws.on('message', (d) => got.push(JSON.parse(d.toString())));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    expect((await local.api(`/v1/streams/${id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    expect(await closed).toBe(4404);
+    expect(got.at(-1)).toMatchObject({ type: 'stream_status', streamId: id, status: 'deleted' });
+  });
+});
+
 describe('a subscriber that never reads', () => {
   let local: Local;
 
