@@ -44,6 +44,7 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
     const box = inbox();
     const ws = new WebSocket(wsUrl(query), options.protocols ?? [], { headers: options.headers ?? {} });
     sockets.push(ws);
+    ws.on('error', () => {});
     ws.on('message', (data) => box.push(JSON.parse(data.toString())));
     const opened = new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -85,8 +86,11 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
   const post = (records: unknown, stream = id, token = ingestToken) =>
     fetch(`${local.base}/v1/streams/${stream}/data`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(records) });
 
+  // the runtime's clock, skewed by one test to let a ticket expire
+  let skewMs = 0;
+
   beforeAll(async () => {
-    local = await startLocal({ live: { metricsIntervalMs: 200 } });
+    local = await startLocal({ live: { metricsIntervalMs: 200 }, clock: { now: () => Date.now() + skewMs } });
     ({ id, ingestToken } = await local.createStream({
       name: 'Live freezers',
       type: 'iot_sensor',
@@ -191,6 +195,23 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
     await expect(open(`?ticket=${issued.body.ticket}`).opened).rejects.toMatchObject({ status: 401 });
     const forbidden = await local.api(`/v1/streams/${id}/live-ticket`, { method: 'POST', token: ingestToken });
     expect(forbidden.status).toBe(403);
+  });
+
+  it('refuses a ticket past its 60 s', async () => {
+    const issued = await local.api(`/v1/streams/${id}/live-ticket`, { method: 'POST', token: readToken });
+    skewMs = 61_000;
+    try {
+      await expect(open(`?ticket=${issued.body.ticket}`).opened).rejects.toMatchObject({ status: 401 });
+    } finally {
+      skewMs = 0;
+    }
+    // and a ticket of this stream opens no other stream
+    const other = await local.createStream({ name: 'Other', type: 'event_stream', schema: { k: { type: 'integer' } } });
+    const fresh = await local.api(`/v1/streams/${id}/live-ticket`, { method: 'POST', token: readToken });
+    const ws = new WebSocket(`ws://127.0.0.1:${local.rt.httpPort}/v1/streams/${other.id}/live?ticket=${fresh.body.ticket}`);
+    sockets.push(ws);
+    ws.on('error', () => {});
+    await expect(new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('unexpected-response', (_q, res) => reject({ status: res.statusCode }))))).rejects.toMatchObject({ status: 401 });
   });
 
   it('sends an alert firing and resolving as error_alert', async () => {
