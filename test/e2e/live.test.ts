@@ -151,6 +151,30 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
     expect(await client.streams.liveTicket(id)).toMatchObject({ streamId: id, ticket: expect.stringMatching(/^tkt_/) });
   });
 
+  it('subscribes over a WebSocket through the SDK with a ticket per connection, and reconnects after a close', async () => {
+    const client = new TributaryClient({ baseUrl: local.base, token: readToken });
+    const ac = new AbortController();
+    aborts.push(ac);
+    const it = client.streams.liveSocket(id, { WebSocket: WebSocket as never, dimensions: { deviceId: 'sock1' }, signal: ac.signal, reconnectMs: 50 })[Symbol.asyncIterator]();
+    const until = async (type: string) => {
+      for (;;) {
+        const { value, done } = await it.next();
+        if (done) throw new Error('ended');
+        if (value.type === type) return value;
+      }
+    };
+    await until('stream_status');
+    await post({ deviceId: 'sock1', temperature: -18 });
+    expect(await until('data_update')).toMatchObject({ points: [{ values: { temperature: -18 } }] });
+    // the server closes every live connection (as API Gateway does at 2 h): the SDK comes back with a new ticket
+    local.rt.live.fanout.closeStream(id, 1001, 'going away');
+    await until('stream_status');
+    await post({ deviceId: 'sock1', temperature: -17 });
+    expect(await until('data_update')).toMatchObject({ points: [{ values: { temperature: -17 } }] });
+    ac.abort();
+    await it.return?.(undefined);
+  });
+
   it('keeps to the subscription’s series and fields, and bins them with granularity', async () => {
     const raw = open('?dim.deviceId=f7&fields=humidity', { protocols: ['tributary.v1', `bearer.${readToken}`] });
     const binned = open('?granularity=1m&dim.deviceId=f7', { protocols: ['tributary.v1', `bearer.${readToken}`] });

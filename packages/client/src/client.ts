@@ -1,6 +1,6 @@
 import { splitBatches, type BatchLimits } from './batches';
 import { Transport, type TransportOptions } from './transport';
-import { liveEvents, type LiveMessage, type LiveOptions } from './live';
+import { liveEvents, liveSocketEvents, type LiveMessage, type LiveOptions, type LiveSocketOptions } from './live';
 import type {
   AlertConfig,
   AnalyzeAnswer,
@@ -313,6 +313,14 @@ export class StreamsApi {
    */
   live(id: string, options: LiveOptions = {}): AsyncGenerator<LiveMessage> {
     return liveEvents(this.http, streamPath(id, '/live'), options);
+  }
+
+  /**
+   * The stream's live messages over a WebSocket (the only way in AWS: `options.url` is the stack's `LiveUrl`), a new
+   * ticket per connection, pinging every 5 min and reconnecting after any close until `options.signal` aborts.
+   */
+  liveSocket(id: string, options: LiveSocketOptions = {}): AsyncGenerator<LiveMessage> {
+    return liveSocketEvents(this.http, id, () => this.liveTicket(id), options);
   }
 
   /** A single-use ticket (60 s) that opens one live subscription: `…/live?ticket=` for a browser WebSocket or EventSource. */
