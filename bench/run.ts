@@ -15,6 +15,7 @@ import { timestreamChunks } from '../shared/aws/timestream-point-store';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream } from '../shared/domain/validate-record';
 import { benchLineStream, benchStream, QUERIES, T0 } from './dataset';
+import { liveBench } from './live';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -208,6 +209,24 @@ async function latencyAndDevices() {
   });
 }
 
+/** BENCH_PARTS=live: ingest with no live subscriber, one that never reads, and that one beside a reader (bench/live.ts). */
+async function live() {
+  return withRuntime(async ({ base }) => {
+    const tokens = new Map<string, string>();
+    return liveBench({
+      base,
+      adminToken: ADMIN,
+      createStream: async (id) => void tokens.set(id, (await api(base, '/v1/streams', { body: benchStream(id) })).ingestToken),
+      load: async (id) => {
+        const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), `${base}/v1/streams/${id}/data`, 'json', '5000', '4', 'content-type=application/json', `authorization=Bearer ${tokens.get(id)}`], { maxBuffer: 1 << 20 });
+        const load = JSON.parse(stdout.trim().split('\n').pop()!);
+        const drain = await waitStored(base, id);
+        return { accepted: load.pointsPerSec, failed: load.failed, storedPointsPerSec: Math.round(TOTAL / (load.seconds + drain)) };
+      },
+    });
+  });
+}
+
 // BENCH_PARTS=a runs only the micro-benchmark; BENCH_PARTS=b only the HTTP ingest of figure (b) (and its
 // peak RSS); BENCH_PARTS=latency only (d)'s latency, BENCH_PARTS=devices only its quiet devices (10 minutes);
 // the default runs a, the local figures, (d)'s latency and the peers.
@@ -228,6 +247,11 @@ if (parts.has('b') && !parts.has('local')) {
   console.log(JSON.stringify({ figure: 'b', http: httpIngest, line: lineIngest, gzip: gzipIngest, peakRssMb }));
   console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), line protocol stored ${lineIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${lineIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
   process.exit(0);
+}
+if (parts.has('live')) {
+  const l = await live();
+  console.log(JSON.stringify({ figure: 'live', ...l }));
+  console.log(`(live) HTTP stored ${l.alone.storedPointsPerSec.toLocaleString('en')} points/s alone, ${l.withStuck.storedPointsPerSec.toLocaleString('en')} with a subscriber that never reads (${l.ratioStuck}x; target >= 0.95), ${l.withStuckAndReader.storedPointsPerSec.toLocaleString('en')} with it and a reader (${l.ratioStuckAndReader}x)`);
 }
 if (!parts.has('local')) process.exit(0);
 const tributary = (await local()) as Required<Awaited<ReturnType<typeof local>>>;

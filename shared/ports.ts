@@ -7,6 +7,7 @@ import type { EventAttributes, EventQuery, StoredEvent } from './domain/events';
 import type { UploadIntent } from './domain/file-uploads';
 import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-evaluation';
 import type { AlertAction } from './domain/alert-rules';
+import type { LiveFilter, LiveMessage } from './domain/live-messages';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { BatchContent, Receipt, ReceiptKey } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
@@ -570,4 +571,71 @@ export interface IdempotencyStore {
    * `StoreUnavailableError` when the store fails before `work` ran.
    */
   once<T>(request: IdempotentRequest, work: () => Promise<T>, options: { holdMs: number }): Promise<IdempotentOutcome<T>>;
+}
+
+/**
+ * Live subscriptions' fan-out (`GET /v1/streams/{id}/live`): the writer hands it each stream's stored points
+ * after the batch is stored, the alert evaluator each alert firing and resolving. In-process sockets on one
+ * machine, API Gateway WebSocket connections in AWS. It renders each subscriber's `data_update` from its own
+ * filter. A slow or gone subscriber never fails or holds up the caller: `publish` resolves within a bounded
+ * time and never throws.
+ *
+ * @example
+ * await live.publishPoints(stream, storedPoints);
+ * await live.publish('freezers', { type: 'error_alert', streamId: 'freezers', state: 'firing', alert });
+ */
+export interface LiveFanout {
+  publishPoints(stream: Stream, points: readonly Datapoint[]): Promise<void>;
+  publish(streamId: string, message: LiveMessage): Promise<void>;
+}
+
+/** A live ticket as stored: its SHA-256 hash, never the ticket itself. */
+export interface LiveTicket {
+  hash: string;
+  streamId: string;
+  /** Who it was issued to (the token's principal), for the logs. */
+  principal: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * Short-lived single-use tickets that open one live subscription, for clients that cannot send a header on a
+ * WebSocket (browsers). DynamoDB in AWS, the same adapter on dynalite on one machine.
+ *
+ * @example
+ * await tickets.issue({ hash: hashToken(ticket), streamId: 'freezers', principal, expiresAt: now + 60_000 });
+ * const found = await tickets.redeem(hashToken(ticket), Date.now()); // once; undefined after, or once expired
+ */
+export interface LiveTicketStore {
+  issue(ticket: LiveTicket): Promise<void>;
+  /** Takes the ticket (deleting it) if it exists and has not expired at `now`; `undefined` otherwise. Throws `StoreUnavailableError`. */
+  redeem(hash: string, now: number): Promise<LiveTicket | undefined>;
+}
+
+/** One open WebSocket of a live subscription in AWS, as the connection table keeps it. */
+export interface LiveConnection {
+  connectionId: string;
+  streamId: string;
+  filter: LiveFilter;
+  /** Epoch ms. */
+  connectedAt: number;
+  /** Epoch ms: API Gateway closes a connection after 2 h, and the table's TTL drops its item after that. */
+  expiresAt: number;
+}
+
+/**
+ * API Gateway WebSocket connections by stream (a DynamoDB table with TTL): put by `$connect`, removed by
+ * `$disconnect` and by the fan-out when a post answers 410 Gone.
+ *
+ * @example
+ * await connections.put({ connectionId, streamId: 'freezers', filter, connectedAt: now, expiresAt: now + 7_200_000 });
+ * const open = await connections.list('freezers');
+ */
+export interface LiveConnectionStore {
+  put(connection: LiveConnection): Promise<void>;
+  /** Idempotent: removing a connection that is gone already is no error. */
+  remove(connectionId: string): Promise<void>;
+  /** The stream's connections not yet expired at `now`. Throws `StoreUnavailableError`. */
+  list(streamId: string, now: number): Promise<LiveConnection[]>;
 }

@@ -20,7 +20,8 @@ import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { measureFields } from '../../shared/domain/stream-names';
 import type { Datapoint, Value } from '../../shared/domain/validate-record';
-import type { AlertEvaluator, AlertStarter, AlertStore, Clock, PointStore } from '../../shared/ports';
+import type { AlertEvaluator, AlertStarter, AlertStore, Clock, LiveFanout, PointStore } from '../../shared/ports';
+import { liveAlert } from '../../shared/domain/live-messages';
 import type { Logger } from './http';
 
 const HOUR_MS = 3_600_000;
@@ -41,6 +42,8 @@ export interface AlertEvaluatorDeps {
    * machine `shareTheEventLoop`).
    */
   expressions?: { budgetMs?: number; now?: () => number; pause?: (workedMs: number) => Promise<void> };
+  /** Live subscriptions: each alert firing and resolving goes out as an `error_alert`. */
+  live?: LiveFanout;
 }
 
 /**
@@ -261,6 +264,7 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
         if (!(await alerts.fire(alert, parseDuration(t.rule.cooldown) ?? 0, now))) continue;
         firedId = alert.id;
         log.info('alert fired', { streamId: stream.id, alertId: alert.id, rule: t.rule.name, series: t.series });
+        await deps.live?.publish(stream.id, { type: 'error_alert', streamId: stream.id, state: 'firing', alert: liveAlert(alert) });
         if (t.rule.actions.length === 0) continue;
         await starter.start({ alert, actions: t.rule.actions.map((action, index) => ({ index, action })) }).catch((err: unknown) => {
           log.error('alert actions not started', { streamId: stream.id, alertId: alert.id, error: (err as Error).name, reason: (err as Error).message });
@@ -269,9 +273,16 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
         const id = t.alertId ?? firedId;
         if (id && (await alerts.resolve(stream.id, t.rule.name, t.series, id, now))) {
           log.info('alert resolved', { streamId: stream.id, alertId: id, rule: t.rule.name, series: t.series });
+          if (deps.live) await publishResolved(stream.id, id);
         }
       }
     }
+  }
+
+  /** The resolved alert as it is stored now; a failed read only costs the subscribers this message. */
+  async function publishResolved(streamId: string, alertId: string): Promise<void> {
+    const alert = await alerts.get(alertId).catch(() => undefined);
+    if (alert) await deps.live!.publish(streamId, { type: 'error_alert', streamId, state: 'resolved', alert: liveAlert(alert) });
   }
 
   return { evaluate, checkSilence };

@@ -266,3 +266,28 @@ export const InfluxQuerySchema = z.looseObject({
 export const StreamIdParams = z.object({ id: z.string().regex(STREAM_ID).meta({ description: 'The stream id.' }) });
 export const UploadParams = StreamIdParams.extend({ uploadId: z.string().meta({ description: 'The upload’s id, as its creation answered it.' }) });
 export const AlertIdParams = z.object({ id: z.string().meta({ description: 'The alert id (`<streamId>.<suffix>`).' }) });
+
+/** `POST /v1/streams/{id}/live-ticket`'s answer. */
+export const LiveTicketSchema = z
+  .object({
+    streamId: z.string(),
+    ticket: z.string().meta({ description: 'Opens one subscription (`?ticket=`), once, before `expiresAt` (60 s); only its hash is kept.' }),
+    expiresAt: z.string().meta({ description: 'ISO 8601.' }),
+  })
+  .meta({ id: 'LiveTicket' });
+
+/** What `GET /v1/streams/{id}/live` takes beside its auth. */
+export const LiveQuerySchema = z.looseObject({
+  fields: z.string().optional().meta({ description: 'Comma-separated measure fields; all unless given.' }),
+  granularity: z.string().optional().meta({ description: '`raw` (default: each stored record) or a bin (`1s`, `10s`, `30s`, `1m`, …): each batch’s records per series and bin as `{mean, min, max, count, last}`.' }),
+  ticket: z.string().optional().meta({ description: 'A ticket from `POST …/live-ticket`, for clients that cannot send `Authorization` (browsers).' }),
+  'dim.NAME': z.string().optional().meta({ description: 'Only the series whose dimension NAME has one of these comma-separated values (as `/latest` takes it).' }),
+});
+
+/** One message of a live subscription (a WebSocket frame, or an SSE event's data with `event:` its type). */
+export const LiveMessageSchema = z
+  .looseObject({
+    type: z.enum(['data_update', 'stream_status', 'error_alert', 'metrics_update', 'dropped', 'ping', 'pong']),
+    streamId: z.string().optional(),
+  })
+  .meta({ id: 'LiveMessage', description: 'See the README, “Live subscriptions”, for each type’s fields.' });

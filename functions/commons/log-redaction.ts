@@ -4,8 +4,8 @@
  * on purpose; this is the guard for the day one slips into an error's message.
  */
 
-const SECRET_KEY = /token|authorization|secret|password|credential|cookie|signature|api[-_ ]?key|^body$|^headers$|^payload$/i;
-const SECRET_VALUE = /\b(trb_|whsec_)[A-Za-z0-9+/=_-]{4,}/g;
+const SECRET_KEY = /token|ticket|authorization|subprotocol|sec-websocket-protocol|secret|password|credential|cookie|signature|api[-_ ]?key|^body$|^headers$|^payload$/i;
+const SECRET_VALUE = /\b(trb_|whsec_|tkt_)[A-Za-z0-9+/=_-]{4,}/g;
 const MAX_DEPTH = 6;
 
 export const REDACTED = '[redacted]';

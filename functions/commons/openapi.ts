@@ -20,6 +20,9 @@ import {
   InfluxQuerySchema,
   InfluxResultSchema,
   LatestResultSchema,
+  LiveMessageSchema,
+  LiveQuerySchema,
+  LiveTicketSchema,
   ListStreamsQuerySchema,
   NewTokenRequestSchema,
   NewTokenSchema,
@@ -148,6 +151,29 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
   'POST /v1/streams/{id}/pause': { operationId: 'pauseStream', requestParams: byId, responses: { ...ok('200', 'Paused: ingest answers 409.', StreamSchema), ...notFound } },
   'POST /v1/streams/{id}/resume': { operationId: 'resumeStream', requestParams: byId, responses: { ...ok('200', 'Active again.', StreamSchema), ...notFound } },
   'GET /v1/streams/{id}/status': { operationId: 'getStreamStatus', requestParams: byId, responses: { ...ok('200', 'Counts and the latest refusals.', StreamStatusSchema), ...notFound } },
+  'GET /v1/streams/{id}/live': {
+    operationId: 'liveSubscription',
+    summary: 'Live updates: a WebSocket (subprotocol `tributary.v1`) or Server-Sent Events (`Accept: text/event-stream`)',
+    description:
+      'Messages: `data_update` (a stored batch’s records, or bins with `granularity`), `stream_status`, `error_alert` (firing, resolved), `metrics_update` (every 5 s), `dropped` (this subscriber fell behind; closed next with 4008). ' +
+      'Auth: `Authorization: Bearer`, `?ticket=`, or the subprotocol `bearer.<token>` (a wrong one closes with 4401). In AWS this HTTP route answers 426 naming the WebSocket API (`wss://…/live?stream=ID`).',
+    requestParams: { ...byId, query: LiveQuerySchema },
+    responses: {
+      '101': { description: 'Switching to the WebSocket protocol.' },
+      '200': { description: 'Server-Sent Events, one per message (`event:` its type).', content: { 'text/event-stream': { schema: LiveMessageSchema } } },
+      '400': problem('A bad parameter.'),
+      '401': problem('No valid token or ticket.'),
+      '403': problem('The token lacks the stream’s read scope.'),
+      ...notFound,
+      '426': problem('Neither an upgrade nor `Accept: text/event-stream`; in AWS, always (the detail names the WebSocket API).'),
+    },
+  },
+  'POST /v1/streams/{id}/live-ticket': {
+    operationId: 'createLiveTicket',
+    summary: 'A single-use ticket (60 s) that opens one live subscription without a header',
+    requestParams: byId,
+    responses: { ...ok('201', 'The ticket, shown once.', LiveTicketSchema), ...notFound },
+  },
   'POST /v1/streams/{id}/tokens': {
     operationId: 'createToken',
     requestParams: byId,

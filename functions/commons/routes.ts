@@ -34,6 +34,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/tokens', fn: 'streams', scope: 'admin' },
   { method: 'PUT', path: '/v1/streams/{id}/processor', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'read' },
+  // live subscriptions: locally a WebSocket upgrade or Server-Sent Events; in AWS a 426 naming the WebSocket API
+  { method: 'GET', path: '/v1/streams/{id}/live', fn: 'streams', scope: 'read' },
+  { method: 'POST', path: '/v1/streams/{id}/live-ticket', fn: 'streams', scope: 'read' },
   { method: 'PATCH', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
   { method: 'DELETE', path: '/v1/streams/{id}/tags', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/{id}/data', fn: 'ingest', scope: 'ingest' },

@@ -15,7 +15,8 @@ import { asPublished, createAnswer, statusAliases, webhookUrls } from './answers
 import { makeTagRoutes } from './tags';
 import { makeEnsure } from './ensure';
 import { makeDeleteStreams } from './delete-streams';
-import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, PointEraser, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { makeLiveRoutes } from './live';
+import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, LiveTicketStore, PointEraser, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -49,6 +50,10 @@ export interface StreamsDeps {
   points?: PointEraser;
   /** Whether this deployment holds subscriptions to other brokers (`subscription.ts`): the local runtime does, AWS does not. */
   subscriptions?: boolean;
+  /** Live tickets (`POST …/live-ticket`): single-use, 60 s, kept hashed. */
+  liveTickets?: LiveTicketStore;
+  /** The WebSocket API's URL in AWS, named by `GET …/live` reached over plain HTTP. */
+  websocketUrl?: string;
 }
 
 /** Why AWS refuses a stream that subscribes to another broker. */
@@ -214,6 +219,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
     return jsonResponse(200, asPublished(next));
   }
 
+  const liveRoutes = makeLiveRoutes({ clock, ...(deps.liveTickets && { tickets: deps.liveTickets }), ...(deps.websocketUrl !== undefined && { websocketUrl: deps.websocketUrl }) });
+
   async function app(event: HttpEvent): Promise<HttpResult> {
     const route = findRoute(event.routeKey);
     if (!route) throw new BadRequestError(`No route ${event.routeKey}.`);
@@ -280,6 +287,12 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         if (route.method === 'GET') return tagRoutes.get(id!);
         if (route.method === 'PATCH') return tagRoutes.update(id!, await body(event));
         return tagRoutes.remove(id!, event.queryStringParameters ?? {});
+      case '/{id}/live':
+        await load(id!);
+        return liveRoutes.live(id!);
+      case '/{id}/live-ticket':
+        await load(id!);
+        return liveRoutes.ticket(event, id!);
       case '/{id}/pause':
         return setState(id!, 'paused');
       case '/{id}/resume':

@@ -9,5 +9,7 @@ export const StreamsConfig = z.object({
   TICKET_SYSTEMS: ticketSystems,
   /** The SES identity alert emails are sent from; email actions may name recipients only when it is set. */
   EMAIL_FROM: z.string().min(1).optional(),
+  /** The WebSocket API of live subscriptions (`wss://…/live`): `GET …/live` over plain HTTP names it. */
+  LIVE_WEBSOCKET_URL: z.url().optional(),
 });
 export const streamsConfig = (env: Record<string, string | undefined>) => loadConfig(StreamsConfig, env);

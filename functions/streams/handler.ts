@@ -3,6 +3,7 @@ import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbPullStateStore } from '../../shared/aws/dynamodb-pull-state';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
+import { DynamoDbLiveTickets } from '../../shared/aws/dynamodb-live-tickets';
 import { timestreamEraser } from '../../shared/aws/timestream-eraser';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
@@ -28,6 +29,8 @@ export const handler = observe(
   points: timestreamEraser,
   ruleFailures: signingSecrets,
   devices: new DynamoDbDeviceClaims({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME, registry }),
+  liveTickets: new DynamoDbLiveTickets({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME }),
+  ...(config.LIVE_WEBSOCKET_URL !== undefined && { websocketUrl: config.LIVE_WEBSOCKET_URL }),
   actions: { requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS, ticketSystems: Object.keys(config.TICKET_SYSTEMS), emailRecipients: config.EMAIL_FROM !== undefined },
   }),
 );

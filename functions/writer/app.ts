@@ -2,7 +2,7 @@ import { StoreUnavailableError, StreamConflictError, TributaryError } from '../.
 import type { Datapoint } from '../../shared/domain/validate-record';
 import { applyPatch, type FieldSpec, type Stream } from '../../shared/domain/stream-definition';
 import { storedEvents, type StoredEvent } from '../../shared/domain/events';
-import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, PointStore, ReceiptLedger, ReceiptSigner, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
+import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, LiveFanout, PointStore, ReceiptLedger, ReceiptSigner, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
@@ -37,6 +37,11 @@ export interface WriterDeps {
   receipts?: ReceiptLedger;
   /** What signs each receipt's chain hash (KMS in AWS, the data dir's key locally); unsigned without it. */
   signer?: ReceiptSigner;
+  /**
+   * Live subscriptions: each stream's stored points once the batch is stored, before its alert rules. The
+   * fan-out bounds its own time and never throws; a failure there is logged, never retried.
+   */
+  live?: LiveFanout;
 }
 
 export interface WriteSummary {
@@ -106,6 +111,7 @@ export function makeWriter(deps: WriterDeps) {
         }
       }),
     );
+    if (deps.live) await Promise.all(written.map((w) => publishLive(deps.live!, w)));
     // rules only once every stream of the batch is stored: one stream's rules never hold up another's write
     if (deps.alerts) await Promise.all(written.map((w) => evaluateAlerts(deps.alerts!, w.stream, w.points, w.rejected)));
     return summary;
@@ -226,6 +232,16 @@ export function makeWriter(deps: WriterDeps) {
     } catch (err) {
       if (!(err instanceof TributaryError)) throw err;
       return { ...e, records: [], payloadProblem: `the MQTT payload is not ${format}: ${err.message}` };
+    }
+  }
+
+  /** The stored points only, as the alert rules see them; a fan-out failure must not send the batch back. */
+  async function publishLive(live: LiveFanout, w: Written): Promise<void> {
+    const refused = new Set(w.rejected.map((r) => r.index));
+    try {
+      await live.publishPoints(w.stream, refused.size ? w.points.filter((_, i) => !refused.has(i)) : w.points);
+    } catch (err) {
+      log.error('live fan-out failed', { streamId: w.stream.id, error: (err as Error).name, reason: (err as Error).message });
     }
   }
 

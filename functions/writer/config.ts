@@ -14,5 +14,8 @@ export const WriterConfig = z.object({
   WRITE_PARALLELISM: z.coerce.number().int().min(1).max(32).default(8),
   /** The alert state machine; alert rules are evaluated only when it is set. */
   ALERT_STATE_MACHINE_ARN: name.optional(),
+  /** Live subscriptions: the connection table and the WebSocket stage's callback URL; no fan-out unless both are set. */
+  LIVE_CONNECTIONS_TABLE: name.optional(),
+  LIVE_CALLBACK_URL: z.url().optional(),
 });
 export const writerConfig = (env: Record<string, string | undefined>) => loadConfig(WriterConfig, env);

@@ -11,6 +11,9 @@ import { KmsReceiptSigner } from '../../shared/aws/kms-receipt-signer';
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayLiveFanout } from '../../shared/aws/apigateway-live-fanout';
+import { DynamoDbLiveConnections } from '../../shared/aws/dynamodb-live-connections';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
 import { decodeWithTopics, makeTopicResolver } from '../../shared/aws/device-topic-messages';
@@ -24,6 +27,16 @@ const config = writerConfig(process.env);
 const { log, meter, traced, observe } = powertools('writer');
 const dynamo = traced(new DynamoDBClient({}));
 const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM }, traced);
+// live subscriptions: each stored batch posted to the stream's WebSocket connections, within a time budget
+const live =
+  config.LIVE_CONNECTIONS_TABLE === undefined || config.LIVE_CALLBACK_URL === undefined
+    ? undefined
+    : new ApiGatewayLiveFanout({
+        client: traced(new ApiGatewayManagementApiClient({ endpoint: config.LIVE_CALLBACK_URL })),
+        connections: new DynamoDbLiveConnections({ client: dynamo, tableName: config.LIVE_CONNECTIONS_TABLE }),
+        clock: systemClock,
+        onError: (reason, fields) => log.error(reason, fields),
+      });
 const alerts =
   config.ALERT_STATE_MACHINE_ARN === undefined
     ? undefined
@@ -33,6 +46,7 @@ const alerts =
         starter: new SfnAlertStarter({ client: traced(new SFNClient({})), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
         clock: systemClock,
         log,
+        ...(live && { live }),
       });
 const registry = new DynamoDbRegistry({ client: dynamo, tableName: config.TABLE_NAME });
 // messages of the device-topic rule carry their topic: the stream whose definition names it
@@ -50,6 +64,7 @@ const writeBatch = makeWriter({
   clock: systemClock,
   log,
   ...(alerts && { alerts }),
+  ...(live && { live }),
 });
 
 /**

@@ -9,6 +9,7 @@ import { alertActionSettings, Alerts } from './constructs/alerts';
 import { Api } from './constructs/api';
 import { Ingest } from './constructs/ingest';
 import { IotIngest } from './constructs/iot';
+import { Live } from './constructs/live';
 import { OperationsDashboard } from './constructs/dashboard';
 import { Observability } from './constructs/observability';
 import { Pulls } from './constructs/pulls';
@@ -47,6 +48,7 @@ export class TributaryStack extends Stack {
   readonly dashboard: OperationsDashboard;
   readonly alerts: Alerts;
   readonly pulls: Pulls;
+  readonly live: Live;
   readonly adminTokenSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: TributaryStackProps = {}) {
@@ -119,6 +121,16 @@ export class TributaryStack extends Stack {
       domain: config.api.domain,
     });
 
+    this.live = new Live(this, 'Live', {
+      table: this.storage.table,
+      adminTokenSecret: this.adminTokenSecret,
+      writerFunction: this.ingest.writerFunction,
+      streamsFunction: this.api.streamsFunction,
+      throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
+      adminTokenCache: Duration.seconds(config.api.adminTokenCacheSeconds),
+      logRetention,
+    });
+
     this.iot = new IotIngest(this, 'Iot', {
       table: this.storage.table,
       queue: this.ingest.queue,
@@ -139,6 +151,8 @@ export class TributaryStack extends Stack {
         IotAuthorizer: this.iot.authorizerFunction,
         Pull: this.pulls.pullFunction,
         PullDispatcher: this.pulls.dispatcherFunction,
+        Live: this.live.socketFunction,
+        LiveAuthorizer: this.live.authorizerFunction,
       },
       topicRuleErrorLogGroup: this.iot.ruleErrorLogGroup,
       maxQueueAge: Duration.seconds(config.queue.maxAgeAlarmSeconds),
@@ -179,6 +193,7 @@ export class TributaryStack extends Stack {
       value: this.iot.authorizer.ref,
       description: 'Custom authorizer for MQTT: connect with username <deviceId>?x-amz-customauthorizer-name=<this>',
     });
+    new CfnOutput(this, 'LiveUrl', { value: this.live.url, description: 'Live subscriptions (WebSocket): wss://…/live?stream=ID with &ticket=… or the subprotocols tributary.v1, bearer.<token>' });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: this.ingest.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });

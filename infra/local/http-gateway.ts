@@ -6,7 +6,9 @@ import type { Decision } from '../../functions/authorizer/app';
 import { MAX_BODY_BYTES } from '../../functions/commons/body';
 import { retryAfter, type HttpEvent, type HttpHandler, type HttpResult } from '../../functions/commons/http';
 import { problemResponse, toProblem } from '../../functions/commons/problem';
-import { matchRoute, routeKey, type FunctionName } from '../../functions/commons/routes';
+import { findRoute, matchRoute, routeKey, type FunctionName } from '../../functions/commons/routes';
+import { LIVE_PATH } from '../../functions/commons/live-route';
+import type { LiveGateway } from './live-gateway';
 import { answerAndClose, BodyBudget, declaredLength, EDGE_LIMITS, edgeProblems, guardServer, readBody, send, type EdgeLimits } from './http-edge';
 
 export interface HttpGatewayDeps {
@@ -15,6 +17,8 @@ export interface HttpGatewayDeps {
   maxBodyBytes?: number;
   /** Timeouts and the caps on bodies read at once (default {@link EDGE_LIMITS}). */
   limits?: Partial<EdgeLimits>;
+  /** Live subscriptions: `GET /v1/streams/{id}/live` upgraded to a WebSocket, or as Server-Sent Events. */
+  live?: LiveGateway;
 }
 
 /**
@@ -51,6 +55,17 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
   // `Expect: 100-continue`: the client waits for the token check before it sends the body
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
   server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const url = requestUrl(req.url);
+    const match = url && (req.method ?? 'GET') === 'GET' ? matchRoute('GET', url.pathname) : undefined;
+    const live = deps.live && match && 'route' in match && findRoute(routeKey(match.route))?.path === LIVE_PATH && match.id !== undefined;
+    if (!live || !url) {
+      socket.on('error', () => {});
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    deps.live!.upgrade(req, socket, head, (match as { id: string }).id, url);
+  });
   guardServer(server, limits);
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
@@ -69,6 +84,8 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
       return refuse(problemResponse({ type: 'about:blank', title: status === 405 ? 'Method not allowed' : 'Not found', status, detail: `${method} ${url.pathname} is not a route of this API.`, code: status === 405 ? 'MethodNotAllowed' : 'RouteNotFound' }));
     }
     const key = routeKey(match.route);
+    // the live route authenticates itself: a ticket or subprotocol as well as the header
+    if (deps.live && match.id !== undefined && findRoute(key)?.path === LIVE_PATH) return deps.live.serve(req, res, match.id, url);
     const decision = await deps.decide(req.headers.authorization, key, match.id, Object.fromEntries(url.searchParams));
     if (!decision.ok) {
       return refuse(

@@ -33,6 +33,8 @@ import { hashToken, newToken } from '../../shared/tokens';
 import type { LocalConfig } from './config';
 import { createLocalAlerts, type LocalAlerts, type LocalAlertsOptions } from './alerts';
 import { createHttpGateway } from './http-gateway';
+import { createLiveGateway, type LiveGateway, type LiveGatewayOptions } from './live-gateway';
+import { DynamoDbLiveTickets } from '../../shared/aws/dynamodb-live-tickets';
 import { startLocalIdempotency } from './idempotency';
 import { startMqttBridges } from './mqtt-bridge';
 import { createMqttGateway } from './mqtt-gateway';
@@ -63,6 +65,8 @@ export interface Runtime {
   alerts: LocalAlerts;
   /** Scheduled pulls: the dispatcher tick and the pull state (see `pulls.ts`). */
   pulls: LocalPulls;
+  /** Live subscriptions: the WebSockets and SSE responses of `GET /v1/streams/{id}/live` (see `live-gateway.ts`). */
+  live: LiveGateway;
   close(): Promise<void>;
 }
 
@@ -74,6 +78,7 @@ export interface RuntimeOptions {
   queue?: Partial<Omit<FileQueueOptions, 'dir'>>;
   alerts?: LocalAlertsOptions;
   pulls?: LocalPullsOptions;
+  live?: LiveGatewayOptions;
   /** Seams for fault-injection tests: wrap the point store, or see the DynamoDB client before it is used. */
   faults?: { pointStore?: (store: PointStore) => PointStore; dynamodb?: (client: DynamoDBClient) => void };
 }
@@ -145,8 +150,11 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
     // named ticket systems: the streams function checks rules against them, the alert tasks post to them
     const ticketSystems = options.alerts?.ticketSystems ?? config.ticketSystems ?? {};
+    const liveTickets = new DynamoDbLiveTickets({ client: dynamo.client, tableName: TABLE_NAME });
+    const live = createLiveGateway({ registry, tickets: liveTickets, decide, clock, log }, options.live);
+    closers.push(() => live.close());
     const alerts = createLocalAlerts(
-      { client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log },
+      { client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log, live: live.fanout },
       { ...(config.smtp && { smtp: config.smtp }), ...options.alerts, ticketSystems },
     );
     closers.push(() => alerts.close());
@@ -155,7 +163,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const idempotency = await startLocalIdempotency(dynamo.client, log);
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, points: duckdb, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, points: duckdb, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
       query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),
@@ -174,6 +182,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       clock,
       log,
       alerts: alerts.evaluator,
+      live: live.fanout,
     });
     queue.start(async (messages) => {
       const summary = await writeBatch(messages.map((m) => ({ id: m.id, envelope: m.envelope })));
@@ -183,7 +192,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // runs before the stop above (closers run last first): a write waiting on the store gives up
     closers.push(async () => (stopping = true));
 
-    const http = createHttpGateway({ handlers, decide });
+    const http = createHttpGateway({ handlers, decide, live });
     await listen(http, config.httpPort, config.host, 'PORT');
     closers.push(() => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); }));
 
@@ -228,6 +237,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       queue,
       alerts,
       pulls,
+      live,
       close: closeAll,
     };
   } catch (err) {

@@ -27,7 +27,7 @@ describe('removal policy setting', () => {
     // what these hold is definitions CloudFormation recreates as they were: nothing a user wrote to them is lost
     const STATELESS = new Set([
       'AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::ApiMapping', 'AWS::ApiGatewayV2::Authorizer', 'AWS::ApiGatewayV2::DomainName', 'AWS::ApiGatewayV2::Integration',
-      'AWS::ApiGatewayV2::Route', 'AWS::ApiGatewayV2::Stage', 'AWS::CertificateManager::Certificate', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard',
+      'AWS::ApiGatewayV2::Route', 'AWS::ApiGatewayV2::RouteResponse', 'AWS::ApiGatewayV2::Stage', 'AWS::CertificateManager::Certificate', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard',
       'AWS::Events::Rule', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::IoT::Authorizer', 'AWS::IoT::TopicRule', 'AWS::Lambda::EventSourceMapping', 'AWS::Lambda::Function',
       'AWS::Lambda::Permission', 'AWS::Route53::RecordSet', 'AWS::S3::BucketPolicy', 'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy',
       'AWS::StepFunctions::StateMachine', 'Custom::AWS',

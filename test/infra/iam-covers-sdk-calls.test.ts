@@ -42,6 +42,12 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
   '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
   '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
   '@aws-sdk/client-kms': { prefix: 'kms', aggregate: 'KMS' },
+  // every @connections call is authorized by execute-api:ManageConnections (API Gateway's IAM reference)
+  '@aws-sdk/client-apigatewaymanagementapi': {
+    prefix: 'execute-api',
+    aggregate: 'ApiGatewayManagementApi',
+    renamed: { PostToConnection: 'ManageConnections', DeleteConnection: 'ManageConnections', GetConnection: 'ManageConnections' },
+  },
 };
 
 /**
@@ -132,7 +138,7 @@ const NEVER_SENT: readonly NeverSent[] = [
     client: 'dynamodb',
     command: 'BatchWriteItemCommand',
     sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold'],
-    functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher'],
+    functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher', 'live', 'live-authorizer'],
     why: 'only the streams API deletes streams and their tokens, and only the writer puts events (its grant is on the events table alone)',
   },
   {
@@ -152,8 +158,8 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'PutItemCommand',
-    sentFrom: [...REGISTRY_WRITES, 'DynamoDbAlertStore.ensureSigningSecret', 'DynamoDbAlertStore.fire', 'DynamoDbReceiptLedger.append'],
-    functions: ['query', 'authorizer', 'iot-authorizer', 'pull', 'pull-dispatcher', 'alerts', 'alert-actions'],
+    sentFrom: [...REGISTRY_WRITES, 'DynamoDbAlertStore.ensureSigningSecret', 'DynamoDbAlertStore.fire', 'DynamoDbReceiptLedger.append', 'DynamoDbLiveTickets.issue'],
+    functions: ['query', 'authorizer', 'iot-authorizer', 'pull', 'pull-dispatcher', 'alerts', 'alert-actions', 'live-authorizer'],
     why:
       'only the streams API writes streams and tokens, only the alert evaluator (writer, silence) fires alerts, only the writer appends receipts; the alerts API replaces ' +
       'signing secrets and acknowledges with UpdateItem, the alert tasks record outcomes with UpdateItem',
@@ -162,7 +168,7 @@ const NEVER_SENT: readonly NeverSent[] = [
     client: 'dynamodb',
     command: 'UpdateItemCommand',
     sentFrom: ['DynamoDbRegistry.addStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbRegistry.releaseNewest'],
-    functions: ['query', 'authorizer', 'iot-authorizer'],
+    functions: ['query', 'authorizer', 'iot-authorizer', 'live', 'live-authorizer'],
     why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp)',
   },
   {
@@ -171,6 +177,13 @@ const NEVER_SENT: readonly NeverSent[] = [
     sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list'],
     functions: ['pull'],
     why: 'the pull function reads its one stream by key (get)',
+  },
+  {
+    client: 'dynamodb',
+    command: 'QueryCommand',
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list', 'DynamoDbLiveConnections.list'],
+    functions: ['live'],
+    why: 'the live function reads its stream by key (get) and puts and removes one connection; listing a stream’s connections is the writer’s (fan-out)',
   },
   {
     client: 'dynamodb',

@@ -149,6 +149,8 @@ describe('functions', () => {
     silence: synth.stack.alerts.silenceFunction,
     pull: synth.stack.pulls.pullFunction,
     'pull-dispatcher': synth.stack.pulls.dispatcherFunction,
+    live: synth.stack.live.socketFunction,
+    'live-authorizer': synth.stack.live.authorizerFunction,
   });
 
   it('runs every handler on nodejs22.x arm64 with active tracing and a log group that expires', () => {
@@ -191,10 +193,15 @@ describe('functions', () => {
     const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
     const receiptKey = getAtt(synth.stack.storage.receiptKey);
     const expected: Record<string, Record<string, unknown>> = {
-      streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}' },
+      streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}', LIVE_WEBSOCKET_URL: synth.stack.resolve(synth.stack.live.url) },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/', EVENTS_BUCKET: bucket },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey },
-      writer: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
+      writer: {
+        TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) },
+        LIVE_CONNECTIONS_TABLE: { Ref: logicalId(synth.stack.live.connectionTable) }, LIVE_CALLBACK_URL: synth.stack.resolve(synth.stack.live.stage.callbackUrl),
+      },
+      live: { TABLE_NAME: table, LIVE_CONNECTIONS_TABLE: { Ref: logicalId(synth.stack.live.connectionTable) } },
+      'live-authorizer': { TABLE_NAME: table, ADMIN_TOKEN_SECRET_ARN: secret, ADMIN_TOKEN_CACHE_SECONDS: '60' },
       alerts: { TABLE_NAME: table },
       'alert-actions': { TABLE_NAME: table, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) }, TICKET_SYSTEMS: '{}' },
       silence: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) } },
@@ -265,6 +272,9 @@ describe('least privilege', () => {
         'states:StartExecution',
         // each receipt's chain hash, signed with the receipt key (below)
         'kms:Sign',
+        // live subscriptions: posts to the WebSocket connections, and removes gone ones from their table (test/infra/live.test.ts)
+        'execute-api:ManageConnections',
+        'dynamodb:DeleteItem',
       ),
     );
     expect(managedPoliciesOf(writer)).toEqual([]);
@@ -273,7 +283,7 @@ describe('least privilege', () => {
     expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(writer, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
     expect(resourcesFor(writer, 'timestream:DescribeEndpoints')).toEqual(['*']);
-    expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(resourcesFor(writer, 'dynamodb:DeleteItem')).toEqual([getAtt(synth.stack.live.connectionTable)]);
   });
 
   it('lets the query function select from its Timestream table and read the table, but not write either', () => {
@@ -331,9 +341,10 @@ describe('least privilege', () => {
     const { ingest, api, iot } = synth.stack;
     const idempotencyArn = JSON.stringify(getAtt(ingest.idempotencyTable));
     const eventsId = logicalId(synth.stack.storage.eventsTable);
-    for (const fn of [ingest.ingestFunction, ingest.writerFunction, api.queryFunction, api.authorizerFunction, iot.authorizerFunction]) {
-      // ingest's idempotency table has no index; its grants are checked above; the events table's below
-      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn && !JSON.stringify(g.resource).includes(eventsId));
+    const connectionsId = logicalId(synth.stack.live.connectionTable);
+    for (const fn of [ingest.ingestFunction, ingest.writerFunction, api.queryFunction, api.authorizerFunction, iot.authorizerFunction, synth.stack.live.authorizerFunction]) {
+      // ingest's idempotency table has no index; its grants are checked above; the events table's below; the live connections' in live.test.ts
+      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn && !JSON.stringify(g.resource).includes(eventsId) && !JSON.stringify(g.resource).includes(connectionsId));
       expect(dynamo.length).toBeGreaterThan(0);
       expect(dynamo.map((g) => g.resource)).toEqual(dynamo.map(() => tableArn));
     }
@@ -396,7 +407,8 @@ describe('least privilege', () => {
 
 describe('HTTP API', () => {
   it('creates exactly the contract v1 routes and their unversioned twins, each behind the Lambda authorizer (the public OpenAPI document aside) and on the function the route table names', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route');
+    // the HTTP API's routes (the live WebSocket API's are live.test.ts's)
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter((r) => r.ApiId?.Ref === logicalId(synth.stack.api.httpApi));
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(ALL_ROUTES.map(routeKey).sort());
     expect(routes.map((r) => r.RouteKey)).toEqual(expect.arrayContaining(['POST /streams', 'POST /streams/{id}/data', 'GET /streams/{id}/data', 'GET /v1/streams']));
     const fnOf = { streams: synth.stack.api.streamsFunction, ingest: synth.stack.ingest.ingestFunction, query: synth.stack.api.queryFunction, alerts: synth.stack.api.alertsFunction, pull: synth.stack.pulls.pullFunction };
@@ -423,8 +435,9 @@ describe('HTTP API', () => {
     // bodies itself; an HTTP API has neither setting: a body it does not take for text arrives with
     // isBase64Encoded: true, Content-Encoding intact, and the handler undoes both (commons/formats).
     expect(ofType('AWS::ApiGateway::RestApi')).toEqual([]);
-    expect(ofType('AWS::ApiGatewayV2::Api').map((a) => a.ProtocolType)).toEqual(['HTTP']);
-    const integrations = ofType('AWS::ApiGatewayV2::Integration');
+    // and the live subscriptions' WebSocket API (test/infra/live.test.ts), whose frames are text
+    expect(ofType('AWS::ApiGatewayV2::Api').map((a) => a.ProtocolType).sort()).toEqual(['HTTP', 'WEBSOCKET']);
+    const integrations = ofType('AWS::ApiGatewayV2::Integration').filter((i) => i.ApiId?.Ref === logicalId(synth.stack.api.httpApi));
     expect(integrations.length).toBeGreaterThan(0);
     for (const i of integrations) {
       expect(i).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
@@ -443,7 +456,7 @@ describe('HTTP API', () => {
     expect(targetOf('POST /write')).toEqual(getAtt(synth.stack.ingest.ingestFunction.fn));
     expect(targetOf('POST /api/v2/write')).toEqual(getAtt(synth.stack.ingest.ingestFunction.fn));
     expect(targetOf('GET /v1/streams/{id}/schema.proto')).toEqual(getAtt(synth.stack.api.streamsFunction.fn));
-    expect(ofType('AWS::ApiGatewayV2::Api').map((a) => a.ProtocolType)).toEqual(['HTTP']);
+    expect(ofType('AWS::ApiGatewayV2::Api').filter((a) => a.ProtocolType !== 'WEBSOCKET').map((a) => a.ProtocolType)).toEqual(['HTTP']);
   });
 
   it('never reuses a cached authorization across routes or streams', () => {

@@ -13,6 +13,11 @@ describe('redactFields', () => {
     expect(out.reason).toBe(`token trb_${REDACTED} refused`);
   });
 
+  it('masks live tickets and the WebSocket subprotocol that carries a token', () => {
+    const out = redactFields({ ticket: 'tkt_x', 'sec-websocket-protocol': 'tributary.v1, bearer.trb_x', url: '/v1/streams/s/live?ticket=tkt_AbCdEf0123456789' });
+    expect(out).toEqual({ ticket: REDACTED, 'sec-websocket-protocol': REDACTED, url: `/v1/streams/s/live?ticket=tkt_${REDACTED}` });
+  });
+
   it('keeps only name and message of an error and cuts deep structures', () => {
     const deep: Record<string, unknown> = {};
     let at = deep;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeWriter } from '../../functions/writer/app';
 import { newStream, parseStreamInput, type Stream } from '../../shared/domain/stream-definition';
 import type { Datapoint } from '../../shared/domain/validate-record';
-import type { AlertEvaluator, PointStore, StreamRegistry } from '../../shared/ports';
+import type { AlertEvaluator, LiveFanout, PointStore, StreamRegistry } from '../../shared/ports';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const stream = newStream(
@@ -52,5 +52,29 @@ describe('the writer hook for alert rules', () => {
     const summary = await writeBatch([message([{ deviceId: 'f1', temperature: -10 }])]);
     expect(summary).toMatchObject({ failedIds: [], written: 1 });
     expect(errors).toEqual(['alert evaluation failed']);
+  });
+});
+
+describe('the writer hook for live subscriptions', () => {
+  it('publishes each stream’s stored points once per batch, the refused ones left out, before the alert rules', async () => {
+    const order: string[] = [];
+    const published: Datapoint[][] = [];
+    const live: LiveFanout = {
+      publishPoints: async (_s, points) => void (order.push('live'), published.push([...points])),
+      publish: async () => {},
+    };
+    const alerts: AlertEvaluator = { evaluate: async () => void order.push('alerts') };
+    const writeBatch = makeWriter({ registry, store, clock: { now: () => NOW }, log: silent, alerts, live });
+    await writeBatch([message([{ deviceId: 'f1', temperature: -10 }, { deviceId: 'f1', temperature: 99 }])]);
+    expect(published.map((ps) => ps.map((p) => p.values.temperature))).toEqual([[-10]]);
+    expect(order).toEqual(['live', 'alerts']);
+  });
+
+  it('does not send a stored batch back when the fan-out fails', async () => {
+    const errors: string[] = [];
+    const live: LiveFanout = { publishPoints: async () => Promise.reject(new Error('socket trouble')), publish: async () => {} };
+    const writeBatch = makeWriter({ registry, store, clock: { now: () => NOW }, log: { ...silent, error: (m) => void errors.push(m) }, live });
+    expect(await writeBatch([message([{ deviceId: 'f1', temperature: -10 }])])).toMatchObject({ failedIds: [], written: 1 });
+    expect(errors).toEqual(['live fan-out failed']);
   });
 });

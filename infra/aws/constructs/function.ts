@@ -16,7 +16,7 @@ export const NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=32';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The Lambda handlers, by folder under `functions/`; each `handler.ts` exports `handler`. */
-export type HandlerName = 'streams' | 'ingest' | 'query' | 'writer' | 'authorizer' | 'iot-authorizer' | 'alerts' | 'alert-actions' | 'silence' | 'pull' | 'pull-dispatcher';
+export type HandlerName = 'streams' | 'ingest' | 'query' | 'writer' | 'authorizer' | 'iot-authorizer' | 'alerts' | 'alert-actions' | 'silence' | 'pull' | 'pull-dispatcher' | 'live' | 'live-authorizer';
 
 /** The handlers that run client JavaScript in the QuickJS sandbox: they ship its WebAssembly module. */
 export const SANDBOX_HANDLERS: ReadonlySet<HandlerName> = new Set(['streams', 'pull']);

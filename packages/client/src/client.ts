@@ -1,5 +1,6 @@
 import { splitBatches, type BatchLimits } from './batches';
 import { Transport, type TransportOptions } from './transport';
+import { liveEvents, liveSocketEvents, type LiveMessage, type LiveOptions, type LiveSocketOptions } from './live';
 import type {
   AlertConfig,
   AnalyzeAnswer,
@@ -304,6 +305,27 @@ export class StreamsApi {
 
   resume(id: string): Promise<Stream> {
     return this.#send({ method: 'POST', path: streamPath(id, '/resume'), repeatable: true });
+  }
+
+  /**
+   * The stream's live messages (`data_update`, `stream_status`, `error_alert`, `metrics_update`) as Server-Sent
+   * Events, reconnecting until `options.signal` aborts.
+   */
+  live(id: string, options: LiveOptions = {}): AsyncGenerator<LiveMessage> {
+    return liveEvents(this.http, streamPath(id, '/live'), options);
+  }
+
+  /**
+   * The stream's live messages over a WebSocket (the only way in AWS: `options.url` is the stack's `LiveUrl`), a new
+   * ticket per connection, pinging every 5 min and reconnecting after any close until `options.signal` aborts.
+   */
+  liveSocket(id: string, options: LiveSocketOptions = {}): AsyncGenerator<LiveMessage> {
+    return liveSocketEvents(this.http, id, () => this.liveTicket(id), options);
+  }
+
+  /** A single-use ticket (60 s) that opens one live subscription: `…/live?ticket=` for a browser WebSocket or EventSource. */
+  liveTicket(id: string): Promise<{ streamId: string; ticket: string; expiresAt: string }> {
+    return this.#send({ method: 'POST', path: streamPath(id, '/live-ticket') });
   }
 
   status(id: string): Promise<StreamStatus> {

@@ -9,4 +9,5 @@ export { TributaryClient, StreamsApi, AlertsApi, type ClientOptions, type EventH
 export { TributaryApiError, TributaryNetworkError, RecordTooLargeError } from './errors';
 export { splitBatches, utf8Length, MAX_BODY_BYTES, MAX_RECORDS, type Batch, type BatchLimits } from './batches';
 export { backoffMs, retryAfterMs, type RetryOptions } from './transport';
+export { liveQuery, type LiveMessage, type LiveOptions, type LiveSocketOptions, type WebSocketClass, type WebSocketLike } from './live';
 export type * from './types';

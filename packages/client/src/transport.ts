@@ -89,6 +89,25 @@ export class Transport {
     this.#options = options;
   }
 
+  /**
+   * A Server-Sent Events response, open (its body not read), or a `TributaryApiError` for a refusal. Not retried:
+   * the caller reconnects.
+   */
+  async openEvents(path: string, query: URLSearchParams, signal?: AbortSignal): Promise<Response> {
+    const url = `${this.baseUrl}${path}${[...query.keys()].length > 0 ? `?${query}` : ''}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { headers: { accept: 'text/event-stream', ...(this.#token && { authorization: `Bearer ${this.#token}` }) }, ...(signal && { signal }) });
+    } catch (err) {
+      throw new TributaryNetworkError('GET', path, { cause: err });
+    }
+    if (!res.ok || !res.body) {
+      const problem = (await res.json().catch(() => undefined)) as Problem | undefined;
+      throw new TributaryApiError(res.status, problem, 'GET', path);
+    }
+    return res;
+  }
+
   /** The answer's JSON (undefined for 204), or a `TributaryApiError` / `TributaryNetworkError`. */
   async send<T>(req: Request): Promise<{ body: T; headers: Headers }> {
     const url = `${this.baseUrl}${req.path}${req.query && [...req.query.keys()].length > 0 ? `?${req.query}` : ''}`;
