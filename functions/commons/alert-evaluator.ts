@@ -15,17 +15,16 @@ import {
   type SeriesState,
   type Transition,
 } from '../../shared/domain/alert-evaluation';
-import { baselineRules, parseDuration, windowMs, zscoreRules, type AlertRule, type BaselineCondition, type ZScoreCondition } from '../../shared/domain/alert-rules';
+import { baselineRules, madRules, parseDuration, sessionRules, windowMs, zscoreRules, type AlertRule, type BaselineCondition, type ZScoreCondition } from '../../shared/domain/alert-rules';
 import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { measureFields } from '../../shared/domain/stream-names';
 import type { Datapoint, Value } from '../../shared/domain/validate-record';
 import type { AlertEvaluator, AlertStarter, AlertStore, Clock, LiveFanout, PointStore } from '../../shared/ports';
 import { liveAlert } from '../../shared/domain/live-messages';
+import { historyMoments, madRanges, sessionAggregates, slidingWindows } from './alert-history';
 import type { Logger } from './http';
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 export interface AlertEvaluatorDeps {
   store: PointStore;
@@ -61,10 +60,19 @@ const MAX_REMEMBERED = 10_000;
 
 const randomPart = () => randomBytes(5).toString('hex').slice(0, 9).padStart(9, '0');
 
+/** The rules over sliding windows. */
+const slidingRules = (rules: readonly AlertRule[]) => rules.filter((r) => 'window' in r.when && r.when.window?.slide !== undefined && !('baseline' in r.when));
+
+/** One read per rule, in parallel: by rule name, what `read` gave. */
+async function perRule<R extends AlertRule, T>(rules: readonly R[], read: (rule: R) => Promise<T>): Promise<Map<string, T>> {
+  return new Map(await Promise.all(rules.map(async (rule) => [rule.name, await read(rule)] as const)));
+}
+
 /**
  * Runs a stream's alert rules: on a written batch (`evaluate`, the writer's hook) and on a schedule for
  * silences (`checkSilence`). Per batch and stream: one read of the states of the batch's rules × series
- * (by key, never the stream's other series), one `PointStore.query` per window rule, then one conditional
+ * (by key, never the stream's other series), one `PointStore.query` per window or history rule (see
+ * alert-history.ts; a seasonal MAD rule reads one per day), then one conditional
  * write per transition and one execution start per fired alert with actions. Nothing is read or written
  * per record.
  *
@@ -85,14 +93,18 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     if (rules.length === 0 || points.length === 0) return;
     const series = groupBySeries(stream, points);
     const touched = { rules: rules.map((r) => r.name), series: series.map((s) => s.key) };
-    const [states, windows, baselines, ranges] = await Promise.all([
+    const [states, windows, baselines, ranges, slides, sessions] = await Promise.all([
       statesOf(stream.id, touched),
       windowAggregates(stream, windowRules(rules), series),
       baselineThresholds(stream, baselineRules(rules), series),
-      zscoreRanges(stream, zscoreRules(rules), series),
+      anomalyRanges(stream, rules, series),
+      perRule(slidingRules(rules), (rule) => slidingWindows(store, stream, rule, series)),
+      perRule(sessionRules(rules), (rule) => sessionAggregates(store, stream, rule, series)),
     ]);
-    for (const [rule, bySeries] of baselines) windows.set(rule, bySeries);
-    const { transitions, failures } = await evaluateRules({ rules, series, states, windows, ranges, now: clock.now(), expressions });
+    for (const [rule, bySeries] of sessions) windows.set(rule, bySeries);
+    const thresholds = new Map<string, Map<string, number>>();
+    for (const [rule, bySeries] of baselines) (rules.find((r) => r.name === rule && 'window' in r.when && r.when.window) ? thresholds : windows).set(rule, bySeries);
+    const { transitions, failures } = await evaluateRules({ rules, series, states, windows, thresholds, ranges, slides, now: clock.now(), expressions });
     await Promise.all([apply(stream, transitions), ...failures.map((f) => fail(stream, f.rule, f.reason))]);
   }
 
@@ -129,7 +141,7 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     await Promise.all(
       rules.map(async (rule) => {
         const c = rule.when;
-        if (!('window' in c) || !c.window) return;
+        if (!('window' in c) || !c.window || c.window.slide) return;
         const span = windowMs(c)!;
         const q: DataQuery = {
           start: Math.min(...lasts) - span,
@@ -165,47 +177,6 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     return out;
   }
 
-  /**
-   * Each series' moments of `field` over the `span` before the batch, from one downsampled query over the
-   * batch's series (days of history by day, shorter ones by hour: a few rows per series whatever the span):
-   * how many points, their sum and their sum of squares (from each bin's count, mean and sample stddev).
-   */
-  async function historyMoments(stream: Stream, field: string, span: number, series: SeriesPoints[]): Promise<Map<string, { n: number; sum: number; squares: number }>> {
-    const end = Math.min(...series.map((s) => s.points[0]!.time));
-    const filters: Record<string, string[]> = {};
-    for (const d of stream.dimensions) filters[d] = [...new Set(series.map((s) => s.dimensions[d] ?? ''))];
-    const daily = span >= 2 * DAY_MS;
-    const q: DataQuery = {
-      start: end - span,
-      end,
-      fields: [field],
-      granularity: daily ? '1d' : '1h',
-      binMs: daily ? DAY_MS : HOUR_MS,
-      downsamplers: ['mean', 'count', 'stddev'],
-      filters,
-      keyDimensions: [...stream.dimensions],
-      groupBy: [...stream.dimensions],
-      limit: MAX_LIMIT,
-      order: 'asc',
-    };
-    const moments = new Map<string, { n: number; sum: number; squares: number }>();
-    for (const row of await store.query(stream, q)) {
-      const a = row.values[field];
-      if (a === null || typeof a !== 'object') continue;
-      const { mean, count, stddev } = a as { mean?: unknown; count?: unknown; stddev?: unknown };
-      if (typeof mean !== 'number' || typeof count !== 'number' || count === 0) continue;
-      const key = seriesKey(stream.dimensions, row.dimensions);
-      const m = moments.get(key) ?? { n: 0, sum: 0, squares: 0 };
-      // a bin's sum of squares: (n - 1) s² + n μ² (one point: no spread of its own)
-      const s2 = typeof stddev === 'number' && count > 1 ? stddev * stddev : 0;
-      m.n += count;
-      m.sum += mean * count;
-      m.squares += (count - 1) * s2 + count * mean * mean;
-      moments.set(key, m);
-    }
-    return moments;
-  }
-
   /** Per baseline rule and series: `factor × mean + offset` of the field over the rule's history before the batch. */
   async function baselineThresholds(stream: Stream, rules: (AlertRule & { when: BaselineCondition })[], series: SeriesPoints[]): Promise<Map<string, Map<string, number>>> {
     const out = new Map<string, Map<string, number>>();
@@ -213,7 +184,7 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
     await Promise.all(
       rules.map(async (rule) => {
         const c = rule.when;
-        const moments = await historyMoments(stream, c.field, parseDuration(c.baseline.over)!, series);
+        const moments = await historyMoments(store, stream, c.field, { overMs: parseDuration(c.baseline.over)!, seasonal: c.baseline.seasonal }, series);
         out.set(rule.name, new Map([...moments].map(([key, { sum, n }]) => [key, c.baseline.factor * (sum / n) + c.baseline.offset])));
       }),
     );
@@ -230,7 +201,7 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
       rules.map(async (rule) => {
         const c = rule.when;
         const ranges = new Map<string, readonly [number, number]>();
-        for (const [key, { n, sum, squares }] of await historyMoments(stream, c.field, parseDuration(c.zscore.over)!, series)) {
+        for (const [key, { n, sum, squares }] of await historyMoments(store, stream, c.field, { overMs: parseDuration(c.zscore.over)!, seasonal: c.zscore.seasonal }, series)) {
           if (n < 2) continue;
           const mean = sum / n;
           const sd = Math.sqrt(Math.max(0, (squares - n * mean * mean) / (n - 1)));
@@ -241,6 +212,13 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
       }),
     );
     return out;
+  }
+
+  /** Z-score and MAD rules' ranges, by rule. */
+  async function anomalyRanges(stream: Stream, rules: AlertRule[], series: SeriesPoints[]): Promise<Map<string, Map<string, readonly [number, number]>>> {
+    const [z, mad] = await Promise.all([zscoreRanges(stream, zscoreRules(rules), series), perRule(madRules(rules), (rule) => madRanges(store, stream, rule, series))]);
+    for (const [rule, bySeries] of mad) z.set(rule, bySeries);
+    return z;
   }
 
   /** Applies transitions: each (rule, series) in order, the pairs in parallel. */

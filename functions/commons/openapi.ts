@@ -286,12 +286,26 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
   },
   'POST /v1/streams/{id}/analyze': {
     operationId: 'analyze',
-    summary: 'The documents’ streams.analyze: trend (linear regression), anomalies (modified z-score), correlation (Pearson, Spearman), forecast (Holt)',
+    summary:
+      'The documents’ streams.analyze: trend (linear regression), anomalies (modified z-score or z-score, the method named), correlation (Pearson, Spearman; n and a two-sided p-value; two streams aligned on a granularity), forecast (Holt, additive Holt-Winters, 95 % intervals), peak hours and daily and weekly patterns (UTC)',
     requestParams: byId,
     requestBody: { required: true, ...json(AnalyzeRequestSchema) },
     responses: {
-      ...ok('200', '`{streamId, start, end, granularity, points, series, trends, anomalies, correlations, forecast}`.', z.looseObject({ streamId: z.string(), points: z.number().int(), trends: z.array(z.looseObject({})), anomalies: z.array(z.looseObject({})), correlations: z.array(z.looseObject({})), forecast: z.array(z.looseObject({})) })),
+      ...ok(
+        '200',
+        '`{streamId, start, end, granularity, points, series, trends, anomalies, correlations, forecast, patterns}`.',
+        z.looseObject({
+          streamId: z.string(),
+          points: z.number().int(),
+          trends: z.array(z.looseObject({})),
+          anomalies: z.array(z.looseObject({ method: z.enum(['modified_zscore', 'mad', 'zscore']) })),
+          correlations: z.array(z.looseObject({ n: z.number().int(), pValue: z.number().nullable() })),
+          forecast: z.array(z.looseObject({ model: z.enum(['holt', 'holt_winters']) })),
+          patterns: z.array(z.looseObject({})),
+        }),
+      ),
       ...withBody,
+      '403': problem('The token lacks `read:` of a stream a correlation names in `streams`.'),
       ...notFound,
     },
   },

@@ -5,11 +5,12 @@ import {
   windowMs,
   type AlertActionType,
   type AlertRule,
-  type Comparison,
   type Condition,
   type Severity,
   type WindowAggregate,
 } from './alert-rules';
+import { breaches, recordOf, type Breach } from './alert-compare';
+import { slidingFinding, windowFinding, type Finding, type WindowValue } from './alert-window-evaluation';
 import { ExpressionBudget, ExpressionBudgetError } from './expression-budget';
 import type { Stream } from './stream-definition';
 import type { Datapoint, Value } from './validate-record';
@@ -70,17 +71,13 @@ export interface SeriesState {
   firedAt?: number;
 }
 
+export { breaches, recordOf, type Breach } from './alert-compare';
+
 /** A batch's points of one series, in time order. */
 export interface SeriesPoints {
   key: string;
   dimensions: Record<string, string>;
   points: Datapoint[];
-}
-
-export interface Breach {
-  value: Value | null;
-  time: number;
-  data?: Record<string, Value>;
 }
 
 export type Transition =
@@ -135,27 +132,6 @@ export function windowRules(rules: readonly AlertRule[]): AlertRule[] {
   return rules.filter((r) => windowMs(r.when) !== undefined);
 }
 
-const COMPARE: Record<Comparison, (a: number, b: number) => boolean> = {
-  '>': (a, b) => a > b,
-  '<': (a, b) => a < b,
-  '>=': (a, b) => a >= b,
-  '<=': (a, b) => a <= b,
-  '==': (a, b) => a === b,
-  '!=': (a, b) => a !== b,
-};
-
-/**
- * Whether a number breaches a threshold or range condition.
- *
- * @example
- * breaches({ field: 't', op: '>', value: -15 }, -12); // true
- */
-export function breaches(c: Condition, x: number): boolean {
-  if ('op' in c && 'value' in c) return COMPARE[c.op](x, c.value);
-  if ('outside' in c) return x < c.outside[0] || x > c.outside[1];
-  return false;
-}
-
 /**
  * The aggregate of a window's values; `undefined` when the window holds no value (count is then 0).
  *
@@ -169,11 +145,6 @@ export function aggregate(agg: WindowAggregate, values: readonly Value[]): numbe
   if (agg === 'min') return Math.min(...nums);
   if (agg === 'max') return Math.max(...nums);
   return nums.reduce((a, b) => a + b, 0) / nums.length;
-}
-
-/** The record a JSONata expression sees: dimensions, measures and `time` (ISO). */
-export function recordOf(p: Datapoint): Record<string, Value> {
-  return { ...p.dimensions, ...p.values, time: new Date(p.time).toISOString() };
 }
 
 /**
@@ -227,7 +198,7 @@ function expressionRun(text: string, budget: ExpressionBudget, pause: ((workedMs
 
 async function pointBreach(c: Condition, p: Datapoint, run: ExpressionRun | undefined): Promise<Breach | undefined> {
   if ('expression' in c) return (await run!.breaches(p)) ? { value: null, time: p.time, data: recordOf(p) } : undefined;
-  if (!('field' in c)) return undefined;
+  if (!('field' in c) || c.field === undefined) return undefined;
   const v = p.values[c.field];
   return typeof v === 'number' && breaches(c, v) ? { value: v, time: p.time, data: recordOf(p) } : undefined;
 }
@@ -235,7 +206,7 @@ async function pointBreach(c: Condition, p: Datapoint, run: ExpressionRun | unde
 /** Whether a point is clear of the condition, given it does not breach (a point without the field says nothing). */
 function pointClear(c: Condition, p: Datapoint): boolean | undefined {
   if ('expression' in c) return true;
-  if (!('field' in c)) return undefined;
+  if (!('field' in c) || c.field === undefined) return undefined;
   return typeof p.values[c.field] === 'number' ? true : undefined;
 }
 
@@ -261,7 +232,11 @@ export interface BatchInput {
    * Baseline rules: the same, the threshold the series' history gives (missing: no history yet).
    */
   windows: ReadonlyMap<string, ReadonlyMap<string, number>>;
-  /** Z-score rules: by rule name, then series key, the range of values within the rule's z of the history's mean. */
+  /** Sliding rules: by rule name, then series key, the windows holding the batch's points of the series. */
+  slides?: ReadonlyMap<string, ReadonlyMap<string, readonly WindowValue[]>>;
+  /** Ratio rules (a baseline with a window): by rule name, then series key, the threshold (the window's aggregate is in `windows`). */
+  thresholds?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Z-score and MAD rules: by rule name, then series key, the range of values within the rule's score of the history. */
   ranges?: ReadonlyMap<string, ReadonlyMap<string, readonly [number, number]>>;
   now: number;
   /** How expression rules are run (their budget, clock and yields). */
@@ -331,13 +306,15 @@ export async function evaluateRules(input: BatchInput): Promise<{ transitions: T
       for (const s of input.series) {
         const state = input.states.get(stateKey(rule.name, s.key));
         const found =
-          windowMs(c) !== undefined
-            ? windowEvaluation(rule, s, input.windows)
-            : 'baseline' in c
-              ? await baselineEvaluation(rule, s, input.windows)
-              : 'zscore' in c
-                ? await zscoreEvaluation(rule, s, input.ranges)
-                : await pointEvaluation(c, s, run);
+          'baseline' in c
+            ? await baselineEvaluation(rule, s, input)
+            : 'window' in c && c.window?.slide
+              ? slidingFinding(c, s.points, input.slides?.get(rule.name)?.get(s.key), parseDuration(c.window.over)!)
+              : windowMs(c) !== undefined || 'session' in c
+                ? windowEvaluation(rule, s, input.windows)
+                : 'zscore' in c || 'mad' in c
+                  ? await zscoreEvaluation(rule, s, input.ranges)
+                  : await pointEvaluation(c, s, run);
         if (!found) continue;
         const fired = found.breach !== undefined && mayFire(rule, state, input.now);
         if (fired) out.push({ kind: 'fire', rule, series: s.key, dimensions: s.dimensions, breach: found.breach! });
@@ -359,13 +336,6 @@ export async function evaluateRules(input: BatchInput): Promise<{ transitions: T
   return { transitions, failures };
 }
 
-interface Finding {
-  breach?: Breach;
-  /** The series' last point is clear of the condition. */
-  clearAtEnd: boolean;
-  lastTime: number;
-}
-
 async function pointEvaluation(c: Condition, s: SeriesPoints, run: ExpressionRun | undefined): Promise<Finding | undefined> {
   let breach: Breach | undefined;
   let clearAtEnd: boolean | undefined;
@@ -383,30 +353,31 @@ async function pointEvaluation(c: Condition, s: SeriesPoints, run: ExpressionRun
   return { ...(breach && { breach }), clearAtEnd, lastTime };
 }
 
-/** A baseline rule: each point against the threshold its series' history gives (none yet: nothing to say). */
-async function baselineEvaluation(rule: AlertRule, s: SeriesPoints, thresholds: BatchInput['windows']): Promise<Finding | undefined> {
+/**
+ * A baseline rule: each point (with a window, the window's aggregate) against the threshold its series'
+ * history gives (none yet: nothing to say).
+ */
+async function baselineEvaluation(rule: AlertRule, s: SeriesPoints, input: BatchInput): Promise<Finding | undefined> {
   const c = rule.when;
-  const value = thresholds.get(rule.name)?.get(s.key);
-  if (!('baseline' in c) || value === undefined) return undefined;
-  return pointEvaluation({ field: c.field, op: c.op, value }, s, undefined);
+  if (!('baseline' in c)) return undefined;
+  const value = (c.window ? input.thresholds : input.windows)?.get(rule.name)?.get(s.key);
+  if (value === undefined) return undefined;
+  const threshold = { field: c.field, op: c.op, value };
+  return c.window ? windowFinding(threshold, s.points, input.windows.get(rule.name)?.get(s.key)) : pointEvaluation(threshold, s, undefined);
 }
 
 /** A z-score rule: each point against the range its series' history allows (no spread yet: nothing to say). */
 async function zscoreEvaluation(rule: AlertRule, s: SeriesPoints, ranges: BatchInput['ranges']): Promise<Finding | undefined> {
   const c = rule.when;
   const range = ranges?.get(rule.name)?.get(s.key);
-  if (!('zscore' in c) || range === undefined) return undefined;
+  if (!('zscore' in c || 'mad' in c) || range === undefined) return undefined;
   return pointEvaluation({ field: c.field, outside: [range[0], range[1]] }, s, undefined);
 }
 
 function windowEvaluation(rule: AlertRule, s: SeriesPoints, windows: BatchInput['windows']): Finding | undefined {
-  const last = s.points[s.points.length - 1];
   const c = rule.when;
-  if (!last || !('field' in c)) return undefined;
-  const agg = windows.get(rule.name)?.get(s.key) ?? ('window' in c && c.window?.agg === 'count' ? 0 : undefined);
-  if (agg === undefined) return undefined;
-  const breach = breaches(c, agg);
-  return { ...(breach && { breach: { value: agg, time: last.time, data: recordOf(last) } }), clearAtEnd: !breach, lastTime: last.time };
+  const counting = ('window' in c && c.window?.agg === 'count') || ('session' in c && c.session.agg === 'count');
+  return windowFinding(c, s.points, windows.get(rule.name)?.get(s.key) ?? (counting ? 0 : undefined));
 }
 
 /** The newest point of a series, as the store reports it for silence checks. */

@@ -1,7 +1,18 @@
 import jsonata from 'jsonata';
 import * as z from 'zod';
 import { jsonTemplateProblem, templateKind } from './alert-template';
-import { DURATION, parseDuration } from './durations';
+import { COMPARISONS, durationUpTo, FieldRef, finite, WINDOW_AGGREGATES, type Comparison, type WindowAggregate } from './alert-condition-parts';
+import { parseDuration } from './durations';
+import {
+  historySpanProblem,
+  MadConditionSchema,
+  parseWindowConditionText,
+  SeasonalSchema,
+  SessionConditionSchema,
+  WindowSchema,
+  type MadCondition,
+  type SessionCondition,
+} from './alert-window-conditions';
 import { TICKET_SYSTEM_NAME } from './stream-names';
 
 /**
@@ -16,6 +27,7 @@ import { TICKET_SYSTEM_NAME } from './stream-names';
  * | `temperature outside_range [-25, -15]` | `{field, outside: [min, max]}` |
  * | `avg(temperature) over 5m > 30` (`avg`, `min`, `max`, `count`) | `{field, op, value, window: {agg, over}}` |
  * | `no data for 10m` (checked on a schedule, not on ingest) | `{noDataFor}` |
+ * | sliding, session, robust (`mad`), seasonal and ratio forms | see `alert-window-conditions.ts` |
  * | (objects only) a JSONata expression over the record, true = breach | `{expression}` |
  *
  * @example
@@ -27,10 +39,7 @@ import { TICKET_SYSTEM_NAME } from './stream-names';
 
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
-export const COMPARISONS = ['>', '<', '>=', '<=', '==', '!='] as const;
-export type Comparison = (typeof COMPARISONS)[number];
-export const WINDOW_AGGREGATES = ['avg', 'min', 'max', 'count'] as const;
-export type WindowAggregate = (typeof WINDOW_AGGREGATES)[number];
+export { COMPARISONS, WINDOW_AGGREGATES, type Comparison, type WindowAggregate } from './alert-condition-parts';
 
 /** At most this many rules per stream and actions per rule. */
 export const MAX_RULES = 50;
@@ -42,15 +51,6 @@ export const DEFAULT_COOLDOWN = '5m';
 
 export { parseDuration } from './durations';
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const durationUpTo = (maxMs: number) =>
-  z
-    .string()
-    .regex(DURATION, 'must be a duration such as 30s, 5m, 1h or 1d')
-    .refine((d) => (parseDuration(d) ?? 0) > 0 && (parseDuration(d) ?? 0) <= maxMs, `must be above 0 and at most ${maxMs / 3_600_000} h`);
-const FieldRef = z.string().min(1).max(60);
-
-const WindowSchema = z.strictObject({ agg: z.enum(WINDOW_AGGREGATES), over: durationUpTo(MAX_WINDOW_MS) });
 const ThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), value: finite, window: WindowSchema.optional() });
 const RangeSchema = z.strictObject({
   field: FieldRef,
@@ -70,8 +70,10 @@ const BaselineSchema = z.strictObject({
   over: durationUpTo(MAX_BASELINE_MS).default(DEFAULT_BASELINE_OVER),
   factor: finite.default(1),
   offset: finite.default(0),
+  seasonal: SeasonalSchema.optional(),
 });
-const BaselineThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), baseline: BaselineSchema });
+/** With a `window`, the window's aggregate is compared instead of each point (`avg(x) over 1h > 1.2 * avg(x) over 7d`). */
+const BaselineThresholdSchema = z.strictObject({ field: FieldRef, op: z.enum(COMPARISONS), window: WindowSchema.optional(), baseline: BaselineSchema });
 export const DEFAULT_ZSCORE_OVER = '1h';
 /**
  * An anomaly: a point whose absolute z-score against its series' history (mean and sample standard deviation
@@ -82,12 +84,12 @@ const ZScoreSchema = z.strictObject({
   field: FieldRef,
   op: z.literal('>'),
   value: finite.refine((v) => v > 0, 'must be above 0 (a number of standard deviations)'),
-  zscore: z.strictObject({ over: durationUpTo(MAX_BASELINE_MS).default(DEFAULT_ZSCORE_OVER) }),
+  zscore: z.strictObject({ over: durationUpTo(MAX_BASELINE_MS).default(DEFAULT_ZSCORE_OVER), seasonal: SeasonalSchema.optional() }),
 });
 const ExpressionSchema = z.strictObject({ expression: z.string().min(1).max(2048) });
 const SilenceSchema = z.strictObject({ noDataFor: durationUpTo(MAX_WINDOW_MS) });
 
-const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ZScoreSchema, ExpressionSchema, SilenceSchema]);
+const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ZScoreSchema, MadConditionSchema, SessionConditionSchema, ExpressionSchema, SilenceSchema]);
 export type Condition = z.output<typeof ConditionObject>;
 export type ThresholdCondition = z.output<typeof ThresholdSchema>;
 export type BaselineCondition = z.output<typeof BaselineThresholdSchema>;
@@ -95,6 +97,7 @@ export type ZScoreCondition = z.output<typeof ZScoreSchema>;
 export type RangeCondition = z.output<typeof RangeSchema>;
 export type ExpressionCondition = z.output<typeof ExpressionSchema>;
 export type SilenceCondition = z.output<typeof SilenceSchema>;
+export type { MadCondition, SessionCondition } from './alert-window-conditions';
 
 const NUM = '(-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?)';
 const SUBJECT = `(?:(avg|min|max|count)\\(\\s*(\\w+)\\s*\\)\\s+over\\s+(\\d+[smhd])|(\\w+))`;
@@ -123,7 +126,7 @@ export function parseConditionText(text: string): Condition | undefined {
   if (t) return { ...subject(t), op: t[5] as Comparison, value: Number(t[6]) };
   const r = RANGE_TEXT.exec(text);
   if (r) return { ...subject(r), outside: [Number(r[5]), Number(r[6])] };
-  return undefined;
+  return parseWindowConditionText(text);
 }
 
 const ConditionSchema = z.union([
@@ -132,12 +135,15 @@ const ConditionSchema = z.union([
     if (!parsed) {
       ctx.addIssue({
         code: 'custom',
-        message: "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value', 'zscore(field) over 1h > 3' or 'no data for 10m'",
+        message:
+          "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value', 'avg(field) over 5m sliding 1m > value', 'count() over session 10m > value', 'zscore(field) over 1h > 3', 'mad(field) over 1h > 3.5', 'zscore(field) over same hour of 7d > 3', 'field > 1.2 * avg(field) over 7d', 'avg(field) over 1h > 1.2 * avg(field) over 7d' or 'no data for 10m'",
       });
       return z.NEVER;
     }
-    return parsed;
-  }),
+    // the text's object is then held to the object forms' checks (a slide dividing its window, a positive z)
+    const input: z.input<typeof ConditionObject> = parsed;
+    return input;
+  }).pipe(ConditionObject),
   ConditionObject,
 ]);
 
@@ -254,8 +260,10 @@ export function legacyThresholdRules(thresholds: AlertThresholds): AlertRule[] {
  * @example
  * conditionKind({ noDataFor: '10m' }); // 'silence'
  */
-export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'zscore' | 'expression' | 'silence' {
+export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'zscore' | 'mad' | 'session' | 'expression' | 'silence' {
   if ('noDataFor' in c) return 'silence';
+  if ('mad' in c) return 'mad';
+  if ('session' in c) return 'session';
   if ('expression' in c) return 'expression';
   if ('baseline' in c) return 'baseline';
   if ('zscore' in c) return 'zscore';
@@ -292,6 +300,26 @@ export function zscoreRules(rules: readonly AlertRule[]): (AlertRule & { when: Z
   return rules.filter((r): r is AlertRule & { when: ZScoreCondition } => 'zscore' in r.when);
 }
 
+/**
+ * The rules that flag anomalies by robust z-score (`mad`).
+ *
+ * @example
+ * madRules(stream.alerts ?? []); // the rules the evaluator reads raw history for
+ */
+export function madRules(rules: readonly AlertRule[]): (AlertRule & { when: MadCondition })[] {
+  return rules.filter((r): r is AlertRule & { when: MadCondition } => 'mad' in r.when);
+}
+
+/**
+ * The rules over session windows.
+ *
+ * @example
+ * sessionRules(stream.alerts ?? []); // the rules the evaluator reads each series' current session for
+ */
+export function sessionRules(rules: readonly AlertRule[]): (AlertRule & { when: SessionCondition })[] {
+  return rules.filter((r): r is AlertRule & { when: SessionCondition } => 'session' in r.when);
+}
+
 /** What the checks need of a schema: each field's type (a `Stream['schema']` fits). */
 export type SchemaTypes = Record<string, { type: string }>;
 
@@ -323,7 +351,10 @@ function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)
     }
     return;
   }
-  if (!('field' in c)) return;
+  const history = 'zscore' in c ? c.zscore : 'mad' in c ? c.mad : 'baseline' in c ? c.baseline : undefined;
+  const spanProblem = history && historySpanProblem(history, 'mad' in c);
+  if (spanProblem) report([...at, 'zscore' in c ? 'zscore' : 'mad' in c ? 'mad' : 'baseline', 'over'], spanProblem);
+  if (!('field' in c) || c.field === undefined) return;
   // own fields only: `constructor` or `toString` must not find Object.prototype's
   const spec = Object.hasOwn(schema, c.field) ? schema[c.field] : undefined;
   if (!spec) {
@@ -331,7 +362,7 @@ function checkCondition(c: Condition, schema: SchemaTypes, at: (string | number)
     return;
   }
   const numeric = spec.type === 'number' || spec.type === 'integer';
-  const counting = 'window' in c && c.window?.agg === 'count';
+  const counting = ('window' in c && c.window?.agg === 'count') || ('session' in c && c.session.agg === 'count');
   if (!numeric && !counting) report([...at, 'field'], `'${c.field}' is ${spec.type}; a threshold, range or window needs a number or integer field`);
 }
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { checkRuleCosts } from './alert-rule-cost';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
 import { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues, type FieldType, type StreamType, type ValidationMode } from './stream-names';
@@ -218,6 +219,7 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   });
   const report = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (s.alerts) checkAlertRules(s.alerts, s.schema, ['alerts'], report);
+  if (s.alerts) checkRuleCosts(s.alerts, ['alerts'], report);
   if (s.alertThresholds) checkAlertThresholds(s.alertThresholds, s.schema, report);
   checkSections(s, report);
   if (s.subscription !== undefined && s.type !== 'iot_sensor') report(['subscription'], `a ${s.type} stream has no subscription: only iot_sensor streams subscribe to a broker`);

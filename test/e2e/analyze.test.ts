@@ -52,4 +52,46 @@ describe('analyze on the local runtime', () => {
     expect((await local.api(`/v1/streams/${id}/analyze`, { token: read, body: { timeRange: { start: new Date(T0).toISOString() }, analyses: [{ type: 'trend_analysis', field: 'co2' }] } })).status).toBe(200);
     expect((await local.api(`/v1/streams/${id}/analyze`, { token: null, body: { timeRange: '1d', analyses: [] } })).status).toBe(401);
   });
+
+  it('correlates two streams on hourly bins with n and a p-value, each stream read with the token’s scope, and forecasts a season', async () => {
+    const schema = { timestamp: { type: 'datetime', required: true }, temperature: { type: 'number' } };
+    const make = async (name: string) => (await local.api('/v1/streams', { body: { name, type: 'iot_sensor', schema } })).body;
+    const indoor = await make('Indoor');
+    const outdoor = await make('Outdoor');
+    // 72 hourly readings a day-long sine; two readings an hour outdoors, whose hourly mean is 2 × indoor's
+    const wave = (i: number) => 20 + 5 * Math.sin((2 * Math.PI * i) / 24);
+    const inRecords = Array.from({ length: 72 }, (_, i) => ({ timestamp: new Date(T0 + i * HOUR).toISOString(), temperature: wave(i) }));
+    const outRecords = Array.from({ length: 70 }, (_, i) => [0, 1].map((half) => ({ timestamp: new Date(T0 + (i + 2) * HOUR + half * 1_800_000).toISOString(), temperature: 2 * wave(i + 2) + (half ? 1 : -1) }))).flat();
+    expect((await local.api(`/v1/streams/${indoor.id}/data`, { token: indoor.ingestToken, body: inRecords })).status).toBe(202);
+    expect((await local.api(`/v1/streams/${outdoor.id}/data`, { token: outdoor.ingestToken, body: outRecords })).status).toBe(202);
+    await local.waitForPoints(indoor.id, `granularity=raw&start=${T0}&end=${T0 + 72 * HOUR}&limit=200`, (p) => p.length === 72);
+    await local.waitForPoints(outdoor.id, `granularity=raw&start=${T0}&end=${T0 + 72 * HOUR}&limit=200`, (p) => p.length === 140);
+
+    const body = {
+      timeRange: { start: new Date(T0).toISOString(), end: new Date(T0 + 72 * HOUR).toISOString() },
+      analyses: [
+        { type: 'correlation_analysis', streams: [indoor.id, outdoor.id], fields: ['temperature'], granularity: '1h' },
+        { type: 'forecasting', field: 'temperature', horizon: '12h', model: 'holt_winters' },
+        'peak_hours',
+      ],
+    };
+    const answer = await local.api(`/v1/streams/${indoor.id}/analyze`, { body });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const [c] = answer.body.correlations;
+    expect(c).toMatchObject({ fields: [`${indoor.id}.temperature`, `${outdoor.id}.temperature`], granularity: '1h', n: 70, pValue: 0 });
+    expect(c.coefficient).toBeCloseTo(1, 9);
+    const [f] = answer.body.forecast;
+    expect(f).toMatchObject({ model: 'holt_winters', seasonLength: 24, seasonDetected: true });
+    f.points.forEach((p: { value: number }, k: number) => expect(p.value).toBeCloseTo(wave(72 + k), 3));
+    // the sine peaks at 06:00 UTC; 05:00 and 07:00 are equal to rounding
+    expect(answer.body.patterns[0]).toMatchObject({ type: 'peak_hours', field: 'temperature' });
+    expect(answer.body.patterns[0].peaks[0]).toBe(6);
+    expect([...answer.body.patterns[0].peaks].sort()).toEqual([5, 6, 7]);
+
+    // a token that reads only the indoor stream may not correlate it with the outdoor one
+    const read = (await local.api(`/v1/streams/${indoor.id}/tokens`, { body: { scope: 'read' } })).body.token;
+    expect((await local.api(`/v1/streams/${indoor.id}/analyze`, { token: read, body })).status).toBe(403);
+    const unknown = await local.api(`/v1/streams/${indoor.id}/analyze`, { body: { ...body, analyses: [{ type: 'correlation_analysis', streams: [indoor.id, 'nope'], fields: ['temperature'] }] } });
+    expect(unknown.status).toBe(404);
+  });
 });
