@@ -66,6 +66,18 @@ export interface PointEraser {
   eraseStream(streamId: string): Promise<'erased' | 'retained'>;
 }
 
+/**
+ * Rewrites a span of one series (a derived stream recomputed from its sources): its points in `[start, end]`
+ * (inclusive) are replaced by `points`, so a recomputed value replaces the stored one and a point that no longer
+ * derives is gone. DuckDB deletes and writes; a store without it keeps the first value written at a time.
+ *
+ * @example
+ * await rewriter.replaceSeries(rate, { host: 'a' }, 1_000, 9_000, points);
+ */
+export interface SeriesRewriter {
+  replaceSeries(stream: Stream, dimensions: Record<string, string>, start: number, end: number, points: Datapoint[]): Promise<WriteResult>;
+}
+
 /** What travels on the ingest queue: records of one stream, as received (validated again by the writer). */
 export interface IngestEnvelope {
   streamId: string;

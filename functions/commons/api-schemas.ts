@@ -3,6 +3,7 @@ import { QUERY_DOWNSAMPLERS } from '../../shared/domain/granularity';
 import { MAX_SLIDING_OVERLAP, MAX_SLIDING_WINDOWS } from '../../shared/domain/query-window';
 import { EPOCHS, type Epoch } from '../../shared/domain/influxql/series';
 import { FieldSpecSchema, STREAM_ID, STREAM_TYPES } from '../../shared/domain/stream-definition';
+import { DERIVE_OPS, VALUE_TYPES } from '../../shared/domain/derive-definition';
 import { MAX_RECORDS } from './body';
 
 /**
@@ -55,6 +56,15 @@ export const StreamSchema = z
       .object({ event: z.string().meta({ format: 'uri' }), batch: z.string().meta({ format: 'uri' }) })
       .optional()
       .meta({ description: 'An event_stream’s webhook URLs: one event, and an array (signed with its webhook secret, or with its ingest token).' }),
+    deriveFrom: z
+      .array(z.object({ stream: z.string(), field: z.string(), name: z.string().optional() }))
+      .optional()
+      .meta({ description: 'A derived stream’s sources, each field resolved; its points are computed from them, never appended.' }),
+    deriveOp: z.enum(DERIVE_OPS).optional(),
+    deriveArgs: z.record(z.string(), z.unknown()).optional().meta({ description: '`{maxValue}` for counter_derivative.' }),
+    derivedBy: z.array(z.string()).optional().meta({ description: 'The derived streams computed from this one: it cannot be deleted before them.' }),
+    valueType: z.enum(VALUE_TYPES).optional(),
+    valueTypeOptions: z.record(z.string(), z.unknown()).optional(),
   })
   .meta({ id: 'Stream' });
 
@@ -66,7 +76,13 @@ export const CreatedStreamSchema = StreamSchema.extend({
   endpoint: z.string().meta({ format: 'uri' }),
   alertSigningSecret: z.string().optional(),
   mqtt: z.looseObject({ topic: z.string(), alsoTopic: z.string().optional() }).optional(),
+  backprocessed: z.object({ points: z.number().int() }).optional().meta({ description: 'A new derived stream: the points computed from its sources’ history (unless `deriveBackprocess: false`).' }),
 }).meta({ id: 'CreatedStream' });
+
+/** `POST /v1/streams/backprocess`: each derived stream recomputed and the points it got. */
+export const BackprocessedSchema = z
+  .looseObject({ streams: z.array(z.object({ streamId: z.string(), points: z.number().int() })), more: z.boolean() })
+  .meta({ id: 'Backprocessed' });
 
 export const StreamPageSchema = z.looseObject({ streams: z.array(StreamSchema), nextCursor: z.string().optional() }).meta({ id: 'StreamPage' });
 

@@ -14,6 +14,7 @@ import {
   IngestAcceptedSchema,
   IngestBodySchema,
   AppendResultsSchema,
+  BackprocessedSchema,
   DeletedStreamsSchema,
   InfluxErrorSchema,
   InfluxWriteErrorSchema,
@@ -95,7 +96,7 @@ function webhookOperation(operationId: string, summary: string, batch: boolean):
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
       ...withFileBody,
       '401': problem('No valid signature or token; also a Standard Webhooks delivery stored already (a replay).'),
-      '409': problem('The stream is paused.'),
+      '409': problem('The stream is paused, or derived (`AppendToDerivedStreamNotAllowed`).'),
     },
   };
 }
@@ -105,6 +106,8 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     operationId: 'createStream',
     summary: 'Create a stream (returns its ingest token once)',
     requestBody: { required: true, ...json(z.union([StreamInputSchema, DocumentDefinitionSchema])) },
+    description:
+      'A derived stream (`deriveOp`: sum, derivative, counter_reset, counter_derivative; `deriveFrom`; `deriveArgs`) is computed by the writer from its sources and filled from their history unless `deriveBackprocess: false`. 400 codes: `UnsupportedDeriveOperator`, `InvalidOperatorArguments`, `IncompatibleTypes` (a derivative of a string field), `DerivationCycle`, `UnsupportedValueType`.',
     responses: { ...ok('201', 'Created.', CreatedStreamSchema), ...withBody, '409': problem('The id, MQTT username or topic is taken.') },
   },
   'GET /v1/streams': {
@@ -139,6 +142,18 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '409': problem('The stream found has another configuration (`InconsistentStreamConfiguration`, each member in `errors`), several match (`MultipleStreamsReturned`), or a claim is taken.'),
     },
   },
+  'POST /v1/streams/backprocess': {
+    operationId: 'backprocessStreams',
+    summary: 'Recompute derived streams from their sources’ history (the document’s backprocess_streams)',
+    description: 'Every derived stream the tags (`tags={…}`, `tag.KEY=VALUE`) or ids (`ids=a,b`) match, or every derived stream without either, at most 100 per request (`more` when others match); each source history is paged through.',
+    requestParams: {
+      query: z.looseObject({
+        tags: z.string().optional().meta({ description: 'A JSON object of tags, matched as `GET /v1/streams?tags=` matches them.' }),
+        ids: z.string().optional().meta({ description: 'Comma-separated ids of derived streams.' }),
+      }),
+    },
+    responses: { ...ok('200', 'The streams recomputed, and how many points each got.', BackprocessedSchema), '400': problem('A bad parameter, or a stream that is not derived.'), ...notFound },
+  },
   'GET /v1/streams/{id}': { operationId: 'getStream', requestParams: byId, responses: { ...ok('200', 'The stream.', StreamSchema), ...notFound } },
   'PATCH /v1/streams/{id}': {
     operationId: 'updateStream',
@@ -147,7 +162,11 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestBody: { required: true, ...json(z.union([StreamPatchSchema, z.looseObject({ rules: z.array(z.unknown()) })])) },
     responses: { ...ok('200', 'The changed stream.', StreamSchema), ...withBody, ...notFound, '409': problem('Changed concurrently, or a claim is taken.') },
   },
-  'DELETE /v1/streams/{id}': { operationId: 'deleteStream', requestParams: byId, responses: { '204': { description: 'Deleted, with its tokens.' }, ...notFound } },
+  'DELETE /v1/streams/{id}': {
+    operationId: 'deleteStream',
+    requestParams: byId,
+    responses: { '204': { description: 'Deleted, with its tokens.' }, ...notFound, '409': problem('Streams are derived from it (`OutstandingDependenciesError`): delete them first.') },
+  },
   'POST /v1/streams/{id}/pause': { operationId: 'pauseStream', requestParams: byId, responses: { ...ok('200', 'Paused: ingest answers 409.', StreamSchema), ...notFound } },
   'POST /v1/streams/{id}/resume': { operationId: 'resumeStream', requestParams: byId, responses: { ...ok('200', 'Active again.', StreamSchema), ...notFound } },
   'GET /v1/streams/{id}/status': { operationId: 'getStreamStatus', requestParams: byId, responses: { ...ok('200', 'Counts and the latest refusals.', StreamStatusSchema), ...notFound } },
@@ -229,7 +248,7 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '202': { description: 'Queued; durable once answered.', ...json(IngestAcceptedSchema) },
       ...withFileBody,
       ...notFound,
-      '409': problem('The stream is paused, or a request with this Idempotency-Key is in progress.'),
+      '409': problem('The stream is paused, is derived (`AppendToDerivedStreamNotAllowed`), or a request with this Idempotency-Key is in progress.'),
       '422': problem('The Idempotency-Key was used with another body.'),
       '429': problem('Back-pressure: retry after `Retry-After` seconds.'),
     },
@@ -243,7 +262,7 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       '201': { description: 'PUT the file to `uploadUrl` with `headers`, then POST `completeUrl`.', ...json(UploadCreatedSchema) },
       ...withBody,
       ...notFound,
-      '409': problem('The stream is paused.'),
+      '409': problem('The stream is paused, or derived (`AppendToDerivedStreamNotAllowed`).'),
     },
   },
   'POST /v1/streams/{id}/uploads/{uploadId}': {

@@ -24,6 +24,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/streams', fn: 'streams', scope: 'admin' },
   { method: 'DELETE', path: '/v1/streams', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/ensure', fn: 'streams', scope: 'admin' },
+  { method: 'POST', path: '/v1/streams/backprocess', fn: 'streams', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}', fn: 'streams', scope: 'read' },
   { method: 'PATCH', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },
   { method: 'DELETE', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { admitBatch } from '../../shared/domain/admission';
-import { BadRequestError, PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
+import { AppendToDerivedStreamNotAllowedError, BadRequestError, PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError } from '../../shared/domain/errors';
 import { EVENT_HEADERS, eventAttributes, storedEvents, typedRecords, type EventAttributes } from '../../shared/domain/events';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IdempotencyStore, IngestQueue, PartStore, SecretSource, StreamRegistry, TokenStore, UploadStore } from '../../shared/ports';
@@ -166,6 +166,7 @@ export function makeIngestHandler(deps: IngestDeps) {
 
   function active(stream: Stream): Stream {
     if (stream.state === 'paused') throw new StreamPausedError(stream.id);
+    if (stream.deriveOp) throw new AppendToDerivedStreamNotAllowedError(stream.id);
     return stream;
   }
 

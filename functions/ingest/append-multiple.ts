@@ -1,6 +1,6 @@
 import { admitBatch } from '../../shared/domain/admission';
 import { checkTimestampParam } from '../../shared/domain/check-timestamp';
-import { BadRequestError, ForbiddenError, PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError, TributaryError, type Issue } from '../../shared/domain/errors';
+import { AppendToDerivedStreamNotAllowedError, BadRequestError, ForbiddenError, PayloadTooLargeError, RecordValidationError, StreamNotFoundError, StreamPausedError, TributaryError, type Issue } from '../../shared/domain/errors';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
 import { STREAM_ID } from '../../shared/domain/stream-names';
 import type { Clock, IngestEnvelope, IngestQueue, StreamRegistry } from '../../shared/ports';
@@ -71,6 +71,7 @@ export function makeAppendMultiple(deps: AppendMultipleDeps) {
           const stream = await registry.get(group.streamId);
           if (!stream) throw new StreamNotFoundError(group.streamId);
           if (stream.state === 'paused') throw new StreamPausedError(stream.id);
+          if (stream.deriveOp) throw new AppendToDerivedStreamNotAllowedError(stream.id);
           // an event's metadata and times come from its request's headers: one event stream per request
           if (stream.type === 'event_stream') throw new BadRequestError(`Stream '${stream.id}' is an event_stream: send its events to its own data or webhook URL, with their headers.`);
           const prepared = await compiled.for(stream).prepare(group.records, { now, receivedAt: now });

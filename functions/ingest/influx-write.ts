@@ -1,5 +1,5 @@
 import { admitBatch } from '../../shared/domain/admission';
-import { StreamPausedError, type Issue } from '../../shared/domain/errors';
+import { AppendToDerivedStreamNotAllowedError, StreamPausedError, type Issue } from '../../shared/domain/errors';
 import { linePointRecord, parseLineProtocol, type LinePoint, type Precision } from '../../shared/domain/line-protocol';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { STREAM_ID } from '../../shared/domain/stream-names';
@@ -119,6 +119,7 @@ export function makeInfluxWrite(deps: InfluxWriteDeps) {
       const stream = STREAM_ID.test(m) ? await registry.get(m) : undefined;
       if (!stream) throw new WriteRefusal(404, `line ${group[0]!.line}: measurement '${m}' names no stream; create the stream '${m}' first`, group[0]!.line);
       if (stream.state === 'paused') throw new StreamPausedError(m);
+      if (stream.deriveOp) throw new AppendToDerivedStreamNotAllowedError(m);
       const outcome = await admit(stream, group, now);
       if (!outcome.admitted) refused.push(...outcome.issues);
       else {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { BadRequestError, IdempotencyKeyInFlightError, StreamNotFoundError, StreamPausedError, UploadNotFoundError } from '../../shared/domain/errors';
+import { AppendToDerivedStreamNotAllowedError, BadRequestError, IdempotencyKeyInFlightError, StreamNotFoundError, StreamPausedError, UploadNotFoundError } from '../../shared/domain/errors';
 import { eventAttributes } from '../../shared/domain/events';
 import { checkUploaded, parseUploadRequest, partCount, UPLOAD_ID, uploadIntent } from '../../shared/domain/file-uploads';
 import type { Stream } from '../../shared/domain/stream-definition';
@@ -47,6 +47,7 @@ export function makeUploads(deps: UploadDeps) {
     const stream = await deps.registry.get(id);
     if (!stream) throw new StreamNotFoundError(id);
     if (stream.state === 'paused') throw new StreamPausedError(id);
+    if (stream.deriveOp) throw new AppendToDerivedStreamNotAllowedError(id);
     if (stream.type !== 'event_stream') throw new BadRequestError(`Stream '${id}' is a ${stream.type}; files become part events of an event_stream only.`);
     return stream;
   }

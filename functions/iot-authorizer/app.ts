@@ -30,7 +30,8 @@ export interface DeviceCheckDeps {
 
 /** The topics a device of `stream` may publish to. */
 export const publishTopics = (streamId: string, stream: Stream | undefined): string[] =>
-  stream?.device?.topic === undefined ? [dataTopic(streamId)] : [dataTopic(streamId), stream.device.topic];
+  // a derived stream takes no records: its points are computed from its sources
+  stream?.deriveOp !== undefined ? [] : stream?.device?.topic === undefined ? [dataTopic(streamId)] : [dataTopic(streamId), stream.device.topic];
 
 // an unknown username is verified against this, so the answer takes as long as for a wrong password
 let dummyHash: Promise<string> | undefined;

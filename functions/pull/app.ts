@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { admitBatch } from '../../shared/domain/admission';
-import { BackPressureError, QueueUnavailableError, StreamConflictError, StreamNotFoundError, StreamPausedError, type Issue } from '../../shared/domain/errors';
+import { AppendToDerivedStreamNotAllowedError, BackPressureError, QueueUnavailableError, StreamConflictError, StreamNotFoundError, StreamPausedError, type Issue } from '../../shared/domain/errors';
 import { PullFailedError, SecretUnavailableError, type PullErrorCode } from '../../shared/domain/pull-errors';
 import { redactSecrets, secretNames, type PullSource, type TargetPolicy } from '../../shared/domain/pull-source';
 import type { Stream } from '../../shared/domain/stream-definition';
@@ -84,6 +84,7 @@ export function makePullRunner(deps: PullRunnerDeps) {
     const source = stream.source;
     if (!source) throw new StreamConflictError(`Stream '${streamId}' is of type ${stream.type} and has no source; only api_pull and database streams, and iot_sensor streams polled from a device, pull.`);
     if (stream.state === 'paused') throw new StreamPausedError(streamId);
+    if (stream.deriveOp) throw new AppendToDerivedStreamNotAllowedError(streamId);
     const started = clock.now();
     const base = { streamId, trigger, startedAt: new Date(started).toISOString() };
     const pages = source.kind === 'api_pull' ? (source.paging?.maxPages ?? 1) : 1;

@@ -127,7 +127,7 @@ function shapeRow(stream: Stream, row: Row, raw: boolean) {
     for (const [name, v] of Object.entries(row.values)) {
       if (v === null || v === undefined) continue;
       const type = stream.schema[name]?.type;
-      values[name] = type === 'datetime' ? new Date(v as number).toISOString() : type === 'object' || type === 'array' ? JSON.parse(v as string) : v;
+      values[name] = type === 'datetime' ? new Date(v as number).toISOString() : type === 'object' || type === 'array' || type === 'graph' ? JSON.parse(v as string) : v;
     }
   }
   return {

@@ -16,6 +16,8 @@ import { makeTagRoutes } from './tags';
 import { makeEnsure } from './ensure';
 import { makeDeleteStreams } from './delete-streams';
 import { makeLiveRoutes } from './live';
+import { makeDerivedStreams } from './derived';
+import { makeBackprocessRoute, type Backprocessor } from './backprocess';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, LiveTicketStore, PointEraser, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
@@ -48,6 +50,12 @@ export interface StreamsDeps {
   devices?: DeviceDirectory;
   /** Where a deleted stream's points go (`PointEraser`): DuckDB erases them, Timestream keeps them until retention. */
   points?: PointEraser;
+  /**
+   * Recomputes derived streams from their sources' history (the writer's deriver): a new derived stream is filled
+   * when it is created (unless `deriveBackprocess: false`), and `POST /v1/streams/backprocess` runs it on request.
+   * Without it, a derived stream only gets the points of records appended after it was created.
+   */
+  backprocess?: Backprocessor;
   /** Whether this deployment holds subscriptions to other brokers (`subscription.ts`): the local runtime does, AWS does not. */
   subscriptions?: boolean;
   /** Live tickets (`POST …/live-ticket`): single-use, 60 s, kept hashed. */
@@ -91,6 +99,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   }
 
   const tagRoutes = makeTagRoutes({ registry, clock, load });
+  const derived = makeDerivedStreams({ registry, clock });
 
   async function mint(streamId: string, scopes: Scope[], label?: string): Promise<string> {
     const token = newToken();
@@ -184,7 +193,8 @@ export function makeStreamsHandler(deps: StreamsDeps) {
    * stopped half-way is finished by its retry.
    */
   async function deleteStream(id: string): Promise<'erased' | 'retained' | undefined> {
-    const gone = deps.devices && (await registry.get(id));
+    const gone = await registry.get(id);
+    if (gone) await derived.checkDeletable(gone);
     try {
       await registry.delete(id);
     } catch (err) {
@@ -192,23 +202,26 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       throw err;
     }
     await tokens.deleteForStream(id);
-    if (gone) await deps.devices!.release(id, claimsOf(gone));
+    if (gone && deps.devices) await deps.devices.release(id, claimsOf(gone));
+    if (gone?.deriveFrom) await derived.unlink(gone);
     return deps.points?.eraseStream(id);
   }
 
   /** A definition parsed and checked as `POST /v1/streams` takes it, into the stream it creates. */
   async function prepare(raw: unknown): Promise<{ stream: Stream; idGiven: boolean }> {
-    const input = await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition');
+    const input = await derived.resolve(await checkScriptOf(checkUrls(parseDefinition(raw), raw, 'stream definition'), raw, 'stream definition'));
     const stream = await withPasswordHash(newStream(input, new Date(clock.now()), suffix), input.device?.credentials);
     return { stream, idGiven: input.id !== undefined };
   }
 
   /** Stores a prepared stream and answers 201 with its ingest token, shown once. */
   async function create(event: HttpEvent, raw: unknown, stream: Stream): Promise<HttpResult> {
+    if (stream.deriveFrom) await derived.link(stream);
     await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
     const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
     const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
-    return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)) });
+    const filled = stream.deriveFrom && deps.backprocess && (raw as { deriveBackprocess?: unknown }).deriveBackprocess !== false ? await deps.backprocess.backprocess(stream) : undefined;
+    return jsonResponse(201, { ...createAnswer(stream, base), ingestToken, ...(await signingSecretFor(stream)), ...(filled && { backprocessed: filled }) });
   }
 
   async function setState(id: string, state: Stream['state']): Promise<HttpResult> {
@@ -251,6 +264,15 @@ export function makeStreamsHandler(deps: StreamsDeps) {
       case '/ensure': {
         const raw = await body(event);
         return makeEnsure({ registry, clock, prepare, create: (def, stream) => create(event, def, stream) })(raw);
+      }
+      case '/backprocess':
+      {
+        const params = event.queryStringParameters ?? {};
+        return makeBackprocessRoute({ registry, ...(deps.backprocess && { backprocess: deps.backprocess }) })({
+          tags: tagFilters(params),
+          ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }),
+          ...(params.ids !== undefined && { ids: params.ids }),
+        });
       }
       case '/{id}':
         if (route.method === 'GET') {

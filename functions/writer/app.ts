@@ -8,6 +8,7 @@ import { compiledStreams } from '../commons/compiled';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
 import { batchContent, formNames, nextReceipt } from '../commons/receipt-hash';
 import type { Logger } from '../commons/http';
+import { deriveAfterWrite } from './derive';
 
 /** A queue message, decoded; `envelope` is missing when the body could not be read. */
 export interface QueueMessage {
@@ -174,6 +175,7 @@ export function makeWriter(deps: WriterDeps) {
     if (events.length) await deps.events!.put(streamId, events);
     const target = learned && points.length && Object.keys(learned).length ? await addLearnedFields(stream, learned, now) : stream;
     const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
+    if (result.written > 0) await deriveAfterWrite(deps, target, points);
     for (const r of result.rejected) {
       if (samples.length >= MAX_SAMPLES) break;
       samples.push({ reason: r.reason, record: points[r.index] });

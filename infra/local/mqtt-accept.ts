@@ -2,7 +2,7 @@ import { DEFAULT_LIMITS } from '../../functions/commons/body';
 import { decodeMqttPayload } from '../../functions/commons/formats/mqtt-payload';
 import { compiledStreams } from '../../functions/commons/compiled';
 import { admitBatch } from '../../shared/domain/admission';
-import { StreamPausedError } from '../../shared/domain/errors';
+import { AppendToDerivedStreamNotAllowedError, StreamPausedError } from '../../shared/domain/errors';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Clock, IngestQueue } from '../../shared/ports';
 
@@ -31,6 +31,7 @@ export function makeMqttAcceptor(deps: { queue: IngestQueue; clock: Clock }) {
   const compiled = compiledStreams();
   return async function accept(stream: Stream, payload: Buffer | string, from: { deviceId?: string } = {}): Promise<number> {
     if (stream.state === 'paused') throw new StreamPausedError(stream.id);
+    if (stream.deriveOp) throw new AppendToDerivedStreamNotAllowedError(stream.id);
     const { records, json } = await decodeMqttPayload(payload, stream, DEFAULT_LIMITS);
     const now = deps.clock.now();
     const prepared = await compiled.for(stream).prepare(records, { now, receivedAt: now, ...(from.deviceId !== undefined && { deviceId: from.deviceId }) });

@@ -10,6 +10,7 @@ import { makeDeviceCheck } from '../../functions/iot-authorizer/app';
 import { makeQueryHandler } from '../../functions/query/app';
 import { makeStreamsHandler } from '../../functions/streams/app';
 import { makeWriter } from '../../functions/writer/app';
+import { makeDeriver } from '../../functions/writer/derive';
 import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dynamodb-event-store';
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { FileReceiptSigner } from '../../shared/local/receipt-key-file';
@@ -163,7 +164,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const idempotency = await startLocalIdempotency(dynamo.client, log);
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, points: duckdb, actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, points: duckdb, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
       query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),

@@ -71,6 +71,7 @@ export const TIMESTREAM_TYPE: Readonly<Record<FieldType, TimestreamType>> = {
   datetime: 'TIMESTAMP',
   object: 'VARCHAR',
   array: 'VARCHAR',
+  graph: 'VARCHAR',
 };
 
 /**

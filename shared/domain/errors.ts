@@ -120,6 +120,80 @@ export class InvalidTimestampError extends TributaryError {
   }
 }
 
+/** A derived stream names a derive operator the document does not define (`sum`, `derivative`, `counter_reset`, `counter_derivative`). */
+export class UnsupportedDeriveOperatorError extends TributaryError {
+  readonly code = 'derive.unsupported_operator';
+  constructor(
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A derive operator's sources or arguments do not fit it (how many sources, their names, `maxValue`). */
+export class InvalidOperatorArgumentsError extends TributaryError {
+  readonly code = 'derive.invalid_arguments';
+  constructor(
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A derived stream's operator cannot take its source's value type (a derivative of a string field). */
+export class IncompatibleTypesError extends TributaryError {
+  readonly code = 'derive.incompatible_types';
+  constructor(
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A derived stream whose sources lead back to itself, or deeper than derived streams may nest. */
+export class DerivationCycleError extends TributaryError {
+  readonly code = 'derive.cycle';
+  constructor(
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A value type the document does not define (`numeric`, `nominal`, `graph`). */
+export class UnsupportedValueTypeError extends TributaryError {
+  readonly code = 'value_type.unsupported';
+  constructor(
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Records sent to a derived stream: its points are computed from its sources only. */
+export class AppendToDerivedStreamNotAllowedError extends TributaryError {
+  readonly code = 'stream.derived';
+  constructor(readonly streamId: string) {
+    super(`Stream '${streamId}' is derived from other streams; append to its sources instead.`);
+  }
+}
+
+/** A stream other streams are derived from cannot be deleted before them. */
+export class OutstandingDependenciesError extends TributaryError {
+  readonly code = 'stream.has_dependents';
+  constructor(
+    readonly streamId: string,
+    readonly dependents: string[],
+  ) {
+    super(`Stream '${streamId}' is a source of ${dependents.length === 1 ? 'derived stream' : 'derived streams'} ${dependents.map((d) => `'${d}'`).join(', ')}; delete ${dependents.length === 1 ? 'it' : 'them'} first.`);
+  }
+}
+
 /** A request with this `Idempotency-Key` is still being processed: retry once it has been answered. */
 export class IdempotencyKeyInFlightError extends TributaryError {
   readonly code = 'idempotency.in_flight';

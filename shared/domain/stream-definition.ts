@@ -11,6 +11,7 @@ import { checkSourceFits, PullSourceSchema, type PullSource } from './pull-sourc
 import { MqttFormatSchema, type MqttFormat } from './mqtt-format';
 import { SubscriptionSchema, type Subscription } from './subscription';
 import { assignFieldNumbers, fieldNumbersOf, protoFieldNames } from './stream-proto';
+import { checkDeriveBody, checkDeriveShape, checkValueType, DeriveMembers, FIELD_OF_VALUE_TYPE, VALUE_FIELD, type DeriveOp, type DeriveSource, type ValueType } from './derive-definition';
 import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
 
 /**
@@ -62,7 +63,7 @@ export const FieldSpecSchema = z
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;
 
 /** Paths under `/v1/streams/` that are routes, not stream ids. */
-const ROUTE_WORDS: ReadonlySet<string> = new Set(['data', 'ensure']);
+const ROUTE_WORDS: ReadonlySet<string> = new Set(['data', 'ensure', 'backprocess']);
 
 const FieldName = z.string().regex(FIELD_NAME, 'must start with a letter or _, then letters, digits or _, at most 60 characters');
 export { TAG_KEY } from './stream-tags';
@@ -72,7 +73,7 @@ const CreateShape = z.strictObject({
   id: z
     .string()
     .regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit')
-    // POST /v1/streams/data and /v1/streams/ensure are routes of their own
+    // POST /v1/streams/data, /v1/streams/ensure and /v1/streams/backprocess are routes of their own
     .refine((id) => !ROUTE_WORDS.has(id), { message: `must not be ${[...ROUTE_WORDS].join(' or ')}: those are routes under /v1/streams` })
     .optional(),
   name: z.string().trim().min(1).max(128),
@@ -108,6 +109,8 @@ const CreateShape = z.strictObject({
   pipeline: PipelineSchema.optional(),
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`. */
   aggregations: NamedAggregationsSchema.optional(),
+  /** A derived stream (`derive-definition.ts`): computed by the writer from its sources, never appended to; and the document's value type. */
+  ...DeriveMembers,
 });
 
 /** What `POST /v1/streams` accepts. */
@@ -181,6 +184,15 @@ export interface Stream {
   pipeline?: Pipeline;
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`; absent when the stream has none. */
   aggregations?: NamedAggregation[];
+  /** A derived stream's sources (each field resolved) and operator (`derive-definition.ts`); absent on a stream records are appended to. */
+  deriveFrom?: DeriveSource[];
+  deriveOp?: DeriveOp;
+  deriveArgs?: Record<string, unknown>;
+  /** The derived streams computed from this one (kept by the streams function): the writer feeds them, a delete waits for them. */
+  derivedBy?: string[];
+  /** The document's value type of the measure fields (`numeric`, `nominal`, `graph`) and its options; absent: as the schema types them. */
+  valueType?: ValueType;
+  valueTypeOptions?: Record<string, unknown>;
   state: StreamState;
   createdAt: string;
   updatedAt: string;
@@ -193,7 +205,8 @@ export interface Stream {
 function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): void {
   checkSourceFits(s, ctx);
   const names = Object.keys(s.schema);
-  if (names.length === 0 && !s.learnSchema) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field, or learnSchema: true to take its fields from its records' });
+  // a derived stream's schema comes from its sources, a value type's from the type (`newStream`)
+  if (names.length === 0 && !s.learnSchema && s.deriveOp === undefined && s.valueType === undefined) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'a stream needs at least one field, or learnSchema: true to take its fields from its records' });
   for (const name of names) {
     // Timestream reserves these names and prefixes for its own columns
     if (RESERVED_FIELDS.has(name) || name.startsWith('measure_') || name.startsWith('ts_') || name === '__proto__') {
@@ -225,6 +238,7 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   if (s.subscription !== undefined && s.type !== 'iot_sensor') report(['subscription'], `a ${s.type} stream has no subscription: only iot_sensor streams subscribe to a broker`);
   if (s.pipeline) checkPipeline(s.pipeline, s.schema, report);
   if (s.aggregations) checkAggregations(s.aggregations, s, report);
+  checkValueType(s, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
 }
@@ -256,7 +270,10 @@ function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string):
 
 /** Parses a stream creation body or throws a `BadRequestError` listing every problem with its path. */
 export function parseStreamInput(body: unknown): StreamInput {
-  return parseWith(StreamInputSchema, body, 'stream definition');
+  checkDeriveBody(body);
+  const input = parseWith(StreamInputSchema, body, 'stream definition');
+  checkDeriveShape(input);
+  return input;
 }
 
 /** Parses a stream patch body or throws a `BadRequestError`. */
@@ -335,6 +352,11 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
     ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
+    ...(s.deriveFrom !== undefined && { deriveFrom: s.deriveFrom }),
+    ...(s.deriveOp !== undefined && { deriveOp: s.deriveOp }),
+    ...(s.deriveArgs !== undefined && { deriveArgs: s.deriveArgs }),
+    ...(s.valueType !== undefined && { valueType: s.valueType }),
+    ...(s.valueTypeOptions !== undefined && { valueTypeOptions: s.valueTypeOptions }),
   };
 }
 
@@ -361,12 +383,15 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
       .slice(0, 48) || 'stream';
   const id = input.id ?? `${slug}-${randomSuffix()}`;
   const at = now.toISOString();
+  // a stream declared by its value type alone keeps its value in one field of that type
+  const typed = Object.keys(input.schema).length === 0 && input.valueType !== undefined && input.deriveOp === undefined && !input.learnSchema;
+  const schema = typed ? { [VALUE_FIELD]: { type: FIELD_OF_VALUE_TYPE[input.valueType!] } } : input.schema;
   return {
     id,
     name: input.name,
     ...(input.description !== undefined && { description: input.description }),
     type: input.type,
-    schema: input.learnSchema ? { ...Object.fromEntries(input.dimensions.map((d) => [d, { type: 'string' as const }])), ...input.schema } : input.schema,
+    schema: input.learnSchema ? { ...Object.fromEntries(input.dimensions.map((d) => [d, { type: 'string' as const }])), ...input.schema } : schema,
     ...(input.learnSchema && { learnSchema: true as const }),
     timeField: input.timeField,
     dimensions: input.dimensions,
@@ -383,10 +408,15 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
+    ...(input.deriveFrom !== undefined && { deriveFrom: input.deriveFrom.map((src) => ({ ...src, field: src.field ?? VALUE_FIELD })) }),
+    ...(input.deriveOp !== undefined && { deriveOp: input.deriveOp }),
+    ...(input.deriveArgs !== undefined && { deriveArgs: input.deriveArgs }),
+    ...(input.valueType !== undefined && { valueType: input.valueType }),
+    ...(input.valueTypeOptions !== undefined && { valueTypeOptions: input.valueTypeOptions }),
     state: 'active',
     createdAt: at,
     updatedAt: at,
     version: 1,
-    fieldNumbers: assignFieldNumbers(undefined, protoFieldNames(input)),
+    fieldNumbers: assignFieldNumbers(undefined, protoFieldNames({ ...input, schema })),
   };
 }

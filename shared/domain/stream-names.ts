@@ -16,7 +16,7 @@ export const RESERVED_FIELDS = new Set(['time', 'measure_name', 'stream_id', 'me
 export const MAX_DIMENSIONS = 127; // Timestream allows 128, one is stream_id
 export const MAX_MEASURES = 256; // Timestream multi-measure limit
 
-export const FIELD_TYPES = ['number', 'integer', 'string', 'boolean', 'datetime', 'object', 'array'] as const;
+export const FIELD_TYPES = ['number', 'integer', 'string', 'boolean', 'datetime', 'object', 'array', 'graph'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 export const STREAM_TYPES = ['iot_sensor', 'api_pull', 'event_stream', 'database'] as const;
 export type StreamType = (typeof STREAM_TYPES)[number];

@@ -1,5 +1,5 @@
 /** The schema's field types (as `stream-definition.ts` names them; not imported, which would be a cycle). */
-type FieldType = 'number' | 'integer' | 'string' | 'boolean' | 'datetime' | 'object' | 'array';
+type FieldType = 'number' | 'integer' | 'string' | 'boolean' | 'datetime' | 'object' | 'array' | 'graph';
 
 /**
  * A stream's schema as a protobuf message. Field numbers are stored with the stream (`fieldNumbers`), so a
@@ -50,6 +50,7 @@ export const PROTO_TYPE: Record<FieldType, 'double' | 'sint64' | 'string' | 'boo
   datetime: 'int64',
   object: 'string',
   array: 'string',
+  graph: 'string',
 };
 
 /** The message every body holds: the records, each a `Record`. */
@@ -83,7 +84,7 @@ export function streamProto(stream: { id: string; schema: Readonly<Record<string
       const what =
         name === stream.timeField ? 'the record\'s time, epoch milliseconds (unset: the receive time)'
         : spec.type === 'datetime' ? 'epoch milliseconds'
-        : spec.type === 'object' || spec.type === 'array' ? `JSON text of ${spec.type === 'object' ? 'an object' : 'an array'}`
+        : spec.type === 'object' || spec.type === 'array' || spec.type === 'graph' ? `JSON text of ${spec.type === 'object' ? 'an object' : spec.type === 'graph' ? 'a graph {v, e}' : 'an array'}`
         : stream.dimensions.includes(name) ? 'dimension'
         : undefined;
       return `  optional ${PROTO_TYPE[spec.type]} ${name} = ${numbers[name]};${what ? ` // ${what}` : ''}`;

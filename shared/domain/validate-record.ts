@@ -1,6 +1,7 @@
 import { parseTimestamp } from './datetime';
 import type { Issue } from './errors';
 import { isWellFormedText, loneSurrogateMessage } from './json-safety';
+import { checkGraph } from './graph-value';
 import type { FieldSpec, Stream } from './stream-definition';
 import { EVENT_TYPE_FIELD } from './stream-sections';
 import { FIELD_NAME, MAX_MEASURES, RESERVED_FIELDS } from './stream-names';
@@ -72,6 +73,7 @@ const enum T {
   Datetime,
   Object,
   Array,
+  Graph,
 }
 const TYPE_CODE: Record<FieldSpec['type'], T> = {
   number: T.Number,
@@ -81,6 +83,7 @@ const TYPE_CODE: Record<FieldSpec['type'], T> = {
   datetime: T.Datetime,
   object: T.Object,
   array: T.Array,
+  graph: T.Graph,
 };
 
 interface CompiledField {
@@ -365,6 +368,13 @@ function check(f: CompiledField, raw: unknown): Checked {
         return invalid(`must be ${f.type === T.Array ? 'an array' : 'an object'}, got ${describe(raw)}`);
       }
       const problem = checkNested(raw, 1);
+      if (problem) {
+        return invalid(problem.message, problem.path);
+      }
+      return JSON.stringify(raw);
+    }
+    case T.Graph: {
+      const problem = checkNested(raw, 1) ?? checkGraph(raw);
       if (problem) {
         return invalid(problem.message, problem.path);
       }

@@ -21,6 +21,13 @@ import {
   UnsupportedMediaTypeError,
   UploadIncompleteError,
   UploadNotFoundError,
+  UnsupportedDeriveOperatorError,
+  InvalidOperatorArgumentsError,
+  IncompatibleTypesError,
+  DerivationCycleError,
+  UnsupportedValueTypeError,
+  AppendToDerivedStreamNotAllowedError,
+  OutstandingDependenciesError,
 } from '../../shared/domain/errors';
 
 const cause = new Error('ProvisionedThroughputExceededException');
@@ -47,6 +54,13 @@ const family: [name: string, make: () => TributaryError, code: string, withCause
   ['InconsistentStreamConfigurationError', () => new InconsistentStreamConfigurationError('a', [{ path: ['type'], message: 'is iot_sensor' }]), 'stream.inconsistent_configuration'],
   ['ReservedTagNameError', () => new ReservedTagNameError([{ path: ['tags', 'stream_id'], message: 'reserved' }]), 'tag.reserved'],
   ['InvalidTimestampError', () => new InvalidTimestampError('a', [{ index: 0, path: ['timestamp'], message: 'older' }]), 'timestamp.invalid'],
+  ['UnsupportedDeriveOperatorError', () => new UnsupportedDeriveOperatorError('no such op', [{ path: ['deriveOp'], message: 'x' }]), 'derive.unsupported_operator'],
+  ['InvalidOperatorArgumentsError', () => new InvalidOperatorArgumentsError('two sources'), 'derive.invalid_arguments'],
+  ['IncompatibleTypesError', () => new IncompatibleTypesError('a string'), 'derive.incompatible_types'],
+  ['DerivationCycleError', () => new DerivationCycleError('loops'), 'derive.cycle'],
+  ['UnsupportedValueTypeError', () => new UnsupportedValueTypeError('no such type'), 'value_type.unsupported'],
+  ['AppendToDerivedStreamNotAllowedError', () => new AppendToDerivedStreamNotAllowedError('rate'), 'stream.derived'],
+  ['OutstandingDependenciesError', () => new OutstandingDependenciesError('counter', ['rate']), 'stream.has_dependents'],
 ];
 
 describe('the error family', () => {

@@ -21,6 +21,13 @@ import {
   UnsupportedMediaTypeError,
   UploadIncompleteError,
   UploadNotFoundError,
+  UnsupportedDeriveOperatorError,
+  InvalidOperatorArgumentsError,
+  IncompatibleTypesError,
+  DerivationCycleError,
+  UnsupportedValueTypeError,
+  AppendToDerivedStreamNotAllowedError,
+  OutstandingDependenciesError,
 } from '../../shared/domain/errors';
 
 describe('toProblem', () => {
@@ -39,6 +46,13 @@ describe('toProblem', () => {
     [new InconsistentStreamConfigurationError('a', [{ path: ['type'], message: 'is iot_sensor' }]), 409, 'InconsistentStreamConfiguration'],
     [new InvalidTimestampError('a', [{ index: 1, path: ['timestamp'], message: 'older' }]), 409, 'InvalidTimestamp'],
     [new IdempotencyKeyInFlightError('busy'), 409, 'IdempotencyKeyInFlight'],
+    [new UnsupportedDeriveOperatorError('no such op'), 400, 'UnsupportedDeriveOperator'],
+    [new InvalidOperatorArgumentsError('two sources'), 400, 'InvalidOperatorArguments'],
+    [new IncompatibleTypesError('a string'), 400, 'IncompatibleTypes'],
+    [new DerivationCycleError('loops'), 400, 'DerivationCycle'],
+    [new UnsupportedValueTypeError('no such type'), 400, 'UnsupportedValueType'],
+    [new AppendToDerivedStreamNotAllowedError('rate'), 409, 'AppendToDerivedStreamNotAllowed'],
+    [new OutstandingDependenciesError('counter', ['rate']), 409, 'OutstandingDependenciesError'],
     [new IdempotencyKeyReusedError('other body'), 422, 'IdempotencyKeyReused'],
     [new PayloadTooLargeError('big'), 413, 'PayloadTooLarge'],
     [new UnsupportedMediaTypeError('xml'), 415, 'UnsupportedMediaType'],

@@ -71,11 +71,11 @@ export function decodeProtobufRecords(bytes: Uint8Array, limits: BodyLimits, str
           continue;
         }
         record[name] = Number(v);
-      } else if (spec.type === 'object' || spec.type === 'array') {
+      } else if (spec.type === 'object' || spec.type === 'array' || spec.type === 'graph') {
         try {
           record[name] = JSON.parse(value as string);
         } catch {
-          issues.push({ index, path: [name], message: `must be the JSON text of ${spec.type === 'object' ? 'an object' : 'an array'}` });
+          issues.push({ index, path: [name], message: `must be the JSON text of ${spec.type === 'array' ? 'an array' : spec.type === 'graph' ? 'a graph' : 'an object'}` });
         }
       } else if (typeof value === 'number' && !Number.isFinite(value)) {
         issues.push({ index, path: [name], message: `${value} is not a finite number` });

@@ -272,6 +272,14 @@ export class StreamsApi {
   }
 
   /**
+   * The document's `backprocess_streams`: recomputes the derived streams `ids` names (or, without it, every
+   * derived stream) from their sources' history.
+   */
+  backprocess(ids?: string[]): Promise<{ streams: { streamId: string; points: number }[]; more: boolean }> {
+    return this.#send({ method: 'POST', path: '/v1/streams/backprocess', ...(ids && { query: new URLSearchParams({ ids: ids.join(',') }) }), repeatable: true });
+  }
+
+  /**
    * The document's `append_multiple`: several streams' records in one request, each stream taken or refused
    * on its own (`results`), with an `Idempotency-Key` kept across its retries, so a retried request is
    * stored once.

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import { BIGINT, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, DuckDBInstance, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import * as z from 'zod';
 import { BadRequestError, StoreUnavailableError } from '../../domain/errors';
 import type { DataQuery, LatestQuery, Row } from '../../domain/query';
 import { slidingRowsProblem } from '../../domain/query-window';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';
 import type { Datapoint } from '../../domain/validate-record';
-import type { PointEraser, PointStore, WriteResult } from '../../ports';
+import type { PointEraser, PointStore, SeriesRewriter, WriteResult } from '../../ports';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
@@ -49,7 +49,7 @@ import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
  * const rows = await store.query(stream, parseDataQuery(stream, { granularity: '1h' }, Date.now()));
  * await store.close();
  */
-export class DuckDbPointStore implements PointStore, PointEraser {
+export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter {
   private readonly tables = new Map<string, Table>();
   private writeTail: Promise<unknown> = Promise.resolve();
   private readonly idleReaders: DuckDBConnection[] = [];
@@ -186,6 +186,30 @@ export class DuckDbPointStore implements PointStore, PointEraser {
       if (sids.push(sid) > MAX_SERIES_LIST) return undefined;
     }
     return sids;
+  }
+
+  /**
+   * Deletes one series' points in `[start, end]` (inclusive), then writes `points`: a derived stream's span
+   * recomputed. Two transactions: a crash between them leaves the span empty until the batch that caused it is
+   * delivered again, which recomputes it.
+   */
+  async replaceSeries(stream: Stream, dimensions: Record<string, string>, start: number, end: number, points: Datapoint[]): Promise<WriteResult> {
+    this.assertOpen();
+    await this.exclusive(async () => {
+      const table = this.tables.get(stream.id);
+      if (!table) return;
+      const series = table.index ?? (table.index = await this.loadSeries(table));
+      const filters = Object.fromEntries(table.dims.map((d) => [d, [dimensions[d] ?? '']]));
+      for (let sid = 0; sid < series.count; sid++) {
+        if (!matches(table.dims, series.dimensions[sid]!, filters)) continue;
+        try {
+          await this.writer.run(`DELETE FROM ${table.points} WHERE "$series" = $1 AND "time" BETWEEN $2 AND $3`, [sid, start, end], [INTEGER, BIGINT, BIGINT]);
+        } catch (err) {
+          throw unavailable(`replace points of stream '${stream.id}'`, err);
+        }
+      }
+    });
+    return this.write(stream, points);
   }
 
   /** Drops the stream's tables, in one transaction after the writes before it. */

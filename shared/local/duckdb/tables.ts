@@ -15,6 +15,7 @@ const KIND_OF_TYPE: Record<FieldType, Kind> = {
   string: 'varchar',
   object: 'varchar',
   array: 'varchar',
+  graph: 'varchar',
   boolean: 'boolean',
 };
 /** Each kind's column type, as SQL text and as the appender's vector type. */
