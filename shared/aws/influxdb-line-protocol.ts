@@ -5,7 +5,8 @@
  * fields a point lacks still returns its row. Times are epoch milliseconds (`precision=ms`).
  *
  * Line protocol cannot carry some values, checked on InfluxDB 1.6: a line break in a tag or string field,
- * and a tag value ending in a backslash (it escapes the separator after it). Such a point is refused with
+ * a tag value ending in a backslash (it escapes the separator after it), and a NUL in a tag (InfluxQL cannot
+ * spell it in a filter). Such a point is refused with
  * its reason rather than written differently from what was sent.
  */
 import type { FieldType, Stream } from '../domain/stream-definition';
@@ -40,7 +41,7 @@ export function lineOf(stream: Stream, p: Datapoint): string | { problem: string
   for (const dim of [...stream.dimensions].sort()) {
     const v = p.dimensions[dim];
     if (v === undefined || v === '') continue;
-    if (/[\n\r]/.test(v) || v.endsWith('\\')) return { problem: `dimension '${dim}' holds a line break or ends in a backslash, which InfluxDB line protocol cannot carry` };
+    if (/[\n\r\u0000]/.test(v) || v.endsWith('\\')) return { problem: `dimension '${dim}' holds a line break or a NUL, or ends in a backslash, which InfluxDB cannot carry in a tag` };
     line += `,${escapeKey(dim)}=${escapeKey(v)}`;
   }
   const fields = [`${escapeKey(POINT_MARKER)}=true`];

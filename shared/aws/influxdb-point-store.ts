@@ -8,7 +8,7 @@ import type { Datapoint, Value } from '../domain/validate-record';
 import type { PointStore, RejectedPoint, WriteResult } from '../ports';
 import { InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
 import { encodePoints } from './influxdb-line-protocol';
-import { createDatabaseQl, latestQl, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
+import { createDatabaseQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
 
 const OptionsSchema = z.strictObject({
   /** `http://127.0.0.1:8086`, or the instance's endpoint `https://<id>.<region>.timestream-influxdb.amazonaws.com:8086`. */
@@ -113,7 +113,10 @@ export class InfluxDbPointStore implements PointStore {
     return kept;
   }
 
-  async query(stream: Stream, q: DataQuery): Promise<Row[]> {
+  async query(stream: Stream, query: DataQuery): Promise<Row[]> {
+    const filters = matchableFilters(query.filters);
+    if (!filters) return [];
+    const q = { ...query, filters };
     if (q.granularity === 'raw' && !q.window) return this.rawPage(stream, q);
     const { from, to } = downsampledRange(q);
     if (from >= to) return [];
@@ -147,7 +150,9 @@ export class InfluxDbPointStore implements PointStore {
   }
 
   async latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
-    const series = await this.http.query(this.target.database, latestQl(stream, this.target, q.fields, q.filters));
+    const filters = matchableFilters(q.filters);
+    if (!filters) return [];
+    const series = await this.http.query(this.target.database, latestQl(stream, this.target, q.fields, filters));
     return pointsOf(stream, series, q.fields).sort(compareRows(stream.dimensions, 'asc'));
   }
 

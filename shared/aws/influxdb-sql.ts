@@ -3,7 +3,7 @@
  * InfluxQL has no bind parameters, so every statement is text; its parts come only from:
  * - identifiers checked against the stream (its id as the measurement, its schema's measure fields and its
  *   dimensions as tag keys) and double-quoted with `\` and `"` escaped;
- * - string literals single-quoted with `\`, `'` and line breaks escaped;
+ * - string literals single-quoted with `\`, `'` and `\n` escaped (none holds a carriage return or NUL);
  * - times as integers (epoch nanoseconds) and limits as integers, both checked to be safe integers.
  * `test/unit/influxdb-sql.fuzz.test.ts` parses what it builds from arbitrary input and checks the statement's
  * structure never changes.
@@ -20,14 +20,40 @@ export interface InfluxTarget {
   retentionPolicy?: string;
 }
 
+const UNSPELLABLE = /[\r\u0000]/;
+
+/**
+ * `\`, the quote and `\n` escaped as InfluxQL's scanner reads them (the same for strings and quoted
+ * identifiers). It knows no other escape, and ends a literal at a raw carriage return or NUL (checked on
+ * InfluxDB 1.6): no literal may hold one (`matchableFilters` drops such filter values).
+ */
+function escaped(text: string, quote: "'" | '"'): string {
+  if (UNSPELLABLE.test(text)) throw new TypeError('an InfluxQL literal cannot hold a carriage return or a NUL');
+  return text.replace(/[\\'"\n]/g, (c) => (c === '\n' ? '\\n' : c === quote || c === '\\' ? `\\${c}` : c));
+}
+
 /** A double-quoted InfluxQL identifier. */
 export function quoteIdent(name: string): string {
-  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `"${escaped(name, '"')}"`;
 }
 
 /** A single-quoted InfluxQL string literal. */
 export function quoteString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
+  return `'${escaped(value, "'")}'`;
+}
+
+/**
+ * The filters without the values no stored tag can equal (a carriage return or a NUL, which writes refuse
+ * in a tag and InfluxQL cannot spell), or `undefined` when a dimension keeps none: then no series matches.
+ */
+export function matchableFilters(filters: Record<string, readonly string[]>): Record<string, string[]> | undefined {
+  const kept: Record<string, string[]> = {};
+  for (const [dim, values] of Object.entries(filters)) {
+    const ok = values.filter((v) => !UNSPELLABLE.test(v));
+    if (ok.length === 0) return undefined;
+    kept[dim] = ok;
+  }
+  return kept;
 }
 
 /** Epoch milliseconds as an InfluxQL time literal (epoch nanoseconds). */
