@@ -1,0 +1,203 @@
+import * as z from 'zod';
+import { compareRows, downsamplePoints, pageOf, type RawPoint } from '../domain/aggregate-points';
+import { BadRequestError } from '../domain/errors';
+import type { DataQuery, LatestQuery, Row } from '../domain/query';
+import { slidingRowsProblem } from '../domain/query-window';
+import type { Stream } from '../domain/stream-definition';
+import type { Datapoint, Value } from '../domain/validate-record';
+import type { PointStore, RejectedPoint, WriteResult } from '../ports';
+import { InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
+import { encodePoints } from './influxdb-line-protocol';
+import { createDatabaseQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
+
+const OptionsSchema = z.strictObject({
+  /** `http://127.0.0.1:8086`, or the instance's endpoint `https://<id>.<region>.timestream-influxdb.amazonaws.com:8086`. */
+  url: z.url(),
+  database: z.string().min(1).max(255).default('tributary'),
+  retentionPolicy: z.string().min(1).max(255).optional(),
+  /** Read before each call; absent where InfluxDB runs without authentication (a local 1.x). */
+  token: z.custom<() => Promise<string | undefined>>((v) => typeof v === 'function').optional(),
+  /** Lines per `/write` request (InfluxData recommends 5,000). */
+  batchLines: z.number().int().min(1).max(100_000).default(5_000),
+  timeoutMs: z.number().int().min(100).default(30_000),
+  fetch: z.custom<typeof fetch>((v) => typeof v === 'function').default(() => fetch),
+});
+
+/** What `InfluxDbPointStore` takes: the server, the database (one per deployment) and its token. */
+export type InfluxDbPointStoreOptions = z.input<typeof OptionsSchema>;
+
+/**
+ * `PointStore` on InfluxDB's HTTP API (1.x, 2.x / Timestream for InfluxDB through the v1 compatibility
+ * endpoints, 3): one database per deployment, one measurement per stream, dimensions as tags, measure fields
+ * typed as the schema says (`influxdb-line-protocol.ts`), InfluxQL built by `influxdb-sql.ts`.
+ *
+ * InfluxDB keeps one point per series and time and overwrites it on a second write, merging fields; the
+ * contract keeps the first. So a write first reads which of its (series, time) pairs the range of the batch
+ * already holds and writes only the others (two writers racing on the same new point may still both land:
+ * the last one's values win, as InfluxDB does).
+ *
+ * Raw pages: InfluxDB orders only by time, so a page is the first `limit` times (`pageEndQl`), then every
+ * point up to the last of them, ties included, sorted by (time, dimensions) here. Downsampled rows, windows
+ * included, are computed here from the range's raw points (`downsamplePoints`), not by InfluxQL's `GROUP BY
+ * time()`: InfluxDB 1.6's `first`/`last` break ties by series, its `percentile` is not the nearest rank,
+ * and it has no trend, sliding or session windows. That reads every point of the range; InfluxQL's own
+ * aggregates would read less, at the price of answers that differ from the other stores.
+ *
+ * @example
+ * const store = new InfluxDbPointStore({ url: 'http://127.0.0.1:8086', database: 'tributary' });
+ * await store.ensureDatabase(); // InfluxDB 1.x; 2.x and 3 map it to the bucket the deployment made
+ * await store.write(stream, points);
+ */
+export class InfluxDbPointStore implements PointStore {
+  private readonly http: InfluxHttp;
+  private readonly target: InfluxTarget;
+  private readonly options: z.output<typeof OptionsSchema>;
+
+  constructor(options: InfluxDbPointStoreOptions) {
+    this.options = OptionsSchema.parse(options);
+    this.http = new InfluxHttp({ url: this.options.url, timeoutMs: this.options.timeoutMs, fetch: this.options.fetch, ...(this.options.token && { token: this.options.token }) });
+    this.target = { database: this.options.database, ...(this.options.retentionPolicy && { retentionPolicy: this.options.retentionPolicy }) };
+  }
+
+  /** Creates the database if missing (InfluxDB 1.x; idempotent). */
+  async ensureDatabase(): Promise<void> {
+    await this.http.query(this.target.database, createDatabaseQl(this.target), 'POST');
+  }
+
+  async write(stream: Stream, points: Datapoint[]): Promise<WriteResult> {
+    if (points.length === 0) return { written: 0, rejected: [] };
+    const fresh = await this.withoutStored(stream, points);
+    const encoded = encodePoints(stream, points, fresh);
+    const rejected: RejectedPoint[] = [...encoded.rejected];
+    for (let i = 0; i < encoded.lines.length; i += this.options.batchLines) {
+      const lines = encoded.lines.slice(i, i + this.options.batchLines);
+      try {
+        await this.http.write(this.target.database, this.target.retentionPolicy, lines);
+      } catch (error) {
+        if (!(error instanceof WriteRefusal)) throw error;
+        // InfluxDB 1.x writes the lines it can take and names only the first it refused: one line at a time
+        // tells which (rewriting a line already written changes nothing)
+        for (const [j, line] of lines.entries()) {
+          await this.http.write(this.target.database, this.target.retentionPolicy, [line]).catch((e: unknown) => {
+            if (!(e instanceof WriteRefusal)) throw e;
+            rejected.push({ index: encoded.indexes[i + j]!, reason: e.message });
+          });
+        }
+      }
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return { written: points.length - rejected.length, rejected };
+  }
+
+  /** Positions of the points that repeat neither an earlier point of the batch nor a stored one. */
+  private async withoutStored(stream: Stream, points: Datapoint[]): Promise<number[]> {
+    const keyOf = (time: number, dims: Record<string, string>) => JSON.stringify([time, ...stream.dimensions.map((d) => dims[d] ?? '')]);
+    let from = Infinity;
+    let to = -Infinity;
+    for (const p of points) {
+      if (p.time < from) from = p.time;
+      if (p.time > to) to = p.time;
+    }
+    const stored = new Set<string>();
+    if (Number.isSafeInteger(from) && Number.isSafeInteger(to)) {
+      const series = await this.http.query(this.target.database, pointsQl(stream, this.target, { fields: [], from, to, toInclusive: true, filters: {} }));
+      for (const p of pointsOf(stream, series, [])) stored.add(keyOf(p.time, p.dimensions));
+    }
+    const kept: number[] = [];
+    points.forEach((p, i) => {
+      const key = keyOf(p.time, p.dimensions);
+      if (stored.has(key)) return;
+      stored.add(key);
+      kept.push(i);
+    });
+    return kept;
+  }
+
+  async query(stream: Stream, query: DataQuery): Promise<Row[]> {
+    const filters = matchableFilters(query.filters);
+    if (!filters) return [];
+    const q = { ...query, filters };
+    if (q.granularity === 'raw' && !q.window) return this.rawPage(stream, q);
+    const { from, to } = downsampledRange(q);
+    if (from >= to) return [];
+    const points = await this.read(stream, q.fields, q.filters, from, to, false);
+    if (q.window) {
+      const tooMany = slidingRowsProblem(q.window, points.length);
+      if (tooMany) throw new BadRequestError('Invalid query parameters.', [{ path: ['window'], message: tooMany }]);
+    }
+    return downsamplePoints(q, points.sort(compareRows(q.keyDimensions, 'asc')));
+  }
+
+  private async rawPage(stream: Stream, q: DataQuery): Promise<Row[]> {
+    // the rows at the cursor's time may come before or after it: read that time whole, then the page's times
+    let from = q.start;
+    let to = q.end;
+    if (q.after) {
+      if (q.order === 'asc') from = Math.max(from, q.after.time);
+      else to = Math.min(to, q.after.time + 1);
+    }
+    if (from >= to) return [];
+    const beyond = q.after ? (q.order === 'asc' ? { from: q.after.time + 1, to } : { from, to: q.after.time }) : { from, to };
+    const times = await this.http.query(this.target.database, pageEndQl(stream, this.target, { ...beyond, filters: q.filters }, q.order, q.limit));
+    const found = times.flatMap((s) => s.values.map((v) => Number(v[0])));
+    if (found.length === q.limit) {
+      const edge = found[found.length - 1]!;
+      if (q.order === 'asc') to = edge + 1;
+      else from = edge;
+    }
+    const points = await this.read(stream, q.fields, q.filters, from, to, false);
+    return pageOf(points, q, q.keyDimensions) as Row[];
+  }
+
+  async latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
+    const filters = matchableFilters(q.filters);
+    if (!filters) return [];
+    const series = await this.http.query(this.target.database, latestQl(stream, this.target, q.fields, filters));
+    return pointsOf(stream, series, q.fields).sort(compareRows(stream.dimensions, 'asc'));
+  }
+
+  private async read(stream: Stream, fields: string[], filters: Record<string, string[]>, from: number, to: number, toInclusive: boolean): Promise<RawPoint[]> {
+    const series = await this.http.query(this.target.database, pointsQl(stream, this.target, { fields, from, to, toInclusive, filters }));
+    return pointsOf(stream, series, fields);
+  }
+}
+
+/** The raw range a downsampled page needs: the query's, narrowed to the windows at or past the cursor. */
+function downsampledRange(q: DataQuery): { from: number; to: number } {
+  let from = q.start;
+  let to = q.end;
+  const after = q.after;
+  if (!after || q.window?.kind === 'session') return { from, to };
+  if (q.window?.kind === 'sliding') {
+    if (q.order === 'asc') from = Math.max(from, after.time);
+    else to = Math.min(to, after.time + q.window.sizeMs);
+  } else {
+    const bin = Math.floor(after.time / q.binMs) * q.binMs;
+    if (q.order === 'asc') from = Math.max(from, bin);
+    else to = Math.min(to, bin + q.binMs);
+  }
+  return { from, to };
+}
+
+/** Series of a `GROUP BY *` answer as points: the stream's dimensions from the tags ('' is missing), the fields asked for. */
+function pointsOf(stream: Stream, series: InfluxSeries[], fields: string[]): RawPoint[] {
+  const points: RawPoint[] = [];
+  for (const s of series) {
+    const dimensions: Record<string, string> = {};
+    for (const d of stream.dimensions) {
+      const v = s.tags?.[d];
+      if (v !== undefined && v !== '') dimensions[d] = v;
+    }
+    const at = fields.map((f) => s.columns.indexOf(f));
+    const marker = s.columns.indexOf(POINT_MARKER);
+    for (const row of s.values) {
+      if (marker >= 0 && row[marker] === null) continue;
+      const values: Record<string, Value | null> = {};
+      fields.forEach((f, i) => {
+        values[f] = at[i]! >= 0 ? ((row[at[i]!] ?? null) as Value | null) : null;
+      });
+      points.push({ time: Number(row[0]), dimensions: { ...dimensions }, values });
+    }
+  }
+  return points;
+}
