@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { hasScheduledRules, ingestRules } from '../../shared/domain/alert-evaluation';
+import { healthBreaches, healthRules } from '../../shared/domain/alert-health-checks';
+import { AlertRuleSchema, type HealthCondition } from '../../shared/domain/alert-rules';
 import { bucketStart, errorRateOver, HEALTH_BUCKET_MS, latencyBins, latencyOver, rateOver, streamHealth, type HealthBucket } from '../../shared/domain/stream-health';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 30, 30); // 30 s into a minute
@@ -83,5 +86,39 @@ describe('streamHealth', () => {
 
   it('calls a stream that never had data healthy, with that reason', () => {
     expect(streamHealth({ stream: active, buckets: [], now: NOW })).toMatchObject({ status: 'healthy', reason: 'no data yet', pointsPerSecond: { lastMinute: 0, lastHour: 0 } });
+  });
+});
+
+describe('health-check rules', () => {
+  const parse = (when: unknown) => AlertRuleSchema.safeParse({ name: 'h', when });
+
+  it('reads the three texts into their objects', () => {
+    expect(parse('error_rate > 5%').data?.when).toEqual({ health: 'error_rate', above: '5%' });
+    expect(parse('processing_lag > 30s').data?.when).toEqual({ health: 'processing_lag', above: '30s' });
+    expect(parse('data_freshness > 10m').data?.when).toEqual({ health: 'data_freshness', above: '10m' });
+  });
+
+  it('refuses a limit that is not a percentage below 100 or a duration up to a day, at when.above', () => {
+    for (const when of ['error_rate > 100%', 'error_rate > 5', 'processing_lag > 5%', 'data_freshness > 2d']) {
+      expect(parse(when).error?.issues[0]?.path, when).toEqual(['when', 'above']);
+    }
+  });
+
+  it('runs on the schedule, not on ingest', () => {
+    const stream = { alerts: [parse('data_freshness > 10m').data!, parse('no data for 5m').data!] };
+    expect(ingestRules(stream)).toEqual([]);
+    expect(hasScheduledRules(stream)).toBe(true);
+  });
+
+  it('breaches above the limit only, and never on a figure that cannot be measured', () => {
+    const rules = healthRules([parse('error_rate > 5%').data!, parse('data_freshness > 10m').data!, parse('processing_lag > 30s').data!].map((r) => ({ ...r, name: (r.when as HealthCondition).health })));
+    const health = streamHealth({ stream: active, buckets: [bucket(0, { points: 90, invalid: 10 })], lastDataAt: new Date(NOW - 11 * 60_000).toISOString(), now: NOW });
+    expect(healthBreaches(rules, health).map((b) => [b.rule.name, b.breached, b.value])).toEqual([
+      ['error_rate', true, 0.1],
+      ['data_freshness', true, 11 * 60_000],
+      ['processing_lag', false, undefined],
+    ]);
+    const fresh = streamHealth({ stream: active, buckets: [], now: NOW });
+    expect(healthBreaches(rules, fresh).every((b) => !b.breached)).toBe(true);
   });
 });
