@@ -154,6 +154,25 @@ describe('GET /v1/streams/{id}/status health on the local runtime', () => {
     await waitFor(async () => receiver.bodies.filter((b) => b.path === '/errors'), (b) => b.length === 1);
   });
 
+  it('fires processing_lag when records wait longer than its limit between receipt and storage', async () => {
+    const { id, ingestToken } = await local.createStream({
+      name: 'Laggy',
+      type: 'iot_sensor',
+      schema,
+      dimensions: ['deviceId'],
+      alerts: [{ name: 'lag', severity: 'warning', when: 'processing_lag > 1s' }],
+    });
+    store.hold();
+    await post(id, ingestToken, { deviceId: 'd', temperature: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    store.release();
+    await settle();
+    const s = await status(id);
+    expect(s.health.processingLagMs).toBeGreaterThanOrEqual(1_250);
+    const fired = await waitForValue('the processing_lag alert', async () => (await alertsOf(id)).find((a) => a.rule === 'lag' && a.state === 'firing'), 10_000);
+    expect(fired.value).toBe(s.health.processingLagMs);
+  });
+
   it('fires data_freshness when no data arrives for longer than its limit, and resolves when data returns', async () => {
     const { id, ingestToken } = await local.createStream({
       name: 'Stale',
