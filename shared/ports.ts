@@ -11,6 +11,7 @@ import type { LiveFilter, LiveMessage } from './domain/live-messages';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
 import type { BatchContent, Receipt, ReceiptKey } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
+import type { HealthBucket, HealthDelta } from './domain/stream-health';
 import type { Tags } from './domain/stream-tags';
 import type { Datapoint } from './domain/validate-record';
 
@@ -220,6 +221,24 @@ export interface IngestQueue {
   send(envelopes: IngestEnvelope[]): Promise<void>;
 }
 
+/** How many messages wait in the ingest queue (every stream's), for the status's `processing.queueLength`. */
+export interface QueueDepth {
+  messages: number;
+  /** True when the count is the queue's estimate (SQS `ApproximateNumberOfMessages`), false when exact. */
+  approximate: boolean;
+}
+
+/**
+ * The ingest queue's depth: SQS's approximate attributes in AWS, the file queue's exact count on one machine.
+ *
+ * @example
+ * const { messages, approximate } = await depth.depth();
+ */
+export interface QueueDepthReader {
+  /** Throws `QueueUnavailableError` when the queue cannot be asked. */
+  depth(): Promise<QueueDepth>;
+}
+
 /** Per-stream counters, updated once per written batch. */
 export interface StreamStats {
   lastDataAt?: string;
@@ -235,6 +254,8 @@ export interface StreamStats {
   recentRejections: { at: string; reason: string; record?: unknown }[];
   /** The time of the newest point stored or accepted with `checkTimestamp` (the document's `latest_datapoint`). */
   newestPointAt?: string;
+  /** The last hour's per-minute health aggregates (`stream-health.ts`), oldest first; what `streamHealth` reads. */
+  healthBuckets?: HealthBucket[];
 }
 
 export interface StatsDelta {
@@ -251,6 +272,8 @@ export interface StatsDelta {
   samples: { reason: string; record?: unknown }[];
   /** Epoch ms of the batch's newest point: the stream's newest moves to it if it is newer. */
   newestPointAt?: number;
+  /** The batch's latency bins and wait sum, added to the minute bucket of `at` with the counts above. */
+  health?: Pick<HealthDelta, 'latency' | 'latencySumMs'>;
 }
 
 /** What `claimNewest` found: the claim taken (and the newest it replaced), or the newer point that holds it. */

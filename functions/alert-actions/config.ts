@@ -11,5 +11,7 @@ export const AlertActionsConfig = z.object({
   TICKET_SYSTEMS: ticketSystems,
   /** The account's `iot:Data-ATS` endpoint (https://…); the SDK's regional default when absent. */
   IOT_DATA_ENDPOINT: z.url().optional(),
+  /** `false` lets Slack actions post to plain http:// URLs (as the streams function lets rules hold them); https is required unless set. */
+  ALERT_ACTIONS_REQUIRE_HTTPS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 export const alertActionsConfig = (env: Record<string, string | undefined>) => loadConfig(AlertActionsConfig, env);

@@ -2,6 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ALERT_SECRET_PREFIX, SecretsManagerSecretSource } from '../../shared/aws/secrets-manager-source';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { IotDataAlertPublisher } from '../../shared/aws/iot-alert-publisher';
 import { SesAlertEmailSender } from '../../shared/aws/ses-alert-email';
@@ -26,6 +28,9 @@ const tasks = makeAlertTasks({
   mqtt: new IotDataAlertPublisher({ client: traced(new IoTDataPlaneClient(config.IOT_DATA_ENDPOINT ? { endpoint: config.IOT_DATA_ENDPOINT } : {})) }),
   clock: systemClock,
   meter,
+  // Slack actions that name a secret: tributary/alert/NAME, read when the action runs (cached 5 minutes)
+  slackSecrets: new SecretsManagerSecretSource({ client: traced(new SecretsManagerClient({})), prefix: ALERT_SECRET_PREFIX }),
+  requireHttps: config.ALERT_ACTIONS_REQUIRE_HTTPS,
 });
 
 /**

@@ -4,10 +4,11 @@ import { streamOfAlert } from '../../shared/domain/alert-id';
 import type { AlertAction } from '../../shared/domain/alert-rules';
 import { parseJsonTemplate, renderJsonTemplate, renderTemplate, renderTopicTemplate, TemplateError, templateKind } from '../../shared/domain/alert-template';
 import type { TargetPolicy } from '../../shared/domain/pull-source';
-import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SigningSecretStore } from '../../shared/ports';
+import type { ActionResult, AlertEmailSender, AlertPublisher, AlertStore, Clock, SecretSource, SigningSecretStore } from '../../shared/ports';
 import { noMeter, type Meter } from '../commons/meter';
 import { addressKind, postChecked, type GuardErrors } from '../commons/guarded-target';
 import { signWebhook, webhookId } from './signing';
+import { slackMessage } from './slack';
 
 /** An action that will fail the same way however often it is retried (a 4xx, no signing secret); the ASL does not retry it. */
 export class ActionPermanentError extends Error {
@@ -39,6 +40,10 @@ export interface AlertTaskDeps {
   maxResponseBytes?: number;
   /** Where each named ticket system (`ticket {system}`) takes new tickets; none unless given. */
   ticketSystems?: Readonly<Record<string, string>>;
+  /** Where a Slack action's `secret` is read (Secrets Manager `tributary/alert/NAME` in AWS); such actions fail for good without it. */
+  slackSecrets?: SecretSource;
+  /** Whether a Slack webhook URL must be https (true in AWS); a stored rule or secret with http:// then fails for good. */
+  requireHttps?: boolean;
 }
 
 /** How a refused or unresolvable webhook host fails its action: refused for good, DNS retried. */
@@ -119,6 +124,8 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
           if (err instanceof EmailRefusedError) throw new ActionPermanentError(err.message, { cause: err });
           throw err;
         }
+      case 'slack':
+        return postSlack(await slackUrl(action), JSON.stringify(slackMessage(alert, action.text === undefined ? undefined : renderTemplate(action.text, context))));
       case 'mqtt_publish': {
         const topic = alertTopic(alert.streamId, renderTopicTemplate(action.topic ?? 'alerts', context));
         const payload = action.payload === undefined ? JSON.stringify(alertPayload(alert)) : mqttPayload(action.payload, context);
@@ -129,6 +136,42 @@ export function makeAlertTasks(deps: AlertTaskDeps) {
         }
       }
     }
+  }
+
+  /** A Slack action's webhook URL: its own, or its secret's value, read when the action runs (a rotated secret applies at once). */
+  async function slackUrl(action: Extract<AlertAction, { type: 'slack' }>): Promise<URL> {
+    let url = action.webhookUrl;
+    if (url === undefined) {
+      if (!deps.slackSecrets) throw new ActionPermanentError(`This deployment reads no secrets for Slack actions; give the action a webhookUrl.`);
+      try {
+        url = (await deps.slackSecrets.get([action.secret!]))[action.secret!];
+      } catch (err) {
+        throw new ActionFailedError(`The Slack webhook secret '${action.secret}' could not be read: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    let target: URL;
+    try {
+      target = actionUrl(url ?? '');
+    } catch {
+      throw new ActionPermanentError('The Slack webhook URL is not an http or https URL.');
+    }
+    if (deps.requireHttps && target.protocol !== 'https:') throw new ActionPermanentError('The Slack webhook URL must be https in this deployment.');
+    return target;
+  }
+
+  /** POSTs a Slack message. The URL is the credential: errors and logs name its origin only. Slack answers 200 `ok`. */
+  async function postSlack(target: URL, body: string): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    let status: number;
+    try {
+      ({ status } = await postChecked({ url: target, headers: { 'content-type': 'application/json', 'user-agent': 'Tributary-Alerts/1' }, body, policy, errors: ACTION_GUARD_ERRORS, signal, maxResponseBytes }));
+    } catch (err) {
+      if (err instanceof ActionPermanentError || err instanceof ActionFailedError) throw err;
+      if (signal.aborted) throw new ActionFailedError(`POST ${target.origin} (Slack) gave no answer within ${timeoutMs} ms`, { cause: err });
+      throw new ActionFailedError(`POST ${target.origin} (Slack) failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`, { cause: err });
+    }
+    if (status >= 200 && status < 300) return;
+    throw statusError(target.origin, status);
   }
 
   /** A ticket's URL: its own, or its system's as the deployment configures it now. */

@@ -6,6 +6,7 @@ import {
   evaluateSilence,
   groupBySeries,
   ingestRules,
+  mayFire,
   newAlert,
   seriesKey,
   silenceRules,
@@ -20,7 +21,9 @@ import { MAX_LIMIT, type DataQuery } from '../../shared/domain/query';
 import type { Stream } from '../../shared/domain/stream-definition';
 import { measureFields } from '../../shared/domain/stream-names';
 import type { Datapoint, Value } from '../../shared/domain/validate-record';
-import type { AlertEvaluator, AlertStarter, AlertStore, Clock, LiveFanout, PointStore } from '../../shared/ports';
+import type { AlertEvaluator, AlertStarter, AlertStore, Clock, LiveFanout, PointStore, StreamRegistry } from '../../shared/ports';
+import { healthBreaches, healthRules } from '../../shared/domain/alert-health-checks';
+import { streamHealth } from '../../shared/domain/stream-health';
 import { liveAlert } from '../../shared/domain/live-messages';
 import { historyMoments, madRanges, sessionAggregates, slidingWindows } from './alert-history';
 import type { Logger } from './http';
@@ -43,6 +46,8 @@ export interface AlertEvaluatorDeps {
   expressions?: { budgetMs?: number; now?: () => number; pause?: (workedMs: number) => Promise<void> };
   /** Live subscriptions: each alert firing and resolving goes out as an `error_alert`. */
   live?: LiveFanout;
+  /** The stream stats health-check rules read (`error_rate`, `processing_lag`, `data_freshness`); without it they never fire. */
+  stats?: Pick<StreamRegistry, 'getStats'>;
 }
 
 /**
@@ -119,10 +124,27 @@ export function makeAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator & {
 
   async function checkSilence(stream: Stream): Promise<void> {
     const rules = silenceRules(stream);
-    if (rules.length === 0) return;
-    const [rows, states] = await Promise.all([store.latest(stream, { fields: measureFields(stream), filters: {} }), statesOf(stream.id)]);
+    const health = deps.stats ? healthRules(stream.alerts ?? []) : [];
+    if (rules.length === 0 && health.length === 0) return;
+    const [rows, states, stats] = await Promise.all([
+      rules.length ? store.latest(stream, { fields: measureFields(stream), filters: {} }) : [],
+      statesOf(stream.id),
+      health.length ? deps.stats!.getStats(stream.id, clock.now()) : undefined,
+    ]);
+    const now = clock.now();
     const latest = rows.map((r) => ({ key: seriesKey(stream.dimensions, r.dimensions), dimensions: r.dimensions, time: r.time }));
-    await apply(stream, evaluateSilence({ rules, latest, states, now: clock.now() }));
+    const transitions = evaluateSilence({ rules, latest, states, now });
+    if (stats) {
+      // stream-wide figures: one series, the stream's
+      const series = seriesKey([], {});
+      const figures = streamHealth({ stream, buckets: stats.healthBuckets ?? [], ...(stats.lastDataAt !== undefined && { lastDataAt: stats.lastDataAt }), now });
+      for (const { rule, breached, value } of healthBreaches(health, figures)) {
+        const state = states.get(stateKey(rule.name, series));
+        if (breached && mayFire(rule, state, now)) transitions.push({ kind: 'fire', rule, series, dimensions: {}, breach: { value: value!, time: now } });
+        else if (!breached && state?.state === 'firing') transitions.push({ kind: 'resolve', rule, series, dimensions: {}, ...(state.alertId && { alertId: state.alertId }), time: now });
+      }
+    }
+    await apply(stream, transitions);
   }
 
   /** The states of `only`'s rules × series (a batch reads what it touches), or all of the stream's. */

@@ -104,6 +104,24 @@ export const StreamStatusSchema = z
     errorCount: z.number().int(),
     pull: z.looseObject({}).optional(),
     alerts: z.looseObject({ failedRules: z.array(z.looseObject({})) }).optional(),
+    health: z
+      .looseObject({
+        status: z.enum(['healthy', 'degraded', 'down']),
+        reason: z.string(),
+        latencyMs: z.looseObject({ p50: z.number(), p95: z.number(), p99: z.number(), avg: z.number(), points: z.number() }).optional().meta({ description: 'Receive→stored wait of the points stored in the last hour (ms), within 2 %.' }),
+        pointsPerSecond: z.looseObject({ lastMinute: z.number(), lastHour: z.number() }),
+        errorRate: z.looseObject({ ratio: z.number(), invalid: z.number().int(), total: z.number().int(), window: z.string() }),
+        processingLagMs: z.number().optional(),
+        lastProcessed: Iso.optional(),
+        dataAgeMs: z.number().optional(),
+      })
+      .meta({ description: 'The stream’s health from the writer’s per-minute aggregates (README: Stream health).' }),
+    processing: z.looseObject({
+      queueLength: z.number().int().optional().meta({ description: 'Messages in the ingest queue, every stream’s.' }),
+      approximate: z.boolean().optional().meta({ description: 'True in AWS (SQS’s estimate), false on one machine (exact).' }),
+      processingRate: z.string(),
+      lastProcessed: Iso.optional(),
+    }),
   })
   .meta({ id: 'StreamStatus' });
 

@@ -1,4 +1,4 @@
-import { silenceRules } from '../../shared/domain/alert-evaluation';
+import { hasScheduledRules } from '../../shared/domain/alert-evaluation';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { StreamRegistry } from '../../shared/ports';
 import type { Logger } from '../commons/http';
@@ -18,8 +18,9 @@ export interface SilenceSummary {
 }
 
 /**
- * The scheduled silence check (EventBridge `rate(1 minute)` in AWS, croner locally): every active stream
- * with a `no data for …` rule, one `latest` read and one state query each.
+ * The scheduled silence and health check (EventBridge `rate(1 minute)` in AWS, croner locally): every active
+ * stream with a `no data for …` or health-check rule (`error_rate`, `processing_lag`, `data_freshness`), one
+ * `latest` read (silences), one stats read (health) and one state query each.
  *
  * @example
  * const check = makeSilenceCheck({ registry, evaluator, log: jsonLogger });
@@ -32,7 +33,7 @@ export function makeSilenceCheck(deps: SilenceDeps) {
     let cursor: string | undefined;
     do {
       const page = await registry.list({ limit: 1000, ...(cursor && { cursor }) });
-      const due = page.streams.filter((s) => s.state === 'active' && silenceRules(s).length > 0);
+      const due = page.streams.filter((s) => s.state === 'active' && hasScheduledRules(s));
       await Promise.all(
         due.map(async (stream) => {
           summary.checked++;

@@ -13,13 +13,15 @@ import { silenceConfig } from './config';
 const config = silenceConfig(process.env);
 const { log, traced, observe } = powertools('silence');
 const client = traced(new DynamoDBClient({}));
+const registry = new DynamoDbRegistry({ client, tableName: config.TABLE_NAME });
 const evaluator = makeAlertEvaluator({
   store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }, traced),
   alerts: new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME }),
   starter: new SfnAlertStarter({ client: traced(new SFNClient({})), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
   clock: systemClock,
   log,
+  stats: registry,
 });
 
-/** EventBridge `rate(1 minute)` → one silence check over every stream with a `no data for …` rule. */
-export const handler = observe(makeSilenceCheck({ registry: new DynamoDbRegistry({ client, tableName: config.TABLE_NAME }), evaluator, log }));
+/** EventBridge `rate(1 minute)` → one silence and health check over every stream with a `no data for …` or health-check rule. */
+export const handler = observe(makeSilenceCheck({ registry, evaluator, log }));

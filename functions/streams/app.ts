@@ -18,7 +18,8 @@ import { makeDeleteStreams } from './delete-streams';
 import { makeLiveRoutes } from './live';
 import { makeDerivedStreams } from './derived';
 import { makeBackprocessRoute, type Backprocessor } from './backprocess';
-import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, LiveTicketStore, PointEraser, PullStateStore, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, LiveTicketStore, PointEraser, PullStateStore, QueueDepthReader, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
+import { healthStatus } from './health';
 import { streamProto } from '../../shared/domain/stream-proto';
 import { pullStatus } from '../pull/status';
 import { newSigningSecret } from '../alert-actions/signing';
@@ -62,6 +63,8 @@ export interface StreamsDeps {
   liveTickets?: LiveTicketStore;
   /** The WebSocket API's URL in AWS, named by `GET …/live` reached over plain HTTP. */
   websocketUrl?: string;
+  /** The ingest queue's depth, for the status's `processing.queueLength` (absent from it unless given). */
+  queueDepth?: QueueDepthReader;
 }
 
 /** Why AWS refuses a stream that subscribes to another broker. */
@@ -321,10 +324,12 @@ export function makeStreamsHandler(deps: StreamsDeps) {
         return setState(id!, 'active');
       case '/{id}/status': {
         const stream = await load(id!);
-        const stats = await registry.getStats(id!, clock.now());
+        const now = clock.now();
+        const [{ healthBuckets, ...stats }, queue] = await Promise.all([registry.getStats(id!, now), deps.queueDepth ? healthStatus.queue(deps.queueDepth, deps.log) : undefined]);
         const pull = stream.source && deps.pullState ? pullStatus({ source: stream.source, createdAt: stream.createdAt, updatedAt: stream.updatedAt }, await deps.pullState.get(stream.id)) : undefined;
         const failedRules = stream.alerts?.length && deps.ruleFailures ? currentFailures(stream, await deps.ruleFailures.listRuleFailures(stream.id)) : [];
-        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...statusAliases(stream, stats), ...(pull && { pull }), ...(failedRules.length > 0 && { alerts: { failedRules } }) });
+        const health = healthStatus.of(stream, { ...stats, healthBuckets }, queue, now);
+        return jsonResponse(200, { streamId: stream.id, state: stream.state, ...stats, ...statusAliases(stream, stats), ...health, ...(pull && { pull }), ...(failedRules.length > 0 && { alerts: { failedRules } }) });
       }
       case '/{id}/tokens': {
         await load(id!);

@@ -11,5 +11,7 @@ export const StreamsConfig = z.object({
   EMAIL_FROM: z.string().min(1).optional(),
   /** The WebSocket API of live subscriptions (`wss://…/live`): `GET …/live` over plain HTTP names it. */
   LIVE_WEBSOCKET_URL: z.url().optional(),
+  /** The ingest queue, whose approximate depth the status shows (`processing.queueLength`); absent from it unless set. */
+  INGEST_QUEUE_URL: z.url().optional(),
 });
 export const streamsConfig = (env: Record<string, string | undefined>) => loadConfig(StreamsConfig, env);

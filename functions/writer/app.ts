@@ -5,6 +5,7 @@ import { storedEvents, type StoredEvent } from '../../shared/domain/events';
 import type { AlertEvaluator, Clock, EventSink, IngestEnvelope, LiveFanout, PointStore, ReceiptLedger, ReceiptSigner, RejectedPoint, StatsDelta, StreamRegistry } from '../../shared/ports';
 import { DEFAULT_LIMITS } from '../commons/body';
 import { compiledStreams } from '../commons/compiled';
+import { latencyBins } from '../../shared/domain/stream-health';
 import { decodeMqttPayload } from '../commons/formats/mqtt-payload';
 import { batchContent, formNames, nextReceipt } from '../commons/receipt-hash';
 import type { Logger } from '../commons/http';
@@ -133,6 +134,8 @@ export function makeWriter(deps: WriterDeps) {
     let invalid = 0;
     let filtered = 0;
     let oldest = Infinity;
+    /** Each message's receipt time and how many of its records became points: the batch's latency bins. */
+    const waits: { receivedAt: number; points: number }[] = [];
     const samples: StatsDelta['samples'] = [];
     for (const m of group) {
       if (!m.envelope) {
@@ -161,6 +164,7 @@ export function makeWriter(deps: WriterDeps) {
       const result = prepared?.result ?? validator.validate(e.records, ctx);
       if (prepared) filtered += prepared.filtered;
       for (const p of result.points) points.push(p);
+      if (result.points.length) waits.push({ receivedAt: e.receivedAt, points: result.points.length });
       if (e.event && deps.events) {
         // the valid records, whole, with the ids their request positions give (the same on a redelivery)
         const records = (prepared?.records ?? e.records) as Record<string, unknown>[];
@@ -181,7 +185,11 @@ export function makeWriter(deps: WriterDeps) {
       samples.push({ reason: r.reason, record: points[r.index] });
     }
     const newest = newestWritten(points, result.rejected);
-    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples, ...(newest !== undefined && { newestPointAt: newest }) });
+    const storedAt = clock.now();
+    // the store's refusals are spread over the batch's messages: the waits count what was taken, in proportion
+    const taken = points.length ? result.written / points.length : 0;
+    const health = latencyBins(waits.map((w) => ({ ms: storedAt - w.receivedAt, points: w.points * taken })));
+    await registry.addStats(streamId, { at: now, points: result.written, invalid, rejected: result.rejected.length, ...(filtered > 0 && { filtered }), samples, ...(newest !== undefined && { newestPointAt: newest }), health });
     // the receipt last, once the counters are in (they are at least once, as every counter: a batch sent back
     // because its receipt could not be kept counts again), before the message is acknowledged
     if (deps.receipts && (events.length || result.written > 0)) {

@@ -110,6 +110,7 @@ export class TributaryStack extends Stack {
       receiptKey: this.storage.receiptKey,
       timestream,
       ingestFunction: this.ingest.ingestFunction,
+      ingestQueue: this.ingest.queue,
       pullFunction: this.pulls.pullFunction,
       adminTokenSecret: this.adminTokenSecret,
       authorizerCacheTtl: Duration.seconds(config.api.authorizerCacheTtlSeconds),

@@ -11,7 +11,7 @@ import { AedesAlertPublisher, type BrokerLike } from '../../shared/local/aedes-a
 import { LocalStepFunctions } from '../../shared/local/local-step-functions';
 import { LogEmailSender } from '../../shared/local/log-email-sender';
 import { SmtpEmailSender } from '../../shared/local/smtp-email-sender';
-import type { AlertEvaluator, Clock, LiveFanout, PointStore, StreamRegistry } from '../../shared/ports';
+import type { AlertEvaluator, Clock, LiveFanout, PointStore, SecretSource, StreamRegistry } from '../../shared/ports';
 
 /** Every minute, at second 0: EventBridge's `rate(1 minute)` for the silence check. */
 export const SILENCE_SCHEDULE = '0 * * * * *';
@@ -65,7 +65,7 @@ export interface LocalAlerts {
  * const writeBatch = makeWriter({ registry, store, clock, log, alerts: alerts.evaluator });
  */
 export function createLocalAlerts(
-  deps: { client: DynamoDBClient; tableName: string; registry: StreamRegistry; store: PointStore; clock: Clock; log: Logger; live?: LiveFanout },
+  deps: { client: DynamoDBClient; tableName: string; registry: StreamRegistry; store: PointStore; clock: Clock; log: Logger; live?: LiveFanout; secrets?: SecretSource },
   options: LocalAlertsOptions = {},
 ): LocalAlerts {
   const { clock, log } = deps;
@@ -81,6 +81,7 @@ export function createLocalAlerts(
     clock,
     targets: { allowPrivate: false, allowLoopback: options.allowLoopback ?? true },
     ...(options.ticketSystems && { ticketSystems: options.ticketSystems }),
+    ...(deps.secrets && { slackSecrets: deps.secrets }),
   });
   const retry = options.retryIntervalMs;
   const sfn = new LocalStepFunctions({
@@ -92,7 +93,7 @@ export function createLocalAlerts(
   });
   const budgetMs = options.expressionBudgetMs;
   const expressions = { pause: shareTheEventLoop, ...(budgetMs !== undefined && { budgetMs }) };
-  const inline = makeAlertEvaluator({ store: deps.store, alerts: alertStore, starter: sfn, clock, log, expressions, ...(deps.live && { live: deps.live }) });
+  const inline = makeAlertEvaluator({ store: deps.store, alerts: alertStore, starter: sfn, clock, log, expressions, stats: deps.registry, ...(deps.live && { live: deps.live }) });
   const checkSilence = makeSilenceCheck({ registry: deps.registry, evaluator: inline, log });
   const evaluator = alertLanes(inline, log);
   let cron: Cron | undefined;

@@ -17,6 +17,7 @@ import {
   type LiveMessage,
 } from '../../shared/domain/live-messages';
 import type { Stream } from '../../shared/domain/stream-definition';
+import { streamHealth, type StreamHealth } from '../../shared/domain/stream-health';
 import { InProcessLiveFanout, type LiveSubscriber } from '../../shared/local/in-process-live-fanout';
 import type { Clock, LiveTicketStore, StreamRegistry } from '../../shared/ports';
 import { hashToken } from '../../shared/tokens';
@@ -131,6 +132,8 @@ export function createLiveGateway(deps: LiveGatewayDeps, options: LiveGatewayOpt
     sub.write(JSON.stringify(await statusOf(stream)));
   }
 
+  const pick = (h: StreamHealth) => ({ status: h.status, reason: h.reason });
+
   async function statusOf(stream: Stream): Promise<LiveMessage> {
     const stats = await registry.getStats(stream.id, clock.now()).catch(() => undefined);
     return {
@@ -139,6 +142,8 @@ export function createLiveGateway(deps: LiveGatewayDeps, options: LiveGatewayOpt
       status: stream.state,
       ...(stats?.lastDataAt !== undefined && { lastDataAt: stats.lastDataAt }),
       ...(stats && { pointsTotal: stats.pointsTotal }),
+      // the stats read already holds the health buckets: the verdict costs no other read
+      ...(stats && { health: pick(streamHealth({ stream, buckets: stats.healthBuckets ?? [], ...(stats.lastDataAt !== undefined && { lastDataAt: stats.lastDataAt }), now: clock.now() })) }),
       at: new Date(clock.now()).toISOString(),
     };
   }

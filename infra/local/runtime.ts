@@ -155,7 +155,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const live = createLiveGateway({ registry, tickets: liveTickets, decide, clock, log }, options.live);
     closers.push(() => live.close());
     const alerts = createLocalAlerts(
-      { client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log, live: live.fanout },
+      // Slack actions that name a secret read it as pulls do: TRIBUTARY_SECRET_<NAME>, else the data dir's secrets.json
+      { client: dynamo.client, tableName: TABLE_NAME, registry, store, clock, log, live: live.fanout, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }) },
       { ...(config.smtp && { smtp: config.smtp }), ...options.alerts, ticketSystems },
     );
     closers.push(() => alerts.close());
@@ -164,7 +165,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const idempotency = await startLocalIdempotency(dynamo.client, log);
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, points: duckdb, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, queueDepth: queue, points: duckdb, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
       query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),

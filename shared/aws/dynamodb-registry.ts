@@ -34,6 +34,7 @@ import {
   type TokenStore,
 } from '../ports';
 import { callDynamo, checkTableOptions } from './dynamodb-call';
+import { healthUpdate, readHealthBuckets } from './dynamodb-health-buckets';
 import { decodeCursor, encodeCursor } from './dynamodb-stream-cursor';
 import { fromSample, type Sample, toSample } from './dynamodb-rejection-samples';
 import { DAY_COUNTER_TTL_DAYS, RECENT_REJECTIONS, TABLE_KEYS } from './dynamodb-table';
@@ -76,7 +77,9 @@ const NEWEST = 'newestPointAt';
  *   `list` and `deleteForStream` read the index, which is eventually consistent in AWS.
  * - Stats are three items, so the hot `STATS` item stays one write unit: `addStats` is one `UpdateItem` on
  *   `STATS` (ADD counters, SET `lastDataAt`), one on today's `DAY#` item (ADD points, TTL), and, only when
- *   records were refused, one on `REJECTIONS` that prepends the samples to a list trimmed to the newest 20.
+ *   records were refused, one on `REJECTIONS` that prepends the samples to a list trimmed to the newest 20,
+ *   and, for the writer's batches, one on the minute's `HEALTH#` item (counters and latency bins, TTL 2 h;
+ *   `getStats` reads the last hour of them with one `Query`).
  *   The updates are not one transaction: dynalite has no `TransactWriteItems`, and a writer that fails
  *   half-way retries its batch, whose stats are then counted twice (stats are at-least-once, like the queue).
  *
@@ -259,6 +262,11 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       );
     }
     if (samples.length) updates.push(this.addSamples(streamId, at.toISOString(), samples));
+    // the minute's health bucket: only for what the writer handled (it sends `health`), one UpdateItem per batch
+    if (delta.health) {
+      const health = { points, invalid, rejected, ...delta.health };
+      updates.push(callDynamo('UpdateItem', () => this.client.send(healthUpdate(this.table, streamId, delta.at, health))));
+    }
     if (delta.newestPointAt !== undefined) updates.push(this.updateNewest(streamId, 'SET #newest = :n', 'attribute_not_exists(#newest) OR #newest < :n', { ':n': delta.newestPointAt }));
     await settleAll(updates);
   }
@@ -301,10 +309,11 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
   }
 
   async getStats(streamId: string, now: number): Promise<StreamStats> {
-    const [stats, day, rejections] = await Promise.all([
+    const [stats, day, rejections, healthBuckets] = await Promise.all([
       this.getItem(streamKey(streamId, 'STATS'), false),
       this.getItem(streamKey(streamId, dayKey(now)), false),
       this.getItem(streamKey(streamId, 'REJECTIONS'), false),
+      readHealthBuckets(this.client, this.table, streamId, now),
     ]);
     const s = stats ? unmarshall(stats) : {};
     const samples = ((rejections ? unmarshall(rejections).samples : undefined) ?? []) as Sample[];
@@ -317,6 +326,7 @@ export class DynamoDbRegistry implements StreamRegistry, TokenStore {
       filteredCount: Number(s.filteredCount ?? 0),
       recentRejections: samples.slice(0, RECENT_REJECTIONS).map(fromSample),
       ...(typeof s[NEWEST] === 'number' && { newestPointAt: new Date(s[NEWEST]).toISOString() }),
+      ...(healthBuckets.length > 0 && { healthBuckets }),
     };
   }
 

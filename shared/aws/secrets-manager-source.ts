@@ -18,6 +18,8 @@ export interface SecretsManagerSourceOptions {
 
 /** The prefix of every pull secret; the pull function's IAM policy is scoped to it. */
 export const PULL_SECRET_PREFIX = 'tributary/pull/';
+/** The prefix of the secrets Slack alert actions name (`secret`); the alert-actions function's IAM policy is scoped to it. */
+export const ALERT_SECRET_PREFIX = 'tributary/alert/';
 
 /**
  * Pull secrets from Secrets Manager: `${secret:NAME}` is the secret `<prefix>NAME` (its string value).

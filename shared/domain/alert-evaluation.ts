@@ -117,9 +117,16 @@ export function groupBySeries(stream: Pick<Stream, 'dimensions'>, points: readon
   return [...bySeries.values()];
 }
 
-/** The rules evaluated on ingest: all but silences, which run on a schedule. */
+/** The rules evaluated on ingest: all but silences and health checks, which run on a schedule. */
 export function ingestRules(stream: Pick<Stream, 'alerts'>): AlertRule[] {
-  return (stream.alerts ?? []).filter((r) => conditionKind(r.when) !== 'silence');
+  return (stream.alerts ?? []).filter((r) => !SCHEDULED.has(conditionKind(r.when)));
+}
+
+const SCHEDULED = new Set(['silence', 'health']);
+
+/** Whether the stream has a rule the minute schedule checks (silence or health). */
+export function hasScheduledRules(stream: Pick<Stream, 'alerts'>): boolean {
+  return (stream.alerts ?? []).some((r) => SCHEDULED.has(conditionKind(r.when)));
 }
 
 /** The silence rules, checked on a schedule. */
@@ -298,7 +305,7 @@ export async function evaluateRules(input: BatchInput): Promise<{ transitions: T
   const options = input.expressions ?? {};
   const limitMs = options.budgetMs ?? expressionBudgetMs(records);
   for (const rule of input.rules) {
-    if (conditionKind(rule.when) === 'silence') continue;
+    if (SCHEDULED.has(conditionKind(rule.when))) continue;
     const c = rule.when;
     const out: Transition[] = [];
     try {

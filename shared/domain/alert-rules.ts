@@ -14,6 +14,7 @@ import {
   type SessionCondition,
 } from './alert-window-conditions';
 import { TICKET_SYSTEM_NAME } from './stream-names';
+import { HealthConditionSchema, parseHealthConditionText, type HealthCondition } from './alert-health-conditions';
 
 /**
  * Alert rules as a stream carries them (`alerts: [...]` on the stream definition), and the legacy
@@ -27,6 +28,7 @@ import { TICKET_SYSTEM_NAME } from './stream-names';
  * | `temperature outside_range [-25, -15]` | `{field, outside: [min, max]}` |
  * | `avg(temperature) over 5m > 30` (`avg`, `min`, `max`, `count`) | `{field, op, value, window: {agg, over}}` |
  * | `no data for 10m` (checked on a schedule, not on ingest) | `{noDataFor}` |
+ * | `error_rate > 5%`, `processing_lag > 30s`, `data_freshness > 10m` (on the schedule) | see `alert-health-conditions.ts` |
  * | sliding, session, robust (`mad`), seasonal and ratio forms | see `alert-window-conditions.ts` |
  * | (objects only) a JSONata expression over the record, true = breach | `{expression}` |
  *
@@ -89,7 +91,7 @@ const ZScoreSchema = z.strictObject({
 const ExpressionSchema = z.strictObject({ expression: z.string().min(1).max(2048) });
 const SilenceSchema = z.strictObject({ noDataFor: durationUpTo(MAX_WINDOW_MS) });
 
-const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ZScoreSchema, MadConditionSchema, SessionConditionSchema, ExpressionSchema, SilenceSchema]);
+const ConditionObject = z.union([ThresholdSchema, RangeSchema, BaselineThresholdSchema, ZScoreSchema, MadConditionSchema, SessionConditionSchema, ExpressionSchema, SilenceSchema, HealthConditionSchema]);
 export type Condition = z.output<typeof ConditionObject>;
 export type ThresholdCondition = z.output<typeof ThresholdSchema>;
 export type BaselineCondition = z.output<typeof BaselineThresholdSchema>;
@@ -98,6 +100,7 @@ export type RangeCondition = z.output<typeof RangeSchema>;
 export type ExpressionCondition = z.output<typeof ExpressionSchema>;
 export type SilenceCondition = z.output<typeof SilenceSchema>;
 export type { MadCondition, SessionCondition } from './alert-window-conditions';
+export type { HealthCondition };
 
 const NUM = '(-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?)';
 const SUBJECT = `(?:(avg|min|max|count)\\(\\s*(\\w+)\\s*\\)\\s+over\\s+(\\d+[smhd])|(\\w+))`;
@@ -116,6 +119,8 @@ const ZSCORE_TEXT = new RegExp(`^\\s*zscore\\(\\s*(\\w+)\\s*\\)\\s+over\\s+(\\d+
 export function parseConditionText(text: string): Condition | undefined {
   const silence = SILENCE_TEXT.exec(text);
   if (silence) return { noDataFor: silence[1]! };
+  const health = parseHealthConditionText(text);
+  if (health) return health;
   const z = ZSCORE_TEXT.exec(text);
   if (z) return { field: z[1]!, op: '>', value: Number(z[3]), zscore: { over: z[2]! } };
   const subject = (m: RegExpExecArray) => ({
@@ -136,7 +141,7 @@ const ConditionSchema = z.union([
       ctx.addIssue({
         code: 'custom',
         message:
-          "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value', 'avg(field) over 5m sliding 1m > value', 'count() over session 10m > value', 'zscore(field) over 1h > 3', 'mad(field) over 1h > 3.5', 'zscore(field) over same hour of 7d > 3', 'field > 1.2 * avg(field) over 7d', 'avg(field) over 1h > 1.2 * avg(field) over 7d' or 'no data for 10m'",
+          "must read 'field > value' (< >= <= == !=), 'field outside_range [min, max]', 'avg(field) over 5m > value', 'avg(field) over 5m sliding 1m > value', 'count() over session 10m > value', 'zscore(field) over 1h > 3', 'mad(field) over 1h > 3.5', 'zscore(field) over same hour of 7d > 3', 'field > 1.2 * avg(field) over 7d', 'avg(field) over 1h > 1.2 * avg(field) over 7d', 'no data for 10m', 'error_rate > 5%', 'processing_lag > 30s' or 'data_freshness > 10m'",
       });
       return z.NEVER;
     }
@@ -204,9 +209,19 @@ const EmailAction = z.strictObject({
   subject: z.string().max(100).optional(),
   message: Template.optional(),
 });
+/** A secret's name (`[A-Za-z0-9_]`, 1-64): Secrets Manager's `tributary/alert/NAME` in AWS, `TRIBUTARY_SECRET_NAME` or the data dir's secrets.json on one machine. */
+const SecretName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a secret name: 1-64 of A-Z a-z 0-9 _');
+/**
+ * A Slack incoming webhook: its URL (a credential: never shown to non-admins, never logged) or the name of
+ * the secret that holds it, exactly one. `text` is a template of the message (a default names the rule,
+ * severity, stream, series, value and time).
+ */
+const SlackAction = z
+  .strictObject({ type: z.literal('slack'), webhookUrl: HttpUrl.optional(), secret: SecretName.optional(), text: Template.optional() })
+  .refine((a) => (a.webhookUrl === undefined) !== (a.secret === undefined), { message: 'give webhookUrl (the Slack incoming webhook) or secret (the name of a secret that holds it), not both', path: ['webhookUrl'] });
 const MqttAction = z.strictObject({ type: z.literal('mqtt_publish'), topic: RelativeTopic.optional(), payload: PayloadTemplate.optional() });
 
-export const AlertActionSchema = z.discriminatedUnion('type', [WebhookAction, TicketAction, EmailAction, MqttAction]);
+export const AlertActionSchema = z.discriminatedUnion('type', [WebhookAction, TicketAction, EmailAction, MqttAction, SlackAction]);
 export type AlertAction = z.output<typeof AlertActionSchema>;
 export type AlertActionType = AlertAction['type'];
 
@@ -260,8 +275,9 @@ export function legacyThresholdRules(thresholds: AlertThresholds): AlertRule[] {
  * @example
  * conditionKind({ noDataFor: '10m' }); // 'silence'
  */
-export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'zscore' | 'mad' | 'session' | 'expression' | 'silence' {
+export function conditionKind(c: Condition): 'threshold' | 'outside_range' | 'baseline' | 'zscore' | 'mad' | 'session' | 'expression' | 'silence' | 'health' {
   if ('noDataFor' in c) return 'silence';
+  if ('health' in c) return 'health';
   if ('mad' in c) return 'mad';
   if ('session' in c) return 'session';
   if ('expression' in c) return 'expression';
@@ -391,6 +407,9 @@ export function checkActions(rules: readonly AlertRule[], policy: ActionPolicy, 
       if (policy.requireHttps && (action.type === 'webhook' || action.type === 'ticket') && action.url !== undefined && !/^https:\/\//i.test(action.url)) {
         report([...at, 'url'], 'must be an https URL: this deployment does not send alerts over plain http');
       }
+      if (policy.requireHttps && action.type === 'slack' && action.webhookUrl !== undefined && !/^https:\/\//i.test(action.webhookUrl)) {
+        report([...at, 'webhookUrl'], 'must be an https URL: this deployment does not send alerts over plain http');
+      }
       if (action.type === 'ticket' && action.system !== undefined && !policy.ticketSystems.includes(action.system)) {
         const known = policy.ticketSystems.length ? `it names ${policy.ticketSystems.join(', ')}` : 'it names none';
         report([...at, 'system'], `'${action.system}' is not a ticket system of this deployment (${known}): add it to the settings (alerts.ticketSystems in AWS, TRIBUTARY_TICKET_SYSTEM_<NAME> on one machine) or give url`);
@@ -425,7 +444,7 @@ export function mergeRules(rules: readonly AlertRule[] | undefined, thresholds: 
 }
 
 /**
- * The rules as a reader without the admin scope sees them: webhook and ticket URLs cut to their origin, since
+ * The rules as a reader without the admin scope sees them: webhook, ticket and Slack URLs cut to their origin, since
  * a path or query often is the credential (`https://hooks.example.com/services/T0/B0/XXXX`).
  *
  * @example
@@ -435,7 +454,13 @@ export function mergeRules(rules: readonly AlertRule[] | undefined, thresholds: 
 export function withActionTargetsHidden(rules: readonly AlertRule[]): AlertRule[] {
   return rules.map((rule) => ({
     ...rule,
-    actions: rule.actions.map((action) => ('url' in action && action.url !== undefined ? { ...action, url: `${new URL(action.url).origin}/…` } : action)),
+    actions: rule.actions.map((action) =>
+      action.type === 'slack' && action.webhookUrl !== undefined
+        ? { ...action, webhookUrl: `${new URL(action.webhookUrl).origin}/…` }
+        : 'url' in action && action.url !== undefined
+          ? { ...action, url: `${new URL(action.url).origin}/…` }
+          : action,
+    ),
   }));
 }
 

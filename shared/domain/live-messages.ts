@@ -58,7 +58,7 @@ export type LiveMessage =
   /** The records of a stored batch (or its bins). A batch over 120 KB comes in `part`s, each whole JSON. */
   | { type: 'data_update'; streamId: string; granularity: Granularity; points: LivePoint[]; part?: { index: number; count: number } }
   /** The stream's state and freshness: on subscribing, then with each `metrics_update`. */
-  | { type: 'stream_status'; streamId: string; status: 'active' | 'paused' | 'deleted'; lastDataAt?: string; pointsTotal?: number; at: string }
+  | { type: 'stream_status'; streamId: string; status: 'active' | 'paused' | 'deleted'; lastDataAt?: string; pointsTotal?: number; health?: { status: 'healthy' | 'degraded' | 'down'; reason: string }; at: string }
   /** An alert firing or resolving. */
   | { type: 'error_alert'; streamId: string; state: 'firing' | 'resolved'; alert: LiveAlert }
   /** Throughput: points stored per second over the last window, and when the stream last stored one. */

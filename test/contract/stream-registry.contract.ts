@@ -317,6 +317,25 @@ export function streamRegistryContract(makeRegistry: () => Promise<RegistryUnder
         expect(stats.lastDataAt).toBe(new Date(T0 + 60_000).toISOString());
       });
 
+      it('keeps the writer’s health aggregates per minute, adds a minute’s batches up, and reads back the last hour only', async () => {
+        const { registry } = await makeRegistry();
+        await registry.create(aStream('healthy'));
+        const minute = Math.floor(T0 / 60_000) * 60_000;
+        await registry.addStats('healthy', { ...delta(minute - 2 * 3_600_000, 9), health: { latency: { '300': 9 }, latencySumMs: 9 } });
+        await registry.addStats('healthy', { ...delta(minute + 1_000, 10, { invalid: 1 }), health: { latency: { '242': 8, '250': 2 }, latencySumMs: 1_200 } });
+        await registry.addStats('healthy', { ...delta(minute + 30_000, 5), health: { latency: { '242': 5 }, latencySumMs: 500 } });
+        await registry.addStats('healthy', { ...delta(minute + 60_000, 1), health: { latency: { '-3': 1 }, latencySumMs: 1 } });
+        const { healthBuckets } = await registry.getStats('healthy', minute + 90_000);
+        expect(healthBuckets).toEqual([
+          { start: minute, points: 15, invalid: 1, rejected: 0, latency: { '242': 13, '250': 2 }, latencySumMs: 1_700 },
+          { start: minute + 60_000, points: 1, invalid: 0, rejected: 0, latency: { '-3': 1 }, latencySumMs: 1 },
+        ]);
+        // stats without the writer's health (the MQTT gateway's refusals) leave no bucket
+        await registry.create(aStream('quiet'));
+        await registry.addStats('quiet', delta(minute, 0, { invalid: 2 }));
+        expect((await registry.getStats('quiet', minute)).healthBuckets).toBeUndefined();
+      });
+
       it("counts today's points apart from yesterday's, by UTC day", async () => {
         const { registry } = await makeRegistry();
         await registry.create(aStream('daily'));

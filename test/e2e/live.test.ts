@@ -111,7 +111,7 @@ describe('live subscriptions (GET /v1/streams/{id}/live)', () => {
   it('sends a record posted over HTTP to a WebSocket within 200 ms, after the stream_status greeting', async () => {
     const { box, opened } = open('', { headers: { authorization: `Bearer ${readToken}` }, protocols: ['tributary.v1'] });
     await opened;
-    expect((await box.next((m) => m.type === 'stream_status')).msg).toMatchObject({ streamId: id, status: 'active' });
+    expect((await box.next((m) => m.type === 'stream_status')).msg).toMatchObject({ streamId: id, status: 'active', health: { status: 'healthy', reason: 'no data yet' } });
     const sent = performance.now();
     expect((await post({ deviceId: 'f1', temperature: -20, humidity: 40 })).status).toBe(202);
     const got = await box.next((m) => m.type === 'data_update');

@@ -65,6 +65,17 @@ describe('alert actions function', () => {
     expect(topic.KmsMasterKeyId).toBeDefined();
   });
 
+  it('lets the actions function read Slack webhook secrets under tributary/alert/ only, and no other function read them', () => {
+    const actions = synth.stack.alerts.actionsFunction;
+    const secrets = resourcesFor(actions, 'secretsmanager:GetSecretValue');
+    expect(secrets).toHaveLength(1);
+    expect(JSON.stringify(secrets[0])).toMatch(/:secret:tributary\/alert\/\*"/);
+    for (const construct of synth.stack.node.findAll()) {
+      if (construct === actions || !('role' in construct) || !('fn' in construct)) continue;
+      for (const r of resourcesFor(construct as typeof actions, 'secretsmanager:GetSecretValue')) expect(JSON.stringify(r)).not.toMatch(/tributary\/alert/);
+    }
+  });
+
   it('is told its table and topic', () => {
     const vars = props(synth.stack.alerts.actionsFunction.fn).Environment.Variables;
     expect(vars).toMatchObject({ TABLE_NAME: { Ref: logicalId(synth.stack.storage.table) }, ALERT_TOPIC_ARN: { Ref: logicalId(synth.stack.alerts.emailTopic) } });

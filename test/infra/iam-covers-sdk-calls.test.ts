@@ -76,6 +76,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@msgpack/msgpack': 'decodes MessagePack request bodies in memory',
   cborg: 'decodes CBOR request bodies in memory',
   chevrotain: 'parses InfluxQL (the /query route) in memory',
+  '@datadog/sketches-js': 'the latency sketch of the stream health (writer and status): arithmetic in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
   'csv-parse': 'parses CSV request bodies and MQTT payloads in memory (the ingest route, and the writer for MQTT in AWS)',
   'zod-openapi': 'builds the OpenAPI document from the zod schemas in memory (GET /v1/openapi.json)',
@@ -174,16 +175,16 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'QueryCommand',
-    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list'],
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list', 'DynamoDbRegistry.getStats'],
     functions: ['pull'],
-    why: 'the pull function reads its one stream by key (get)',
+    why: 'the pull function reads its one stream by key (get); reading the stats (and their health buckets) is the status’s',
   },
   {
     client: 'dynamodb',
     command: 'QueryCommand',
-    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list', 'DynamoDbLiveConnections.list'],
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbRegistry.list', 'DynamoDbRegistry.getStats', 'DynamoDbLiveConnections.list'],
     functions: ['live'],
-    why: 'the live function reads its stream by key (get) and puts and removes one connection; listing a stream’s connections is the writer’s (fan-out)',
+    why: 'the live function reads its stream by key (get) and puts and removes one connection; listing a stream’s connections is the writer’s (fan-out), reading its stats the status’s',
   },
   {
     client: 'dynamodb',

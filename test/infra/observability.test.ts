@@ -85,3 +85,27 @@ describe('the alarms an operator is paged by', () => {
     expect(throttles).toMatchObject({ Threshold: 0, AlarmActions: [topic()] });
   });
 });
+
+describe('per-stream metrics and health', () => {
+  /** The per-stream widgets' SEARCH expressions (a metric entry `[{expression, label}]`). */
+  const searches = (title: RegExp) => {
+    const found = dashboardBody().widgets.find((w) => title.test(w.properties.title));
+    if (!found) throw new Error(`no widget titled ${title}`);
+    return found.properties.metrics.map((m) => (m[0] as { expression?: string }).expression);
+  };
+
+  it('graphs the writer’s EMF metrics one line per stream: points stored, invalid and refused records, the batch wait', () => {
+    const search = (metric: string, stat: string) => `SEARCH('{Tributary,service,streamId} MetricName="${metric}" service="${WRITER_METRICS.service}"', '${stat}', 60)`;
+    expect(searches(/^Per stream: points stored/)).toEqual([search('WrittenRecords', 'Sum')]);
+    expect(searches(/^Per stream: invalid/)).toEqual([search('InvalidRecords', 'Sum'), search('RejectedRecords', 'Sum')]);
+    expect(searches(/^Per stream: receive→stored/)).toEqual([search('IngestLatency', 'Maximum')]);
+  });
+
+  it('lets the streams function read the ingest queue’s attributes for the status, on that queue only and nothing else of it', () => {
+    const streams = synth.stack.api.streamsFunction;
+    const queue = synth.getAtt(synth.stack.ingest.queue, 'Arn');
+    expect(synth.resourcesFor(streams, 'sqs:GetQueueAttributes')).toEqual([queue]);
+    expect(synth.actionsOf(streams).filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:GetQueueAttributes']);
+    expect(synth.props(streams.fn).Environment.Variables.INGEST_QUEUE_URL).toEqual({ Ref: synth.logicalId(synth.stack.ingest.queue) });
+  });
+});

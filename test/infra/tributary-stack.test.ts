@@ -193,7 +193,7 @@ describe('functions', () => {
     const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
     const receiptKey = getAtt(synth.stack.storage.receiptKey);
     const expected: Record<string, Record<string, unknown>> = {
-      streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}', LIVE_WEBSOCKET_URL: synth.stack.resolve(synth.stack.live.url) },
+      streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}', LIVE_WEBSOCKET_URL: synth.stack.resolve(synth.stack.live.url), INGEST_QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) } },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/', EVENTS_BUCKET: bucket },
       query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey },
       writer: {
@@ -309,10 +309,11 @@ describe('least privilege', () => {
     expect(readers).toEqual(['query', 'writer']);
   });
 
-  it('lets the streams function read and write the table and its index, and touch nothing else', () => {
+  it('lets the streams function read and write the table and its index, read the ingest queue’s depth, and touch nothing else', () => {
     const streams = synth.stack.api.streamsFunction;
     const actions = actionsOf(streams);
-    expect(actions.filter((a) => !BASE.includes(a)).every((a) => a.startsWith('dynamodb:'))).toBe(true);
+    expect(actions.filter((a) => !BASE.includes(a) && a !== 'sqs:GetQueueAttributes').every((a) => a.startsWith('dynamodb:'))).toBe(true);
+    expect(resourcesFor(streams, 'sqs:GetQueueAttributes')).toEqual([getAtt(synth.stack.ingest.queue)]);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem']));
     expect(managedPoliciesOf(streams)).toEqual([]);
     const tableArn = getAtt(synth.stack.storage.table);

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,6 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../functions/alert-actions/definition';
+import { ALERT_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { TributaryFunction } from './function';
 import { acknowledge, nagEnv, subscribeEmail } from './nag';
 import type { TimestreamTarget } from './ingest';
@@ -66,7 +67,7 @@ export class Alerts extends Construct {
 
     this.actionsFunction = new TributaryFunction(this, 'ActionsFunction', {
       handler: 'alert-actions',
-      description: 'Tributary alert actions: webhook, ticket, email (SNS) and MQTT publish, one attempt per invocation',
+      description: 'Tributary alert actions: webhook, ticket, email (SNS), MQTT publish and Slack, one attempt per invocation',
       memorySize: 256,
       timeout: Duration.seconds(30),
       environment: { TABLE_NAME: table.tableName, ALERT_TOPIC_ARN: this.emailTopic.topicArn, ...alertActionSettings(props) },
@@ -95,6 +96,19 @@ export class Alerts extends Construct {
       reason:
         "mqtt_publish sends to a topic of the alert's stream, chosen per rule: iot:Publish is limited to the tree tributary/<streamId>/devices/ " +
         'that the IoT authorizer lets only that stream’s devices subscribe to; the data topics tributary/<streamId>/data stay out of reach.',
+    });
+    // Slack actions that name a secret read it here, and only secrets under the alert prefix
+    this.actionsFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ALERT_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    Validations.of(this.actionsFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${nagEnv(stack).region}:${nagEnv(stack).account}:secret:${ALERT_SECRET_PREFIX}*]`,
+      reason:
+        `A Slack action names its webhook's secret per rule, so the names are not known at deploy time: the wildcard is confined to the ${ALERT_SECRET_PREFIX} prefix ` +
+        'that only alert webhook URLs live under (pull credentials and the admin token are elsewhere), and only GetSecretValue is allowed.',
     });
     Validations.of(this.actionsFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

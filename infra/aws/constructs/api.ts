@@ -8,6 +8,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -44,6 +45,8 @@ export interface ApiProps {
   readonly timestream: TimestreamTarget;
   /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
   readonly ingestFunction: TributaryFunction;
+  /** The ingest queue: the status reads its approximate depth (`sqs:GetQueueAttributes` on it alone). */
+  readonly ingestQueue?: sqs.IQueue;
   /** The function behind `POST /v1/streams/{id}/pull`, built by the `Pulls` construct. */
   readonly pullFunction: TributaryFunction;
   /** The Secrets Manager secret that holds the admin token. */
@@ -108,10 +111,12 @@ export class Api extends Construct {
       description: 'Tributary /v1/streams: create, list, read, update, delete, pause, resume, status, tokens',
       memorySize: 256,
       timeout: Duration.seconds(10),
-      environment: { TABLE_NAME: table.tableName, ...props.alertActionSettings },
+      environment: { TABLE_NAME: table.tableName, ...(props.ingestQueue && { INGEST_QUEUE_URL: props.ingestQueue.queueUrl }), ...props.alertActionSettings },
       logRetention: props.logRetention,
     });
     table.grantReadWriteData(this.streamsFunction.role);
+    // the status's queue length: the queue's attributes only, never its messages
+    if (props.ingestQueue) props.ingestQueue.grant(this.streamsFunction.role, 'sqs:GetQueueAttributes');
     Validations.of(this.streamsFunction.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
       reason:

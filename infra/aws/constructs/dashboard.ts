@@ -9,7 +9,18 @@ import { METRICS_NAMESPACE, serviceName } from '../../../functions/commons/meter
 import type { TributaryFunction } from './function';
 
 /** The writer's counts over all streams (Powertools Metrics, EMF: namespace Tributary, dimension service). */
-export const WRITER_METRICS = { namespace: METRICS_NAMESPACE, service: serviceName('writer'), written: 'WrittenRecords', invalid: 'InvalidRecords', rejected: 'RejectedRecords' } as const;
+export const WRITER_METRICS = { namespace: METRICS_NAMESPACE, service: serviceName('writer'), written: 'WrittenRecords', invalid: 'InvalidRecords', rejected: 'RejectedRecords', latency: 'IngestLatency' } as const;
+
+/**
+ * One line per stream of a writer metric: a CloudWatch `SEARCH` over the per-stream EMF metrics (dimensions
+ * `service` and `streamId`), so a new stream shows up without a deploy.
+ *
+ * @example
+ * perStreamSearch('WrittenRecords', 'Sum'); // SEARCH('{Tributary,service,streamId} MetricName="WrittenRecords" service="tributary-writer"', 'Sum', 60)
+ */
+export function perStreamSearch(metricName: string, statistic: 'Sum' | 'Maximum' | 'p95'): string {
+  return `SEARCH('{${WRITER_METRICS.namespace},service,streamId} MetricName="${metricName}" service="${WRITER_METRICS.service}"', '${statistic}', 60)`;
+}
 
 export interface OperationsDashboardProps {
   readonly httpApi: apigwv2.HttpApi;
@@ -48,6 +59,8 @@ export class OperationsDashboard extends Construct {
         statistic: cloudwatch.Stats.SUM,
         label,
       });
+    const perStream = (name: string, statistic: 'Sum' | 'Maximum', label: string) =>
+      new cloudwatch.MathExpression({ expression: perStreamSearch(name, statistic), usingMetrics: {}, label, period });
     const graph = (title: string, left: cloudwatch.IMetric[], right?: cloudwatch.IMetric[]) =>
       new cloudwatch.GraphWidget({ title, left, ...(right && { right }), width: 12, height: 6 });
 
@@ -81,6 +94,13 @@ export class OperationsDashboard extends Construct {
             sum(props.alertStateMachine.metricSucceeded(), 'succeeded'),
             sum(props.alertStateMachine.metricFailed(), 'failed'),
           ]),
+        ],
+        [
+          graph('Per stream: points stored', [perStream('WrittenRecords', 'Sum', 'stored')]),
+          graph('Per stream: invalid records (writer) and refused by the store', [perStream('InvalidRecords', 'Sum', 'invalid'), perStream('RejectedRecords', 'Sum', 'refused')]),
+        ],
+        [
+          graph('Per stream: receive→stored wait of the oldest record of each batch (ms, max per minute)', [perStream(WRITER_METRICS.latency, 'Maximum', 'wait')]),
         ],
         [
           graph('API: latency (ms) and 5xx', [

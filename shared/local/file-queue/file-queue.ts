@@ -16,7 +16,7 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { BackPressureError, QueueUnavailableError } from '../../domain/errors';
-import type { IngestEnvelope, IngestQueue } from '../../ports';
+import type { IngestEnvelope, IngestQueue, QueueDepth, QueueDepthReader } from '../../ports';
 import { type DirectoryLock, lockDirectory } from './directory-lock';
 import { envelopeJson, frameHead, KIND } from './frame-codec';
 import { countDeadLetters, DEAD_LETTER_FILE, readDeadLetters, type Replay, replaySegments } from './replay';
@@ -49,7 +49,7 @@ import {
  * await queue.send([{ streamId: 'freezers', receivedAt: Date.now(), source: 'http', records }]);
  * await queue.close();
  */
-export class FileQueue implements IngestQueue {
+export class FileQueue implements IngestQueue, QueueDepthReader {
   /** What `open` found on disk. */
   readonly recovery: FileQueueRecovery;
 
@@ -234,6 +234,11 @@ export class FileQueue implements IngestQueue {
       depthRecords: this.records,
       segments: this.log.segmentCount,
     };
+  }
+
+  /** The exact count of messages not yet acknowledged (waiting and in flight): the status's queue length. */
+  depth(): Promise<QueueDepth> {
+    return Promise.resolve({ messages: this.ready.length + this.delayed.length + this.inFlight.length, approximate: false });
   }
 
   /**
