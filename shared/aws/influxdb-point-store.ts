@@ -5,10 +5,10 @@ import type { DataQuery, LatestQuery, Row } from '../domain/query';
 import { slidingRowsProblem } from '../domain/query-window';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
-import type { PointStore, RejectedPoint, WriteResult } from '../ports';
+import type { PointEraser, PointStore, RejectedPoint, SeriesRewriter, WriteResult } from '../ports';
 import { InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
 import { encodePoints } from './influxdb-line-protocol';
-import { createDatabaseQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
+import { createDatabaseQl, deleteSeriesQl, dropMeasurementQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
 
 const OptionsSchema = z.strictObject({
   /** `http://127.0.0.1:8086`, or the instance's endpoint `https://<id>.<region>.timestream-influxdb.amazonaws.com:8086`. */
@@ -48,7 +48,7 @@ export type InfluxDbPointStoreOptions = z.input<typeof OptionsSchema>;
  * await store.ensureDatabase(); // InfluxDB 1.x; 2.x and 3 map it to the bucket the deployment made
  * await store.write(stream, points);
  */
-export class InfluxDbPointStore implements PointStore {
+export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewriter {
   private readonly http: InfluxHttp;
   private readonly target: InfluxTarget;
   private readonly options: z.output<typeof OptionsSchema>;
@@ -111,6 +111,24 @@ export class InfluxDbPointStore implements PointStore {
       kept.push(i);
     });
     return kept;
+  }
+
+  /**
+   * Deletes one series' points in `[start, end]` (inclusive), then writes `points`: a derived stream's span
+   * recomputed. Two requests: a failure between them leaves the span empty until the batch that caused it is
+   * delivered again, which recomputes it.
+   */
+  async replaceSeries(stream: Stream, dimensions: Record<string, string>, start: number, end: number, points: Datapoint[]): Promise<WriteResult> {
+    if (!Object.values(dimensions).some((v) => /[\r\u0000]/.test(v))) {
+      await this.http.query(this.target.database, deleteSeriesQl(stream, dimensions, start, end), 'POST');
+    }
+    return this.write(stream, points);
+  }
+
+  /** Drops the stream's measurement (its every series and point); idempotent. */
+  async eraseStream(streamId: string): Promise<'erased'> {
+    await this.http.query(this.target.database, dropMeasurementQl(streamId), 'POST');
+    return 'erased';
   }
 
   async query(stream: Stream, query: DataQuery): Promise<Row[]> {

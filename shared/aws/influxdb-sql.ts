@@ -136,6 +136,30 @@ export function latestQl(stream: Stream, target: InfluxTarget, fields: readonly 
   return `SELECT ${columns.join(', ')} FROM ${measurementOf(stream, target)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} GROUP BY * ORDER BY time DESC LIMIT 1`;
 }
 
+/**
+ * Deletes one series' points in `[from, to]` (inclusive): every dimension of the stream equal to the
+ * series' value (`''` where the series has none, which matches a missing tag). `DELETE` names the measurement
+ * alone (the database is the request's `db`) and deletes in every retention policy.
+ *
+ * @example
+ * deleteSeriesQl(stream, { host: 'a' }, 1_000, 9_000);
+ * // DELETE FROM "rate" WHERE time >= 1000000000 AND time <= 9000000000 AND ("host" = 'a')
+ */
+export function deleteSeriesQl(stream: Stream, dimensions: Record<string, string>, from: number, to: number): string {
+  const filters = Object.fromEntries(stream.dimensions.map((d) => [d, [dimensions[d] ?? '']]));
+  return `DELETE FROM ${measurementName(stream)} WHERE ${where(stream, { fields: [], from, to, toInclusive: true, filters })}`;
+}
+
+/** Drops a stream's measurement, every series and point of it (`DROP MEASUREMENT` of one that is not there is no error). */
+export function dropMeasurementQl(streamId: string): string {
+  return `DROP MEASUREMENT ${measurementName({ id: streamId })}`;
+}
+
+function measurementName(stream: Pick<Stream, 'id'>): string {
+  if (!STREAM_ID.test(stream.id)) throw new TypeError(`stream id ${JSON.stringify(stream.id)} is not a stream id`);
+  return quoteIdent(stream.id);
+}
+
 /** `CREATE DATABASE` for InfluxDB 1.x (2.x and 3 map the database to a bucket the deployment creates). */
 export function createDatabaseQl(target: InfluxTarget): string {
   return `CREATE DATABASE ${quoteIdent(target.database)}`;
