@@ -21,10 +21,16 @@ export interface InfluxSeries {
   values: unknown[][];
 }
 
-/** Where and how to reach InfluxDB; `token` is read before each call (a cached Secrets Manager read in AWS). */
+/**
+ * How a call authenticates: an API token (`Authorization: Token …`, InfluxDB 2.x/3 and 1.x with tokens) or a
+ * user (`Authorization: Basic …`, which InfluxDB 1.x and the v1 compatibility endpoints of 2.x take).
+ */
+export type InfluxCredentials = { token: string } | { username: string; password: string };
+
+/** Where and how to reach InfluxDB; `credentials` are read before each call (a cached Secrets Manager read in AWS). */
 export interface InfluxHttpOptions {
   url: string;
-  token?: () => Promise<string | undefined>;
+  credentials?: () => Promise<InfluxCredentials | undefined>;
   timeoutMs: number;
   fetch: typeof fetch;
 }
@@ -40,9 +46,9 @@ export class InfluxHttp {
   private async call(path: string, params: Record<string, string>, init: RequestInit): Promise<Response> {
     const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const token = await this.options.token?.();
+    const credentials = await this.options.credentials?.();
     const headers = new Headers(init.headers);
-    if (token) headers.set('Authorization', `Token ${token}`);
+    if (credentials) headers.set('Authorization', authorization(credentials));
     let response: Response;
     try {
       response = await this.options.fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.options.timeoutMs) });
@@ -89,6 +95,10 @@ export class InfluxHttp {
     }
     return series;
   }
+}
+
+function authorization(c: InfluxCredentials): string {
+  return 'token' in c ? `Token ${c.token}` : `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
 function errorOf(text: string): string | undefined {

@@ -6,7 +6,7 @@ import { slidingRowsProblem } from '../domain/query-window';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
 import type { PointEraser, PointStore, RejectedPoint, SeriesRewriter, WriteResult } from '../ports';
-import { InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
+import { type InfluxCredentials, InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
 import { encodePoints } from './influxdb-line-protocol';
 import { createDatabaseQl, deleteSeriesQl, dropMeasurementQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
 
@@ -15,8 +15,8 @@ const OptionsSchema = z.strictObject({
   url: z.url(),
   database: z.string().min(1).max(255).default('tributary'),
   retentionPolicy: z.string().min(1).max(255).optional(),
-  /** Read before each call; absent where InfluxDB runs without authentication (a local 1.x). */
-  token: z.custom<() => Promise<string | undefined>>((v) => typeof v === 'function').optional(),
+  /** Read before each call (`influxCredentialsSource` in AWS); absent where InfluxDB runs without authentication (a local 1.x). */
+  credentials: z.custom<() => Promise<InfluxCredentials | undefined>>((v) => typeof v === 'function').optional(),
   /** Lines per `/write` request (InfluxData recommends 5,000). */
   batchLines: z.number().int().min(1).max(100_000).default(5_000),
   timeoutMs: z.number().int().min(100).default(30_000),
@@ -55,7 +55,7 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
 
   constructor(options: InfluxDbPointStoreOptions) {
     this.options = OptionsSchema.parse(options);
-    this.http = new InfluxHttp({ url: this.options.url, timeoutMs: this.options.timeoutMs, fetch: this.options.fetch, ...(this.options.token && { token: this.options.token }) });
+    this.http = new InfluxHttp({ url: this.options.url, timeoutMs: this.options.timeoutMs, fetch: this.options.fetch, ...(this.options.credentials && { credentials: this.options.credentials }) });
     this.target = { database: this.options.database, ...(this.options.retentionPolicy && { retentionPolicy: this.options.retentionPolicy }) };
   }
 
