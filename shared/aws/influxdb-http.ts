@@ -61,7 +61,7 @@ export class InfluxHttp {
   }
 
   /** Writes lines (epoch ms); throws `WriteRefusal` on a 400. */
-  async write(db: string, rp: string | undefined, lines: string[]): Promise<void> {
+  async writeLines(db: string, rp: string | undefined, lines: string[]): Promise<void> {
     const body = await gzipAsync(Buffer.from(lines.join('\n')));
     const response = await this.call('write', { db, ...(rp && { rp }), precision: 'ms' }, {
       method: 'POST',

@@ -72,13 +72,13 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
     for (let i = 0; i < encoded.lines.length; i += this.options.batchLines) {
       const lines = encoded.lines.slice(i, i + this.options.batchLines);
       try {
-        await this.http.write(this.target.database, this.target.retentionPolicy, lines);
+        await this.http.writeLines(this.target.database, this.target.retentionPolicy, lines);
       } catch (error) {
         if (!(error instanceof WriteRefusal)) throw error;
         // InfluxDB 1.x writes the lines it can take and names only the first it refused: one line at a time
         // tells which (rewriting a line already written changes nothing)
         for (const [j, line] of lines.entries()) {
-          await this.http.write(this.target.database, this.target.retentionPolicy, [line]).catch((e: unknown) => {
+          await this.http.writeLines(this.target.database, this.target.retentionPolicy, [line]).catch((e: unknown) => {
             if (!(e instanceof WriteRefusal)) throw e;
             rejected.push({ index: encoded.indexes[i + j]!, reason: e.message });
           });
