@@ -72,6 +72,16 @@ export class InfluxHttp {
     await response.body?.cancel();
   }
 
+  /**
+   * Deletes points through InfluxDB 2.x's `/api/v2/delete` (its v1 `/query` takes no `DELETE`): `[start, stop]`
+   * as RFC 3339, a predicate of `AND`ed `key="value"` terms. Answers 204.
+   */
+  async deleteV2(org: string, bucket: string, body: { start: string; stop: string; predicate: string }): Promise<void> {
+    const response = await this.call('api/v2/delete', { org, bucket }, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (response.status === 400) throw new Error(`InfluxDB refused a delete: ${errorOf(await response.text()) ?? 'bad request'}`);
+    await response.body?.cancel();
+  }
+
   /** Runs one InfluxQL statement and returns every series of its answer (times in epoch ms), read in chunks. */
   async query(db: string, q: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxSeries[]> {
     const params = { db, q, epoch: 'ms', chunked: 'true', chunk_size: '10000' };

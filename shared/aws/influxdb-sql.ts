@@ -150,6 +150,35 @@ export function deleteSeriesQl(stream: Stream, dimensions: Record<string, string
   return `DELETE FROM ${measurementName(stream)} WHERE ${where(stream, { fields: [], from, to, toInclusive: true, filters })}`;
 }
 
+/** A delete predicate key: InfluxDB 2.x's predicate grammar takes bare identifiers, so no other name is sent. */
+const PREDICATE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The `/api/v2/delete` body that deletes one series' points in `[from, to]` (inclusive) on InfluxDB 2.x, or
+ * `undefined` when the predicate grammar cannot say it: a dimension name that is not a bare identifier, or a
+ * series without a value for a dimension (a predicate matches a tag's value, not its absence).
+ *
+ * @example
+ * deleteSeriesV2(stream, { host: 'a' }, 1_000, 9_000);
+ * // { start: '1970-01-01T00:00:01.000Z', stop: '1970-01-01T00:00:09.000Z', predicate: '_measurement="rate" AND host="a"' }
+ */
+export function deleteSeriesV2(stream: Stream, dimensions: Record<string, string>, from: number, to: number): { start: string; stop: string; predicate: string } | undefined {
+  measurementName(stream);
+  const terms = [`_measurement="${stream.id}"`];
+  for (const d of stream.dimensions) {
+    const v = dimensions[d];
+    if (!PREDICATE_KEY.test(d) || v === undefined || v === '' || UNSPELLABLE.test(v)) return undefined;
+    terms.push(`${d}="${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
+  }
+  return { start: new Date(from).toISOString(), stop: new Date(to).toISOString(), predicate: terms.join(' AND ') };
+}
+
+/** The `/api/v2/delete` body that deletes a stream's every point on InfluxDB 2.x (the widest range it takes). */
+export function deleteStreamV2(streamId: string): { start: string; stop: string; predicate: string } {
+  measurementName({ id: streamId });
+  return { start: '1677-09-21T00:12:43.145224194Z', stop: '2262-04-11T23:47:16.854775806Z', predicate: `_measurement="${streamId}"` };
+}
+
 /** Drops a stream's measurement, every series and point of it (`DROP MEASUREMENT` of one that is not there is no error). */
 export function dropMeasurementQl(streamId: string): string {
   return `DROP MEASUREMENT ${measurementName({ id: streamId })}`;

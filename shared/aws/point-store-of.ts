@@ -23,6 +23,8 @@ export function pointStoreOf(settings: PointStoreSettings, wrap: <T>(client: T) 
     return new InfluxDbPointStore({
       url: settings.INFLUX_URL,
       database: settings.INFLUX_DATABASE,
+      // Timestream for InfluxDB runs InfluxDB 2: reads and writes on its v1 endpoints, deletes on /api/v2/delete
+      version: '2.x',
       credentials: influxCredentialsSource({ client: wrap(new SecretsManagerClient({})), secretId: settings.INFLUX_SECRET_ARN }),
     });
   }
