@@ -65,7 +65,6 @@ describe('store: influxdb', () => {
 
   it('has an interface endpoint for every service the functions in the VPC call, and gateway endpoints for DynamoDB and S3', () => {
     const endpoints = synth.ofType('AWS::EC2::VPCEndpoint');
-    const serviceOf = (e: Record<string, any>) => JSON.stringify(e.ServiceName).match(/com\.amazonaws\.[^"]*?\.?([a-z0-9.-]+)"/)?.[1] ?? JSON.stringify(e.ServiceName);
     const interfaces = endpoints.filter((e) => e.VpcEndpointType === 'Interface');
     expect(interfaces.map((e) => e.PrivateDnsEnabled)).toEqual(interfaces.map(() => true));
     expect(interfaces.map((e) => JSON.stringify(e.ServiceName)).sort()).toEqual(
@@ -75,7 +74,6 @@ describe('store: influxdb', () => {
     for (const service of ['sqs', 'secretsmanager', 'sts', 'logs', 'states', 'kms', 'xray']) expect(names).toContain(`.${service}"`);
     const gateways = endpoints.filter((e) => e.VpcEndpointType === 'Gateway').map((e) => JSON.stringify(e.ServiceName));
     expect(gateways.sort()).toEqual([expect.stringContaining('.dynamodb'), expect.stringContaining('.s3')]);
-    void serviceOf;
   });
 
   it('lets into the database only the functions’ security group, on 8086, and lets the functions out only to 8086 and HTTPS', () => {
