@@ -16,6 +16,7 @@ import { newStream, parseStreamInput } from '../shared/domain/stream-definition'
 import { compileStream } from '../shared/domain/validate-record';
 import { benchLineStream, benchStream, QUERIES, T0 } from './dataset';
 import { liveBench } from './live';
+import { startInfluxd } from '../test/fixtures/influxd';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -115,23 +116,38 @@ async function timeQuery(base: string, path: string): Promise<number> {
   return +median(times).toFixed(2);
 }
 
-/** Runs `use` against a runtime of its own (fresh data dir, free ports), stopped and removed afterwards. */
-async function withRuntime<T>(use: (rt: { base: string; mqttPort: number; child: ChildProcess }) => Promise<T>): Promise<T> {
+/** Where a runtime keeps its points: DuckDB (the default) or an influxd of its own (`TRIBUTARY_STORE=influxdb`). */
+type Store = 'duckdb' | 'influxdb';
+
+/**
+ * Runs `use` against a runtime of its own (fresh data dir, free ports), stopped and removed afterwards; with
+ * `influxdb`, its points go to an influxd 1.6 started for it (the tests' fixture) and stopped after.
+ */
+async function withRuntime<T>(use: (rt: { base: string; mqttPort: number; child: ChildProcess }) => Promise<T>, store: Store = 'duckdb'): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   const httpPort = await freePort();
   const mqttPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
-  const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN });
+  const influx = store === 'influxdb' ? await startInfluxd() : undefined;
+  const storeEnv: Record<string, string> = influx ? { TRIBUTARY_STORE: 'influxdb', TRIBUTARY_INFLUX_URL: influx.url, TRIBUTARY_INFLUX_DATABASE: 'bench' } : { TRIBUTARY_STORE: 'duckdb' };
   try {
-    return await use({ base, mqttPort, child });
+    const child = await startRuntime({ PORT: String(httpPort), MQTT_PORT: String(mqttPort), TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: ADMIN, ...storeEnv });
+    try {
+      return await use({ base, mqttPort, child });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((ok) => child.once('exit', ok));
+    }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((ok) => child.once('exit', ok));
+    await influx?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-async function local() {
+/** The stores the local figures run on: DuckDB, and InfluxDB beside it when `TRIBUTARY_STORE=influxdb`. */
+const stores: Store[] = process.env.TRIBUTARY_STORE === 'influxdb' ? ['duckdb', 'influxdb'] : ['duckdb'];
+
+async function local(store: Store = 'duckdb') {
   return withRuntime(async ({ base, mqttPort, child }) => {
     const http = await api(base, '/v1/streams', { body: benchStream('bench_http') });
     const { stdout } = await run(process.execPath, [join(peersDir, 'load.mjs'), `${base}/v1/streams/bench_http/data`, 'json', '5000', '4', 'content-type=application/json', `authorization=Bearer ${http.ingestToken}`], { maxBuffer: 1 << 20 });
@@ -154,7 +170,7 @@ async function local() {
     const mdrain = await waitStored(base, 'bench_mqtt');
     const mqttIngest = { acked: mload.pointsPerSec, failed: mload.failed, storedPointsPerSec: Math.round(TOTAL / (mload.seconds + mdrain)), seconds: +(mload.seconds + mdrain).toFixed(2) };
     return { httpIngest, lineIngest, gzipIngest, mqttIngest, queries, peakRssMb: await peakRss(child) };
-  });
+  }, store);
 }
 
 /** The same points as the peers' own format: line protocol (precision s) on `/api/v2/write`, 5,000 lines a request. */
@@ -243,9 +259,11 @@ if (parts.has('a')) {
   console.log(`(a) validate + normalize + Timestream records: ${micro.pipelineNsPerRecord} ns/record vs JSON.parse ${micro.jsonParseNsPerRecord} ns/record: ${micro.ratio}x (target <= 3x)`);
 }
 if (parts.has('b') && !parts.has('local')) {
-  const { httpIngest, lineIngest, gzipIngest, peakRssMb } = await local();
-  console.log(JSON.stringify({ figure: 'b', http: httpIngest, line: lineIngest, gzip: gzipIngest, peakRssMb }));
-  console.log(`(b) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), line protocol stored ${lineIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${lineIngest.accepted.toLocaleString('en')}/s), peak RSS ${peakRssMb} MB`);
+  for (const store of stores) {
+    const { httpIngest, lineIngest, gzipIngest, peakRssMb } = await local(store);
+    console.log(JSON.stringify({ figure: 'b', store, http: httpIngest, line: lineIngest, gzip: gzipIngest, peakRssMb }));
+    console.log(`(b, ${store}) HTTP stored ${httpIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${httpIngest.accepted.toLocaleString('en')}/s), line protocol stored ${lineIngest.storedPointsPerSec.toLocaleString('en')} points/s (accepted ${lineIngest.accepted.toLocaleString('en')}/s), gzip JSON stored ${gzipIngest.storedPointsPerSec.toLocaleString('en')} points/s, peak RSS ${peakRssMb} MB (the runtime's; influxd's own is not counted)`);
+  }
   process.exit(0);
 }
 if (parts.has('live')) {
@@ -254,9 +272,15 @@ if (parts.has('live')) {
   console.log(`(live) HTTP stored ${l.alone.storedPointsPerSec.toLocaleString('en')} points/s alone, ${l.withStuck.storedPointsPerSec.toLocaleString('en')} with a subscriber that never reads (${l.ratioStuck}x; target >= 0.95), ${l.withStuckAndReader.storedPointsPerSec.toLocaleString('en')} with it and a reader (${l.ratioStuckAndReader}x)`);
 }
 if (!parts.has('local')) process.exit(0);
-const tributary = (await local()) as Required<Awaited<ReturnType<typeof local>>>;
-console.log(JSON.stringify({ figure: 'b', http: tributary.httpIngest, line: tributary.lineIngest, gzip: tributary.gzipIngest, mqtt: tributary.mqttIngest }));
-console.log(JSON.stringify({ figure: 'c', ...tributary.queries, peakRssMb: tributary.peakRssMb }));
+type LocalFigures = Required<Awaited<ReturnType<typeof local>>>;
+const byStore = new Map<Store, LocalFigures>();
+for (const store of stores) {
+  const figures = (await local(store)) as LocalFigures;
+  byStore.set(store, figures);
+  console.log(JSON.stringify({ figure: 'b', store, http: figures.httpIngest, line: figures.lineIngest, gzip: figures.gzipIngest, mqtt: figures.mqttIngest }));
+  console.log(JSON.stringify({ figure: 'c', store, ...figures.queries, peakRssMb: figures.peakRssMb }));
+}
+const tributary = byStore.get('duckdb')!;
 const others = parts.has('peers') ? await peers() : [];
 for (const p of others) console.log(JSON.stringify({ figure: 'peer', ...p }));
 
@@ -266,10 +290,15 @@ const vs = (ours: number, theirs: number | undefined, higherIsBetter: boolean) =
 const rows = [
   `| system | ingest points/s | Q1 ms | Q2 ms | Q3 ms | peak RSS MB |`,
   `|---|---|---|---|---|---|`,
-  `| Tributary local, HTTP JSON (stored) | ${tributary.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${tributary.queries.q1_ms} | ${tributary.queries.q2_ms} | ${tributary.queries.q3_ms} | ${tributary.peakRssMb} |`,
-  `| Tributary local, HTTP line protocol /api/v2/write (stored) | ${tributary.lineIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
-  `| Tributary local, HTTP JSON gzip (stored) | ${tributary.gzipIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
-  `| Tributary local, MQTT QoS 1 (stored) | ${tributary.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
+  ...[...byStore].flatMap(([store, t]) => {
+    const on = store === 'duckdb' ? 'Tributary local' : 'Tributary local on InfluxDB 1.6 (TRIBUTARY_STORE=influxdb)';
+    return [
+      `| ${on}, HTTP JSON (stored) | ${t.httpIngest.storedPointsPerSec.toLocaleString('en')} | ${t.queries.q1_ms} | ${t.queries.q2_ms} | ${t.queries.q3_ms} | ${t.peakRssMb} |`,
+      `| ${on}, HTTP line protocol /api/v2/write (stored) | ${t.lineIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
+      `| ${on}, HTTP JSON gzip (stored) | ${t.gzipIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
+      `| ${on}, MQTT QoS 1 (stored) | ${t.mqttIngest.storedPointsPerSec.toLocaleString('en')} | | | | |`,
+    ];
+  }),
   ...others.map((p: any) => `| ${p.peer} | ${Number(p.ingest?.pointsPerSec).toLocaleString('en')} | ${p.q1_ms} | ${p.q2_ms} | ${p.q3_ms} | ${Math.round(p.peak_rss_kb / 1024)} |`),
 ];
 const i = influx as any;

@@ -36,3 +36,19 @@ export const ticketSystems = z
       return z.NEVER;
     }
   });
+
+const liveAnalyticsSettings = z.object({ POINT_STORE: z.literal('liveanalytics'), TIMESTREAM_DATABASE: name, TIMESTREAM_TABLE: name });
+const influxDbSettings = z.object({ POINT_STORE: z.literal('influxdb'), INFLUX_URL: z.url({ protocol: /^https?$/ }), INFLUX_DATABASE: name, INFLUX_SECRET_ARN: name });
+
+/**
+ * The point store's variables, as the stack's `store` setting sets them: `POINT_STORE` (`liveanalytics`, the
+ * default, with `TIMESTREAM_DATABASE` and `TIMESTREAM_TABLE`; or `influxdb` with `INFLUX_URL`,
+ * `INFLUX_DATABASE` and `INFLUX_SECRET_ARN`). Merge into a function's schema with `withPointStore`.
+ *
+ * @example
+ * const QueryConfig = withPointStore(z.object({ TABLE_NAME: name }));
+ */
+export function withPointStore<S extends z.ZodRawShape>(schema: z.ZodObject<S>) {
+  const branches = z.discriminatedUnion('POINT_STORE', [schema.extend(liveAnalyticsSettings.shape), schema.extend(influxDbSettings.shape)]);
+  return z.preprocess((env) => (typeof env === 'object' && env !== null ? { ...env, POINT_STORE: (env as { POINT_STORE?: unknown }).POINT_STORE ?? 'liveanalytics' } : env), branches);
+}

@@ -8,7 +8,7 @@ import { KmsReceiptSigner } from '../../shared/aws/kms-receipt-signer';
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
-import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { pointStoreOf } from '../../shared/aws/point-store-of';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { makeQueryHandler } from './app';
@@ -22,7 +22,7 @@ const s3 = traced(new S3Client({}));
 export const handler = observe(
   makeQueryHandler({
   registry: new DynamoDbRegistry({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME }),
-  store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }, traced),
+  store: pointStoreOf(config, traced),
   clock: systemClock,
   log,
   events: new TieredEventSource({

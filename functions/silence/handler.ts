@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDbAlertStore } from '../../shared/aws/dynamodb-alert-store';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { SfnAlertStarter } from '../../shared/aws/sfn-alert-starter';
-import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { pointStoreOf } from '../../shared/aws/point-store-of';
 import { systemClock } from '../../shared/ports';
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { powertools } from '../commons/powertools';
@@ -15,7 +15,7 @@ const { log, traced, observe } = powertools('silence');
 const client = traced(new DynamoDBClient({}));
 const registry = new DynamoDbRegistry({ client, tableName: config.TABLE_NAME });
 const evaluator = makeAlertEvaluator({
-  store: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE }, traced),
+  store: pointStoreOf(config, traced),
   alerts: new DynamoDbAlertStore({ client, tableName: config.TABLE_NAME }),
   starter: new SfnAlertStarter({ client: traced(new SFNClient({})), stateMachineArn: config.ALERT_STATE_MACHINE_ARN }),
   clock: systemClock,

@@ -1,10 +1,8 @@
 import * as z from 'zod';
-import { loadConfig, name } from '../commons/config';
+import { loadConfig, name, withPointStore } from '../commons/config';
 
-export const WriterConfig = z.object({
+export const WriterConfig = withPointStore(z.object({
   TABLE_NAME: name,
-  TIMESTREAM_DATABASE: name,
-  TIMESTREAM_TABLE: name,
   /** Where event streams' events are kept whole. */
   EVENTS_TABLE_NAME: name,
   /** Where archived events go cold (S3). */
@@ -17,5 +15,5 @@ export const WriterConfig = z.object({
   /** Live subscriptions: the connection table and the WebSocket stage's callback URL; no fan-out unless both are set. */
   LIVE_CONNECTIONS_TABLE: name.optional(),
   LIVE_CALLBACK_URL: z.url().optional(),
-});
+}));
 export const writerConfig = (env: Record<string, string | undefined>) => loadConfig(WriterConfig, env);

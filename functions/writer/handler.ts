@@ -17,7 +17,7 @@ import { DynamoDbLiveConnections } from '../../shared/aws/dynamodb-live-connecti
 import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
 import { decodeWithTopics, makeTopicResolver } from '../../shared/aws/device-topic-messages';
-import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { pointStoreOf } from '../../shared/aws/point-store-of';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { makeWriter, type QueueMessage } from './app';
@@ -26,7 +26,7 @@ import { writerConfig } from './config';
 const config = writerConfig(process.env);
 const { log, meter, traced, observe } = powertools('writer');
 const dynamo = traced(new DynamoDBClient({}));
-const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM }, traced);
+const store = pointStoreOf(config, traced, { maxParallel: config.WRITE_PARALLELISM });
 // live subscriptions: each stored batch posted to the stream's WebSocket connections, within a time budget
 const live =
   config.LIVE_CONNECTIONS_TABLE === undefined || config.LIVE_CALLBACK_URL === undefined

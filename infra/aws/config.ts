@@ -37,6 +37,22 @@ const Timestream = z.strictObject({
   rejectedReportExpirationDays: z.number().int().min(1).max(3650).default(90),
 });
 
+const InfluxDb = z.strictObject({
+  /** The instance class: `db.influx.medium` (1 vCPU, 8 GiB, the smallest) up to `db.influx.24xlarge`. */
+  instanceType: z.string().regex(/^db\.influx\.[a-z0-9]+$/, 'must be a Timestream for InfluxDB instance type like db.influx.medium').default('db.influx.medium'),
+  /** Storage in GiB (20 to 16 384). */
+  allocatedStorageGiB: z.number().int().min(20).max(16_384).default(20),
+  /** Included-IOPS storage tier: T1 3 000 IOPS, T2 12 000, T3 16 000. */
+  storageType: z.enum(['InfluxIOIncludedT1', 'InfluxIOIncludedT2', 'InfluxIOIncludedT3']).default('InfluxIOIncludedT1'),
+  deploymentType: z.enum(['SINGLE_AZ', 'WITH_MULTIAZ_STANDBY']).default('SINGLE_AZ'),
+  /** A DB parameter group made beforehand with the CLI (CloudFormation has no resource for one); none: the default group. */
+  parameterGroupIdentifier: z.string().regex(/^[a-zA-Z0-9]{3,64}$/, 'must be a DB parameter group identifier (3-64 of a-z A-Z 0-9)').optional(),
+  /** Alarm when the instance's average CPU over 5 minutes passes this percentage. */
+  cpuAlarmPercent: z.number().min(1).max(100).default(80),
+  /** Alarm when the instance's disk use passes this percentage. */
+  diskAlarmPercent: z.number().min(1).max(100).default(80),
+});
+
 const Writer = z
   .strictObject({
     /** Messages per invocation. Each message carries many records; the writer chunks them by 100 per WriteRecords. */
@@ -180,8 +196,13 @@ export const TributaryConfig = z.strictObject({
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   /** The Lambda runtime of every function. */
   runtime: z.enum(['nodejs22.x', 'nodejs24.x']).default('nodejs22.x'),
-  /** Where points are kept. Only Timestream for LiveAnalytics today; issue #15 adds a second store. */
-  store: z.enum(['timestream']).default('timestream'),
+  /**
+   * Where points are kept: `liveanalytics` (Timestream for LiveAnalytics, closed to accounts that had not used it by
+   * 2025-06-20; `timestream` is the same, its former name) or `influxdb` (Timestream for InfluxDB in a VPC of its own).
+   */
+  store: z.enum(['liveanalytics', 'timestream', 'influxdb']).default('liveanalytics'),
+  /** The InfluxDB instance, with `store: influxdb`. */
+  influxdb: InfluxDb.prefault({}),
 });
 
 /** What a caller may pass (everything optional). */

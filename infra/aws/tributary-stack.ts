@@ -15,6 +15,8 @@ import { Observability } from './constructs/observability';
 import { Pulls } from './constructs/pulls';
 import { applyRemovalSetting } from './constructs/removal';
 import { Storage } from './constructs/storage';
+import { InfluxStore } from './constructs/influx-store';
+import type { PointStoreTarget } from './constructs/point-store-access';
 import { settingsFromContext } from './context';
 
 export interface TributaryStackProps extends StackProps {
@@ -50,6 +52,8 @@ export class TributaryStack extends Stack {
   readonly pulls: Pulls;
   readonly live: Live;
   readonly adminTokenSecret: secretsmanager.Secret;
+  /** Timestream for InfluxDB and its VPC, with `store: influxdb`. */
+  readonly influx?: InfluxStore;
 
   constructor(scope: Construct, id: string, props: TributaryStackProps = {}) {
     super(scope, id, props);
@@ -64,12 +68,12 @@ export class TributaryStack extends Stack {
       memoryRetentionHours: config.timestream.memoryRetentionHours,
       magneticRetentionDays: config.timestream.magneticRetentionDays,
       rejectedReportExpirationDays: config.timestream.rejectedReportExpirationDays,
+      liveAnalytics: config.store !== 'influxdb',
     });
-    const timestream = {
-      databaseName: this.storage.timestreamDatabaseName,
-      tableName: this.storage.timestreamTableName,
-      tableArn: this.storage.timestreamTableArn,
-    };
+    if (config.store === 'influxdb') this.influx = new InfluxStore(this, 'Influx', config.influxdb);
+    const pointStore: PointStoreTarget = this.influx
+      ? { kind: 'influxdb', influx: this.influx }
+      : { kind: 'liveanalytics', timestream: { databaseName: this.storage.timestream!.databaseName, tableName: this.storage.timestream!.tableName, tableArn: this.storage.timestream!.tableArn } };
 
     this.adminTokenSecret = new secretsmanager.Secret(this, 'AdminToken', {
       description: 'Tributary admin bearer token (scope admin). Read it with: aws secretsmanager get-secret-value --secret-id <name>',
@@ -87,7 +91,7 @@ export class TributaryStack extends Stack {
       eventsTable: this.storage.eventsTable,
       eventsBucket: this.storage.eventsBucket,
       receiptKey: this.storage.receiptKey,
-      timestream,
+      pointStore,
       writer: config.writer,
       maxReceiveCount: config.queue.maxReceiveCount,
       logRetention,
@@ -108,7 +112,7 @@ export class TributaryStack extends Stack {
       eventsTable: this.storage.eventsTable,
       eventsBucket: this.storage.eventsBucket,
       receiptKey: this.storage.receiptKey,
-      timestream,
+      pointStore,
       ingestFunction: this.ingest.ingestFunction,
       ingestQueue: this.ingest.queue,
       pullFunction: this.pulls.pullFunction,
@@ -127,6 +131,7 @@ export class TributaryStack extends Stack {
       adminTokenSecret: this.adminTokenSecret,
       writerFunction: this.ingest.writerFunction,
       streamsFunction: this.api.streamsFunction,
+      fanOutFromWriter: !this.influx,
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
       adminTokenCache: Duration.seconds(config.api.adminTokenCacheSeconds),
       logRetention,
@@ -162,10 +167,11 @@ export class TributaryStack extends Stack {
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
     });
     this.pulls.addAlarms(new SnsAction(this.observability.alarmTopic));
+    this.influx?.addAlarms(new SnsAction(this.observability.alarmTopic));
 
     this.alerts = new Alerts(this, 'Alerts', {
       table: this.storage.table,
-      timestream,
+      pointStore,
       writerFunction: this.ingest.writerFunction,
       alarmTopic: this.observability.alarmTopic,
       logRetention,
@@ -181,7 +187,8 @@ export class TributaryStack extends Stack {
       ingestFunction: this.ingest.ingestFunction,
       writerFunction: this.ingest.writerFunction,
       table: this.storage.table,
-      timestream: { databaseName: this.storage.timestreamDatabaseName, tableName: this.storage.timestreamTableName },
+      ...(this.storage.timestream && { timestream: { databaseName: this.storage.timestream.databaseName, tableName: this.storage.timestream.tableName } }),
+      ...(this.influx && { influxInstanceName: this.influx.instance.ref }),
       alertStateMachine: this.alerts.stateMachine,
     });
 
@@ -198,8 +205,14 @@ export class TributaryStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: this.ingest.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'TimestreamDatabase', { value: this.storage.timestreamDatabaseName });
-    new CfnOutput(this, 'TimestreamTable', { value: this.storage.timestreamTableName });
+    if (this.storage.timestream) {
+      new CfnOutput(this, 'TimestreamDatabase', { value: this.storage.timestream.databaseName });
+      new CfnOutput(this, 'TimestreamTable', { value: this.storage.timestream.tableName });
+    }
+    if (this.influx) {
+      new CfnOutput(this, 'InfluxDbUrl', { value: this.influx.url, description: 'The InfluxDB HTTP API, reachable only from the functions\' security group in the stack\'s VPC' });
+      new CfnOutput(this, 'InfluxDbSecretArn', { value: this.influx.secret.secretArn, description: 'The InfluxDB admin user: aws secretsmanager get-secret-value --secret-id <this>' });
+    }
     new CfnOutput(this, 'AdminTokenSecretName', {
       value: this.adminTokenSecret.secretName,
       description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',

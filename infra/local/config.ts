@@ -12,6 +12,12 @@ const ConfigSchema = z.object({
   TRIBUTARY_QUIET: z.enum(['0', '1']).default('0'),
   TRIBUTARY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:password@]host[:port] or smtps://…' }).optional(),
   TRIBUTARY_EMAIL_FROM: z.email().default('tributary@localhost'),
+  TRIBUTARY_STORE: z.enum(['duckdb', 'influxdb']).default('duckdb'),
+  TRIBUTARY_INFLUX_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of an InfluxDB (http://127.0.0.1:8086)' }).optional(),
+  TRIBUTARY_INFLUX_DATABASE: z.string().min(1).max(255).default('tributary'),
+  TRIBUTARY_INFLUX_USERNAME: z.string().min(1).optional(),
+  TRIBUTARY_INFLUX_PASSWORD: z.string().min(1).optional(),
+  TRIBUTARY_INFLUX_TOKEN: z.string().min(1).optional(),
   TRIBUTARY_ALERT_EMAIL_TO: z
     .string()
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
@@ -37,6 +43,12 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_SMTP_URL', default: '', what: 'SMTP server alert emails are sent through (smtp://[user:password@]host[:port], smtps://…); unset: alert emails are written to the log' },
   { name: 'TRIBUTARY_EMAIL_FROM', default: 'tributary@localhost', what: 'the From address of alert emails' },
   { name: 'TRIBUTARY_ALERT_EMAIL_TO', default: '', what: "comma-separated addresses of email actions that name no recipients (AWS: the alert topic's subscribers)" },
+  { name: 'TRIBUTARY_STORE', default: 'duckdb', what: 'where points are kept: duckdb (<data dir>/points.duckdb) or influxdb (the InfluxDB at TRIBUTARY_INFLUX_URL)' },
+  { name: 'TRIBUTARY_INFLUX_URL', default: '', what: 'with TRIBUTARY_STORE=influxdb: the InfluxDB HTTP API (http://127.0.0.1:8086; 1.x, or 2.x through its v1 endpoints)' },
+  { name: 'TRIBUTARY_INFLUX_DATABASE', default: 'tributary', what: 'with TRIBUTARY_STORE=influxdb: the database (created at start if missing; on 2.x the bucket of that name)' },
+  { name: 'TRIBUTARY_INFLUX_USERNAME', default: '', what: 'with TRIBUTARY_STORE=influxdb: user and password (TRIBUTARY_INFLUX_PASSWORD) sent as Basic auth; unset: no authentication' },
+  { name: 'TRIBUTARY_INFLUX_PASSWORD', default: '', what: 'the password of TRIBUTARY_INFLUX_USERNAME' },
+  { name: 'TRIBUTARY_INFLUX_TOKEN', default: '', what: 'with TRIBUTARY_STORE=influxdb: an API token (Authorization: Token), instead of a user' },
   { name: 'TRIBUTARY_TICKET_SYSTEM_<NAME>', default: '', what: 'the URL a create_ticket action with system: "<name>" (lower case) POSTs its signed ticket to' },
   { name: 'TRIBUTARY_SECRET_<NAME>', default: '', what: "the value of ${secret:NAME} in pull sources and webhook secrets (else NAME in <data dir>/secrets.json, mode 0600)" },
   { name: 'TRIBUTARY_BACNET_PORT', default: '47808', what: 'UDP port of the BACnet/IP client of bacnet sources, where I-Am broadcasts arrive (0: any free port, enough when each source gives its address)' },
@@ -54,6 +66,8 @@ export interface LocalConfig {
   quiet: boolean;
   /** Alert email through SMTP; absent: emails are logged. */
   smtp?: { url: string; from: string; defaultTo: string[] };
+  /** Points in InfluxDB (`TRIBUTARY_STORE=influxdb`); absent: DuckDB in the data dir. */
+  influx?: { url: string; database: string; credentials?: { token: string } | { username: string; password: string }; createDatabase: boolean };
   /** Named ticket systems: name → URL (none unless given). */
   ticketSystems?: Readonly<Record<string, string>>;
 }
@@ -77,6 +91,12 @@ export function loadLocalConfig(env: Record<string, string | undefined>): Readon
     else if (!url.success) bad.push(`  ${key}: ${url.error.issues[0]!.message}`);
     else ticketSystems[name] = url.data;
   }
+  if (r.success && r.data.TRIBUTARY_STORE === 'influxdb') {
+    const c = r.data;
+    if (!c.TRIBUTARY_INFLUX_URL) bad.push('  TRIBUTARY_INFLUX_URL: required with TRIBUTARY_STORE=influxdb');
+    if ((c.TRIBUTARY_INFLUX_USERNAME === undefined) !== (c.TRIBUTARY_INFLUX_PASSWORD === undefined)) bad.push('  TRIBUTARY_INFLUX_PASSWORD: give both TRIBUTARY_INFLUX_USERNAME and TRIBUTARY_INFLUX_PASSWORD, or neither');
+    if (c.TRIBUTARY_INFLUX_TOKEN && c.TRIBUTARY_INFLUX_USERNAME) bad.push('  TRIBUTARY_INFLUX_TOKEN: give a token or a user, not both');
+  }
   if (!r.success || bad.length) throw new Error(`Invalid settings:\n${bad.join('\n')}`);
   const c = r.data;
   return Object.freeze({
@@ -88,5 +108,14 @@ export function loadLocalConfig(env: Record<string, string | undefined>): Readon
     quiet: c.TRIBUTARY_QUIET === '1',
     ...(c.TRIBUTARY_SMTP_URL && { smtp: { url: c.TRIBUTARY_SMTP_URL, from: c.TRIBUTARY_EMAIL_FROM, defaultTo: c.TRIBUTARY_ALERT_EMAIL_TO } }),
     ticketSystems: Object.freeze(ticketSystems),
+    ...(c.TRIBUTARY_STORE === 'influxdb' && {
+      influx: Object.freeze({
+        url: c.TRIBUTARY_INFLUX_URL!,
+        database: c.TRIBUTARY_INFLUX_DATABASE,
+        ...(c.TRIBUTARY_INFLUX_TOKEN && { credentials: { token: c.TRIBUTARY_INFLUX_TOKEN } }),
+        ...(c.TRIBUTARY_INFLUX_USERNAME && c.TRIBUTARY_INFLUX_PASSWORD && { credentials: { username: c.TRIBUTARY_INFLUX_USERNAME, password: c.TRIBUTARY_INFLUX_PASSWORD } }),
+        createDatabase: true,
+      }),
+    }),
   });
 }

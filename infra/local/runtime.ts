@@ -24,7 +24,6 @@ import { startLocalS3 } from './local-s3';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
-import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { startDynalite, ensureTable } from '../../shared/local/dynalite-server';
 import { FileSecretSource } from '../../shared/local/file-secret-source';
 import { FileQueue } from '../../shared/local/file-queue/file-queue';
@@ -40,6 +39,7 @@ import { startLocalIdempotency } from './idempotency';
 import { startMqttBridges } from './mqtt-bridge';
 import { createMqttGateway } from './mqtt-gateway';
 import { patient } from './patient';
+import { openLocalPointStore } from './point-store';
 import { createLocalPulls, type LocalPulls, type LocalPullsOptions } from './pulls';
 
 export const TABLE_NAME = 'tributary';
@@ -87,7 +87,7 @@ export interface RuntimeOptions {
 const quietLog: Logger = { error: (m, f) => console.error(JSON.stringify({ level: 'error', message: m, ...f })), info: () => {} };
 
 /**
- * Starts Tributary on one machine: dynalite for DynamoDB, DuckDB for Timestream, a durable file queue for
+ * Starts Tributary on one machine: dynalite for DynamoDB, DuckDB (or InfluxDB, `TRIBUTARY_STORE`) for Timestream, a durable file queue for
  * SQS, aedes for IoT Core, node:http for API Gateway; the handlers are the Lambdas' own.
  *
  * @example
@@ -115,8 +115,8 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       ...options.queue,
     });
     closers.push(() => queue.close());
-    // the data dir is ours now: dynalite and DuckDB open side by side (a restart waits for the slower only)
-    const [dynamo, duckdb, s3] = await settleAll([
+    // the data dir is ours now: dynalite and the point store open side by side (a restart waits for the slower only)
+    const [dynamo, points, s3] = await settleAll([
       startDynalite({ path: join(config.dataDir, 'dynamodb') }).then(async (dynamo) => {
         closers.push(() => dynamo.close());
         options.faults?.dynamodb?.(dynamo.client);
@@ -124,9 +124,9 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         await ensureTable(dynamo.client, EVENTS_TABLE_NAME, undefined, eventsTableDefinition(EVENTS_TABLE_NAME));
         return dynamo;
       }),
-      DuckDbPointStore.open(join(config.dataDir, 'points.duckdb')).then((duckdb) => {
-        closers.push(() => duckdb.close());
-        return duckdb;
+      openLocalPointStore(config).then((points) => {
+        closers.push(points.close);
+        return points.store;
       }),
       // S3's stand-in for the cold tier of event streams' events, on files in the data dir
       startLocalS3(config.dataDir, [EVENTS_BUCKET]).then((s3) => {
@@ -145,7 +145,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // signed as KMS signs in AWS, with a key file of the data dir (made on the first start)
     const receiptSigner = await FileReceiptSigner.open(join(config.dataDir, 'receipt-signing-key.pem'));
     const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
-    const store: PointStore = options.faults?.pointStore?.(duckdb) ?? duckdb;
+    const store: PointStore = options.faults?.pointStore?.(points) ?? points;
 
     const admin = await adminToken(config);
     const decide = makeDecide({ tokens: registry, adminTokenHash: hashToken(admin.token) });
@@ -165,7 +165,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     const idempotency = await startLocalIdempotency(dynamo.client, log);
     closers.push(() => idempotency.close());
     const handlers: Record<FunctionName, HttpHandler> = {
-      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, queueDepth: queue, points: duckdb, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
+      streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, queueDepth: queue, points, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
       query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),

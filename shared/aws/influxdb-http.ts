@@ -21,10 +21,16 @@ export interface InfluxSeries {
   values: unknown[][];
 }
 
-/** Where and how to reach InfluxDB; `token` is read before each call (a cached Secrets Manager read in AWS). */
+/**
+ * How a call authenticates: an API token (`Authorization: Token …`, InfluxDB 2.x/3 and 1.x with tokens) or a
+ * user (`Authorization: Basic …`, which InfluxDB 1.x and the v1 compatibility endpoints of 2.x take).
+ */
+export type InfluxCredentials = { token: string } | { username: string; password: string };
+
+/** Where and how to reach InfluxDB; `credentials` are read before each call (a cached Secrets Manager read in AWS). */
 export interface InfluxHttpOptions {
   url: string;
-  token?: () => Promise<string | undefined>;
+  credentials?: () => Promise<InfluxCredentials | undefined>;
   timeoutMs: number;
   fetch: typeof fetch;
 }
@@ -40,9 +46,9 @@ export class InfluxHttp {
   private async call(path: string, params: Record<string, string>, init: RequestInit): Promise<Response> {
     const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const token = await this.options.token?.();
+    const credentials = await this.options.credentials?.();
     const headers = new Headers(init.headers);
-    if (token) headers.set('Authorization', `Token ${token}`);
+    if (credentials) headers.set('Authorization', authorization(credentials));
     let response: Response;
     try {
       response = await this.options.fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.options.timeoutMs) });
@@ -55,7 +61,7 @@ export class InfluxHttp {
   }
 
   /** Writes lines (epoch ms); throws `WriteRefusal` on a 400. */
-  async write(db: string, rp: string | undefined, lines: string[]): Promise<void> {
+  async writeLines(db: string, rp: string | undefined, lines: string[]): Promise<void> {
     const body = await gzipAsync(Buffer.from(lines.join('\n')));
     const response = await this.call('write', { db, ...(rp && { rp }), precision: 'ms' }, {
       method: 'POST',
@@ -63,6 +69,16 @@ export class InfluxHttp {
       body,
     });
     if (response.status === 400) throw new WriteRefusal(errorOf(await response.text()) ?? 'InfluxDB refused the write');
+    await response.body?.cancel();
+  }
+
+  /**
+   * Deletes points through InfluxDB 2.x's `/api/v2/delete` (its v1 `/query` takes no `DELETE`): `[start, stop]`
+   * as RFC 3339, a predicate of `AND`ed `key="value"` terms. Answers 204.
+   */
+  async deleteV2(org: string, bucket: string, body: { start: string; stop: string; predicate: string }): Promise<void> {
+    const response = await this.call('api/v2/delete', { org, bucket }, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (response.status === 400) throw new Error(`InfluxDB refused a delete: ${errorOf(await response.text()) ?? 'bad request'}`);
     await response.body?.cancel();
   }
 
@@ -89,6 +105,10 @@ export class InfluxHttp {
     }
     return series;
   }
+}
+
+function authorization(c: InfluxCredentials): string {
+  return 'token' in c ? `Token ${c.token}` : `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
 function errorOf(text: string): string | undefined {

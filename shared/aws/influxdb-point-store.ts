@@ -5,18 +5,24 @@ import type { DataQuery, LatestQuery, Row } from '../domain/query';
 import { slidingRowsProblem } from '../domain/query-window';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
-import type { PointStore, RejectedPoint, WriteResult } from '../ports';
-import { InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
+import type { PointEraser, PointStore, RejectedPoint, SeriesRewriter, WriteResult } from '../ports';
+import { type InfluxCredentials, InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
 import { encodePoints } from './influxdb-line-protocol';
-import { createDatabaseQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
+import { createDatabaseQl, deleteSeriesQl, deleteSeriesV2, deleteStreamV2, dropMeasurementQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
 
 const OptionsSchema = z.strictObject({
   /** `http://127.0.0.1:8086`, or the instance's endpoint `https://<id>.<region>.timestream-influxdb.amazonaws.com:8086`. */
   url: z.url(),
   database: z.string().min(1).max(255).default('tributary'),
   retentionPolicy: z.string().min(1).max(255).optional(),
-  /** Read before each call; absent where InfluxDB runs without authentication (a local 1.x). */
-  token: z.custom<() => Promise<string | undefined>>((v) => typeof v === 'function').optional(),
+  /**
+   * `1.x` (the default) deletes with InfluxQL (`DELETE`, `DROP MEASUREMENT`); `2.x` (Timestream for InfluxDB) with
+   * `/api/v2/delete` in `organization`, since InfluxDB 2's v1 `/query` takes reads only.
+   */
+  version: z.enum(['1.x', '2.x']).default('1.x'),
+  organization: z.string().min(1).default('tributary'),
+  /** Read before each call (`influxCredentialsSource` in AWS); absent where InfluxDB runs without authentication (a local 1.x). */
+  credentials: z.custom<() => Promise<InfluxCredentials | undefined>>((v) => typeof v === 'function').optional(),
   /** Lines per `/write` request (InfluxData recommends 5,000). */
   batchLines: z.number().int().min(1).max(100_000).default(5_000),
   timeoutMs: z.number().int().min(100).default(30_000),
@@ -48,14 +54,14 @@ export type InfluxDbPointStoreOptions = z.input<typeof OptionsSchema>;
  * await store.ensureDatabase(); // InfluxDB 1.x; 2.x and 3 map it to the bucket the deployment made
  * await store.write(stream, points);
  */
-export class InfluxDbPointStore implements PointStore {
+export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewriter {
   private readonly http: InfluxHttp;
   private readonly target: InfluxTarget;
   private readonly options: z.output<typeof OptionsSchema>;
 
   constructor(options: InfluxDbPointStoreOptions) {
     this.options = OptionsSchema.parse(options);
-    this.http = new InfluxHttp({ url: this.options.url, timeoutMs: this.options.timeoutMs, fetch: this.options.fetch, ...(this.options.token && { token: this.options.token }) });
+    this.http = new InfluxHttp({ url: this.options.url, timeoutMs: this.options.timeoutMs, fetch: this.options.fetch, ...(this.options.credentials && { credentials: this.options.credentials }) });
     this.target = { database: this.options.database, ...(this.options.retentionPolicy && { retentionPolicy: this.options.retentionPolicy }) };
   }
 
@@ -72,13 +78,13 @@ export class InfluxDbPointStore implements PointStore {
     for (let i = 0; i < encoded.lines.length; i += this.options.batchLines) {
       const lines = encoded.lines.slice(i, i + this.options.batchLines);
       try {
-        await this.http.write(this.target.database, this.target.retentionPolicy, lines);
+        await this.http.writeLines(this.target.database, this.target.retentionPolicy, lines);
       } catch (error) {
         if (!(error instanceof WriteRefusal)) throw error;
         // InfluxDB 1.x writes the lines it can take and names only the first it refused: one line at a time
         // tells which (rewriting a line already written changes nothing)
         for (const [j, line] of lines.entries()) {
-          await this.http.write(this.target.database, this.target.retentionPolicy, [line]).catch((e: unknown) => {
+          await this.http.writeLines(this.target.database, this.target.retentionPolicy, [line]).catch((e: unknown) => {
             if (!(e instanceof WriteRefusal)) throw e;
             rejected.push({ index: encoded.indexes[i + j]!, reason: e.message });
           });
@@ -111,6 +117,32 @@ export class InfluxDbPointStore implements PointStore {
       kept.push(i);
     });
     return kept;
+  }
+
+  /**
+   * Deletes one series' points in `[start, end]` (inclusive), then writes `points`: a derived stream's span
+   * recomputed. Two requests: a failure between them leaves the span empty until the batch that caused it is
+   * delivered again, which recomputes it.
+   */
+  async replaceSeries(stream: Stream, dimensions: Record<string, string>, start: number, end: number, points: Datapoint[]): Promise<WriteResult> {
+    if (this.options.version === '2.x') {
+      // a span the predicate cannot name keeps its stored points: recomputed values at those times are not written
+      const body = deleteSeriesV2(stream, dimensions, start, end);
+      if (body) await this.http.deleteV2(this.options.organization, this.target.database, body);
+    } else if (!Object.values(dimensions).some((v) => /[\r\u0000]/.test(v))) {
+      await this.http.query(this.target.database, deleteSeriesQl(stream, dimensions, start, end), 'POST');
+    }
+    return this.write(stream, points);
+  }
+
+  /** Drops the stream's measurement (its every series and point); idempotent. */
+  async eraseStream(streamId: string): Promise<'erased'> {
+    if (this.options.version === '2.x') {
+      await this.http.deleteV2(this.options.organization, this.target.database, deleteStreamV2(streamId));
+      return 'erased';
+    }
+    await this.http.query(this.target.database, dropMeasurementQl(streamId), 'POST');
+    return 'erased';
   }
 
   async query(stream: Stream, query: DataQuery): Promise<Row[]> {

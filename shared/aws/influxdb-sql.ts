@@ -136,6 +136,59 @@ export function latestQl(stream: Stream, target: InfluxTarget, fields: readonly 
   return `SELECT ${columns.join(', ')} FROM ${measurementOf(stream, target)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} GROUP BY * ORDER BY time DESC LIMIT 1`;
 }
 
+/**
+ * Deletes one series' points in `[from, to]` (inclusive): every dimension of the stream equal to the
+ * series' value (`''` where the series has none, which matches a missing tag). `DELETE` names the measurement
+ * alone (the database is the request's `db`) and deletes in every retention policy.
+ *
+ * @example
+ * deleteSeriesQl(stream, { host: 'a' }, 1_000, 9_000);
+ * // DELETE FROM "rate" WHERE time >= 1000000000 AND time <= 9000000000 AND ("host" = 'a')
+ */
+export function deleteSeriesQl(stream: Stream, dimensions: Record<string, string>, from: number, to: number): string {
+  const filters = Object.fromEntries(stream.dimensions.map((d) => [d, [dimensions[d] ?? '']]));
+  return `DELETE FROM ${measurementName(stream)} WHERE ${where(stream, { fields: [], from, to, toInclusive: true, filters })}`;
+}
+
+/** A delete predicate key: InfluxDB 2.x's predicate grammar takes bare identifiers, so no other name is sent. */
+const PREDICATE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The `/api/v2/delete` body that deletes one series' points in `[from, to]` (inclusive) on InfluxDB 2.x, or
+ * `undefined` when the predicate grammar cannot say it: a dimension name that is not a bare identifier, or a
+ * series without a value for a dimension (a predicate matches a tag's value, not its absence).
+ *
+ * @example
+ * deleteSeriesV2(stream, { host: 'a' }, 1_000, 9_000);
+ * // { start: '1970-01-01T00:00:01.000Z', stop: '1970-01-01T00:00:09.000Z', predicate: '_measurement="rate" AND host="a"' }
+ */
+export function deleteSeriesV2(stream: Stream, dimensions: Record<string, string>, from: number, to: number): { start: string; stop: string; predicate: string } | undefined {
+  measurementName(stream);
+  const terms = [`_measurement="${stream.id}"`];
+  for (const d of stream.dimensions) {
+    const v = dimensions[d];
+    if (!PREDICATE_KEY.test(d) || v === undefined || v === '' || UNSPELLABLE.test(v)) return undefined;
+    terms.push(`${d}="${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
+  }
+  return { start: new Date(from).toISOString(), stop: new Date(to).toISOString(), predicate: terms.join(' AND ') };
+}
+
+/** The `/api/v2/delete` body that deletes a stream's every point on InfluxDB 2.x (the widest range it takes). */
+export function deleteStreamV2(streamId: string): { start: string; stop: string; predicate: string } {
+  measurementName({ id: streamId });
+  return { start: '1677-09-21T00:12:43.145224194Z', stop: '2262-04-11T23:47:16.854775806Z', predicate: `_measurement="${streamId}"` };
+}
+
+/** Drops a stream's measurement, every series and point of it (`DROP MEASUREMENT` of one that is not there is no error). */
+export function dropMeasurementQl(streamId: string): string {
+  return `DROP MEASUREMENT ${measurementName({ id: streamId })}`;
+}
+
+function measurementName(stream: Pick<Stream, 'id'>): string {
+  if (!STREAM_ID.test(stream.id)) throw new TypeError(`stream id ${JSON.stringify(stream.id)} is not a stream id`);
+  return quoteIdent(stream.id);
+}
+
 /** `CREATE DATABASE` for InfluxDB 1.x (2.x and 3 map the database to a bucket the deployment creates). */
 export function createDatabaseQl(target: InfluxTarget): string {
   return `CREATE DATABASE ${quoteIdent(target.database)}`;

@@ -1,39 +1,13 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHttpAuthorizer } from '../../functions/authorizer/app';
 import { adminTokenHashSource } from '../../shared/aws/admin-token-secret';
 import { StoreUnavailableError } from '../../shared/domain/errors';
 import { hashToken, newToken } from '../../shared/tokens';
-
-/**
- * Secrets Manager's JSON 1.1 protocol as its API reference gives it: `POST /` with
- * `X-Amz-Target: secretsmanager.GetSecretValue`, `{ SecretId }` in, `{ ARN, Name, SecretString, VersionId }`
- * out, and `ResourceNotFoundException` as a 400 with `__type`.
- */
-function fakeSecretsManager(secrets: Map<string, string>) {
-  const calls: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const target = req.headers['x-amz-target'];
-      const { SecretId } = JSON.parse(body || '{}') as { SecretId?: string };
-      calls.push(`${target} ${SecretId}`);
-      res.setHeader('content-type', 'application/x-amz-json-1.1');
-      const value = SecretId === undefined ? undefined : secrets.get(SecretId);
-      if (target !== 'secretsmanager.GetSecretValue' || value === undefined) {
-        res.statusCode = 400;
-        res.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." }));
-        return;
-      }
-      res.end(JSON.stringify({ ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${SecretId}`, Name: SecretId, SecretString: value, VersionId: `v${calls.length}`, VersionStages: ['AWSCURRENT'], CreatedDate: 1_767_225_600 }));
-    });
-  });
-  return { server, calls };
-}
+import { fakeSecretsManager } from '../fixtures/fake-secrets-manager';
 
 const event = (token: string) =>
   ({ type: 'REQUEST', routeKey: 'GET /v1/streams', rawPath: '/v1/streams', headers: { authorization: `Bearer ${token}` } }) as unknown as APIGatewayRequestAuthorizerEventV2;

@@ -12,6 +12,7 @@ import { applyPatch, newStream, parseStreamInput, parseStreamPatch, type Stream 
 import { compileStream, type Datapoint } from '../../shared/domain/validate-record';
 import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { pointStoreContract } from './point-store.contract';
+import { pointStoreRewriteContract } from './point-store-rewrite.contract';
 import { pointStoreWindowsContract } from './point-store-windows.contract';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -34,6 +35,11 @@ pointStoreContract('DuckDbPointStore in memory', async () => {
 });
 
 pointStoreWindowsContract('DuckDbPointStore in memory', async () => {
+  const store = await DuckDbPointStore.open(':memory:');
+  return { store, close: () => store.close() };
+});
+
+pointStoreRewriteContract('DuckDbPointStore in memory', async () => {
   const store = await DuckDbPointStore.open(':memory:');
   return { store, close: () => store.close() };
 });

@@ -6,6 +6,7 @@ import { parseDataQuery } from '../../shared/domain/query';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
 import { ensureInfluxd, startInfluxd, type Influxd } from '../fixtures/influxd';
 import { pointStoreContract } from './point-store.contract';
+import { pointStoreRewriteContract } from './point-store-rewrite.contract';
 import { pointStoreWindowsContract } from './point-store-windows.contract';
 
 // A real InfluxDB 1.6 (Debian's `influxdb`), installed here if missing. Where it cannot be, the suite is
@@ -30,6 +31,7 @@ describe.skipIf(missing !== undefined)('InfluxDbPointStore on influxd', () => {
   };
   pointStoreContract('InfluxDbPointStore on influxd 1.6', makeStore);
   pointStoreWindowsContract('InfluxDbPointStore on influxd 1.6', makeStore);
+  pointStoreRewriteContract('InfluxDbPointStore on influxd 1.6', makeStore);
 });
 
 describe.skipIf(missing !== undefined)('InfluxDbPointStore on influxd: hostile values', () => {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { LocalConfig } from '../../infra/local/config';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../infra/local/runtime';
 
 export const ADMIN = 'trb_e2e-admin-token-0123456789abcdef';
@@ -19,13 +20,13 @@ export interface Local {
   close(): Promise<void>;
 }
 
-/** Starts the local runtime on free ports in a fresh data dir. */
+/** Starts the local runtime on free ports in a fresh data dir (its points in DuckDB, or in the InfluxDB `influx` names). */
 export async function startLocal(
-  options: { dataDir?: string; alerts?: RuntimeOptions['alerts']; pulls?: RuntimeOptions['pulls']; queue?: RuntimeOptions['queue']; faults?: RuntimeOptions['faults']; clock?: RuntimeOptions['clock']; live?: RuntimeOptions['live'] } = {},
+  options: { dataDir?: string; alerts?: RuntimeOptions['alerts']; pulls?: RuntimeOptions['pulls']; queue?: RuntimeOptions['queue']; faults?: RuntimeOptions['faults']; clock?: RuntimeOptions['clock']; live?: RuntimeOptions['live']; influx?: LocalConfig['influx'] } = {},
 ): Promise<Local> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tributary-e2e-')));
   const rt = await startRuntime(
-    { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, quiet: true },
+    { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, quiet: true, ...(options.influx && { influx: options.influx }) },
     { demo: false, queue: { batchWindowMs: 5, ...options.queue }, ...(options.clock && { clock: options.clock }), ...(options.faults && { faults: options.faults }), ...(options.alerts && { alerts: options.alerts }), ...(options.pulls && { pulls: options.pulls }), ...(options.live && { live: options.live }) },
   );
   const base = `http://127.0.0.1:${rt.httpPort}`;

@@ -86,7 +86,7 @@ describe('rule evaluation', () => {
   it('lets the writer start alert executions and query its Timestream table for windows', () => {
     const writer = synth.stack.ingest.writerFunction;
     expect(resourcesFor(writer, 'states:StartExecution')).toEqual([{ Ref: logicalId(synth.stack.alerts.stateMachine) }]);
-    expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
     const vars = props(writer.fn).Environment.Variables;
     expect(vars.ALERT_STATE_MACHINE_ARN).toEqual({ Ref: logicalId(synth.stack.alerts.stateMachine) });
   });

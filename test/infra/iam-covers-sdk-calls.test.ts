@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handlerEntry, type HandlerName, REPO_ROOT, TributaryFunction } from '../../infra/aws/constructs/function';
 import { bundleInputs, type BundleInputs, indexSources, type SdkImport, sdkImportsIn, type SourceIndex } from '../fixtures/bundle-inputs';
-import { type Grant, type Resource, useSynthesizedTributary } from '../fixtures/synth';
+import { type Grant, type Resource, type SynthesizedTributary, useSynthesizedTributary } from '../fixtures/synth';
 
 // Every test passing while a role lacked an action the code sends (the writer's BatchGetItem) is what this
 // file prevents: for each function, the SDK commands its bundle can send are mapped to IAM actions and
@@ -226,6 +226,44 @@ const NEVER_SENT: readonly NeverSent[] = [
   },
 ];
 
+/**
+ * Requests a function bundles but sends only under a variable of its environment, which the `store` setting
+ * decides: `pointStoreOf` (shared/aws/point-store-of.ts) builds the Timestream clients unless
+ * `POINT_STORE=influxdb`, and the InfluxDB credentials' `SecretsProvider` only then; the writer builds its live
+ * fan-out (`ApiGatewayLiveFanout`) only when `LIVE_CALLBACK_URL` is set, which the InfluxDB stack leaves out (no
+ * route from its VPC to the @connections API). Each entry is checked against the synthesized environment, so it
+ * waives nothing in a stack whose environment does make the function send it. Reviewed claims, as `onlyWhen`.
+ */
+interface SentOnlyWhen {
+  /** A client package without `@aws-sdk/client-`, or a package of SENDS_FROM_INSIDE. */
+  readonly source: string;
+  /** One command of the client only (else all it sends). */
+  readonly command?: string;
+  readonly functions: readonly HandlerName[];
+  /** Whether the function's environment makes it send the requests. */
+  readonly sends: (env: Readonly<Record<string, unknown>>) => boolean;
+  readonly why: string;
+}
+
+const influx = (env: Readonly<Record<string, unknown>>) => env.POINT_STORE === 'influxdb';
+const SENT_ONLY_WHEN: readonly SentOnlyWhen[] = [
+  { source: '@aws-lambda-powertools/parameters', functions: ['writer', 'query', 'silence'], sends: influx, why: 'influxCredentialsSource is built only for POINT_STORE=influxdb' },
+  { source: 'timestream-write', functions: ['writer', 'query', 'silence'], sends: (env) => !influx(env), why: 'timestreamPointStore is built unless POINT_STORE=influxdb' },
+  { source: 'timestream-query', functions: ['writer', 'query', 'silence'], sends: (env) => !influx(env), why: 'timestreamPointStore is built unless POINT_STORE=influxdb' },
+  {
+    source: 'dynamodb',
+    command: 'DeleteItemCommand',
+    functions: ['writer'],
+    sends: (env) => env.LIVE_CALLBACK_URL !== undefined,
+    why: 'the writer deletes only gone live connections (DynamoDbLiveConnections.remove), through the fan-out built when LIVE_CALLBACK_URL is set',
+  },
+  { source: 'apigatewaymanagementapi', functions: ['writer'], sends: (env) => env.LIVE_CALLBACK_URL !== undefined, why: 'the writer builds ApiGatewayLiveFanout only when LIVE_CALLBACK_URL (and LIVE_CONNECTIONS_TABLE) are set' },
+];
+
+/** Whether `source` (a client or a package) is one this function's environment keeps from sending. */
+const notSentHere = (f: FunctionUnderTest, source: string, command?: string): boolean =>
+  SENT_ONLY_WHEN.some((w) => w.source === source && (w.command === undefined || w.command === command) && w.functions.includes(f.name) && !w.sends(f.environment));
+
 /** One request a function's code can send, and the IAM action that authorizes it. */
 interface SdkRequest {
   readonly client: string;
@@ -241,26 +279,45 @@ interface FunctionUnderTest {
   readonly fn: TributaryFunction;
   readonly inputs: BundleInputs;
   readonly imports: SdkImport[];
+  /** The function's environment variables in the template. */
+  readonly environment: Readonly<Record<string, unknown>>;
 }
 
-// alertEmailFrom on: the SES grant exists only with a sender, and this suite checks it covers SendEmail
-const synth = useSynthesizedTributary({ stackProps: { config: { alertEmailFrom: 'alerts@example.com' } } });
+// alertEmailFrom on: the SES grant exists only with a sender, and this suite checks it covers SendEmail; both
+// stores, since the store decides which of the point functions' bundled clients they send with
+const SYNTHS = {
+  liveanalytics: useSynthesizedTributary({ stackProps: { config: { alertEmailFrom: 'alerts@example.com' } } }),
+  influxdb: useSynthesizedTributary({ stackProps: { config: { alertEmailFrom: 'alerts@example.com', store: 'influxdb' } } }),
+};
+let synth: SynthesizedTributary = SYNTHS.liveanalytics;
+const bundled: { name: HandlerName; inputs: BundleInputs; imports: SdkImport[] }[] = [];
 let functions: FunctionUnderTest[] = [];
 let sources: SourceIndex;
 
 beforeAll(async () => {
-  const all = synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction);
-  const bundled = await Promise.all(
-    all.map(async (fn) => {
-      const name = handlerNameOf(fn);
-      return { fn, name, inputs: await bundleInputs(handlerEntry(name)) };
-    }),
-  );
+  const handlers = readdirSync(join(REPO_ROOT, 'functions')).filter((dir) => existsSync(join(REPO_ROOT, handlerEntry(dir as HandlerName)))) as HandlerName[];
+  const inputs = await Promise.all(handlers.map(async (name) => ({ name, inputs: await bundleInputs(handlerEntry(name)) })));
   // the handlers share most files: each is read once
-  const files = [...new Set(bundled.flatMap((b) => b.inputs.files))];
+  const files = [...new Set(inputs.flatMap((b) => b.inputs.files))];
   const importsByFile = new Map(await Promise.all(files.map(async (file) => [file, await sdkImportsIn(file)] as const)));
-  functions = bundled.map((b) => ({ ...b, imports: b.inputs.files.flatMap((file) => importsByFile.get(file)!) }));
-  sources = indexSources(functions.map((f) => handlerEntry(f.name)));
+  bundled.push(...inputs.map((b) => ({ ...b, imports: b.inputs.files.flatMap((file) => importsByFile.get(file)!) })));
+  sources = indexSources(handlers.map((name) => handlerEntry(name)));
+});
+
+/** The functions of one store's stack, each with its bundle and the environment that stack gives it. */
+function functionsOf(s: SynthesizedTributary): FunctionUnderTest[] {
+  const all = s.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction);
+  return all.map((fn) => {
+    const name = handlerNameOf(fn);
+    const b = bundled.find((x) => x.name === name)!;
+    return { fn, name, inputs: b.inputs, imports: b.imports, environment: (s.props(fn.fn).Environment?.Variables ?? {}) as Record<string, unknown> };
+  });
+}
+
+describe.each(Object.keys(SYNTHS) as (keyof typeof SYNTHS)[])('store: %s', (store) => {
+beforeAll(() => {
+  synth = SYNTHS[store];
+  functions = functionsOf(synth);
 });
 
 describe('each Lambda role allows the AWS requests its bundled code can send', () => {
@@ -281,7 +338,7 @@ describe('each Lambda role allows the AWS requests its bundled code can send', (
 
   it('grants every function bundling a package that sends requests from inside the actions that package sends', () => {
     const gaps = functions.flatMap((f) =>
-      f.inputs.packages.flatMap((p) => (SENDS_FROM_INSIDE[p] ?? []).filter((a) => grantsFor(f, a).length === 0).map((a) => `${f.name} bundles ${p}, which sends ${a}`)),
+      f.inputs.packages.filter((p) => !notSentHere(f, p)).flatMap((p) => (SENDS_FROM_INSIDE[p] ?? []).filter((a) => grantsFor(f, a).length === 0).map((a) => `${f.name} bundles ${p}, which sends ${a}`)),
     );
     expect(gaps).toEqual([]);
   });
@@ -323,6 +380,26 @@ describe('each Lambda role allows the AWS requests its bundled code can send', (
     expect(stale).toEqual([]);
   });
 });
+});
+
+describe('requests sent only under a store’s environment', () => {
+  it('are each bundled by the functions named, sent in one stack and waived in the other', () => {
+    const problems = SENT_ONLY_WHEN.flatMap((w) =>
+      w.functions.flatMap((name) => {
+        const ways = (Object.keys(SYNTHS) as (keyof typeof SYNTHS)[]).map((store) => {
+          const f = functionsOf(SYNTHS[store]).find((x) => x.name === name)!;
+          const bundles = f.inputs.packages.includes(w.source) || requestsOf(f).some((r) => r.client === w.source && (w.command === undefined || r.command === w.command));
+          return { store, bundles, sends: w.sends(f.environment) };
+        });
+        if (ways.some((x) => !x.bundles)) return [`${name} no longer bundles ${w.source}: remove it from the entry`];
+        if (ways.every((x) => x.sends) || ways.every((x) => !x.sends)) return [`${name}: ${w.source} is sent alike in both stacks (${ways.map((x) => `${x.store} ${x.sends}`).join(', ')}): the entry waives nothing`];
+        return [];
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
+});
+
 
 /** The entries of NEVER_SENT that name a function. */
 const neverSentBy = (f: FunctionUnderTest): NeverSent[] => NEVER_SENT.filter((n) => n.functions.includes(f.name));
@@ -374,7 +451,7 @@ function requestsOf(f: FunctionUnderTest): SdkRequest[] {
 function gapsOf(f: FunctionUnderTest): string[] {
   const neverSent = neverSentBy(f);
   return requestsOf(f)
-    .filter((r) => !neverSent.some((n) => n.client === r.client && n.command === r.command))
+    .filter((r) => !neverSent.some((n) => n.client === r.client && n.command === r.command) && !notSentHere(f, r.client, r.command))
     .flatMap((r) => {
       const grants = grantsFor(f, r.action);
       const where = `${f.name}: ${r.command} (${r.client}, in ${r.files.join(', ')})`;

@@ -41,7 +41,7 @@ describe('the operations dashboard', () => {
     const writer = `<${synth.logicalId(synth.stack.ingest.writerFunction.fn)}>`;
     expect(widget(/^Writer/)).toEqual([`AWS/Lambda Duration FunctionName ${writer}`, `AWS/Lambda Duration FunctionName ${writer}`, `AWS/Lambda Errors FunctionName ${writer}`, `AWS/Lambda Throttles FunctionName ${writer}`]);
     const stores = widget(/^Timestream WriteRecords/);
-    const database = `DatabaseName <${synth.logicalId(synth.stack.storage.timestreamDatabase)}>`;
+    const database = `DatabaseName <${synth.logicalId(synth.stack.storage.timestream!.database)}>`;
     expect(stores.slice(0, 2)).toEqual([
       `AWS/Timestream UserErrors ${database} Operation WriteRecords TableName datapoints`,
       `AWS/Timestream SystemErrors ${database} Operation WriteRecords TableName datapoints`,

@@ -102,12 +102,12 @@ describe('storage', () => {
   });
 
   it('accepts late data into the magnetic store and reports asynchronously rejected records to the private bucket', () => {
-    const table = props(synth.stack.storage.timestreamTable);
+    const table = props(synth.stack.storage.timestream!.table);
     expect(table.TableName).toBe('datapoints');
-    expect(table.DatabaseName).toEqual({ Ref: logicalId(synth.stack.storage.timestreamDatabase) });
+    expect(table.DatabaseName).toEqual({ Ref: logicalId(synth.stack.storage.timestream!.database) });
     expect(table.MagneticStoreWriteProperties.EnableMagneticStoreWrites).toBe(true);
     expect(table.MagneticStoreWriteProperties.MagneticStoreRejectedDataLocation.S3Configuration).toMatchObject({
-      BucketName: { Ref: logicalId(synth.stack.storage.rejectedRecordsBucket) },
+      BucketName: { Ref: logicalId(synth.stack.storage.timestream!.rejectedRecordsBucket) },
       EncryptionOption: 'SSE_S3',
     });
     expect(Number(table.RetentionProperties.MemoryStoreRetentionPeriodInHours)).toBeGreaterThan(0);
@@ -115,11 +115,11 @@ describe('storage', () => {
   });
 
   it('leaves the Timestream database name to CloudFormation, so a retained database never collides with a redeploy', () => {
-    expect(synth.resources[logicalId(synth.stack.storage.timestreamDatabase)]!.Properties?.DatabaseName).toBeUndefined();
+    expect(synth.resources[logicalId(synth.stack.storage.timestream!.database)]!.Properties?.DatabaseName).toBeUndefined();
   });
 
   it('keeps the rejected-records bucket encrypted, private and SSL-only', () => {
-    const bucket = props(synth.stack.storage.rejectedRecordsBucket);
+    const bucket = props(synth.stack.storage.timestream!.rejectedRecordsBucket);
     expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
@@ -128,7 +128,7 @@ describe('storage', () => {
       RestrictPublicBuckets: true,
     });
     synth.template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: logicalId(synth.stack.storage.rejectedRecordsBucket) },
+      Bucket: { Ref: logicalId(synth.stack.storage.timestream!.rejectedRecordsBucket) },
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
@@ -187,7 +187,7 @@ describe('functions', () => {
 
   it('gives each function the environment variables its config reads', () => {
     const table = { Ref: logicalId(synth.stack.storage.table) };
-    const db = { Ref: logicalId(synth.stack.storage.timestreamDatabase) };
+    const db = { Ref: logicalId(synth.stack.storage.timestream!.database) };
     const secret = { Ref: logicalId(synth.stack.adminTokenSecret) };
     const events = { Ref: logicalId(synth.stack.storage.eventsTable) };
     const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
@@ -279,9 +279,9 @@ describe('least privilege', () => {
     );
     expect(managedPoliciesOf(writer)).toEqual([]);
     expect(resourcesFor(writer, 'kms:Sign')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
-    expect(resourcesFor(writer, 'timestream:WriteRecords')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
-    expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
-    expect(resourcesFor(writer, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(writer, 'timestream:WriteRecords')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
+    expect(resourcesFor(writer, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
+    expect(resourcesFor(writer, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
     expect(resourcesFor(writer, 'timestream:DescribeEndpoints')).toEqual(['*']);
     expect(resourcesFor(writer, 'dynamodb:DeleteItem')).toEqual([getAtt(synth.stack.live.connectionTable)]);
   });
@@ -294,8 +294,8 @@ describe('least privilege', () => {
     // the receipt key's public half, to check receipts' signatures: it may not sign
     expect(resourcesFor(query, 'kms:GetPublicKey')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
     expect(managedPoliciesOf(query)).toEqual([]);
-    expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
-    expect(resourcesFor(query, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestreamTable)]);
+    expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
+    expect(resourcesFor(query, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
     expect(actions).not.toContain('timestream:WriteRecords');
   });
 

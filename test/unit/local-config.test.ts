@@ -28,3 +28,19 @@ describe("the local runtime's alert email and ticket settings", () => {
     expect(() => loadLocalConfig({ 'TRIBUTARY_TICKET_SYSTEM_9X': 'https://t.example.com' })).toThrow(/TRIBUTARY_TICKET_SYSTEM_9X: the name must be/);
   });
 });
+
+describe("the local runtime's point store settings", () => {
+  it('keep points in DuckDB unless TRIBUTARY_STORE=influxdb names an InfluxDB, with a user or a token', () => {
+    expect(loadLocalConfig({}).influx).toBeUndefined();
+    expect(loadLocalConfig({ TRIBUTARY_INFLUX_URL: 'http://127.0.0.1:8086' }).influx).toBeUndefined();
+    expect(loadLocalConfig({ TRIBUTARY_STORE: 'influxdb', TRIBUTARY_INFLUX_URL: 'http://127.0.0.1:8086' }).influx).toEqual({ url: 'http://127.0.0.1:8086', database: 'tributary', createDatabase: true });
+    const user = loadLocalConfig({ TRIBUTARY_STORE: 'influxdb', TRIBUTARY_INFLUX_URL: 'https://db.example.com:8086', TRIBUTARY_INFLUX_DATABASE: 'plant', TRIBUTARY_INFLUX_USERNAME: 'u', TRIBUTARY_INFLUX_PASSWORD: 'p' });
+    expect(user.influx).toEqual({ url: 'https://db.example.com:8086', database: 'plant', credentials: { username: 'u', password: 'p' }, createDatabase: true });
+    expect(loadLocalConfig({ TRIBUTARY_STORE: 'influxdb', TRIBUTARY_INFLUX_URL: 'http://h:8086', TRIBUTARY_INFLUX_TOKEN: 't' }).influx?.credentials).toEqual({ token: 't' });
+  });
+
+  it('name a missing URL, half a user and an unknown store', () => {
+    expect(() => loadLocalConfig({ TRIBUTARY_STORE: 'influxdb', TRIBUTARY_INFLUX_USERNAME: 'u' })).toThrow(/TRIBUTARY_INFLUX_URL: required[\s\S]*TRIBUTARY_INFLUX_PASSWORD: give both/);
+    expect(() => loadLocalConfig({ TRIBUTARY_STORE: 'timescale' })).toThrow(/TRIBUTARY_STORE/);
+  });
+});

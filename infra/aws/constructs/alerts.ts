@@ -14,7 +14,7 @@ import { readAlertActionsAsl, type AlertActionsSubstitutions } from '../../../fu
 import { ALERT_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { TributaryFunction } from './function';
 import { acknowledge, nagEnv, subscribeEmail } from './nag';
-import type { TimestreamTarget } from './ingest';
+import { grantInfluxAccess, pointStoreEnvironment, pointStoreNetwork, type PointStoreTarget } from './point-store-access';
 import { pagingAlarm } from './observability';
 import { grantIndexQuery, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
@@ -23,7 +23,8 @@ export const ALERT_TOPIC_PATTERN = 'tributary/*/devices/*';
 
 export interface AlertsProps {
   readonly table: dynamodb.ITable;
-  readonly timestream: TimestreamTarget;
+  /** Where the silence check and the writer's rules read points. */
+  readonly pointStore: PointStoreTarget;
   /** The writer evaluates rules on every batch; it gets the state machine's ARN and the right to start it. */
   readonly writerFunction: TributaryFunction;
   /** Where the alarms on failed executions and on the alert functions go. */
@@ -45,7 +46,7 @@ export interface AlertsProps {
  *
  * @example
  * const alerts = new Alerts(this, 'Alerts', {
- *   table, timestream, writerFunction: ingest.writerFunction, alarmTopic: observability.alarmTopic, logRetention,
+ *   table, pointStore, writerFunction: ingest.writerFunction, alarmTopic: observability.alarmTopic, logRetention,
  * });
  */
 export class Alerts extends Construct {
@@ -58,7 +59,7 @@ export class Alerts extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
-    const { table, timestream } = props;
+    const { table, pointStore } = props;
     const stack = Stack.of(this);
 
     const key = new kms.Key(this, 'EmailTopicKey', { description: 'Tributary alert email topic encryption', enableKeyRotation: true });
@@ -143,16 +144,17 @@ export class Alerts extends Construct {
       timeout: Duration.seconds(50),
       environment: {
         TABLE_NAME: table.tableName,
-        TIMESTREAM_DATABASE: timestream.databaseName,
-        TIMESTREAM_TABLE: timestream.tableName,
+        ...pointStoreEnvironment(pointStore),
         ALERT_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
       },
       logRetention: props.logRetention,
+      ...pointStoreNetwork(pointStore),
     });
+    grantInfluxAccess(this.silenceFunction, pointStore);
     grantTableItems(table, this.silenceFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     grantIndexQuery(table, this.silenceFunction.role); // lists streams through gsi1
-    this.grantAlertEvaluation(this.silenceFunction, timestream);
-    grantTimestreamEndpoints(this.silenceFunction.role); // the writer has it already
+    this.grantAlertEvaluation(this.silenceFunction, pointStore);
+    if (pointStore.kind === 'liveanalytics') grantTimestreamEndpoints(this.silenceFunction.role); // the writer has it already
     this.schedule = new events.Rule(this, 'SilenceSchedule', {
       description: 'Tributary silence check, every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
@@ -165,7 +167,7 @@ export class Alerts extends Construct {
     });
 
     props.writerFunction.fn.addEnvironment('ALERT_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-    this.grantAlertEvaluation(props.writerFunction, timestream);
+    this.grantAlertEvaluation(props.writerFunction, pointStore);
 
     const action = new SnsAction(props.alarmTopic);
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) =>
@@ -179,9 +181,9 @@ export class Alerts extends Construct {
     alarm('SilenceThrottles', this.silenceFunction.fn.metricThrottles(fiveMinutes), 'Lambda throttled the silence check: the account\'s concurrency is exhausted.');
   }
 
-  /** What evaluating rules takes beyond the table: window queries and `latest` on Timestream, and starting executions. */
-  private grantAlertEvaluation(fn: TributaryFunction, timestream: TimestreamTarget): void {
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }));
+  /** What evaluating rules takes beyond the table: window queries and `latest` on Timestream (InfluxDB's secret is granted with the function), and starting executions. */
+  private grantAlertEvaluation(fn: TributaryFunction, pointStore: PointStoreTarget): void {
+    if (pointStore.kind === 'liveanalytics') fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [pointStore.timestream.tableArn] }));
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }));
   }
 }

@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_ADMIN_TOKEN_CACHE_SECONDS } from '../../../shared/aws/admin-token-secret';
 import { EVENT_HEADERS } from '../../../shared/domain/events';
 import { ALL_ROUTES, type FunctionName } from '../../../functions/commons/routes';
-import type { TimestreamTarget } from './ingest';
+import { grantInfluxAccess, pointStoreEnvironment, pointStoreNetwork, type PointStoreTarget } from './point-store-access';
 import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
@@ -42,7 +42,8 @@ export interface ApiProps {
   readonly eventsBucket: s3.IBucket;
   /** The key receipts are signed with: the query function reads its public half. */
   readonly receiptKey: kms.IKey;
-  readonly timestream: TimestreamTarget;
+  /** Where the query function reads points. */
+  readonly pointStore: PointStoreTarget;
   /** The function behind `POST /v1/streams/{id}/data`, built by the `Ingest` construct. */
   readonly ingestFunction: TributaryFunction;
   /** The ingest queue: the status reads its approximate depth (`sqs:GetQueueAttributes` on it alone). */
@@ -83,7 +84,7 @@ export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'content-e
  *
  * @example
  * const api = new Api(this, 'Api', {
- *   table, timestream, ingestFunction: ingest.ingestFunction, pullFunction: pulls.pullFunction, adminTokenSecret,
+ *   table, pointStore, ingestFunction: ingest.ingestFunction, pullFunction: pulls.pullFunction, adminTokenSecret,
  *   authorizerCacheTtl: Duration.minutes(1), throttle: { rateLimit: 100, burstLimit: 200 }, logRetention: RetentionDays.ONE_MONTH,
  * });
  * new CfnOutput(this, 'ApiUrl', { value: api.url });
@@ -104,7 +105,7 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const { table, timestream } = props;
+    const { table, pointStore } = props;
 
     this.streamsFunction = new TributaryFunction(this, 'StreamsFunction', {
       handler: 'streams',
@@ -132,14 +133,15 @@ export class Api extends Construct {
       timeout: Duration.seconds(25),
       environment: {
         TABLE_NAME: table.tableName,
-        TIMESTREAM_DATABASE: timestream.databaseName,
-        TIMESTREAM_TABLE: timestream.tableName,
+        ...pointStoreEnvironment(pointStore),
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
         EVENTS_BUCKET: props.eventsBucket.bucketName,
         RECEIPT_KEY_ARN: props.receiptKey.keyArn,
       },
       logRetention: props.logRetention,
+      ...pointStoreNetwork(pointStore),
     });
+    grantInfluxAccess(this.queryFunction, pointStore);
     grantEventsQuery(props.eventsTable, this.queryFunction.role);
     // reads the receipt key's public half to check receipts' signatures; may not sign
     props.receiptKey.grant(this.queryFunction.role, 'kms:GetPublicKey');
@@ -152,10 +154,12 @@ export class Api extends Construct {
         'file events it answers (parts/<stream>/<request>/<n>) and, to verify a stream, its receipts\' records (receipts/<stream>/<batch hash>.ndjson.gz); ' +
         'the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
     );
-    this.queryFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [timestream.tableArn] }),
-    );
-    grantTimestreamEndpoints(this.queryFunction.role);
+    if (pointStore.kind === 'liveanalytics') {
+      this.queryFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: [...TIMESTREAM_READ_ACTIONS], resources: [pointStore.timestream.tableArn] }),
+      );
+      grantTimestreamEndpoints(this.queryFunction.role);
+    }
     grantTableItems(table, this.queryFunction.role, TABLE_READ_ACTIONS);
 
     this.alertsFunction = new TributaryFunction(this, 'AlertsFunction', {

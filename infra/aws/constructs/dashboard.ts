@@ -30,7 +30,10 @@ export interface OperationsDashboardProps {
   readonly writerFunction: TributaryFunction;
   readonly table: dynamodb.ITable;
   /** The Timestream database and table the writer writes to (for its WriteRecords errors). */
-  readonly timestream: { readonly databaseName: string; readonly tableName: string };
+  /** The LiveAnalytics store's database and table (its WriteRecords errors are graphed). */
+  readonly timestream?: { readonly databaseName: string; readonly tableName: string };
+  /** The InfluxDB store's instance name (its CPU and disk are graphed instead). */
+  readonly influxInstanceName?: string;
   readonly alertStateMachine: sfn.IStateMachine;
 }
 
@@ -54,13 +57,15 @@ export class OperationsDashboard extends Construct {
       new cloudwatch.Metric({
         namespace: 'AWS/Timestream',
         metricName: name,
-        dimensionsMap: { Operation: 'WriteRecords', DatabaseName: props.timestream.databaseName, TableName: props.timestream.tableName },
+        dimensionsMap: { Operation: 'WriteRecords', DatabaseName: props.timestream?.databaseName ?? '', TableName: props.timestream?.tableName ?? '' },
         period,
         statistic: cloudwatch.Stats.SUM,
         label,
       });
     const perStream = (name: string, statistic: 'Sum' | 'Maximum', label: string) =>
       new cloudwatch.MathExpression({ expression: perStreamSearch(name, statistic), usingMetrics: {}, label, period });
+    const influx = (name: string, label: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/Timestream/InfluxDB', metricName: name, dimensionsMap: { DbInstanceName: props.influxInstanceName ?? '' }, period, statistic: cloudwatch.Stats.AVERAGE, label });
     const graph = (title: string, left: cloudwatch.IMetric[], right?: cloudwatch.IMetric[]) =>
       new cloudwatch.GraphWidget({ title, left, ...(right && { right }), width: 12, height: 6 });
 
@@ -85,7 +90,7 @@ export class OperationsDashboard extends Construct {
           ),
         ],
         [
-          graph('Timestream WriteRecords: errors (throttling included) and DynamoDB throttles', [timestream('UserErrors', 'Timestream user errors'), timestream('SystemErrors', 'Timestream system errors')], [
+          graph(props.timestream ? 'Timestream WriteRecords: errors (throttling included) and DynamoDB throttles' : 'InfluxDB CPU and disk (%) and DynamoDB throttles', props.timestream ? [timestream('UserErrors', 'Timestream user errors'), timestream('SystemErrors', 'Timestream system errors')] : [influx('CPUUtilization', 'InfluxDB CPU %'), influx('DiskUtilization', 'InfluxDB disk %')], [
             sum(props.table.metric('ReadThrottleEvents'), 'DynamoDB read throttles'),
             sum(props.table.metric('WriteThrottleEvents'), 'DynamoDB write throttles'),
           ]),

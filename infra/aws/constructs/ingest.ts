@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { IDEMPOTENCY_TABLE_KEYS } from '../../../shared/aws/dynamodb-idempotency-table';
 import { PULL_SECRET_PREFIX } from '../../../shared/aws/secrets-manager-source';
 import { TributaryFunction } from './function';
+import { grantInfluxAccess, pointStoreEnvironment, pointStoreNetwork, type PointStoreTarget } from './point-store-access';
 import { acknowledge, nagEnv } from './nag';
 import { queueWithDeadLetter } from './queue';
 import { grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS } from './storage';
@@ -18,12 +19,7 @@ import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
 import { UPLOADS_PREFIX } from '../../../shared/aws/s3-upload-store';
 import { RECEIPTS_PARTITION_SUFFIX, RECEIPTS_PREFIX } from '../../../shared/aws/receipt-ledger';
 
-/** Where the writer writes datapoints. */
-export interface TimestreamTarget {
-  readonly databaseName: string;
-  readonly tableName: string;
-  readonly tableArn: string;
-}
+export type { TimestreamTarget } from './point-store-access';
 
 export interface WriterSettings {
   readonly batchSize: number;
@@ -42,7 +38,8 @@ export interface IngestProps {
   readonly eventsBucket: s3.IBucket;
   /** The key receipts are signed with. */
   readonly receiptKey: kms.IKey;
-  readonly timestream: TimestreamTarget;
+  /** Where points go: Timestream for LiveAnalytics or InfluxDB (the writer then runs in its VPC). */
+  readonly pointStore: PointStoreTarget;
   readonly writer: WriterSettings;
   /** Deliveries of a message before it moves to the DLQ (≥ 3). */
   readonly maxReceiveCount: number;
@@ -68,7 +65,7 @@ export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'
  * @example
  * const ingest = new Ingest(this, 'Ingest', {
  *   table: storage.table,
- *   timestream: { databaseName: storage.timestreamDatabaseName, tableName: storage.timestreamTableName, tableArn: storage.timestreamTableArn },
+ *   pointStore: { kind: 'liveanalytics', timestream: { databaseName: storage.timestreamDatabaseName, tableName: storage.timestreamTableName, tableArn: storage.timestreamTableArn } },
  *   writer: config.writer, maxReceiveCount: 5, logRetention: RetentionDays.ONE_MONTH,
  * });
  */
@@ -81,7 +78,7 @@ export class Ingest extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
-    const { table, timestream, writer } = props;
+    const { table, pointStore, writer } = props;
     const writerTimeout = Duration.seconds(writer.timeoutSeconds);
     const batchingWindow = writer.maxBatchingWindowSeconds > 0 ? Duration.seconds(writer.maxBatchingWindowSeconds) : undefined;
 
@@ -161,14 +158,15 @@ export class Ingest extends Construct {
       ...(writer.reservedConcurrency !== undefined && { reservedConcurrency: writer.reservedConcurrency }),
       environment: {
         TABLE_NAME: table.tableName,
-        TIMESTREAM_DATABASE: timestream.databaseName,
-        TIMESTREAM_TABLE: timestream.tableName,
+        ...pointStoreEnvironment(pointStore),
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
         EVENTS_BUCKET: props.eventsBucket.bucketName,
         RECEIPT_KEY_ARN: props.receiptKey.keyArn,
       },
       logRetention: props.logRetention,
+      ...pointStoreNetwork(pointStore),
     });
+    grantInfluxAccess(this.writerFunction, pointStore);
     // puts events and cold manifests (idempotent by id and key), never reads or deletes them
     grantTableItems(props.eventsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem']);
     // appends each batch's receipt (a PutItem on a free number only) after reading the chain's head: in the
@@ -191,10 +189,12 @@ export class Ingest extends Construct {
     );
     // signs each receipt's chain hash with the receipt key, and may do nothing else with it
     props.receiptKey.grant(this.writerFunction.role, 'kms:Sign');
-    this.writerFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [timestream.tableArn] }),
-    );
-    grantTimestreamEndpoints(this.writerFunction.role);
+    if (pointStore.kind === 'liveanalytics') {
+      this.writerFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [pointStore.timestream.tableArn] }),
+      );
+      grantTimestreamEndpoints(this.writerFunction.role);
+    }
     // Reads the stream, then adds to its counters (UpdateItem ADD); never deletes, never uses the index.
     // BatchGetItem: the alert states of the batch's series and rules, read by key in one call per 100
     grantTableItems(table, this.writerFunction.role, [...TABLE_READ_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);

@@ -22,6 +22,11 @@ export interface LiveProps {
   readonly writerFunction: TributaryFunction;
   /** The streams function: it issues tickets and names the WebSocket URL in `GET …/live`'s 426. */
   readonly streamsFunction: TributaryFunction;
+  /**
+   * Whether the writer posts each stored batch to the connections (default true). `false` with the InfluxDB store: the
+   * writer runs in a VPC without NAT, and the @connections API of a public WebSocket API cannot be reached through a VPC endpoint.
+   */
+  readonly fanOutFromWriter?: boolean;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** How long the authorizer keeps the admin token it read (60 s unless given), as the HTTP API's does. */
   readonly adminTokenCache?: Duration;
@@ -128,15 +133,17 @@ export class Live extends Construct {
     });
     this.url = this.stage.url;
 
-    // the writer posts to this stage's connections only, and removes gone ones
-    this.stage.grantManagementApiAccess(props.writerFunction.role);
-    Validations.of(props.writerFunction.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${nagEnv(Stack.of(this)).region}:${nagEnv(Stack.of(this)).account}:<${Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${LIVE_STAGE}/*/@connections/*]`,
-      reason: 'Connection ids are made by API Gateway at each connect: the grant names this API and its live stage, and only the @connections management routes.',
-    });
-    grantTableItems(this.connectionTable, props.writerFunction.role, ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem']);
-    props.writerFunction.fn.addEnvironment('LIVE_CONNECTIONS_TABLE', this.connectionTable.tableName);
-    props.writerFunction.fn.addEnvironment('LIVE_CALLBACK_URL', this.stage.callbackUrl);
+    if (props.fanOutFromWriter !== false) {
+      // the writer posts to this stage's connections only, and removes gone ones
+      this.stage.grantManagementApiAccess(props.writerFunction.role);
+      Validations.of(props.writerFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${nagEnv(Stack.of(this)).region}:${nagEnv(Stack.of(this)).account}:<${Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement)}>/${LIVE_STAGE}/*/@connections/*]`,
+        reason: 'Connection ids are made by API Gateway at each connect: the grant names this API and its live stage, and only the @connections management routes.',
+      });
+      grantTableItems(this.connectionTable, props.writerFunction.role, ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem']);
+      props.writerFunction.fn.addEnvironment('LIVE_CONNECTIONS_TABLE', this.connectionTable.tableName);
+      props.writerFunction.fn.addEnvironment('LIVE_CALLBACK_URL', this.stage.callbackUrl);
+    }
     props.streamsFunction.fn.addEnvironment('LIVE_WEBSOCKET_URL', this.url);
   }
 }

@@ -11,6 +11,7 @@ export const STATEFUL_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   'AWS::DynamoDB::GlobalTable',
   'AWS::Timestream::Database',
   'AWS::Timestream::Table',
+  'AWS::Timestream::InfluxDBInstance',
   'AWS::SQS::Queue',
   'AWS::KMS::Key',
   'AWS::S3::Bucket',

@@ -123,6 +123,8 @@ export interface StorageProps {
   readonly memoryRetentionHours: number;
   readonly magneticRetentionDays: number;
   readonly rejectedReportExpirationDays: number;
+  /** `false` (the `influxdb` store): no Timestream database, table or rejected-records bucket. Default `true`. */
+  readonly liveAnalytics?: boolean;
 }
 
 /**
@@ -145,15 +147,18 @@ export class Storage extends Construct {
   readonly eventsBucket: s3.Bucket;
   /** The asymmetric key every receipt's chain hash is signed with (`KmsReceiptSigner`). */
   readonly receiptKey: kms.Key;
-  readonly timestreamDatabase: timestream.CfnDatabase;
-  readonly timestreamTable: timestream.CfnTable;
-  readonly rejectedRecordsBucket: s3.Bucket;
-  /** The database name, as the functions receive it in `TIMESTREAM_DATABASE`. */
-  readonly timestreamDatabaseName: string;
-  /** The table name, as the functions receive it in `TIMESTREAM_TABLE`. */
-  readonly timestreamTableName: string;
-  /** `arn:…:timestream:<region>:<account>:database/<db>/table/<table>`: the resource of WriteRecords and Select. */
-  readonly timestreamTableArn: string;
+  /** Timestream for LiveAnalytics' database, table and rejected-records bucket; absent with `liveAnalytics: false`. */
+  readonly timestream?: {
+    readonly database: timestream.CfnDatabase;
+    readonly table: timestream.CfnTable;
+    readonly rejectedRecordsBucket: s3.Bucket;
+    /** The database name, as the functions receive it in `TIMESTREAM_DATABASE`. */
+    readonly databaseName: string;
+    /** The table name, as the functions receive it in `TIMESTREAM_TABLE`. */
+    readonly tableName: string;
+    /** `arn:…:timestream:<region>:<account>:database/<db>/table/<table>`: the resource of WriteRecords and Select. */
+    readonly tableArn: string;
+  };
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -201,55 +206,56 @@ export class Storage extends Construct {
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
     });
 
-    this.rejectedRecordsBucket = new s3.Bucket(this, 'RejectedRecordsBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ prefix: REJECTED_REPORTS_PREFIX, expiration: Duration.days(props.rejectedReportExpirationDays) }],
-    });
-    Validations.of(this.rejectedRecordsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'Only Timestream writes here (reports of records it rejected, which the writer already counts in the RejectedRecords metric); ' +
-        'the bucket is private, SSL-only and its reports expire. Access logs would need a second bucket that itself goes unlogged; ' +
-        'reads by operators are visible in CloudTrail.',
-    });
+    if (props.liveAnalytics !== false) {
+      const rejectedRecordsBucket = new s3.Bucket(this, 'RejectedRecordsBucket', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycleRules: [{ prefix: REJECTED_REPORTS_PREFIX, expiration: Duration.days(props.rejectedReportExpirationDays) }],
+      });
+      Validations.of(rejectedRecordsBucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason:
+          'Only Timestream writes here (reports of records it rejected, which the writer already counts in the RejectedRecords metric); ' +
+          'the bucket is private, SSL-only and its reports expire. Access logs would need a second bucket that itself goes unlogged; ' +
+          'reads by operators are visible in CloudTrail.',
+      });
 
-    this.timestreamTableName = TIMESTREAM_TABLE_NAME;
-    this.timestreamDatabase = new timestream.CfnDatabase(this, 'TimestreamDatabase', {
-      ...(props.timestreamDatabaseName !== undefined && { databaseName: props.timestreamDatabaseName }),
-    });
-    // Ref of a Timestream database is its name, the given one or the one CloudFormation generated.
-    this.timestreamDatabaseName = this.timestreamDatabase.ref;
-    Validations.of(this.timestreamDatabase).acknowledge({
-      id: 'AwsSolutions-TS3',
-      reason:
-        'Encrypted at rest with the AWS managed Timestream key. Who may read or write is decided by IAM on the timestream:* actions ' +
-        '(only the writer and query roles, on this table); a customer managed key would add a key policy to keep in step without narrowing that.',
-    });
+      const tableName = TIMESTREAM_TABLE_NAME;
+      const database = new timestream.CfnDatabase(this, 'TimestreamDatabase', {
+        ...(props.timestreamDatabaseName !== undefined && { databaseName: props.timestreamDatabaseName }),
+      });
+      // Ref of a Timestream database is its name, the given one or the one CloudFormation generated.
+      const databaseName = database.ref;
+      Validations.of(database).acknowledge({
+        id: 'AwsSolutions-TS3',
+        reason:
+          'Encrypted at rest with the AWS managed Timestream key. Who may read or write is decided by IAM on the timestream:* actions ' +
+          '(only the writer and query roles, on this table); a customer managed key would add a key policy to keep in step without narrowing that.',
+      });
 
-    // The L1 passes these two properties through untouched, so they carry CloudFormation's own casing.
-    this.timestreamTable = new timestream.CfnTable(this, 'TimestreamTable', {
-      // the Ref also orders the table after the database
-      databaseName: this.timestreamDatabaseName,
-      tableName: this.timestreamTableName,
-      retentionProperties: {
-        MemoryStoreRetentionPeriodInHours: String(props.memoryRetentionHours),
-        MagneticStoreRetentionPeriodInDays: String(props.magneticRetentionDays),
-      },
-      magneticStoreWriteProperties: {
-        EnableMagneticStoreWrites: true,
-        MagneticStoreRejectedDataLocation: {
-          S3Configuration: {
-            BucketName: this.rejectedRecordsBucket.bucketName,
-            EncryptionOption: 'SSE_S3',
-            ObjectKeyPrefix: REJECTED_REPORTS_PREFIX,
+      // The L1 passes these two properties through untouched, so they carry CloudFormation's own casing.
+      const table = new timestream.CfnTable(this, 'TimestreamTable', {
+        // the Ref also orders the table after the database
+        databaseName,
+        tableName,
+        retentionProperties: {
+          MemoryStoreRetentionPeriodInHours: String(props.memoryRetentionHours),
+          MagneticStoreRetentionPeriodInDays: String(props.magneticRetentionDays),
+        },
+        magneticStoreWriteProperties: {
+          EnableMagneticStoreWrites: true,
+          MagneticStoreRejectedDataLocation: {
+            S3Configuration: {
+              BucketName: rejectedRecordsBucket.bucketName,
+              EncryptionOption: 'SSE_S3',
+              ObjectKeyPrefix: REJECTED_REPORTS_PREFIX,
+            },
           },
         },
-      },
-    });
-
-    this.timestreamTableArn = this.timestreamTable.attrArn;
+      });
+      this.timestream = { database, table, rejectedRecordsBucket, databaseName, tableName, tableArn: table.attrArn };
+    }
   }
 }
