@@ -290,7 +290,8 @@ describe('least privilege', () => {
     const query = synth.stack.api.queryFunction;
     const actions = actionsOf(query);
     // DescribeTable: the store's SQL `DESCRIBE`, which learns the table's columns
-    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 'kms:GetPublicKey'));
+    // s3:PutObject and s3:AbortMultipartUpload: export files, on exports/* only (the events-bucket test below)
+    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 'kms:GetPublicKey'));
     // the receipt key's public half, to check receipts' signatures: it may not sign
     expect(resourcesFor(query, 'kms:GetPublicKey')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
     expect(managedPoliciesOf(query)).toEqual([]);
@@ -350,7 +351,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the writer only put events and receipts and the query function only read them: the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
+  it('lets the writer only put events and receipts and the query function only read them (and write export files): the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
     const eventsArn = getAtt(synth.stack.storage.eventsTable);
     const eventsId = logicalId(synth.stack.storage.eventsTable);
     const onEvents = (fn: Parameters<typeof grantsOf>[0]) => grantsOf(fn).filter((g) => JSON.stringify(g.resource).includes(eventsId));
@@ -371,12 +372,15 @@ describe('least privilege', () => {
     const receiptObjects = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/receipts/*']] };
     expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects, receiptObjects]);
     const parts = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/parts/*']] };
-    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts, receiptObjects]);
+    const exportFiles = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/exports/*']] };
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts, receiptObjects, exportFiles]);
+    // an export's multipart upload, on its own prefix only
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:PutObject')).toEqual([exportFiles]);
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:AbortMultipartUpload')).toEqual([exportFiles]);
     const uploads = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/uploads/*']] };
     expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:PutObject')).toEqual([parts, uploads]);
     expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:GetObject')).toEqual([uploads]);
     expect(actionsOf(synth.stack.ingest.writerFunction)).not.toContain('s3:GetObject');
-    expect(actionsOf(synth.stack.api.queryFunction)).not.toContain('s3:PutObject');
     expect(actionsOf(synth.stack.ingest.ingestFunction).filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     // the bucket listed only on the uploads/ prefix: whether an upload's file is there yet
     const listing = statementsOf(synth.stack.ingest.ingestFunction).filter((st) => asArray(st.Action).includes('s3:ListBucket'));
@@ -391,6 +395,7 @@ describe('least privilege', () => {
           expect.objectContaining({ Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
           expect.objectContaining({ Id: 'events-to-infrequent-access', Prefix: 'events/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], Status: 'Enabled' }),
           expect.objectContaining({ Id: 'expire-uploads', Prefix: 'uploads/', ExpirationInDays: 1, Status: 'Enabled' }),
+          expect.objectContaining({ Id: 'expire-exports', Prefix: 'exports/', ExpirationInDays: 1, Status: 'Enabled' }),
         ]),
       },
     });
