@@ -21,6 +21,7 @@ import { S3UploadStore, UPLOADS_PREFIX } from '../../shared/aws/s3-upload-store'
 import { sweepUploads } from '../../shared/aws/s3-upload-sweep';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
+import { loadDashboardSite } from './dashboard-site';
 import { startLocalS3 } from './local-s3';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
@@ -196,7 +197,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // runs before the stop above (closers run last first): a write waiting on the store gives up
     closers.push(async () => (stopping = true));
 
-    const http = createHttpGateway({ handlers, decide, live });
+    const http = createHttpGateway({ handlers, decide, live, site: await loadDashboardSite() });
     await listen(http, config.httpPort, config.host, 'PORT');
     closers.push(() => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); }));
 
