@@ -256,7 +256,8 @@ $('download').addEventListener('click', async () => {
   try {
     await download(`/v1/streams/${encodeURIComponent(view.stream.id)}/export?${q}`, `${view.stream.id}.csv`);
   } catch (err) {
-    notice(`Could not download: ${err.message}`);
+    // past 4 MiB the export answers a 303 to storage on another origin, which fetch may not follow from here
+    notice(err instanceof TypeError ? 'This range is larger than the 4 MiB the page can download: narrow it, or use curl -L or the SDK’s streams.export (README, Export).' : `Could not download: ${err.message}`);
   } finally {
     b.disabled = false;
   }

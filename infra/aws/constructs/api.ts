@@ -206,7 +206,7 @@ export class Api extends Construct {
           allowOrigins: [...props.corsAllowedOrigins],
           allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.PATCH, apigwv2.CorsHttpMethod.DELETE],
           allowHeaders: [...CORS_ALLOWED_HEADERS],
-          exposeHeaders: ['location', 'retry-after', 'next-cursor'],
+          exposeHeaders: ['location', 'retry-after', 'next-cursor', 'content-disposition'],
           maxAge: Duration.hours(1),
         },
       }),
