@@ -41,14 +41,17 @@ export interface ExportQuery {
  */
 export function parseExportQuery(stream: Stream, params: Record<string, string | undefined>, now: number): ExportQuery {
   const issues: Issue[] = [];
-  for (const name of Object.keys(params)) {
-    if (!EXPORT_PARAMS.has(name) && !name.startsWith('dim.')) issues.push({ path: [name], message: `is not a parameter of an export (it takes ${[...EXPORT_PARAMS].join(', ')} and dim.NAME)` });
+  const taken: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (EXPORT_PARAMS.has(name) || name.startsWith('dim.')) taken[name] = value;
+    else issues.push({ path: [name], message: `is not a parameter of an export (it takes ${[...EXPORT_PARAMS].join(', ')} and dim.NAME)` });
   }
   const format = (params.format ?? 'csv') as ExportFormat;
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) issues.push({ path: ['format'], message: `must be one of ${EXPORT_FORMATS.join(', ')}` });
   let query: DataQuery | undefined;
   try {
-    const { format: _format, ...rest } = params;
+    // the refused ones are not read again: each bad parameter is named once
+    const { format: _format, ...rest } = taken;
     query = parseDataQuery(stream, { ...rest, limit: String(EXPORT_PAGE_ROWS) }, now);
   } catch (err) {
     if (!(err instanceof BadRequestError)) throw err;

@@ -120,6 +120,21 @@ describe('GET /v1/streams/{id}/export', () => {
     expect(rows.map((r: any) => ({ time: new Date(r.time).toISOString(), dimensions: { deviceId: r.deviceId }, values: { note: r.note, temperature: r.temperature } }))).toEqual(points);
   });
 
+  it('exports bins as the query API downsamples them, in CSV and in Parquet', async () => {
+    const { id } = await seeded(local);
+    const bins = `${RANGE}&granularity=1h&downsamplers=mean,max,count&fields=temperature`;
+    const points = (await local.api(`/v1/streams/${id}/data?${bins}`)).body.points;
+    expect(points.length).toBeGreaterThan(1);
+    const csv: string[][] = parse((await exported(id, `format=csv&${bins}`)).bytes.toString('utf8'));
+    expect(csv[0]).toEqual(['time', 'temperature.mean', 'temperature.max', 'temperature.count']);
+    expect(csv.slice(1)).toEqual(points.map((p: any) => [p.time, String(p.values.temperature.mean), String(p.values.temperature.max), String(p.values.temperature.count)]));
+    const out = await exported(id, `format=parquet&${bins}`);
+    const rows = await parquetReadObjects({ file: out.bytes.buffer.slice(out.bytes.byteOffset, out.bytes.byteOffset + out.bytes.byteLength) as ArrayBuffer });
+    expect(rows.map((r: any) => [new Date(r.time).toISOString(), r['temperature.mean'], r['temperature.max'], r['temperature.count']])).toEqual(
+      points.map((p: any) => [p.time, p.values.temperature.mean, p.values.temperature.max, p.values.temperature.count]),
+    );
+  });
+
   it('is the SDK’s streams.export, which follows the 303 to the file without the token', async () => {
     const { id } = await seeded(local);
     const client = new TributaryClient({ baseUrl: local.base, token: ADMIN });
