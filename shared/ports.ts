@@ -674,3 +674,26 @@ export interface LiveConnectionStore {
   /** The stream's connections not yet expired at `now`. Throws `StoreUnavailableError`. */
   list(streamId: string, now: number): Promise<LiveConnection[]>;
 }
+
+/** One export file being written to the export store: bytes written in order, then finished or aborted. */
+export interface ExportUpload {
+  /** Appends bytes; the adapter cuts them into parts of its own size. Throws `StoreUnavailableError`. */
+  push(bytes: Uint8Array): Promise<void>;
+  /** Completes the file and signs a GET URL for it, valid for the store's lifetime of a link. */
+  finish(): Promise<{ url: string; expiresAt: number; bytes: number }>;
+  /** Drops what was written; never throws. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where an export too large for one HTTP answer goes (S3 in AWS, s3rver on one machine): written in parts as
+ * the query pages arrive, so memory stays bounded, and answered as a presigned GET URL.
+ *
+ * @example
+ * const file = await exports.begin({ key: 'exports/freezers/abc.csv', contentType: 'text/csv', filename: 'freezers.csv' });
+ * await file.push(bytes);
+ * const { url } = await file.finish();
+ */
+export interface ExportStore {
+  begin(file: { key: string; contentType: string; filename: string }): Promise<ExportUpload>;
+}

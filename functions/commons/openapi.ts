@@ -356,6 +356,38 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     requestParams: { ...byId, query: z.looseObject({ fields: z.string().optional() }) },
     responses: { ...ok('200', 'The newest record of each series.', LatestResultSchema), '400': problem('A bad parameter.'), ...notFound },
   },
+  'GET /v1/streams/{id}/export': {
+    operationId: 'exportData',
+    summary: 'The whole range as a file (CSV, NDJSON or Parquet), read page by page; inline up to 4 MiB, else a 303 to a presigned URL valid for an hour',
+    requestParams: {
+      ...byId,
+      query: z.looseObject({
+        format: z.enum(['csv', 'ndjson', 'parquet']).optional().meta({ description: '`csv` (default; text cells starting with = + - @ tab or CR get a leading `\'`), `ndjson` (one query point a line) or `parquet` (a row group per 10 000 rows).' }),
+        start: z.string().optional().meta({ description: 'RFC 3339 or epoch ms, inclusive; 24 hours before `end` unless given.' }),
+        end: z.string().optional().meta({ description: 'RFC 3339 or epoch ms, exclusive; now unless given.' }),
+        fields: z.string().optional(),
+        granularity: z.string().optional().meta({ description: 'As for `GET …/data`: raw (default) or a bin width.' }),
+        downsamplers: z.string().optional(),
+        groupBy: z.string().optional(),
+      }),
+    },
+    responses: {
+      '200': {
+        description: 'The file, `Content-Disposition: attachment; filename="<stream>_<start>_<end>.<ext>"`.',
+        content: {
+          'text/csv': { schema: z.string().meta({ description: 'A header row, then one row per point, as `GET …/data` writes CSV.' }) },
+          'application/x-ndjson': { schema: z.string().meta({ description: 'One JSON point per line.' }) },
+          'application/vnd.apache.parquet': { schema: z.string().meta({ format: 'binary', description: 'time (TIMESTAMP ms), the dimensions, the fields in their schema types.' }) },
+        },
+      },
+      '303': {
+        description: 'Larger than 4 MiB: the file was written to the export store; `Location` is a presigned GET URL (an hour).',
+        ...json(z.object({ streamId: z.string(), format: z.enum(['csv', 'ndjson', 'parquet']), filename: z.string(), bytes: z.number().int(), url: z.string(), expiresAt: z.string() })),
+      },
+      '400': problem('A bad parameter, with its name as path.'),
+      ...notFound,
+    },
+  },
   'GET /v1/streams/{id}/events': {
     operationId: 'listEvents',
     summary: 'An event stream’s events with their metadata, event time and valid time; on either time axis, as of an event time',

@@ -52,6 +52,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/streams/{id}/webhook/batch', fn: 'ingest', scope: 'public' },
   { method: 'GET', path: '/v1/streams/{id}/data', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/latest', fn: 'query', scope: 'read' },
+  // the whole range as a file: inline up to 4 MiB, else a 303 to a presigned URL of the export store
+  { method: 'GET', path: '/v1/streams/{id}/export', fn: 'query', scope: 'read' },
   { method: 'POST', path: '/v1/streams/{id}/analyze', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/events', fn: 'query', scope: 'read' },
   { method: 'GET', path: '/v1/streams/{id}/receipts', fn: 'query', scope: 'read' },

@@ -1,6 +1,8 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { DataQuery } from '../../shared/domain/query';
+import { spreadsheetSafe } from '../../shared/domain/exports';
+import type { DataQuery, Row } from '../../shared/domain/query';
+import type { Stream } from '../../shared/domain/stream-definition';
 import type { HttpResult } from '../commons/http';
 
 const gzipAsync = promisify(gzip);
@@ -63,18 +65,19 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
  * series' dimensions, then one column per field (raw) or per field and downsampler (`temperature.mean`; a
  * trend as `temperature.trend.slope` and `temperature.trend.r2`), the same columns on every page so pages
  * concatenate; an absent value is an empty cell, objects and arrays are their JSON. Cells are quoted per
- * RFC 4180 and written as stored: a value that looks like a formula is not altered (open such a file in a
- * spreadsheet with its formula evaluation off).
+ * RFC 4180 and, for `GET …/data`, written as stored: a value that looks like a formula is not altered (open
+ * such a file in a spreadsheet with its formula evaluation off); `GET …/export` escapes them (`formulaSafe`).
  *
  * @example
  * toCsv(q, points); // 'time,deviceId,temperature\r\n2026-12-01T00:00:00.000Z,f-1,-18.5\r\n'
  */
-export function toCsv(q: Pick<DataQuery, 'granularity' | 'keyDimensions' | 'fields' | 'downsamplers' | 'window'>, points: ShapedPoint[]): string {
+export function toCsv(q: Pick<DataQuery, 'granularity' | 'keyDimensions' | 'fields' | 'downsamplers' | 'window'>, points: ShapedPoint[], options: CsvOptions = {}): string {
   const raw = q.granularity === 'raw';
   const dims = q.keyDimensions;
   const session = q.window?.kind === 'session';
   const columns = raw ? q.fields.map((f) => [f]) : q.fields.flatMap((f) => q.downsamplers.flatMap((d) => (d === 'trend' ? [[f, d, 'slope'], [f, d, 'r2']] : [[f, d]])));
-  const lines = [['time', ...(session ? ['end', 'count'] : []), ...dims, ...columns.map((c) => c.join('.'))].map(cell).join(',')];
+  const write = options.formulaSafe ? (v: unknown) => cell(spreadsheetSafe(v)) : cell;
+  const lines = options.header === false ? [] : [['time', ...(session ? ['end', 'count'] : []), ...dims, ...columns.map((c) => c.join('.'))].map(write).join(',')];
   const valueOf = (p: ShapedPoint, [f, d, part]: string[]): unknown => {
     if (!d) return p.values[f!];
     const v = (p.values[f!] as Record<string, unknown> | undefined)?.[d];
@@ -82,9 +85,16 @@ export function toCsv(q: Pick<DataQuery, 'granularity' | 'keyDimensions' | 'fiel
   };
   for (const p of points) {
     const cells = [p.time, ...(session ? [p.end, p.count] : []), ...dims.map((d) => p.dimensions?.[d]), ...columns.map((c) => valueOf(p, c))];
-    lines.push(cells.map(cell).join(','));
+    lines.push(cells.map(write).join(','));
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return lines.length === 0 ? '' : `${lines.join('\r\n')}\r\n`;
+}
+
+export interface CsvOptions {
+  /** Whether the header row is written (default true); an export's later pages go without it. */
+  header?: boolean;
+  /** Escape text cells a spreadsheet would read as formulas (`spreadsheetSafe`), as exports do. */
+  formulaSafe?: boolean;
 }
 
 /**
@@ -117,4 +127,26 @@ export async function encodedAnswer(gzipped: boolean, type: AnswerType, body: st
   if (!gzipped) return { statusCode: 200, headers: base, body };
   const bytes = await gzipAsync(body);
   return { statusCode: 200, headers: { ...base, 'content-encoding': 'gzip' }, body: bytes.toString('base64'), isBase64Encoded: true };
+}
+
+/** Raw values come back in the schema's types: datetimes as RFC 3339, objects and arrays as JSON. */
+export function shapeRow(stream: Stream, row: Row, raw: boolean): ShapedPoint {
+  const hasDims = Object.keys(row.dimensions).length > 0;
+  let values = row.values;
+  if (raw) {
+    values = {};
+    for (const [name, v] of Object.entries(row.values)) {
+      if (v === null || v === undefined) continue;
+      const type = stream.schema[name]?.type;
+      values[name] = type === 'datetime' ? new Date(v as number).toISOString() : type === 'object' || type === 'array' || type === 'graph' ? JSON.parse(v as string) : v;
+    }
+  }
+  return {
+    time: new Date(row.time).toISOString(),
+    // a session window's last point and its points
+    ...(row.end !== undefined && { end: new Date(row.end).toISOString() }),
+    ...(row.count !== undefined && { count: row.count }),
+    ...(hasDims && { dimensions: row.dimensions }),
+    values,
+  };
 }

@@ -4,11 +4,12 @@ import { eventAnswer, eventCursor, parseEventQuery, type StoredEvent } from '../
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, EventSource, PartStore, PointStore, ReceiptLedger, ReceiptSigner, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventSource, ExportStore, PartStore, PointStore, ReceiptLedger, ReceiptSigner, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
-import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, toCsv, toNdjson } from './answer-format';
+import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, shapeRow, toCsv, toNdjson } from './answer-format';
 import { makeAnalyze } from './analyze';
+import { makeExport } from './export';
 import { makeInfluxQuery } from './influx';
 import { makeSummary } from './summary';
 import { makeVerify } from './verify';
@@ -29,10 +30,14 @@ export interface QueryDeps {
   receipts?: ReceiptLedger;
   /** The receipt key's public half, to check each receipt's signature with. */
   receiptKeys?: Pick<ReceiptSigner, 'publicKey'>;
+  /** Where an export too large to answer inline is written (`GET …/export`); without it such an export is a 413. */
+  exports?: ExportStore;
+  /** The largest export answered inline; default {@link EXPORT_INLINE_BYTES}. */
+  exportInlineBytes?: number;
 }
 
 /**
- * `GET /v1/streams/{id}/data` and `/latest` (and InfluxDB's `/query`, see `influx.ts`): parameters are parsed against the stream's schema into the
+ * `GET /v1/streams/{id}/data`, `/latest` and `/export` (see `export.ts`; and InfluxDB's `/query`, see `influx.ts`): parameters are parsed against the stream's schema into the
  * query model; the store answers; rows are shaped for the client (ISO times, typed values). `/data` answers in
  * JSON, CSV or NDJSON as `Accept` asks, and every answer is gzipped when `Accept-Encoding` takes gzip.
  *
@@ -43,6 +48,7 @@ export function makeQueryHandler(deps: QueryDeps) {
   const { registry, store, clock } = deps;
   const influxQuery = makeInfluxQuery(deps);
   const analyzeRoute = makeAnalyze(deps);
+  const exportRoute = makeExport({ store, clock, ...(deps.exports && { exports: deps.exports }), ...(deps.exportInlineBytes !== undefined && { inlineBytes: deps.exportInlineBytes }) });
   const summary = makeSummary({ store, clock, shape: (stream, row) => shapeRow(stream, row, true) });
   const verification = deps.receipts && makeVerify({ store, clock, receipts: deps.receipts, ...(deps.events && { events: deps.events }), ...(deps.receiptKeys && { keys: deps.receiptKeys }) });
 
@@ -54,6 +60,7 @@ export function makeQueryHandler(deps: QueryDeps) {
     if (!stream) throw new StreamNotFoundError(id);
     if (event.routeKey.endsWith('/analyze')) return analyzeRoute(stream, event);
     if (event.routeKey.endsWith('/events')) return eventsRoute(stream, event);
+    if (event.routeKey.endsWith('/export')) return exportRoute(stream, event);
     if (event.routeKey.endsWith('/receipts') || event.routeKey.endsWith('/verify')) {
       if (!verification) throw new StreamNotFoundError(id);
       return event.routeKey.endsWith('/receipts') ? verification.receiptsRoute(stream, event) : verification.verifyRoute(stream, event);
@@ -116,26 +123,4 @@ export function makeQueryHandler(deps: QueryDeps) {
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
-}
-
-/** Raw values come back in the schema's types: datetimes as RFC 3339, objects and arrays as JSON. */
-function shapeRow(stream: Stream, row: Row, raw: boolean) {
-  const hasDims = Object.keys(row.dimensions).length > 0;
-  let values = row.values;
-  if (raw) {
-    values = {};
-    for (const [name, v] of Object.entries(row.values)) {
-      if (v === null || v === undefined) continue;
-      const type = stream.schema[name]?.type;
-      values[name] = type === 'datetime' ? new Date(v as number).toISOString() : type === 'object' || type === 'array' || type === 'graph' ? JSON.parse(v as string) : v;
-    }
-  }
-  return {
-    time: new Date(row.time).toISOString(),
-    // a session window's last point and its points
-    ...(row.end !== undefined && { end: new Date(row.end).toISOString() }),
-    ...(row.count !== undefined && { count: row.count }),
-    ...(hasDims && { dimensions: row.dimensions }),
-    values,
-  };
 }

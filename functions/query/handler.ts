@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEventStore } from '../../shared/aws/dynamodb-event-store';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { S3ExportStore } from '../../shared/aws/s3-export-store';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KmsReceiptSigner } from '../../shared/aws/kms-receipt-signer';
@@ -30,6 +31,7 @@ export const handler = observe(
     cold: new S3EventArchive({ s3, bucket: config.EVENTS_BUCKET, dynamo, tableName: config.EVENTS_TABLE_NAME }),
   }),
   parts: new S3PartStore({ s3, bucket: config.EVENTS_BUCKET }),
+  exports: new S3ExportStore({ s3, bucket: config.EVENTS_BUCKET }),
   receipts: new DynamoDbReceiptLedger({ client: dynamo, tableName: config.EVENTS_TABLE_NAME, s3, bucket: config.EVENTS_BUCKET }),
   // the public key only: the query function may not sign
   receiptKeys: new KmsReceiptSigner({ client: traced(new KMSClient({})), keyId: config.RECEIPT_KEY_ARN }),

@@ -13,6 +13,7 @@ import { Live } from './constructs/live';
 import { OperationsDashboard } from './constructs/dashboard';
 import { Observability } from './constructs/observability';
 import { Pulls } from './constructs/pulls';
+import { DashboardSite } from './constructs/site';
 import { applyRemovalSetting } from './constructs/removal';
 import { Storage } from './constructs/storage';
 import { InfluxStore } from './constructs/influx-store';
@@ -51,6 +52,8 @@ export class TributaryStack extends Stack {
   readonly alerts: Alerts;
   readonly pulls: Pulls;
   readonly live: Live;
+  /** The web dashboard: S3 behind CloudFront (Origin Access Control), configured with this stack's API. */
+  readonly site: DashboardSite;
   readonly adminTokenSecret: secretsmanager.Secret;
   /** Timestream for InfluxDB and its VPC, with `store: influxdb`. */
   readonly influx?: InfluxStore;
@@ -107,6 +110,9 @@ export class TributaryStack extends Stack {
       network: props.pullNetwork?.(this) ?? this.networkFromSettings(config.pulls.vpc),
     });
 
+    // before the API, whose CORS must let the page's origin in; its files are deployed once the API exists
+    this.site = new DashboardSite(this, 'Site', { ...(config.api.domain && { apiDomainName: config.api.domain.name }) });
+
     this.api = new Api(this, 'Api', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
@@ -122,7 +128,7 @@ export class TributaryStack extends Stack {
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
       alertActionSettings: alertActionSettings(config),
       logRetention,
-      corsAllowedOrigins: config.api.corsAllowedOrigins,
+      corsAllowedOrigins: [...config.api.corsAllowedOrigins, this.site.origin],
       domain: config.api.domain,
     });
 
@@ -136,6 +142,8 @@ export class TributaryStack extends Stack {
       adminTokenCache: Duration.seconds(config.api.adminTokenCacheSeconds),
       logRetention,
     });
+
+    this.site.deploy({ apiUrl: this.api.url, liveUrl: this.live.url });
 
     this.iot = new IotIngest(this, 'Iot', {
       table: this.storage.table,
@@ -202,6 +210,7 @@ export class TributaryStack extends Stack {
       description: 'Custom authorizer for MQTT: connect with username <deviceId>?x-amz-customauthorizer-name=<this>',
     });
     new CfnOutput(this, 'LiveUrl', { value: this.live.url, description: 'Live subscriptions (WebSocket): wss://…/live?stream=ID with &ticket=… or the subprotocols tributary.v1, bearer.<token>' });
+    new CfnOutput(this, 'SiteUrl', { value: `${this.site.origin}/`, description: 'The web dashboard (CloudFront): sign in with the admin token or a stream\'s read token' });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: this.ingest.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });

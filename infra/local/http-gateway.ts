@@ -8,6 +8,7 @@ import { retryAfter, type HttpEvent, type HttpHandler, type HttpResult } from '.
 import { problemResponse, toProblem } from '../../functions/commons/problem';
 import { findRoute, matchRoute, routeKey, type FunctionName } from '../../functions/commons/routes';
 import { LIVE_PATH } from '../../functions/commons/live-route';
+import type { DashboardSite } from './dashboard-site';
 import type { LiveGateway } from './live-gateway';
 import { answerAndClose, BodyBudget, declaredLength, EDGE_LIMITS, edgeProblems, guardServer, readBody, send, type EdgeLimits } from './http-edge';
 
@@ -19,6 +20,8 @@ export interface HttpGatewayDeps {
   limits?: Partial<EdgeLimits>;
   /** Live subscriptions: `GET /v1/streams/{id}/live` upgraded to a WebSocket, or as Server-Sent Events. */
   live?: LiveGateway;
+  /** The web dashboard's files (`/`, `/ui/…`, `/config.json`), answered before any route and without a token. */
+  site?: DashboardSite;
 }
 
 /**
@@ -78,6 +81,8 @@ export function createHttpGateway(deps: HttpGatewayDeps): Server {
     if (url.pathname === HEALTH_PATH && (method === 'GET' || method === 'HEAD')) {
       return refuse({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: method === 'HEAD' ? '' : '{"status":"ok"}' });
     }
+    const page = deps.site?.answer(method, url.pathname, req.headers.host);
+    if (page) return refuse(page);
     const match = matchRoute(method, url.pathname);
     if (!('route' in match)) {
       const status = match.pathKnown ? 405 : 404;

@@ -52,7 +52,7 @@ const http = `http://${rt.host}:${rt.httpPort}`;
 const tokenFile = join(config.dataDir, 'admin-token');
 const lines = [`Tributary is running (version ${version}, data in ${join(config.dataDir)})`];
 if (!config.quiet) {
-  lines.push(`  HTTP API  ${http}/v1  (health: ${http}/healthz)`, `  MQTT      mqtt://${rt.host}:${rt.mqttPort}`, '');
+  lines.push(`  HTTP API  ${http}/v1  (health: ${http}/healthz)`, `  Dashboard ${http}/`, `  MQTT      mqtt://${rt.host}:${rt.mqttPort}`, '');
   if (rt.generatedAdminToken) {
     lines.push(`Admin token (shown once; kept in ${tokenFile}, mode 0600):`, `  ${rt.generatedAdminToken}`);
   } else if (rt.adminTokenSource.kind === 'setting') {

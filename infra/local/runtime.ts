@@ -15,11 +15,13 @@ import { DynamoDbEventStore, eventsTableDefinition } from '../../shared/aws/dyna
 import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { FileReceiptSigner } from '../../shared/local/receipt-key-file';
 import { S3EventArchive } from '../../shared/aws/s3-event-archive';
+import { EXPORTS_PREFIX, S3ExportStore } from '../../shared/aws/s3-export-store';
 import { S3PartStore } from '../../shared/aws/s3-part-store';
-import { S3UploadStore } from '../../shared/aws/s3-upload-store';
+import { S3UploadStore, UPLOADS_PREFIX } from '../../shared/aws/s3-upload-store';
 import { sweepUploads } from '../../shared/aws/s3-upload-sweep';
 import { TieredEventSink } from '../../shared/aws/tiered-event-sink';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
+import { loadDashboardSite } from './dashboard-site';
 import { startLocalS3 } from './local-s3';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { DynamoDbDeviceClaims } from '../../shared/aws/dynamodb-device-claims';
@@ -80,6 +82,8 @@ export interface RuntimeOptions {
   alerts?: LocalAlertsOptions;
   pulls?: LocalPullsOptions;
   live?: LiveGatewayOptions;
+  /** The largest export answered inline (default 4 MiB): tests make it small to see the presigned-URL answer. */
+  exportInlineBytes?: number;
   /** Seams for fault-injection tests: wrap the point store, or see the DynamoDB client before it is used. */
   faults?: { pointStore?: (store: PointStore) => PointStore; dynamodb?: (client: DynamoDBClient) => void };
 }
@@ -168,7 +172,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, queueDepth: queue, points, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
-      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),
+      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner, exports: new S3ExportStore({ s3: s3.client, bucket: EVENTS_BUCKET }), ...(options.exportInlineBytes !== undefined && { exportInlineBytes: options.exportInlineBytes }) }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };
@@ -194,7 +198,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // runs before the stop above (closers run last first): a write waiting on the store gives up
     closers.push(async () => (stopping = true));
 
-    const http = createHttpGateway({ handlers, decide, live });
+    const http = createHttpGateway({ handlers, decide, live, site: await loadDashboardSite() });
     await listen(http, config.httpPort, config.host, 'PORT');
     closers.push(() => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); }));
 
@@ -204,12 +208,13 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     alerts.attachBroker(mqtt.broker);
     alerts.start();
     pulls.start();
-    // uploads past their day go, completed or not: the bucket's lifecycle rule in AWS, an hourly sweep here
-    const sweep = () =>
-      sweepUploads({ s3: s3.client, bucket: EVENTS_BUCKET, now: clock.now() }).then(
-        (removed) => removed > 0 && log.info('stale uploads swept', { removed }),
-        (err: Error) => log.error('upload sweep failed', { error: err.name, reason: err.message }),
+    // uploads and export files past their day go, completed or not: the bucket's lifecycle rules in AWS, an hourly sweep here
+    const sweepPrefix = (prefix: string) =>
+      sweepUploads({ s3: s3.client, bucket: EVENTS_BUCKET, now: clock.now(), prefix }).then(
+        (removed) => removed > 0 && log.info('stale objects swept', { prefix, removed }),
+        (err: Error) => log.error('sweep failed', { prefix, error: err.name, reason: err.message }),
       );
+    const sweep = () => Promise.all([sweepPrefix(UPLOADS_PREFIX), sweepPrefix(EXPORTS_PREFIX)]);
     let swept = sweep();
     const sweeping = setInterval(() => (swept = sweep()), UPLOAD_SWEEP_MS);
     sweeping.unref();

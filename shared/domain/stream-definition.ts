@@ -1,3 +1,4 @@
+import { checkDashboards, DashboardsSchema, type Dashboard } from './dashboards';
 import * as z from 'zod';
 import { checkRuleCosts } from './alert-rule-cost';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
@@ -109,6 +110,8 @@ const CreateShape = z.strictObject({
   pipeline: PipelineSchema.optional(),
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`. */
   aggregations: NamedAggregationsSchema.optional(),
+  /** Saved dashboards (`dashboards.ts`), as the Data Streams document writes them; the web dashboard renders them. */
+  dashboards: DashboardsSchema.optional(),
   /** A derived stream (`derive-definition.ts`): computed by the writer from its sources, never appended to; and the document's value type. */
   ...DeriveMembers,
 });
@@ -143,6 +146,8 @@ export const StreamPatchSchema = z.strictObject({
   pipeline: PipelineSchema.optional(),
   /** Replaces the named aggregations as a whole; `[]` removes them. */
   aggregations: NamedAggregationsSchema.optional(),
+  /** Replaces the saved dashboards as a whole; `[]` removes them. */
+  dashboards: DashboardsSchema.optional(),
 });
 export type StreamPatch = z.output<typeof StreamPatchSchema>;
 
@@ -184,6 +189,8 @@ export interface Stream {
   pipeline?: Pipeline;
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`; absent when the stream has none. */
   aggregations?: NamedAggregation[];
+  /** Saved dashboards; absent when the stream has none. */
+  dashboards?: Dashboard[];
   /** A derived stream's sources (each field resolved) and operator (`derive-definition.ts`); absent on a stream records are appended to. */
   deriveFrom?: DeriveSource[];
   deriveOp?: DeriveOp;
@@ -238,6 +245,7 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   if (s.subscription !== undefined && s.type !== 'iot_sensor') report(['subscription'], `a ${s.type} stream has no subscription: only iot_sensor streams subscribe to a broker`);
   if (s.pipeline) checkPipeline(s.pipeline, s.schema, report);
   if (s.aggregations) checkAggregations(s.aggregations, s, report);
+  if (s.dashboards) checkDashboards(s.dashboards, s, report);
   checkValueType(s, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
@@ -316,6 +324,7 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
     ...(patch.defaultQuery !== undefined && { defaultQuery: patch.defaultQuery }),
     ...(patch.pipeline !== undefined && { pipeline: patch.pipeline }),
     ...(patch.aggregations !== undefined && { aggregations: patch.aggregations }),
+    ...(patch.dashboards !== undefined && { dashboards: patch.dashboards }),
     schema,
     fieldNumbers: assignFieldNumbers(fieldNumbersOf(stream), protoFieldNames({ schema, timeField: stream.timeField })),
     updatedAt: now.toISOString(),
@@ -324,6 +333,7 @@ export function applyPatch(stream: Stream, patch: StreamPatch, now: Date): Strea
   if (patch.learnSchema === false) delete next.learnSchema;
   if (next.pipeline?.length === 0) delete next.pipeline;
   if (next.aggregations?.length === 0) delete next.aggregations;
+  if (next.dashboards?.length === 0) delete next.dashboards;
   parseWith(StreamInputSchema, toInput(next), 'stream patch');
   return next;
 }
@@ -352,6 +362,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
     ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
+    ...(s.dashboards !== undefined && { dashboards: s.dashboards }),
     ...(s.deriveFrom !== undefined && { deriveFrom: s.deriveFrom }),
     ...(s.deriveOp !== undefined && { deriveOp: s.deriveOp }),
     ...(s.deriveArgs !== undefined && { deriveArgs: s.deriveArgs }),
@@ -408,6 +419,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
+    ...(input.dashboards !== undefined && input.dashboards.length > 0 && { dashboards: input.dashboards }),
     ...(input.deriveFrom !== undefined && { deriveFrom: input.deriveFrom.map((src) => ({ ...src, field: src.field ?? VALUE_FIELD })) }),
     ...(input.deriveOp !== undefined && { deriveOp: input.deriveOp }),
     ...(input.deriveArgs !== undefined && { deriveArgs: input.deriveArgs }),

@@ -65,7 +65,8 @@ export async function startS3(options: { directory: string; buckets: readonly st
       const chunks: Buffer[] = [];
       for await (const chunk of content) chunks.push(chunk as Buffer);
       bytes = Buffer.concat(chunks);
-      const declared = content.headers['x-amz-checksum-sha256'];
+      // a completed multipart upload's object is its parts' stream, which carries no headers
+      const declared = (content.headers as IncomingMessage['headers'] | undefined)?.['x-amz-checksum-sha256'];
       if (typeof declared === 'string' && createHash('sha256').update(bytes).digest('base64') !== declared) throw badDigest();
     }
     const path = store.getResourcePath(object.bucket, object.key, 'object');

@@ -22,12 +22,12 @@ export interface Local {
 
 /** Starts the local runtime on free ports in a fresh data dir (its points in DuckDB, or in the InfluxDB `influx` names). */
 export async function startLocal(
-  options: { dataDir?: string; alerts?: RuntimeOptions['alerts']; pulls?: RuntimeOptions['pulls']; queue?: RuntimeOptions['queue']; faults?: RuntimeOptions['faults']; clock?: RuntimeOptions['clock']; live?: RuntimeOptions['live']; influx?: LocalConfig['influx'] } = {},
+  options: { dataDir?: string; alerts?: RuntimeOptions['alerts']; pulls?: RuntimeOptions['pulls']; queue?: RuntimeOptions['queue']; faults?: RuntimeOptions['faults']; clock?: RuntimeOptions['clock']; live?: RuntimeOptions['live']; influx?: LocalConfig['influx']; exportInlineBytes?: number } = {},
 ): Promise<Local> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tributary-e2e-')));
   const rt = await startRuntime(
     { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, quiet: true, ...(options.influx && { influx: options.influx }) },
-    { demo: false, queue: { batchWindowMs: 5, ...options.queue }, ...(options.clock && { clock: options.clock }), ...(options.faults && { faults: options.faults }), ...(options.alerts && { alerts: options.alerts }), ...(options.pulls && { pulls: options.pulls }), ...(options.live && { live: options.live }) },
+    { demo: false, queue: { batchWindowMs: 5, ...options.queue }, ...(options.clock && { clock: options.clock }), ...(options.faults && { faults: options.faults }), ...(options.alerts && { alerts: options.alerts }), ...(options.pulls && { pulls: options.pulls }), ...(options.live && { live: options.live }), ...(options.exportInlineBytes !== undefined && { exportInlineBytes: options.exportInlineBytes }) },
   );
   const base = `http://127.0.0.1:${rt.httpPort}`;
   const clients: MqttClient[] = [];

@@ -31,6 +31,9 @@ describe('removal policy setting', () => {
       'AWS::Events::Rule', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::IoT::Authorizer', 'AWS::IoT::TopicRule', 'AWS::Lambda::EventSourceMapping', 'AWS::Lambda::Function',
       'AWS::Lambda::Permission', 'AWS::Route53::RecordSet', 'AWS::S3::BucketPolicy', 'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy',
       'AWS::StepFunctions::StateMachine', 'Custom::AWS',
+      // the dashboard: the distribution, its OAC and headers are configuration; the deployment copies files the
+      // repository holds (the site bucket itself is an AWS::S3::Bucket, stateful), the layer is CDK's AWS CLI
+      'AWS::CloudFront::Distribution', 'AWS::CloudFront::OriginAccessControl', 'AWS::CloudFront::ResponseHeadersPolicy', 'Custom::CDKBucketDeployment', 'AWS::Lambda::LayerVersion',
     ]);
     // every optional part switched on, so its resources are in the template too
     const { template } = synthWith({
@@ -69,7 +72,8 @@ describe('settings from context', () => {
     const fns = resources(template).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler' && r.Properties.Runtime?.startsWith?.('nodejs24'));
     expect(fns.length).toBeGreaterThanOrEqual(11);
     expect(resources(template).filter((r) => r.Properties?.ReservedConcurrentExecutions === 20)).toHaveLength(1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: { AllowOrigins: ['https://app.example.com'] } });
+    // the setting's origins, then the dashboard's own (its CloudFront domain)
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: { AllowOrigins: ['https://app.example.com', Match.objectLike({ 'Fn::Join': Match.anyValue() })] } });
     // a browser may send an event stream's headers (metadata, times, type), not only the token and body
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: { AllowHeaders: Match.arrayWith(['authorization', 'idempotency-key', 'x-flowcore-metadata-json', 'x-flowcore-valid-time-key', 'x-tributary-event-type']) } });
     template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'api.example.com' });
@@ -107,12 +111,14 @@ describe('settings from context', () => {
     expect(new Set(resources(template).filter((r) => r.Type === 'AWS::Logs::LogGroup').map((r) => r.Properties.RetentionInDays))).toEqual(new Set([14]));
   });
 
-  it('has no reserved concurrency, CORS or domain by default, and a stable authorizer name', () => {
+  it('has no reserved concurrency, domain or CORS origin but the dashboard’s by default, and a stable authorizer name', () => {
     const { template } = synthWith({});
     template.hasResourceProperties('AWS::IoT::Authorizer', { AuthorizerName: 'Tributary-devices' });
     expect(resources(template).filter((r) => r.Properties?.ReservedConcurrentExecutions !== undefined)).toEqual([]);
     template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
-    expect(resources(template).find((r) => r.Type === 'AWS::ApiGatewayV2::Api')!.Properties.CorsConfiguration).toBeUndefined();
+    const origins = resources(template).find((r) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties.ProtocolType === 'HTTP')!.Properties.CorsConfiguration.AllowOrigins;
+    expect(origins).toHaveLength(1);
+    expect(JSON.stringify(origins)).toMatch(/^\[\{"Fn::Join":\["",\["https:\/\/",\{"Fn::GetAtt":\["SiteDistribution[0-9A-F]+","DomainName"\]\}\]\]\}\]$/);
   });
 });
 

@@ -37,8 +37,12 @@ const SDK_SERVICES: Readonly<Record<string, SdkService>> = {
   '@aws-sdk/client-sfn': { prefix: 'states', aggregate: 'SFN' },
   '@aws-sdk/client-sns': { prefix: 'sns', aggregate: 'SNS' },
   '@aws-sdk/client-sesv2': { prefix: 'ses', aggregate: 'SESv2' },
-  // ListObjectsV2 is authorized by s3:ListBucket (Service Authorization Reference)
-  '@aws-sdk/client-s3': { prefix: 's3', aggregate: 'S3', renamed: { ListObjectsV2: 'ListBucket' } },
+  // ListObjectsV2 is authorized by s3:ListBucket, a multipart upload's create, parts and completion by s3:PutObject
+  '@aws-sdk/client-s3': {
+    prefix: 's3',
+    aggregate: 'S3',
+    renamed: { ListObjectsV2: 'ListBucket', CreateMultipartUpload: 'PutObject', UploadPart: 'PutObject', CompleteMultipartUpload: 'PutObject' },
+  },
   '@aws-sdk/client-iot-data-plane': { prefix: 'iot', aggregate: 'IoTDataPlane' },
   '@aws-sdk/client-secrets-manager': { prefix: 'secretsmanager', aggregate: 'SecretsManager' },
   '@aws-sdk/client-kms': { prefix: 'kms', aggregate: 'KMS' },
@@ -78,6 +82,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   chevrotain: 'parses InfluxQL (the /query route) in memory',
   '@datadog/sketches-js': 'the latency sketch of the stream health (writer and status): arithmetic in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
+  'hyparquet-writer': 'encodes Parquet export files in memory (the query function’s GET …/export)',
   'csv-parse': 'parses CSV request bodies and MQTT payloads in memory (the ingest route, and the writer for MQTT in AWS)',
   'zod-openapi': 'builds the OpenAPI document from the zod schemas in memory (GET /v1/openapi.json)',
   croner: 'evaluates pull schedules in memory',
@@ -141,13 +146,6 @@ const NEVER_SENT: readonly NeverSent[] = [
     sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold'],
     functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher', 'live', 'live-authorizer'],
     why: 'only the streams API deletes streams and their tokens, and only the writer puts events (its grant is on the events table alone)',
-  },
-  {
-    client: 's3',
-    command: 'PutObjectCommand',
-    sentFrom: ['S3EventArchive.putCold', 'S3PartStore.putPart', 'DynamoDbReceiptLedger.append', 'S3UploadStore.create'],
-    functions: ['query'],
-    why: 'only the writer archives events and keeps receipts, and only the ingest function stores file parts and uploads; the query function reads them',
   },
   {
     client: 's3',

@@ -154,8 +154,9 @@ describe('functions', () => {
   });
 
   it('runs every handler on nodejs22.x arm64 with active tracing and a log group that expires', () => {
-    // plus the CDK provider of the DescribeEndpoint custom resource (IotDataEndpoint), which runs only at deploy
-    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length + 1);
+    // plus two CDK providers that run only at deploy: the DescribeEndpoint custom resource's (IotDataEndpoint) and
+    // the BucketDeployment's that copies the dashboard's files
+    synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(fns()).length + 2);
     for (const fn of Object.values(fns())) {
       const lambda = props(fn.fn);
       expect(lambda.Runtime).toBe('nodejs22.x');
@@ -290,7 +291,8 @@ describe('least privilege', () => {
     const query = synth.stack.api.queryFunction;
     const actions = actionsOf(query);
     // DescribeTable: the store's SQL `DESCRIBE`, which learns the table's columns
-    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 'kms:GetPublicKey'));
+    // s3:PutObject and s3:AbortMultipartUpload: export files, on exports/* only (the events-bucket test below)
+    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 'kms:GetPublicKey'));
     // the receipt key's public half, to check receipts' signatures: it may not sign
     expect(resourcesFor(query, 'kms:GetPublicKey')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
     expect(managedPoliciesOf(query)).toEqual([]);
@@ -351,7 +353,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the writer only put events and receipts and the query function only read them: the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
+  it('lets the writer only put events and receipts and the query function only read them (and write export files): the events table, its valid-time index and the events bucket (encrypted, private, lifecycle rules)', () => {
     const eventsArn = getAtt(synth.stack.storage.eventsTable);
     const eventsId = logicalId(synth.stack.storage.eventsTable);
     const onEvents = (fn: Parameters<typeof grantsOf>[0]) => grantsOf(fn).filter((g) => JSON.stringify(g.resource).includes(eventsId));
@@ -372,12 +374,15 @@ describe('least privilege', () => {
     const receiptObjects = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/receipts/*']] };
     expect(resourcesFor(synth.stack.ingest.writerFunction, 's3:PutObject')).toEqual([objects, receiptObjects]);
     const parts = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/parts/*']] };
-    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts, receiptObjects]);
+    const exportFiles = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/exports/*']] };
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:GetObject')).toEqual([objects, parts, receiptObjects, exportFiles]);
+    // an export's multipart upload, on its own prefix only
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:PutObject')).toEqual([exportFiles]);
+    expect(resourcesFor(synth.stack.api.queryFunction, 's3:AbortMultipartUpload')).toEqual([exportFiles]);
     const uploads = { 'Fn::Join': ['', [getAtt(synth.stack.storage.eventsBucket), '/uploads/*']] };
     expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:PutObject')).toEqual([parts, uploads]);
     expect(resourcesFor(synth.stack.ingest.ingestFunction, 's3:GetObject')).toEqual([uploads]);
     expect(actionsOf(synth.stack.ingest.writerFunction)).not.toContain('s3:GetObject');
-    expect(actionsOf(synth.stack.api.queryFunction)).not.toContain('s3:PutObject');
     expect(actionsOf(synth.stack.ingest.ingestFunction).filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     // the bucket listed only on the uploads/ prefix: whether an upload's file is there yet
     const listing = statementsOf(synth.stack.ingest.ingestFunction).filter((st) => asArray(st.Action).includes('s3:ListBucket'));
@@ -392,6 +397,7 @@ describe('least privilege', () => {
           expect.objectContaining({ Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
           expect.objectContaining({ Id: 'events-to-infrequent-access', Prefix: 'events/', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], Status: 'Enabled' }),
           expect.objectContaining({ Id: 'expire-uploads', Prefix: 'uploads/', ExpirationInDays: 1, Status: 'Enabled' }),
+          expect.objectContaining({ Id: 'expire-exports', Prefix: 'exports/', ExpirationInDays: 1, Status: 'Enabled' }),
         ]),
       },
     });
@@ -552,8 +558,9 @@ describe('alarms', () => {
   it('pages on errors of every function', () => {
     const errorAlarms = alarms().filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
     const watched = errorAlarms.map((a) => a.Dimensions[0].Value.Ref).sort();
-    // every function but the CDK provider of the DescribeEndpoint custom resource: a failure there fails the deploy itself
-    const all = Object.entries(synth.resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS679f53fa')).map(([id]) => id).sort();
+    // every function but the CDK providers of the DescribeEndpoint custom resource and of the dashboard's
+    // BucketDeployment: a failure there fails the deploy itself
+    const all = Object.entries(synth.resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS679f53fa') && !id.startsWith('CustomCDKBucketDeployment')).map(([id]) => id).sort();
     expect(watched).toEqual(all);
   });
 

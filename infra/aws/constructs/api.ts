@@ -22,6 +22,7 @@ import { TributaryFunction } from './function';
 import { acknowledge } from './nag';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
 import { PARTS_PREFIX } from '../../../shared/aws/s3-part-store';
+import { EXPORTS_PREFIX } from '../../../shared/aws/s3-export-store';
 import { RECEIPTS_PREFIX } from '../../../shared/aws/receipt-ledger';
 import { grantEventsQuery, grantIndexQuery, grantObjects, grantTableItems, grantTimestreamEndpoints, TABLE_READ_ACTIONS, TIMESTREAM_READ_ACTIONS } from './storage';
 
@@ -127,7 +128,7 @@ export class Api extends Construct {
 
     this.queryFunction = new TributaryFunction(this, 'QueryFunction', {
       handler: 'query',
-      description: 'Tributary GET /v1/streams/{id}/data, /latest, /events, /receipts and /verify: Timestream and event queries',
+      description: 'Tributary GET /v1/streams/{id}/data, /latest, /export, /events, /receipts and /verify: Timestream and event queries',
       memorySize: 512,
       // Below the HTTP API's 30 s integration limit, so the client gets the function's own error.
       timeout: Duration.seconds(25),
@@ -153,6 +154,15 @@ export class Api extends Construct {
       'A query reads the archived-event objects the events table names for its range (events/<stream>/<day>/<batch>.ndjson.gz), the parts of the ' +
         'file events it answers (parts/<stream>/<request>/<n>) and, to verify a stream, its receipts\' records (receipts/<stream>/<batch hash>.ndjson.gz); ' +
         'the function may only get objects under those prefixes of the events bucket, never list, write or delete them.',
+    );
+    grantObjects(
+      this.queryFunction.role,
+      props.eventsBucket,
+      ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
+      [EXPORTS_PREFIX],
+      'An export too large for a Lambda answer is written as a multipart upload under exports/<stream>/<random id>.<ext> (s3:PutObject covers ' +
+        'CreateMultipartUpload, UploadPart and CompleteMultipartUpload; AbortMultipartUpload drops a failed one) and answered as a presigned GET URL, ' +
+        'which the role must be allowed to get; only that prefix, where objects expire after a day.',
     );
     if (pointStore.kind === 'liveanalytics') {
       this.queryFunction.role.addToPrincipalPolicy(
@@ -205,7 +215,7 @@ export class Api extends Construct {
           allowOrigins: [...props.corsAllowedOrigins],
           allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.PATCH, apigwv2.CorsHttpMethod.DELETE],
           allowHeaders: [...CORS_ALLOWED_HEADERS],
-          exposeHeaders: ['location', 'retry-after', 'next-cursor'],
+          exposeHeaders: ['location', 'retry-after', 'next-cursor', 'content-disposition'],
           maxAge: Duration.hours(1),
         },
       }),

@@ -6,6 +6,7 @@ import * as timestream from 'aws-cdk-lib/aws-timestream';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { EVENTS_PREFIX } from '../../../shared/aws/s3-event-archive';
+import { EXPORTS_PREFIX } from '../../../shared/aws/s3-export-store';
 import { UPLOADS_PREFIX } from '../../../shared/aws/s3-upload-store';
 import { TABLE_KEYS } from '../../../shared/aws/dynamodb-table';
 
@@ -49,7 +50,7 @@ function keyedTable(
 }
 
 /** The object actions `grantObjects` grants. */
-export type ObjectAction = 's3:PutObject' | 's3:GetObject';
+export type ObjectAction = 's3:PutObject' | 's3:GetObject' | 's3:AbortMultipartUpload';
 
 /**
  * Grants one S3 action (or a few) on the objects under each prefix of a bucket, and acknowledges cdk-nag's wildcard
@@ -189,13 +190,15 @@ export class Storage extends Construct {
         { id: 'events-to-infrequent-access', prefix: EVENTS_PREFIX, transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }] },
         // presigned uploads (their intents and files) are needed until completed: a day, completed or not
         { id: 'expire-uploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(1) },
+        // export files are fetched through an hour's presigned URL: kept a day
+        { id: 'expire-exports', prefix: EXPORTS_PREFIX, expiration: Duration.days(1) },
       ],
     });
     Validations.of(this.eventsBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'Only Tributary\'s functions put objects here (archived events, receipts, file parts, upload intents) and clients only through presigned PUT URLs of ' +
-        'one object each (uploads/, expired after a day); the query function reads events and parts; the bucket is ' +
+        'Only Tributary\'s functions put objects here (archived events, receipts, file parts, upload intents, export files) and clients only through presigned PUT URLs of ' +
+        'one object each (uploads/, expired after a day); the query function reads events and parts and writes exports/ (expired after a day, read through presigned GET URLs of one object each); the bucket is ' +
         'private, SSL-only and encrypted. Access logs would need a second bucket that itself goes unlogged; reads by operators are visible in CloudTrail.',
     });
 

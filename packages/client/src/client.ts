@@ -451,6 +451,22 @@ export class StreamsApi {
     for await (const page of this.pages(id, params)) yield* page.points;
   }
 
+  /**
+   * The whole range as a file (`GET …/export`): CSV (formula cells escaped), NDJSON or Parquet, read page by
+   * page by the server; a large one is fetched from the presigned URL the answer names.
+   */
+  export(id: string, params: { format?: 'csv' | 'ndjson' | 'parquet'; start?: string | Date; end?: string | Date; fields?: string | string[]; dimensions?: Record<string, string> } = {}): Promise<{ bytes: Uint8Array; contentType: string; filename?: string }> {
+    const q = new URLSearchParams();
+    if (params.format) q.set('format', params.format);
+    for (const key of ['start', 'end'] as const) {
+      const v = params[key];
+      if (v !== undefined) q.set(key, v instanceof Date ? v.toISOString() : v);
+    }
+    if (params.fields) q.set('fields', Array.isArray(params.fields) ? params.fields.join(',') : params.fields);
+    for (const [name, value] of Object.entries(params.dimensions ?? {})) q.set(`dim.${name}`, value);
+    return this.http.download(streamPath(id, '/export'), q);
+  }
+
   /** The newest record of each series. */
   latest(id: string, params: { fields?: string; dimensions?: Record<string, string> } = {}): Promise<LatestResult> {
     return this.#send({ method: 'GET', path: streamPath(id, '/latest'), query: queryString(params) });

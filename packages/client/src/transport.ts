@@ -168,6 +168,26 @@ export class Transport {
     }
   }
 
+  /**
+   * A file answer (`GET …/export`): the bytes of a 200, or those of the presigned URL a 303 names, fetched
+   * without the token. Not retried. Throws `TributaryApiError` / `TributaryNetworkError`.
+   */
+  async download(path: string, query: URLSearchParams): Promise<{ bytes: Uint8Array; contentType: string; filename?: string }> {
+    const url = `${this.baseUrl}${path}${[...query.keys()].length > 0 ? `?${query}` : ''}`;
+    const get = async (target: string, withToken: boolean) => {
+      try {
+        return await this.#fetch(target, { headers: withToken && this.#token ? { authorization: `Bearer ${this.#token}` } : {}, redirect: 'manual', signal: AbortSignal.timeout(this.#options.timeoutMs ?? 60_000) });
+      } catch (cause) {
+        throw new TributaryNetworkError('GET', path, { cause });
+      }
+    };
+    let res = await get(url, true);
+    if (res.status === 303 && res.headers.get('location')) res = await get(res.headers.get('location')!, false);
+    if (!res.ok) throw new TributaryApiError(res.status, parseProblem(await res.text().catch(() => '')), 'GET', path);
+    const filename = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+    return { bytes: new Uint8Array(await res.arrayBuffer()), contentType: res.headers.get('content-type') ?? '', ...(filename && { filename }) };
+  }
+
   async #wait(req: Request, attempt: number, res: Response | undefined): Promise<void> {
     const delayMs = backoffMs(attempt, res ? retryAfterMs(res.headers.get('retry-after'), Date.now()) : undefined, this.#retry, this.#random);
     this.#options.onRetry?.({ method: req.method, path: req.path, attempt, delayMs, ...(res && { status: res.status }) });
