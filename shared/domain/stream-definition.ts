@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
+import { HighestGranularitySchema, type HighestGranularity } from './rollup-levels';
 import { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues, type FieldType, type StreamType, type ValidationMode } from './stream-names';
 import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type DefaultQuery, type NamedAggregation } from './granularity';
 import { findUnsafeJson } from './json-safety';
@@ -103,6 +104,8 @@ const CreateShape = z.strictObject({
   mqttFormat: MqttFormatSchema.optional(),
   eventTypes: EventTypesSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
+  /** The finest resolution the stream's data will have (the document's `highest_granularity`): stored rollup levels finer than it are skipped (`rollup-levels.ts`). Fixed once created. */
+  highestGranularity: HighestGranularitySchema.optional(),
   /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
   pipeline: PipelineSchema.optional(),
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`. */
@@ -176,6 +179,8 @@ export interface Stream {
   eventTypes?: EventTypes;
   /** What `GET …/data` answers without a granularity; raw points when absent. */
   defaultQuery?: DefaultQuery;
+  /** The finest resolution of its data: rollup levels finer than it are not stored. All levels when absent. */
+  highestGranularity?: HighestGranularity;
   /** The processing stage, run on every record before validation; absent when the stream has none. */
   pipeline?: Pipeline;
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`; absent when the stream has none. */
@@ -331,6 +336,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.mqttFormat !== undefined && { mqttFormat: s.mqttFormat }),
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
+    ...(s.highestGranularity !== undefined && { highestGranularity: s.highestGranularity }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
     ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
   };
@@ -379,6 +385,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.mqttFormat !== undefined && { mqttFormat: input.mqttFormat }),
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
+    ...(input.highestGranularity !== undefined && { highestGranularity: input.highestGranularity }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
     state: 'active',
