@@ -62,7 +62,7 @@ export const FieldSpecSchema = z
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;
 
 /** Paths under `/v1/streams/` that are routes, not stream ids. */
-const ROUTE_WORDS: ReadonlySet<string> = new Set(['data', 'ensure']);
+const ROUTE_WORDS: ReadonlySet<string> = new Set(['data', 'ensure', 'downsample']);
 
 const FieldName = z.string().regex(FIELD_NAME, 'must start with a letter or _, then letters, digits or _, at most 60 characters');
 export { TAG_KEY } from './stream-tags';
@@ -72,7 +72,7 @@ const CreateShape = z.strictObject({
   id: z
     .string()
     .regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit')
-    // POST /v1/streams/data and /v1/streams/ensure are routes of their own
+    // POST /v1/streams/data, /v1/streams/ensure and /v1/streams/downsample are routes of their own
     .refine((id) => !ROUTE_WORDS.has(id), { message: `must not be ${[...ROUTE_WORDS].join(' or ')}: those are routes under /v1/streams` })
     .optional(),
   name: z.string().trim().min(1).max(128),

@@ -6,12 +6,12 @@ import type { DataQuery, LatestQuery, Row } from '../../domain/query';
 import { slidingRowsProblem } from '../../domain/query-window';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';
 import type { Datapoint } from '../../domain/validate-record';
-import type { PointEraser, PointStore, WriteResult } from '../../ports';
+import type { ClosedBins, PointEraser, PointStore, RollupReader, WriteResult } from '../../ports';
 import { rollupLevelFor } from '../../domain/rollup-plan';
 import type { RollupLevel } from '../../domain/rollup-levels';
 import type { RollupBin } from '../../domain/rollup-state';
 import { createRollupTables, rollupTable, sketchTable } from './rollup-sql';
-import { queryRollups, readStoredBins, rebuildRollups, updateRollups } from './rollup-store';
+import { closeRollupBins, forgetClosedBins, queryRollups, readStoredBins, rebuildRollups, updateRollups } from './rollup-store';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
@@ -54,7 +54,7 @@ import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
  * const rows = await store.query(stream, parseDataQuery(stream, { granularity: '1h' }, Date.now()));
  * await store.close();
  */
-export class DuckDbPointStore implements PointStore, PointEraser {
+export class DuckDbPointStore implements PointStore, PointEraser, RollupReader {
   private readonly tables = new Map<string, Table>();
   private writeTail: Promise<unknown> = Promise.resolve();
   private readonly idleReaders: DuckDBConnection[] = [];
@@ -182,6 +182,17 @@ export class DuckDbPointStore implements PointStore, PointEraser {
     return readStoredBins((sql) => this.read(sql, `read the rollups of stream '${stream.id}'`), table, stream.id, level, start, end);
   }
 
+  /** Marks the stream's bins up to `until` closed, after the writes before it; late points still update them. */
+  async closeBins(stream: Stream, until: number): Promise<ClosedBins> {
+    return this.exclusive(async () => {
+      try {
+        return await closeRollupBins(this.writer, stream, this.tables.get(stream.id), until);
+      } catch (err) {
+        throw unavailable(`close the rollup bins of stream '${stream.id}'`, err);
+      }
+    });
+  }
+
   async latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
     this.assertOpen();
     const table = this.tables.get(stream.id);
@@ -226,6 +237,7 @@ export class DuckDbPointStore implements PointStore, PointEraser {
         await this.writer.run(`DROP TABLE IF EXISTS ${stageTable(streamId)}`);
         await this.writer.run(`DROP TABLE IF EXISTS ${rollupTable(streamId)}`);
         await this.writer.run(`DROP TABLE IF EXISTS ${sketchTable(streamId)}`);
+        await forgetClosedBins(this.writer, streamId);
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => {});

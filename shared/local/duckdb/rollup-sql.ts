@@ -59,37 +59,41 @@ export function deleteTouchedSql(target: string, id: string, level: RollupLevel)
   return sql;
 }
 
+export const valuesTable = (id: string) => `temp.main."values/${id}"`;
+
+export function createValuesTable(id: string): string {
+  return `CREATE TEMP TABLE IF NOT EXISTS ${valuesTable(id)} ("$series" INTEGER NOT NULL, "bin" BIGINT NOT NULL, "field" VARCHAR NOT NULL, "time" BIGINT NOT NULL, v DOUBLE)`;
+}
+
 /**
- * The finest level's touched bins computed from the raw points: one row per series, field and bin (a bin whose
- * points all lack the field has `n` 0, as the raw query's count), and their sketch buckets. `lo`/`hi` bound
- * the scan to the touched bins' span so DuckDB skips the rest of the table.
+ * The finest level's touched bins computed from the raw points: the points of the touched bins are read once
+ * (one join; `lo`/`hi` bound the scan to the touched bins' span so DuckDB skips the rest of the table), one row
+ * per field, into a temporary table; the bins' state (a bin whose points all lack the field has `n` 0, as the
+ * raw query's count) and their sketch buckets are aggregated from it.
  */
-export function finestFromRawSql(table: Table, id: string, level: RollupLevel, fields: { field: string; expr: string }[], lo: number, hi: number): { state: Sql; sketch: Sql } {
-  const values = (sql: Sql, l: string) => {
-    const from = `${table.points} AS p JOIN ${touchTable(id)} AS t ON t."level" = ${l} AND t."$series" = p."$series" AND t."bin" = ${binSql(level, 'p."time"')}`;
-    const bounds = `p."time" >= ${sql.param(lo, BIGINT)} AND p."time" < ${sql.param(hi, BIGINT)}`;
-    return fields
-      .map((f) => `SELECT p."$series", t."bin", ${sql.param(f.field, VARCHAR)} AS "field", p."time", ${f.expr} AS v FROM ${from} WHERE ${bounds}`)
-      .join(' UNION ALL ');
-  };
+export function finestFromRawSql(table: Table, id: string, level: RollupLevel, fields: { field: string; expr: string }[], lo: number, hi: number): { values: Sql; state: Sql; sketch: Sql } {
+  const values = new Sql();
+  const vl = values.param(levelNumber(level), UTINYINT);
+  const names = fields.map((f) => values.param(f.field, VARCHAR));
+  values.text = `INSERT INTO ${valuesTable(id)}
+    SELECT p."$series", t."bin", unnest([${names.join(', ')}]), p."time", unnest([${fields.map((f) => f.expr).join(', ')}])
+    FROM ${table.points} AS p JOIN ${touchTable(id)} AS t ON t."level" = ${vl} AND t."$series" = p."$series" AND t."bin" = ${binSql(level, 'p."time"')}
+    WHERE p."time" >= ${values.param(lo, BIGINT)} AND p."time" < ${values.param(hi, BIGINT)}`;
   const state = new Sql();
-  const sl = state.param(levelNumber(level), UTINYINT);
   state.text = `INSERT INTO ${rollupTable(id)}
-    SELECT ${sl}, "$series", "field", "bin", count(v), sum(v), sum(v * v), coalesce(var_pop(v) * count(v), 0), min(v), max(v),
+    SELECT ${state.param(levelNumber(level), UTINYINT)}, "$series", "field", "bin", count(v), sum(v), sum(v * v), coalesce(var_pop(v) * count(v), 0), min(v), max(v),
       min("time") FILTER (WHERE v IS NOT NULL), arg_min(v, "time"), max("time") FILTER (WHERE v IS NOT NULL), arg_max(v, "time"),
       coalesce(sum("time"::HUGEINT) FILTER (WHERE v IS NOT NULL), 0)
-    FROM (${values(state, sl)}) GROUP BY "$series", "field", "bin"`;
+    FROM ${valuesTable(id)} GROUP BY "$series", "field", "bin"`;
   const sketch = new Sql();
   const kl = sketch.param(levelNumber(level), UTINYINT);
   const min = sketch.param(SKETCH_MIN_INDEXABLE, DOUBLE);
   const mult = sketch.param(SKETCH_LOG2_MULTIPLIER, DOUBLE);
   sketch.text = `INSERT INTO ${sketchTable(id)}
-    SELECT ${kl}, "$series", "field", "bin", "bucket", count(*) FROM (
-      SELECT "$series", "field", "bin", CASE WHEN v > ${min} THEN 'p' || ceil(log2(v) * ${mult})::BIGINT
-        WHEN v < -${min} THEN 'n' || ceil(log2(-v) * ${mult})::BIGINT ELSE 'z' END AS "bucket"
-      FROM (${values(sketch, kl)}) WHERE v IS NOT NULL
-    ) GROUP BY "$series", "field", "bin", "bucket"`;
-  return { state, sketch };
+    SELECT ${kl}, "$series", "field", "bin", CASE WHEN v > ${min} THEN 'p' || ceil(log2(v) * ${mult})::BIGINT
+        WHEN v < -${min} THEN 'n' || ceil(log2(-v) * ${mult})::BIGINT ELSE 'z' END AS "bucket", count(*)
+    FROM ${valuesTable(id)} WHERE v IS NOT NULL GROUP BY ALL`;
+  return { values, state, sketch };
 }
 
 /**
@@ -122,10 +126,10 @@ export function coarserFromFinerSql(id: string, level: RollupLevel, finer: Rollu
   const state = new Sql();
   const sl = state.param(levelNumber(level), UTINYINT);
   state.text = `INSERT INTO ${rollupTable(id)}
+    WITH c AS (SELECT c.*, t."bin" AS "pbin" FROM ${join(state, sl, rollupTable(id))}),
+      g AS (SELECT "$series", "field", "pbin", sum("n") AS "gn", sum("s") AS "gs" FROM c GROUP BY ALL)
     SELECT ${sl}, r."$series", r."field", r."pbin", ${MERGED_STATE}
-    FROM (SELECT c.*, t."bin" AS "pbin", sum(c."n") OVER w AS "gn", sum(c."s") OVER w AS "gs"
-      FROM ${join(state, sl, rollupTable(id))}
-      WINDOW w AS (PARTITION BY c."$series", c."field", t."bin")) AS r
+    FROM (SELECT c.*, g."gn", g."gs" FROM c JOIN g ON g."$series" = c."$series" AND g."field" = c."field" AND g."pbin" = c."pbin") AS r
     GROUP BY r."$series", r."field", r."pbin"`;
   const sketch = new Sql();
   const kl = sketch.param(levelNumber(level), UTINYINT);

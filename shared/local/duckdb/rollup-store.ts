@@ -6,15 +6,17 @@
  * leaves every bin as if the points had come once, in order. Per batch and level: two deletes and two
  * inserts, whatever the number of points.
  */
-import { type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { DataQuery, Row } from '../../domain/query';
-import { binEnd, storedLevels, touchedBins, type RollupLevel } from '../../domain/rollup-levels';
+import type { ClosedBins } from '../../ports';
+import { binEnd, binStart, storedLevels, touchedBins, type RollupLevel } from '../../domain/rollup-levels';
 import { aggregatesOf, emptyState, type BinState, type RollupBin } from '../../domain/rollup-state';
 import type { Stream } from '../../domain/stream-definition';
 import { rollupQuerySql, rollupSketchSql, STATE_COLUMNS, storedBinsSql } from './rollup-read-sql';
 import {
   coarserFromFinerSql,
   createTouchTable,
+  createValuesTable,
   deleteTouchedSql,
   finestFromRawSql,
   levelNumber,
@@ -24,6 +26,7 @@ import {
   touchAllSql,
   touchedSpanSql,
   touchName,
+  valuesTable,
 } from './rollup-sql';
 import type { Sql } from './sql';
 import type { Table } from './tables';
@@ -66,7 +69,8 @@ export async function updateRollups(c: DuckDBConnection, stream: Stream, table: 
   } finally {
     appender.closeSync();
   }
-  await recompute(runner(c), stream, table, levels, fields, (level) => spans.get(level)!);
+  await c.run(createValuesTable(stream.id));
+  await recompute(runner(c), (t) => c.run(`DELETE FROM ${t}`).then(() => undefined), stream, table, levels, fields, (level) => spans.get(level)!);
 }
 
 /** Computes every bin of every level from all of the stream's raw points (points kept before rollups were). */
@@ -84,18 +88,27 @@ export async function rebuildRollups(c: DuckDBConnection, stream: Stream, table:
     if (lo === null || lo === undefined || hi === null || hi === undefined) return;
     spans.set(level, [lo, binEnd(level, hi)]);
   }
-  await recompute(runner(c), stream, table, levels, fields, (level) => spans.get(level)!);
+  await c.run(createValuesTable(stream.id));
+  await recompute(runner(c), (t) => c.run(`DELETE FROM ${t}`).then(() => undefined), stream, table, levels, fields, (level) => spans.get(level)!);
 }
 
-async function recompute(run: Run, stream: Stream, table: Table, levels: RollupLevel[], fields: { field: string; expr: string }[], span: (l: RollupLevel) => [number, number]): Promise<void> {
+async function recompute(run: Run, clear: (table: string) => Promise<void>, stream: Stream, table: Table, levels: RollupLevel[], fields: { field: string; expr: string }[], span: (l: RollupLevel) => [number, number]): Promise<void> {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     const [lo, hi] = span(level);
     await run(deleteTouchedSql(rollupTable(stream.id), stream.id, level));
     await run(deleteTouchedSql(sketchTable(stream.id), stream.id, level));
-    const { state, sketch } = i === 0 ? finestFromRawSql(table, stream.id, level, fields, lo, hi) : coarserFromFinerSql(stream.id, level, levels[i - 1]!, lo, hi);
-    await run(state);
-    await run(sketch);
+    if (i === 0) {
+      const { values, state, sketch } = finestFromRawSql(table, stream.id, level, fields, lo, hi);
+      await clear(valuesTable(stream.id));
+      await run(values);
+      await run(state);
+      await run(sketch);
+    } else {
+      const { state, sketch } = coarserFromFinerSql(stream.id, level, levels[i - 1]!, lo, hi);
+      await run(state);
+      await run(sketch);
+    }
   }
 }
 
@@ -193,4 +206,41 @@ export async function readStoredBins(read: Read, table: Table, id: string, level
     });
   }
   return out;
+}
+
+const CLOSED = '"rollups-closed"';
+
+/**
+ * Closes the stream's bins that end at or before `until` and did not before (`RollupReader.closeBins`): moves the
+ * stream's close mark to `until` (never back) and counts, per level, the stored bins between the two marks.
+ */
+export async function closeRollupBins(c: DuckDBConnection, stream: Stream, table: Table | undefined, until: number): Promise<ClosedBins> {
+  await c.run(`CREATE TABLE IF NOT EXISTS ${CLOSED} ("stream" VARCHAR PRIMARY KEY, "until" BIGINT NOT NULL)`);
+  const [[previous] = []] = (await c.runAndReadAll(`SELECT "until"::DOUBLE FROM ${CLOSED} WHERE "stream" = $1`, [stream.id], [VARCHAR])).getRows() as [number][];
+  const from = previous === undefined ? undefined : Number(previous);
+  if (from !== undefined && until <= from) return { from, until: from, levels: storedLevels(stream).map((level) => ({ level, bins: 0 })) };
+  const levels: ClosedBins['levels'] = [];
+  for (const level of storedLevels(stream)) {
+    let bins = 0;
+    if (table?.rollups) {
+      const lo = from === undefined ? Number.MIN_SAFE_INTEGER : binStart(level, from);
+      const [[count] = []] = (
+        await c.runAndReadAll(
+          `SELECT count(*)::DOUBLE FROM (SELECT DISTINCT "$series", "bin" FROM ${rollupTable(stream.id)} WHERE "level" = $1 AND "bin" >= $2 AND "bin" < $3)`,
+          [levelNumber(level), lo, binStart(level, until)],
+          [UTINYINT, BIGINT, BIGINT],
+        )
+      ).getRows() as [number][];
+      bins = Number(count ?? 0);
+    }
+    levels.push({ level, bins });
+  }
+  await c.run(`INSERT OR REPLACE INTO ${CLOSED} VALUES ($1, $2)`, [stream.id, until], [VARCHAR, BIGINT]);
+  return { ...(from !== undefined && { from }), until, levels };
+}
+
+/** Forgets an erased stream's close mark. */
+export async function forgetClosedBins(c: DuckDBConnection, streamId: string): Promise<void> {
+  await c.run(`CREATE TABLE IF NOT EXISTS ${CLOSED} ("stream" VARCHAR PRIMARY KEY, "until" BIGINT NOT NULL)`);
+  await c.run(`DELETE FROM ${CLOSED} WHERE "stream" = $1`, [streamId], [VARCHAR]);
 }
