@@ -1,11 +1,10 @@
-import type { DataQuery, LatestQuery, Row } from '../domain/query';
-import { rowsFromBins } from '../domain/rollup-answer';
+import type { DataQuery, Row } from '../domain/query';
 import { binEnd, binStart, storedLevels, touchedBins, type RollupLevel } from '../domain/rollup-levels';
-import { rollupLevelFor } from '../domain/rollup-plan';
 import { mergeStates, rollupOf, type RollupBin } from '../domain/rollup-state';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
-import type { ClosedBins, PointStore, RollupReader, WriteResult } from '../ports';
+import type { PointStore, RollupReader, WriteResult } from '../ports';
+import { RollupReadStore } from './rollup-read-store';
 import type { DynamoDbRollupBins } from './dynamodb-rollup-bins';
 
 /** Raw rows read per page when a batch's bins are recomputed. */
@@ -25,17 +24,15 @@ const RAW_PAGE = 10_000;
  * @example
  * const store = new RollupPointStore({ points: timestreamPointStore(config), bins: new DynamoDbRollupBins({ client, tableName }) });
  */
-export class RollupPointStore implements PointStore, RollupReader {
-  private readonly points: PointStore;
-  private readonly bins: Pick<DynamoDbRollupBins, 'put' | 'range' | 'moveCloseMark'>;
+export class RollupPointStore extends RollupReadStore implements PointStore, RollupReader {
+  private readonly writable: Pick<DynamoDbRollupBins, 'put'>;
 
   constructor(options: { points: PointStore; bins: Pick<DynamoDbRollupBins, 'put' | 'range' | 'moveCloseMark'> }) {
-    if (!options.points || !options.bins) throw new TypeError('RollupPointStore needs a point store and a bin table.');
-    this.points = options.points;
-    this.bins = options.bins;
+    super(options);
+    this.writable = options.bins;
   }
 
-  async write(stream: Stream, points: Datapoint[]): Promise<WriteResult> {
+  override async write(stream: Stream, points: Datapoint[]): Promise<WriteResult> {
     const result = await this.points.write(stream, points);
     const refused = new Set(result.rejected.map((r) => r.index));
     const accepted = points.filter((_, i) => !refused.has(i));
@@ -77,7 +74,7 @@ export class RollupPointStore implements PointStore, RollupReader {
       if (!kept.has(id)) kept.set(id, p);
     }
     let previous = statesOf(finest, [...kept.values()], fields, (p) => series(p.dimensions));
-    await this.bins.put(stream.id, finest, stream.dimensions, previous);
+    await this.writable.put(stream.id, finest, stream.dimensions, previous);
     // each coarser level from the level below: its stored children, the ones just computed in their place
     for (let i = 1; i < levels.length; i++) {
       const level = levels[i]!;
@@ -97,7 +94,7 @@ export class RollupPointStore implements PointStore, RollupReader {
         parents.set(id, entry);
       }
       previous = [...parents.values()].map(({ bin, states }) => ({ ...bin, state: mergeStates(states) }));
-      await this.bins.put(stream.id, level, stream.dimensions, previous);
+      await this.writable.put(stream.id, level, stream.dimensions, previous);
     }
   }
 
@@ -112,40 +109,6 @@ export class RollupPointStore implements PointStore, RollupReader {
       const last = page[RAW_PAGE - 1]!;
       q = { ...q, after: { time: last.time, key: stream.dimensions.map((d) => last.dimensions[d] ?? '') } };
     }
-  }
-
-  async query(stream: Stream, q: DataQuery): Promise<Row[]> {
-    const level = rollupLevelFor(stream, q);
-    if (!level) return this.points.query(stream, q);
-    return rowsFromBins(q, await this.bins.range(stream.id, level, stream.dimensions, q.start, q.end));
-  }
-
-  latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
-    return this.points.latest(stream, q);
-  }
-
-  sourceOf(stream: Stream, q: DataQuery): 'rollup' | 'raw' {
-    return rollupLevelFor(stream, q) ? 'rollup' : 'raw';
-  }
-
-  storedRollups(stream: Stream, level: RollupLevel, start: number, end: number): Promise<RollupBin[]> {
-    return this.bins.range(stream.id, level, stream.dimensions, start, end);
-  }
-
-  async closeBins(stream: Stream, until: number): Promise<ClosedBins> {
-    const { previous, moved } = await this.bins.moveCloseMark(stream.id, until);
-    const levels: ClosedBins['levels'] = [];
-    for (const level of storedLevels(stream)) {
-      if (!moved) {
-        levels.push({ level, bins: 0 });
-        continue;
-      }
-      const lo = previous === undefined ? Number.MIN_SAFE_INTEGER : binStart(level, previous);
-      const bins = await this.bins.range(stream.id, level, stream.dimensions, lo, binStart(level, until));
-      levels.push({ level, bins: new Set(bins.map((b) => JSON.stringify([b.bin, b.dimensions]))).size });
-    }
-    const mark = moved ? until : (previous ?? until);
-    return { ...(previous !== undefined && { from: previous }), until: mark, levels };
   }
 }
 

@@ -73,7 +73,7 @@ const CreateShape = z.strictObject({
     .string()
     .regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit')
     // POST /v1/streams/data, /v1/streams/ensure and /v1/streams/downsample are routes of their own
-    .refine((id) => !ROUTE_WORDS.has(id), { message: `must not be ${[...ROUTE_WORDS].join(' or ')}: those are routes under /v1/streams` })
+    .refine((id) => !ROUTE_WORDS.has(id), { message: `must not be ${[...ROUTE_WORDS].slice(0, -1).join(', ')} or ${[...ROUTE_WORDS].at(-1)}: those are routes under /v1/streams` })
     .optional(),
   name: z.string().trim().min(1).max(128),
   description: z.string().max(1024).optional(),
