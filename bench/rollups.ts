@@ -1,7 +1,10 @@
 // Store-level cost of the stored rollups: the `npm run bench` dataset (200 sensors x 5,000 points, time-major)
 // written in batches of BATCH points (default 50,000, the runtime's writer batch) to a DuckDB store with and
 // without rollups, then a redelivery of the last batch; prints ms per batch and points/s of each. A script.
+// The dataset has one point per sensor per minute, so every point makes its own 10 s and 1 min bins: HIGHEST=minutes
+// declares the stream's highestGranularity as such a stream should (no 10 s level).
 //   node --import tsx bench/rollups.ts
+//   HIGHEST=minutes node --import tsx bench/rollups.ts
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +18,11 @@ const SENSORS = Number(process.env.SENSORS ?? 200);
 const PER_SENSOR = Number(process.env.PER_SENSOR ?? 5000);
 const BATCH = Number(process.env.BATCH ?? 50_000);
 const NOW = Date.parse('2026-06-01T00:00:00Z');
-const stream = newStream(parseStreamInput(benchStream('bench_rollups')), new Date(NOW), () => '');
+const stream = newStream(
+  parseStreamInput({ ...benchStream('bench_rollups'), ...(process.env.HIGHEST && { highestGranularity: process.env.HIGHEST }) }),
+  new Date(NOW),
+  () => '',
+);
 
 function dataset(): Datapoint[][] {
   const compiled = compileStream(stream);
@@ -35,7 +42,7 @@ function dataset(): Datapoint[][] {
 
 const batches = dataset();
 const total = batches.reduce((n, b) => n + b.length, 0);
-const out: Record<string, unknown> = { points: total, batch: BATCH };
+const out: Record<string, unknown> = { points: total, batch: BATCH, highestGranularity: process.env.HIGHEST ?? 'none' };
 for (const rollups of [false, true]) {
   const dir = await mkdtemp(join(tmpdir(), 'bench-rollups-'));
   const store = await DuckDbPointStore.open(join(dir, 'points.duckdb'), { rollups });
