@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { points, recordOf } from '../../shared/bench/peers/gen.mjs';
+import { parseDataQuery } from '../shared/domain/query';
 import { newStream, parseStreamInput } from '../shared/domain/stream-definition';
 import { compileStream, type Datapoint } from '../shared/domain/validate-record';
 import { DuckDbPointStore } from '../shared/local/duckdb/duckdb-point-store';
@@ -52,7 +53,21 @@ for (const rollups of [false, true]) {
     const ms = performance.now() - t;
     const r = performance.now();
     await store.write(stream, batches[batches.length - 1]!);
-    out[rollups ? 'withRollups' : 'without'] = { msPerBatch: +(ms / batches.length).toFixed(1), pointsPerSec: Math.round(total / (ms / 1000)), redeliveryMs: +(performance.now() - r).toFixed(1) };
+    const redeliveryMs = +(performance.now() - r).toFixed(1);
+    // hourly and daily mean/min/max over the whole dataset (aligned: a stored level answers), median of 10
+    const queryMs: Record<string, number> = {};
+    for (const granularity of ['1h', '1d']) {
+      const q = parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', end: '2026-02-01T00:00:00Z', granularity, downsamplers: 'mean,min,max', limit: '10000' }, NOW);
+      const times: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const t0 = performance.now();
+        await store.query(stream, q);
+        if (i >= 2) times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      queryMs[granularity] = +(((times[4] ?? 0) + (times[5] ?? 0)) / 2).toFixed(2);
+    }
+    out[rollups ? 'withRollups' : 'without'] = { msPerBatch: +(ms / batches.length).toFixed(1), pointsPerSec: Math.round(total / (ms / 1000)), redeliveryMs, queryMs, source: store.sourceOf(stream, parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', end: '2026-02-01T00:00:00Z', granularity: '1h' }, NOW)) };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
