@@ -18,6 +18,8 @@ import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
 import { decodeWithTopics, makeTopicResolver } from '../../shared/aws/device-topic-messages';
 import { timestreamPointStore } from '../../shared/aws/timestream-point-store';
+import { DynamoDbRollupBins } from '../../shared/aws/dynamodb-rollup-bins';
+import { RollupPointStore } from '../../shared/aws/rollup-point-store';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { makeWriter, type QueueMessage } from './app';
@@ -26,7 +28,11 @@ import { writerConfig } from './config';
 const config = writerConfig(process.env);
 const { log, meter, traced, observe } = powertools('writer');
 const dynamo = traced(new DynamoDBClient({}));
-const store = timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM }, traced);
+// raw points in Timestream, the stored rollups' bins in DynamoDB, recomputed per batch after its raw write
+const store = new RollupPointStore({
+  points: timestreamPointStore({ database: config.TIMESTREAM_DATABASE, table: config.TIMESTREAM_TABLE, maxParallel: config.WRITE_PARALLELISM }, traced),
+  bins: new DynamoDbRollupBins({ client: dynamo, tableName: config.ROLLUPS_TABLE_NAME }),
+});
 // live subscriptions: each stored batch posted to the stream's WebSocket connections, within a time budget
 const live =
   config.LIVE_CONNECTIONS_TABLE === undefined || config.LIVE_CALLBACK_URL === undefined

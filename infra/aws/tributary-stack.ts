@@ -85,6 +85,7 @@ export class TributaryStack extends Stack {
     this.ingest = new Ingest(this, 'Ingest', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
+      rollupsTable: this.storage.rollupsTable,
       eventsBucket: this.storage.eventsBucket,
       receiptKey: this.storage.receiptKey,
       timestream,
@@ -106,6 +107,7 @@ export class TributaryStack extends Stack {
     this.api = new Api(this, 'Api', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
+      rollupsTable: this.storage.rollupsTable,
       eventsBucket: this.storage.eventsBucket,
       receiptKey: this.storage.receiptKey,
       timestream,

@@ -124,7 +124,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         await ensureTable(dynamo.client, EVENTS_TABLE_NAME, undefined, eventsTableDefinition(EVENTS_TABLE_NAME));
         return dynamo;
       }),
-      DuckDbPointStore.open(join(config.dataDir, 'points.duckdb')).then((duckdb) => {
+      DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'), { rollups: config.rollups !== false }).then((duckdb) => {
         closers.push(() => duckdb.close());
         return duckdb;
       }),
@@ -167,7 +167,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, points: duckdb, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
-      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),
+      query: makeQueryHandler({ registry, store, rollups: duckdb, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };

@@ -74,6 +74,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': 'marshall/unmarshall convert values; the package holds no client',
   '@middy/core': 'runs the handlers; no middleware that calls AWS is attached',
   '@msgpack/msgpack': 'decodes MessagePack request bodies in memory',
+  '@datadog/sketches-js': 'maps values to the rollups\' DDSketch buckets in memory (its key mapping only)',
   cborg: 'decodes CBOR request bodies in memory',
   chevrotain: 'parses InfluxQL (the /query route) in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
@@ -137,9 +138,9 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'BatchWriteItemCommand',
-    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold'],
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold', 'DynamoDbRollupBins.putBins'],
     functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher', 'live', 'live-authorizer'],
-    why: 'only the streams API deletes streams and their tokens, and only the writer puts events (its grant is on the events table alone)',
+    why: 'only the streams API deletes streams and their tokens, and only the writer puts events and rollup bins (its grants are on the events and rollups tables alone)',
   },
   {
     client: 's3',
@@ -168,8 +169,8 @@ const NEVER_SENT: readonly NeverSent[] = [
     client: 'dynamodb',
     command: 'UpdateItemCommand',
     sentFrom: ['DynamoDbRegistry.addStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbRegistry.releaseNewest'],
-    functions: ['query', 'authorizer', 'iot-authorizer', 'live', 'live-authorizer'],
-    why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp)',
+    functions: ['authorizer', 'iot-authorizer', 'live', 'live-authorizer'],
+    why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp); the query function updates the rollups table alone (the close mark of downsample)',
   },
   {
     client: 'dynamodb',

@@ -6,7 +6,12 @@ import type { DataQuery, LatestQuery, Row } from '../../domain/query';
 import { slidingRowsProblem } from '../../domain/query-window';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';
 import type { Datapoint } from '../../domain/validate-record';
-import type { PointEraser, PointStore, SeriesRewriter, WriteResult } from '../../ports';
+import type { ClosedBins, PointEraser, PointStore, RollupReader, SeriesRewriter, WriteResult } from '../../ports';
+import { rollupLevelFor } from '../../domain/rollup-plan';
+import type { RollupLevel } from '../../domain/rollup-levels';
+import type { RollupBin } from '../../domain/rollup-state';
+import { createRollupTables, rollupTable, sketchTable } from './rollup-sql';
+import { closeRollupBins, forgetClosedBins, queryRollups, readStoredBins, rebuildRollups, updateRollups } from './rollup-store';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
@@ -49,7 +54,7 @@ import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
  * const rows = await store.query(stream, parseDataQuery(stream, { granularity: '1h' }, Date.now()));
  * await store.close();
  */
-export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter {
+export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter, RollupReader {
   private readonly tables = new Map<string, Table>();
   private writeTail: Promise<unknown> = Promise.resolve();
   private readonly idleReaders: DuckDBConnection[] = [];
@@ -113,6 +118,12 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
             await this.appendPoints(table, points, batch.fresh, batch.freshSeries, order);
           }
           if (batch.suspects.length) await this.insertSuspects(table, points, batch);
+          if (table.rollups) await updateRollups(this.writer, stream, table, touchedTimes(points, batch));
+          else if (this.options.rollups) {
+            // points kept before the store kept rollups: every bin is computed once, from all of them
+            for (const s of createRollupTables(stream.id)) await this.writer.run(s);
+            await rebuildRollups(this.writer, stream, table);
+          }
           await this.writer.run('COMMIT');
         } catch (err) {
           await this.writer.run('ROLLBACK').catch(() => {});
@@ -125,6 +136,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
         for (const values of batch.newSeries) series.dimensions.push(values);
         series.count += batch.newSeries.length;
         for (const [sid, time] of batch.newest) series.newest[sid] = time;
+        table.rollups = this.options.rollups;
       }
       return { written: points.length - batch.rejected.length, rejected: batch.rejected };
     });
@@ -141,6 +153,8 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       const problem = slidingRowsProblem(q.window, Number(points ?? 0));
       if (problem) throw new BadRequestError('Invalid query parameters.', [{ path: ['window'], message: problem }]);
     }
+    const level = table.rollups ? rollupLevelFor(stream, q) : undefined;
+    if (level) return queryRollups((sql) => this.read(sql, `query the rollups of stream '${stream.id}'`), stream, table, q, level, sids);
     const sql =
       q.granularity === 'raw'
         ? rawSql(stream, table, q, sids)
@@ -153,6 +167,30 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
     return q.granularity === 'raw'
       ? rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)))
       : aggregateRowsOf(columns, q, stream);
+  }
+
+  /** Whether `query` answers `q` from the stored rollups (`source: 'rollup'` in the answer) or from the raw points. */
+  sourceOf(stream: Stream, q: DataQuery): 'rollup' | 'raw' {
+    return this.tables.get(stream.id)?.rollups && rollupLevelFor(stream, q) ? 'rollup' : 'raw';
+  }
+
+  /** The stored bins of `level` in `[start, end)`: per series and numeric field, each bin's whole state. */
+  async storedRollups(stream: Stream, level: RollupLevel, start: number, end: number): Promise<RollupBin[]> {
+    this.assertOpen();
+    const table = this.tables.get(stream.id);
+    if (!table?.rollups) return [];
+    return readStoredBins((sql) => this.read(sql, `read the rollups of stream '${stream.id}'`), table, stream.id, level, start, end);
+  }
+
+  /** Marks the stream's bins up to `until` closed, after the writes before it; late points still update them. */
+  async closeBins(stream: Stream, until: number): Promise<ClosedBins> {
+    return this.exclusive(async () => {
+      try {
+        return await closeRollupBins(this.writer, stream, this.tables.get(stream.id), until);
+      } catch (err) {
+        throw unavailable(`close the rollup bins of stream '${stream.id}'`, err);
+      }
+    });
   }
 
   async latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
@@ -221,6 +259,9 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
         await this.writer.run(`DROP TABLE IF EXISTS ${pointsTable(streamId)}`);
         await this.writer.run(`DROP TABLE IF EXISTS ${seriesTable(streamId)}`);
         await this.writer.run(`DROP TABLE IF EXISTS ${stageTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${rollupTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${sketchTable(streamId)}`);
+        await forgetClosedBins(this.writer, streamId);
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => {});
@@ -300,6 +341,9 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
        WHERE database_name = current_database() AND schema_name = 'main' AND (table_name LIKE 'points/%' OR table_name LIKE 'series/%')
        ORDER BY table_name, column_index`,
     );
+    const rolled = new Set(
+      ((await this.writer.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name LIKE 'rollup/%'`)).getRows() as [string][]).map(([t]) => t.slice('rollup/'.length)),
+    );
     const byStream = new Map<string, { points: [string, string][]; series: string[] }>();
     for (const [tableName, column, type] of reader.getRows() as [string, string, string][]) {
       const [role, id] = tableName.split('/') as ['points' | 'series', string];
@@ -309,7 +353,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       else entry.series.push(column);
     }
     for (const [id, entry] of byStream) {
-      if (entry.points.length && entry.series.length) this.tables.set(id, tableOf(id, entry.points, entry.series, 0));
+      if (entry.points.length && entry.series.length) this.tables.set(id, { ...tableOf(id, entry.points, entry.series, 0), rollups: rolled.has(id) });
     }
   }
 
@@ -327,6 +371,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       statements.push(
         `CREATE TABLE IF NOT EXISTS ${seriesTable(stream.id)} ("$series" INTEGER PRIMARY KEY${dims.map((d) => `, ${d}`).join('')})`,
         `CREATE TABLE IF NOT EXISTS ${pointsTable(stream.id)} ("$series" INTEGER NOT NULL, "time" BIGINT NOT NULL${cols.map((c) => `, ${c}`).join('')})`,
+        ...(this.options.rollups ? createRollupTables(stream.id) : []),
       );
     } else {
       for (const [f, kind] of measures) {
@@ -356,7 +401,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       const rows = reader.getRows() as [string, string, string][];
       const points = rows.filter((r) => r[0].startsWith('points/')).map((r): [string, string] => [r[1], r[2]]);
       const series = rows.filter((r) => r[0].startsWith('series/')).map((r) => r[1]);
-      const table = tableOf(stream.id, points, series, stream.version);
+      const table = { ...tableOf(stream.id, points, series, stream.version), rollups: known ? known.rollups : this.options.rollups };
       // New measure columns leave the series as they were; a new dimension changes every series' key.
       if (known && !seriesAltered) table.index = known.index;
       this.tables.set(stream.id, table);
@@ -455,13 +500,31 @@ export interface DuckDbPointStoreOptions {
    * one or a few series skip most of the table; `false` only to measure the difference.
    */
   groupBySeries: boolean;
+  /** Keeps the stored rollups and answers queries at a stored granularity from them (default true); `false` only to measure the difference. */
+  rollups: boolean;
 }
 
 const OptionsSchema = z.strictObject({
   readers: z.number().int().min(1).max(64).default(2),
   threads: z.number().int().min(1).max(256).optional(),
   groupBySeries: z.boolean().default(true),
+  rollups: z.boolean().default(true),
 });
+
+/** The times each series of the batch received (fresh and suspect points), for the rollups to recompute. */
+function touchedTimes(points: Datapoint[], batch: Batch): Map<number, number[]> {
+  const times = new Map<number, number[]>();
+  const add = (indexes: number[], sids: number[]) =>
+    indexes.forEach((i, k) => {
+      const sid = sids[k]!;
+      let list = times.get(sid);
+      if (!list) times.set(sid, (list = []));
+      list.push(points[i]!.time);
+    });
+  add(batch.fresh, batch.freshSeries);
+  add(batch.suspects, batch.suspectSeries);
+  return times;
+}
 
 const openFiles = new Set<string>();
 

@@ -42,6 +42,8 @@ export interface Table {
   /** The stream version whose fields all have a column (0: not checked since open). */
   version: number;
   stageReady: boolean;
+  /** The stream's rollup tables exist and are up to date with its points (`rollup-store.ts`). */
+  rollups?: boolean;
   /** The stream's series, loaded on first write or `latest()`. */
   index?: SeriesIndex;
 }
