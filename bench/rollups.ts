@@ -1,6 +1,8 @@
 // Store-level cost of the stored rollups: the `npm run bench` dataset (200 sensors x 5,000 points, time-major)
 // written in batches of BATCH points (default 50,000, the runtime's writer batch) to a DuckDB store with and
-// without rollups, then a redelivery of the last batch; prints ms per batch and points/s of each. A script.
+// without rollups, then a redelivery of the last batch; prints ms per batch and points/s of each, and with rollups
+// the time the compactor takes to recompute every pending bin afterwards (in chunks of CHUNK pending spans,
+// default 2,000), as points/s of the dataset. A script.
 // The dataset has one point per sensor per minute, so every point makes its own 10 s and 1 min bins: HIGHEST=minutes
 // declares the stream's highestGranularity as such a stream should (no 10 s level).
 //   node --import tsx bench/rollups.ts
@@ -54,6 +56,9 @@ for (const rollups of [false, true]) {
     const r = performance.now();
     await store.write(stream, batches[batches.length - 1]!);
     const redeliveryMs = +(performance.now() - r).toFixed(1);
+    const c = performance.now();
+    const compacted = rollups ? await store.compactRollups({ maxSpans: Number(process.env.CHUNK ?? 2_000) }) : { bins: 0, pendingStreams: 0 };
+    const compactMs = performance.now() - c;
     // hourly and daily mean/min/max over the whole dataset (aligned: a stored level answers), median of 10
     const queryMs: Record<string, number> = {};
     for (const granularity of ['1h', '1d']) {
@@ -67,7 +72,13 @@ for (const rollups of [false, true]) {
       times.sort((a, b) => a - b);
       queryMs[granularity] = +(((times[4] ?? 0) + (times[5] ?? 0)) / 2).toFixed(2);
     }
-    out[rollups ? 'withRollups' : 'without'] = { msPerBatch: +(ms / batches.length).toFixed(1), pointsPerSec: Math.round(total / (ms / 1000)), redeliveryMs, queryMs, source: store.sourceOf(stream, parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', end: '2026-02-01T00:00:00Z', granularity: '1h' }, NOW)) };
+    out[rollups ? 'withRollups' : 'without'] = {
+      msPerBatch: +(ms / batches.length).toFixed(1),
+      pointsPerSec: Math.round(total / (ms / 1000)),
+      redeliveryMs,
+      ...(rollups && { compaction: { ms: Math.round(compactMs), finestBins: compacted.bins, pointsPerSec: Math.round(total / (compactMs / 1000)) } }),
+      rssMB: Math.round(process.memoryUsage().rss / 1e6),
+      queryMs, source: store.sourceOf(stream, parseDataQuery(stream, { start: '2026-01-01T00:00:00Z', end: '2026-02-01T00:00:00Z', granularity: '1h' }, NOW)) };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

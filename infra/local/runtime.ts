@@ -210,6 +210,24 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         (err: Error) => log.error('upload sweep failed', { error: err.name, reason: err.message }),
       );
     let swept = sweep();
+    // the rollup compactor: recomputes the bins writes marked pending, a quarter of each period at most
+    const compactMs = config.rollupCompactMs ?? 1000;
+    let compacting: Promise<unknown> = Promise.resolve();
+    let compactorBusy = false;
+    const compactor = setInterval(() => {
+      if (compactorBusy) return;
+      compactorBusy = true;
+      compacting = duckdb
+        .compactRollups({ budgetMs: compactMs / 4 })
+        .catch((err: Error) => log.error('rollup compaction failed', { error: err.name, reason: err.message }))
+        .finally(() => (compactorBusy = false));
+    }, compactMs);
+    compactor.unref();
+    // before DuckDB closes (closers run last first): a compaction under way finishes
+    closers.push(async () => {
+      clearInterval(compactor);
+      await compacting;
+    });
     const sweeping = setInterval(() => (swept = sweep()), UPLOAD_SWEEP_MS);
     sweeping.unref();
     // before S3 closes (closers run last first): a sweep under way finishes

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDataQuery, type Aggregates } from '../../shared/domain/query';
@@ -5,9 +8,15 @@ import { SKETCH_RELATIVE_ACCURACY } from '../../shared/domain/rollup-state';
 import { DuckDbPointStore } from '../../shared/local/duckdb/duckdb-point-store';
 import { makeRollupStream, rollupsContract } from './rollups.contract';
 
-rollupsContract('DuckDbPointStore in memory', async () => {
-  const store = await DuckDbPointStore.open(':memory:', { threads: 1 });
-  return { store, close: () => store.close() };
+rollupsContract('DuckDbPointStore in memory, compacted in chunks of 3 bins', async () => {
+  const store = await DuckDbPointStore.open(':memory:', { threads: 1, compactChunk: 3 });
+  return {
+    store,
+    compact: async () => {
+      expect(await store.compactRollups()).toMatchObject({ pendingStreams: 0 });
+    },
+    close: () => store.close(),
+  };
 });
 
 const START = Date.parse('2024-01-30T00:00:00Z');
@@ -34,6 +43,10 @@ describe('DuckDbPointStore queries from its rollups', () => {
             }
             const params = { start: new Date(START).toISOString(), end: new Date(START + 6 * 86_400_000).toISOString(), granularity, downsamplers: [...EXACT, 'p50', 'p95'].join(','), ...(grouped && { groupBy: 'site' }) };
             const q = parseDataQuery(stream, params, START + 7 * 86_400_000);
+            // pending bins in the range: the raw points answer, until the compactor has run
+            expect(rolled.sourceOf(stream, q)).toBe('raw');
+            expect(await rolled.query(stream, q)).toEqual(await raw.query(stream, q));
+            await rolled.compactRollups();
             expect(rolled.sourceOf(stream, q)).toBe('rollup');
             expect(raw.sourceOf(stream, q)).toBe('raw');
             const [a, b] = await Promise.all([rolled.query(stream, q), raw.query(stream, q)]);
@@ -62,6 +75,36 @@ describe('DuckDbPointStore queries from its rollups', () => {
       await raw.close();
     }
   }, 240_000);
+
+  it('keeps pending bins across a restart, and a rewritten span pending until the compactor recomputes it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rollups-pending-'));
+    const path = join(dir, 'points.duckdb');
+    const stream = makeRollupStream('q-pending');
+    const q = parseDataQuery(stream, { start: '2024-01-30T00:00:00Z', end: '2024-01-31T00:00:00Z', granularity: '1h', downsamplers: 'count,sum' }, START + 86_400_000);
+    const points = [0, 1, 2, 3601, 3602].map((s) => ({ time: START + s * 1000, dimensions: { site: 'a' }, values: { temp: s, people: 1 } }));
+    try {
+      let store = await DuckDbPointStore.open(path, { threads: 1 });
+      await store.write(stream, points);
+      await store.close();
+      store = await DuckDbPointStore.open(path, { threads: 1 });
+      expect(store.sourceOf(stream, q)).toBe('raw');
+      const raw = await store.query(stream, q);
+      expect(raw.map((r) => (r.values.temp as Aggregates).count)).toEqual([3, 2]);
+      expect(await store.compactRollups()).toEqual({ bins: 2, pendingStreams: 0 });
+      expect(store.sourceOf(stream, q)).toBe('rollup');
+      expect(await store.query(stream, q)).toEqual(raw);
+      // a derived stream's rewrite deletes the first hour's points but one: its bins are pending, then recomputed
+      await store.replaceSeries(stream, { site: 'a' }, START, START + 3_599_999, [points[0]!]);
+      expect(store.sourceOf(stream, q)).toBe('raw');
+      await store.compactRollups();
+      expect(store.sourceOf(stream, q)).toBe('rollup');
+      expect((await store.query(stream, q)).map((r) => (r.values.temp as Aggregates).count)).toEqual([1, 2]);
+      expect((await store.storedRollups(stream, '10s', START, START + 3_600_000)).filter((b) => b.field === 'temp').map((b) => b.state.count)).toEqual([1]);
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('reads the raw points where no stored level tiles the range, or for trend', async () => {
     const store = await DuckDbPointStore.open(':memory:', { threads: 1 });

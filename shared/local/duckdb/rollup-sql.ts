@@ -1,12 +1,13 @@
 /**
  * The SQL of the stored rollups (`rollup-store.ts`): a stream's bins of every level in `"rollup/<id>"` (one row
  * per level, series, field and bin: the mergeable state of `shared/domain/rollup-state.ts`) and their DDSketch
- * buckets in `"sketch/<id>"` (one row per bucket). A write lists the bins its points touch in a temporary
- * `"touch/<id>"` table; each level's touched bins are then deleted and computed again, the finest from the raw
+ * buckets in `"sketch/<id>"` (one row per bucket). A write lists the finest bins its points touch in
+ * `"dirty/<id>"`; the compactor copies a chunk of them into a temporary `"touch/<id>"` table with their parents at
+ * every coarser level, and each level's touched bins are deleted and computed again, the finest from the raw
  * points, each coarser one from the level below. Identifiers come from the schema (`ident`), levels and widths
  * from code; values are parameters.
  */
-import { BIGINT, DOUBLE, UTINYINT, VARCHAR } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, INTEGER, UTINYINT, VARCHAR } from '@duckdb/node-api';
 import { LEVEL_MS, ROLLUP_LEVELS, type RollupLevel } from '../../domain/rollup-levels';
 import { SKETCH_LOG2_MULTIPLIER, SKETCH_MIN_INDEXABLE } from '../../domain/rollup-state';
 import { Sql } from './sql';
@@ -26,6 +27,7 @@ export function createRollupTables(id: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${rollupTable(id)} ("level" UTINYINT NOT NULL, "$series" INTEGER NOT NULL, "field" VARCHAR NOT NULL, "bin" BIGINT NOT NULL,
       "n" BIGINT NOT NULL, "s" DOUBLE, "q" DOUBLE, "m2" DOUBLE NOT NULL, "mn" DOUBLE, "mx" DOUBLE, "ft" BIGINT, "fv" DOUBLE, "lt" BIGINT, "lv" DOUBLE, "ts" HUGEINT NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${sketchTable(id)} ("level" UTINYINT NOT NULL, "$series" INTEGER NOT NULL, "field" VARCHAR NOT NULL, "bin" BIGINT NOT NULL, "bucket" VARCHAR NOT NULL, "c" BIGINT NOT NULL)`,
+    createDirtyTable(id),
   ];
 }
 
@@ -140,20 +142,50 @@ export function coarserFromFinerSql(id: string, level: RollupLevel, finer: Rollu
   return { state, sketch };
 }
 
-/** Every bin of every level of a stream, from all its raw points (a store opened on points kept before rollups). */
-export function touchAllSql(table: Table, id: string, levels: readonly RollupLevel[]): Sql[] {
-  const out: Sql[] = [];
-  levels.forEach((level, i) => {
-    const sql = new Sql();
-    const l = sql.param(levelNumber(level), UTINYINT);
-    if (i === 0) sql.text = `INSERT INTO ${touchTable(id)} SELECT DISTINCT ${l}, p."$series", ${binSql(level, 'p."time"')} FROM ${table.points} AS p`;
-    else {
-      const f = sql.param(levelNumber(levels[i - 1]!), UTINYINT);
-      sql.text = `INSERT INTO ${touchTable(id)} SELECT DISTINCT ${l}, t."$series", ${binSql(level, 't."bin"')} FROM ${touchTable(id)} AS t WHERE t."level" = ${f}`;
-    }
-    out.push(sql);
-  });
-  return out;
+/**
+ * The pending (dirty) spans of a stream: `"dirty/<id>"` lists, per series, time spans `[lo, hi]` (epoch ms,
+ * inclusive) a write touched since the compactor last ran: one row per series and run of nearby times of a
+ * batch, so a batch adds about one row per series whatever its size. The compactor (`rollup-compactor.ts`)
+ * recomputes every finest bin with a point or a stored bin in a span, and deletes the rows.
+ */
+export const dirtyTable = (id: string) => `"dirty/${id}"`;
+export const dirtyName = (id: string) => `dirty/${id}`;
+
+export function createDirtyTable(id: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${dirtyTable(id)} ("$series" INTEGER NOT NULL, "lo" BIGINT NOT NULL, "hi" BIGINT NOT NULL)`;
+}
+
+/** Every series' whole span, pending (a store opened on points kept before rollups were). */
+export function dirtyAllSql(table: Table, id: string): string {
+  return `INSERT INTO ${dirtyTable(id)} SELECT "$series", min("time"), max("time") FROM ${table.points} GROUP BY "$series"`;
+}
+
+/**
+ * The finest bins of the pending spans with `lo` up to `upTo` (all without it) as the touched bins of the
+ * finest level: the bins of the spans' points, and the stored bins in the spans (a rewrite may have deleted
+ * all of a bin's points: it is deleted then, computed from none).
+ */
+export function touchFromDirtySql(table: Table, id: string, finest: RollupLevel, upTo: number | undefined): Sql {
+  const sql = new Sql();
+  const l = sql.param(levelNumber(finest), UTINYINT);
+  const chosen = upTo === undefined ? '' : ` WHERE "lo" <= ${sql.param(upTo, BIGINT)}`;
+  sql.text = `INSERT INTO ${touchTable(id)}
+    WITH d AS (SELECT * FROM ${dirtyTable(id)}${chosen}), b AS (SELECT min("lo") AS lo, max("hi") AS hi FROM d)
+    SELECT DISTINCT ${l}, p."$series", ${binSql(finest, 'p."time"')} FROM ${table.points} AS p JOIN d ON d."$series" = p."$series" AND p."time" BETWEEN d."lo" AND d."hi"
+      WHERE p."time" >= (SELECT lo FROM b) AND p."time" <= (SELECT hi FROM b)
+    UNION
+    SELECT ${l}, r."$series", r."bin" FROM ${rollupTable(id)} AS r JOIN d ON d."$series" = r."$series" AND r."bin" BETWEEN ${binSql(finest, 'd."lo"')} AND d."hi"
+      WHERE r."level" = ${l} AND r."bin" >= ${binSql(finest, '(SELECT lo FROM b)')} AND r."bin" <= (SELECT hi FROM b)`;
+  return sql;
+}
+
+/** A coarser level's touched bins: the parents of the touched bins of the level below. */
+export function touchCoarserSql(id: string, level: RollupLevel, finer: RollupLevel): Sql {
+  const sql = new Sql();
+  const l = sql.param(levelNumber(level), UTINYINT);
+  const f = sql.param(levelNumber(finer), UTINYINT);
+  sql.text = `INSERT INTO ${touchTable(id)} SELECT DISTINCT ${l}, t."$series", ${binSql(level, 't."bin"')} FROM ${touchTable(id)} AS t WHERE t."level" = ${f}`;
+  return sql;
 }
 
 /** The span of the touched bins of a level: `[lo, hi)` covering them, for the scans above. */

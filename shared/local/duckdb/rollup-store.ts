@@ -1,33 +1,19 @@
 /**
- * The stored rollups of the DuckDB point store: kept in the write's transaction, read by queries at a stored
- * granularity. A write recomputes every bin its points touch, the finest level from the raw points (which
- * already hold each series and time once, the first value kept), each coarser level from the level below:
- * a bin's state is a function of the raw points alone, so a redelivered batch, a duplicate or a late point
- * leaves every bin as if the points had come once, in order. Per batch and level: two deletes and two
- * inserts, whatever the number of points.
+ * The stored rollups of the DuckDB point store, read by queries at a stored granularity. The compactor
+ * (`rollup-compactor.ts`) recomputes every pending bin, the finest level from the raw points (which already
+ * hold each series and time once, the first value kept), each coarser level from the level below: a bin's
+ * state is a function of the raw points alone, so a redelivered batch, a duplicate or a late point leaves
+ * every bin as if the points had come once, in order. Per chunk and level: two deletes and two inserts,
+ * whatever the number of points.
  */
-import { BIGINT, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, UTINYINT, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { DataQuery, Row } from '../../domain/query';
 import type { ClosedBins } from '../../ports';
-import { binEnd, binStart, storedLevels, touchedBins, type RollupLevel } from '../../domain/rollup-levels';
+import { binStart, storedLevels, type RollupLevel } from '../../domain/rollup-levels';
 import { aggregatesOf, emptyState, type BinState, type RollupBin } from '../../domain/rollup-state';
 import type { Stream } from '../../domain/stream-definition';
 import { rollupQuerySql, rollupSketchSql, STATE_COLUMNS, storedBinsSql } from './rollup-read-sql';
-import {
-  coarserFromFinerSql,
-  createTouchTable,
-  createValuesTable,
-  deleteTouchedSql,
-  finestFromRawSql,
-  levelNumber,
-  numericColumns,
-  rollupTable,
-  sketchTable,
-  touchAllSql,
-  touchedSpanSql,
-  touchName,
-  valuesTable,
-} from './rollup-sql';
+import { coarserFromFinerSql, deleteTouchedSql, finestFromRawSql, levelNumber, rollupTable, sketchTable, valuesTable } from './rollup-sql';
 import type { Sql } from './sql';
 import type { Table } from './tables';
 
@@ -38,61 +24,15 @@ export function rolledFields(stream: Stream): string[] {
     .map(([name]) => name);
 }
 
-type Run = (sql: Sql) => Promise<void>;
-
-const runner = (c: DuckDBConnection): Run => async (sql) => {
-  await c.run(sql.text, sql.values, sql.types);
-};
+/** Runs one statement. */
+export type Run = (sql: Sql) => Promise<void>;
 
 /**
- * Recomputes the bins the written points touch (`times` per series number), inside the caller's transaction.
- *
- * @example
- * await updateRollups(writer, stream, table, new Map([[0, [t1, t2]]]));
+ * Deletes and computes again the bins the temporary touch table lists at every level, inside the caller's
+ * transaction: the finest from the raw points, each coarser one from the level below (`span`: each level's
+ * touched span, bounding the scans).
  */
-export async function updateRollups(c: DuckDBConnection, stream: Stream, table: Table, times: Map<number, number[]>): Promise<void> {
-  const levels = storedLevels(stream);
-  const fields = numericColumns(table, rolledFields(stream));
-  if (levels.length === 0 || fields.length === 0 || times.size === 0) return;
-  await c.run(createTouchTable(stream.id));
-  await c.run(`DELETE FROM temp.main."${touchName(stream.id)}"`);
-  const spans = new Map<RollupLevel, [number, number]>();
-  const appender = await c.createAppender(touchName(stream.id), 'main', 'temp');
-  try {
-    for (const [sid, ts] of times) {
-      for (const { level, bins } of touchedBins(levels, ts)) {
-        const span = spans.get(level);
-        spans.set(level, [Math.min(span?.[0] ?? Infinity, bins[0]!), Math.max(span?.[1] ?? -Infinity, binEnd(level, bins[bins.length - 1]!))]);
-        for (const bin of bins) appendTouch(appender, levelNumber(level), sid, bin);
-      }
-    }
-  } finally {
-    appender.closeSync();
-  }
-  await c.run(createValuesTable(stream.id));
-  await recompute(runner(c), (t) => c.run(`DELETE FROM ${t}`).then(() => undefined), stream, table, levels, fields, (level) => spans.get(level)!);
-}
-
-/** Computes every bin of every level from all of the stream's raw points (points kept before rollups were). */
-export async function rebuildRollups(c: DuckDBConnection, stream: Stream, table: Table): Promise<void> {
-  const levels = storedLevels(stream);
-  const fields = numericColumns(table, rolledFields(stream));
-  if (levels.length === 0 || fields.length === 0) return;
-  await c.run(createTouchTable(stream.id));
-  await c.run(`DELETE FROM temp.main."${touchName(stream.id)}"`);
-  for (const sql of touchAllSql(table, stream.id, levels)) await runner(c)(sql);
-  const spans = new Map<RollupLevel, [number, number]>();
-  for (const level of levels) {
-    const span = touchedSpanSql(stream.id, level);
-    const [[lo, hi] = []] = (await c.runAndReadAll(span.text, span.values, span.types)).getRows() as [number | null, number | null][];
-    if (lo === null || lo === undefined || hi === null || hi === undefined) return;
-    spans.set(level, [lo, binEnd(level, hi)]);
-  }
-  await c.run(createValuesTable(stream.id));
-  await recompute(runner(c), (t) => c.run(`DELETE FROM ${t}`).then(() => undefined), stream, table, levels, fields, (level) => spans.get(level)!);
-}
-
-async function recompute(run: Run, clear: (table: string) => Promise<void>, stream: Stream, table: Table, levels: RollupLevel[], fields: { field: string; expr: string }[], span: (l: RollupLevel) => [number, number]): Promise<void> {
+export async function recompute(run: Run, clear: (table: string) => Promise<void>, stream: Stream, table: Table, levels: RollupLevel[], fields: { field: string; expr: string }[], span: (l: RollupLevel) => [number, number]): Promise<void> {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     const [lo, hi] = span(level);
@@ -110,13 +50,6 @@ async function recompute(run: Run, clear: (table: string) => Promise<void>, stre
       await run(sketch);
     }
   }
-}
-
-function appendTouch(appender: DuckDBAppender, level: number, sid: number, bin: number): void {
-  appender.appendUTinyInt(level);
-  appender.appendInteger(sid);
-  appender.appendBigInt(BigInt(bin));
-  appender.endRow();
 }
 
 type Read = (sql: Sql) => Promise<DuckDBValue[][]>;
