@@ -37,7 +37,7 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
   { name: 'TRIBUTARY_ROLLUPS', default: '1', what: '0: keep no stored rollups (every downsampled query reads the raw points); only to measure what rollups cost' },
-  { name: 'TRIBUTARY_ROLLUP_COMPACT_MS', default: '1000', what: 'how often the rollup compactor recomputes pending bins (10 to 3600000 ms); each run takes at most a quarter of it (checked between chunks of 20 000 bins)' },
+  { name: 'TRIBUTARY_ROLLUP_COMPACT_MS', default: '1000', what: 'how often the rollup compactor recomputes pending bins (10 to 3600000 ms); each run spends about a quarter of it, and one that overruns waits three times as long as it took' },
   { name: 'TRIBUTARY_SMTP_URL', default: '', what: 'SMTP server alert emails are sent through (smtp://[user:password@]host[:port], smtps://…); unset: alert emails are written to the log' },
   { name: 'TRIBUTARY_EMAIL_FROM', default: 'tributary@localhost', what: 'the From address of alert emails' },
   { name: 'TRIBUTARY_ALERT_EMAIL_TO', default: '', what: "comma-separated addresses of email actions that name no recipients (AWS: the alert topic's subscribers)" },

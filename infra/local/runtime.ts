@@ -210,22 +210,31 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         (err: Error) => log.error('upload sweep failed', { error: err.name, reason: err.message }),
       );
     let swept = sweep();
-    // the rollup compactor: recomputes the bins writes marked pending, a quarter of each period at most
+    // the rollup compactor: recomputes the bins writes marked pending, a quarter of the time at most (a run
+    // that overran its budget waits three times as long as it took)
     const compactMs = config.rollupCompactMs ?? 1000;
     let compacting: Promise<unknown> = Promise.resolve();
-    let compactorBusy = false;
-    const compactor = setInterval(() => {
-      if (compactorBusy) return;
-      compactorBusy = true;
-      compacting = duckdb
-        .compactRollups({ budgetMs: compactMs / 4 })
-        .catch((err: Error) => log.error('rollup compaction failed', { error: err.name, reason: err.message }))
-        .finally(() => (compactorBusy = false));
-    }, compactMs);
-    compactor.unref();
+    let compactor: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const compactLater = (delay: number) => {
+      if (stopped) return;
+      compactor = setTimeout(() => {
+        const started = performance.now();
+        compacting = duckdb
+          .compactRollups({ budgetMs: compactMs / 4 })
+          .catch((err: Error) => log.error('rollup compaction failed', { error: err.name, reason: err.message }))
+          .finally(() => {
+            const took = performance.now() - started;
+            compactLater(Math.max(compactMs - took, 3 * took));
+          });
+      }, delay);
+      compactor.unref();
+    };
+    compactLater(compactMs);
     // before DuckDB closes (closers run last first): a compaction under way finishes
     closers.push(async () => {
-      clearInterval(compactor);
+      stopped = true;
+      clearTimeout(compactor);
       await compacting;
     });
     const sweeping = setInterval(() => (swept = sweep()), UPLOAD_SWEEP_MS);

@@ -64,6 +64,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
   private readonly readerWaiters: ((c: DuckDBConnection) => void)[] = [];
   private readonly activeReads = new Set<Promise<unknown>>();
   private readerCount = 0;
+  private readonly msPerSpan = { value: 1 };
   private closed = false;
 
   private constructor(
@@ -202,7 +203,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
   async compactRollups(options: { budgetMs?: number; maxSpans?: number; streamId?: string } = {}): Promise<{ bins: number; pendingStreams: number }> {
     this.assertOpen();
     return compactStreams(
-      { tables: this.tables, closed: () => this.closed, exclusive: (work) => this.exclusive(work), writer: this.writer, fail: (id, err) => unavailable(`compact the rollups of stream '${id}'`, err) },
+      { tables: this.tables, closed: () => this.closed, exclusive: (work) => this.exclusive(work), writer: this.writer, fail: (id, err) => unavailable(`compact the rollups of stream '${id}'`, err), msPerSpan: this.msPerSpan },
       { ...options, maxSpans: options.maxSpans ?? this.options.compactChunk },
     );
   }

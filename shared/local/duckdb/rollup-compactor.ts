@@ -171,12 +171,15 @@ export interface CompactionContext {
   closed(): boolean;
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   fail(streamId: string, err: unknown): Error;
+  /** Milliseconds the last chunks took per pending span, kept across runs to size the next chunk to the budget. */
+  msPerSpan: { value: number };
 }
 
 /**
  * Recomputes pending bins, one chunk of at most `maxSpans` pending spans per transaction, stream after stream,
- * until none is pending or `budgetMs` has passed (checked between chunks); each chunk takes the writer's lock,
- * so writes wait at most one chunk. Answers the finest bins recomputed and how many streams still have some.
+ * until none is pending or `budgetMs` has passed; each chunk takes the writer's lock, so writes wait at most one
+ * chunk, and with a budget a chunk is sized from the time the previous ones took per span to fit what is left
+ * of it (at least one span). Answers the finest bins recomputed and how many streams still have some.
  */
 export async function compactStreams(ctx: CompactionContext, options: { budgetMs?: number; maxSpans: number; streamId?: string }): Promise<{ bins: number; pendingStreams: number }> {
   const deadline = performance.now() + (options.budgetMs ?? Infinity);
@@ -184,13 +187,19 @@ export async function compactStreams(ctx: CompactionContext, options: { budgetMs
   for (const [id, table] of ctx.tables) {
     if (options.streamId !== undefined && id !== options.streamId) continue;
     while (table.pending && table.definition && !ctx.closed() && performance.now() < deadline) {
+      const left = deadline - performance.now();
+      const spans = Number.isFinite(left) ? Math.max(1, Math.min(options.maxSpans, Math.floor(left / Math.max(ctx.msPerSpan.value, 1e-3)))) : options.maxSpans;
       bins += await ctx.exclusive(async () => {
         const stream = table.definition!;
         if (!table.pending || ctx.tables.get(id) !== table || ctx.closed()) return 0;
         try {
+          const started = performance.now();
+          const before = await spanCount(ctx.writer, id);
           await ctx.writer.run('BEGIN TRANSACTION');
-          const done = await compactChunk(ctx.writer, stream, table, options.maxSpans);
+          const done = await compactChunk(ctx.writer, stream, table, spans);
           await ctx.writer.run('COMMIT');
+          const taken = before - (await spanCount(ctx.writer, id));
+          if (taken > 0) ctx.msPerSpan.value = (performance.now() - started) / taken;
           table.pending = await pendingSpanOf(ctx.writer, stream, id);
           return done;
         } catch (err) {
@@ -203,4 +212,9 @@ export async function compactStreams(ctx: CompactionContext, options: { budgetMs
   let pendingStreams = 0;
   for (const table of ctx.tables.values()) if (table.pending) pendingStreams++;
   return { bins, pendingStreams };
+}
+
+async function spanCount(c: DuckDBConnection, id: string): Promise<number> {
+  const [[n] = []] = (await c.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${dirtyTable(id)}`)).getRows() as [number][];
+  return Number(n ?? 0);
 }
