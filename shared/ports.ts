@@ -60,8 +60,10 @@ export interface PointStore {
 }
 
 /**
- * The stored rollups of a point store (`rollup-levels.ts`, `rollup-state.ts`): kept by the store's `write`
- * itself, so the bins and the raw points never disagree; read here bin by bin, and closed by
+ * The stored rollups of a point store (`rollup-levels.ts`, `rollup-state.ts`): kept by the store itself (in AWS
+ * by each `write`; in DuckDB by a background compactor over the spans writes mark pending, queries reading the
+ * raw points where a bin is pending, so answers never disagree with the raw points); read here bin by bin
+ * (pending bins as last computed), and closed by
  * `POST /v1/streams/downsample?until=` (the document's `downsample_streams`).
  *
  * @example
