@@ -4,7 +4,7 @@ module.exports = {
     {
       name: 'domain-is-pure',
       comment:
-        'shared/domain imports nothing outside itself but zod, pure evaluators (jsonata parses pull transforms, croner reads schedules, filtrex compiles processing expressions), convert-units (unit tables), ipaddr.js (classes target addresses), chevrotain (the InfluxQL grammar), simple-statistics (the analyses) and @datadog/sketches-js (the latency sketch): no SDK, no node I/O, no adapters.',
+        'shared/domain imports nothing outside itself but zod, pure evaluators (jsonata parses pull transforms, croner reads schedules, filtrex compiles processing expressions), convert-units (unit tables), ipaddr.js (classes target addresses), chevrotain (the InfluxQL grammar), simple-statistics (the analyses) and @datadog/sketches-js (the latency sketch and the rollups\' DDSketch key mapping): no SDK, no node I/O, no adapters.',
       severity: 'error',
       from: { path: '^shared/domain' },
       to: { pathNot: ['^shared/domain', 'node_modules/zod', 'node_modules/jsonata', 'node_modules/croner', 'node_modules/filtrex', 'node_modules/convert-units', 'node_modules/ipaddr.js', 'node_modules/chevrotain', 'node_modules/simple-statistics', 'node_modules/@datadog/sketches-js'] },

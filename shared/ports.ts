@@ -9,6 +9,8 @@ import type { Alert, AlertState, FailedRule, SeriesState } from './domain/alert-
 import type { AlertAction } from './domain/alert-rules';
 import type { LiveFilter, LiveMessage } from './domain/live-messages';
 import type { DataQuery, LatestQuery, Row } from './domain/query';
+import type { RollupLevel } from './domain/rollup-levels';
+import type { RollupBin } from './domain/rollup-state';
 import type { BatchContent, Receipt, ReceiptKey } from './domain/receipts';
 import type { Stream } from './domain/stream-definition';
 import type { HealthBucket, HealthDelta } from './domain/stream-health';
@@ -51,6 +53,39 @@ export interface PointStore {
   query(stream: Stream, q: DataQuery): Promise<Row[]>;
   /** The newest row of each series (each distinct combination of dimension values). */
   latest(stream: Stream, q: LatestQuery): Promise<Row[]>;
+  /**
+   * Whether `query(stream, q)` reads the stored rollups or the raw points (`rollup-plan.ts` decides which level
+   * answers exactly); the query API says it in its answer's `source`. A store without rollups reads raw points.
+   */
+  sourceOf?(stream: Stream, q: DataQuery): 'rollup' | 'raw';
+}
+
+/**
+ * The stored rollups of a point store (`rollup-levels.ts`, `rollup-state.ts`): kept by the store itself (in AWS
+ * by each `write`; in DuckDB by a background compactor over the spans writes mark pending, queries reading the
+ * raw points where a bin is pending, so answers never disagree with the raw points); read here bin by bin
+ * (pending bins as last computed), and closed by
+ * `POST /v1/streams/downsample?until=` (the document's `downsample_streams`).
+ *
+ * @example
+ * const bins = await rollups.storedRollups(stream, '1h', start, end);
+ * const closed = await rollups.closeBins(stream, Date.parse('2012-08-01T00:00:00Z'));
+ */
+export interface RollupReader {
+  /** The stored bins of `level` in `[start, end)`: per series and numeric field, each bin's whole state. */
+  storedRollups(stream: Stream, level: RollupLevel, start: number, end: number): Promise<RollupBin[]>;
+  /**
+   * Closes the stream's bins that end at or before `until` and were not closed before: returns, per level, how
+   * many bins that is and the range they cover. Idempotent: closing again up to the same `until` closes none.
+   */
+  closeBins(stream: Stream, until: number): Promise<ClosedBins>;
+}
+
+/** What `closeBins` closed: the range `[from, until)` since the previous close, and per level the bins in it. */
+export interface ClosedBins {
+  from?: number;
+  until: number;
+  levels: { level: RollupLevel; bins: number }[];
 }
 
 /**

@@ -131,6 +131,21 @@ export const StreamTagsSchema = z.looseObject({ streamId: z.string(), tags: z.re
 /** `DELETE /v1/streams?tags=…`: the streams deleted, how their points went, whether others still match. */
 export const DeletedStreamsSchema = z.looseObject({ deleted: z.array(z.string()), points: z.enum(['erased', 'retained']).optional(), more: z.boolean() }).meta({ id: 'DeletedStreams' });
 
+/** `POST /v1/streams/downsample?until=`: per stream, the rollup bins it closed. */
+export const DownsampledStreamsSchema = z
+  .looseObject({
+    streams: z.array(
+      z.looseObject({
+        streamId: z.string(),
+        from: Iso.optional().meta({ description: 'The previous close: bins ending after it and at or before `until` were closed now.' }),
+        until: Iso,
+        levels: z.array(z.object({ level: z.enum(['10s', '1m', '1h', '1d', '1mo']), bins: z.number().int() })),
+      }),
+    ),
+    more: z.boolean(),
+  })
+  .meta({ id: 'DownsampledStreams' });
+
 export const NewTokenRequestSchema = z.object({ scope: z.enum(['read', 'ingest']).default('read'), label: z.string().optional() }).meta({ id: 'NewTokenRequest' });
 export const NewTokenSchema = z.looseObject({ streamId: z.string(), scope: z.string(), token: z.string() }).meta({ id: 'NewToken' });
 
@@ -197,7 +212,13 @@ export const PointSchema = z
   })
   .meta({ id: 'Point' });
 export const QueryResultSchema = z
-  .looseObject({ streamId: z.string(), granularity: z.string(), points: z.array(PointSchema), nextCursor: z.string().optional() })
+  .looseObject({
+    streamId: z.string(),
+    granularity: z.string(),
+    source: z.enum(['rollup', 'raw']).meta({ description: 'What the store read: its stored rollups (a stored level tiles the bins and the range) or the raw points.' }),
+    points: z.array(PointSchema),
+    nextCursor: z.string().optional(),
+  })
   .meta({ id: 'QueryResult' });
 export const LatestResultSchema = z.looseObject({ streamId: z.string(), points: z.array(PointSchema) }).meta({ id: 'LatestResult' });
 

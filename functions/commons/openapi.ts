@@ -16,6 +16,7 @@ import {
   AppendResultsSchema,
   BackprocessedSchema,
   DeletedStreamsSchema,
+  DownsampledStreamsSchema,
   InfluxErrorSchema,
   InfluxWriteErrorSchema,
   InfluxQuerySchema,
@@ -128,6 +129,19 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
       ),
       '400': problem('No tags, a bad parameter, or a key with `__` (`ReservedTagNameError`).'),
     },
+  },
+  'POST /v1/streams/downsample': {
+    operationId: 'downsampleStreams',
+    summary: 'Close the stored rollup bins up to `until` on every stream the tags match (the document’s downsample_streams)',
+    description:
+      'Rollups are kept as points arrive (10s, 1m, 1h, 1d and calendar-month bins, UTC); this marks the bins that end at or before `until` (default now) closed and lists, per stream and level, how many it closed since the previous call. A point that arrives later for a closed bin still updates it, idempotently (late data is not refused).',
+    requestParams: {
+      query: z.looseObject({
+        until: z.string().optional().meta({ description: 'RFC 3339 or epoch milliseconds; bins ending at or before it close. Now when absent.' }),
+        tags: z.string().optional().meta({ description: 'A JSON object of tags, matched as `GET /v1/streams?tags=` matches them; `tag.KEY=VALUE` works too. Every stream when absent.' }),
+      }),
+    },
+    responses: { ...ok('200', 'The bins closed per stream (at most 1000 streams: `more` when others match).', DownsampledStreamsSchema), '400': problem('A bad parameter.') },
   },
   'POST /v1/streams/ensure': {
     operationId: 'ensureStream',

@@ -25,6 +25,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'DELETE', path: '/v1/streams', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/ensure', fn: 'streams', scope: 'admin' },
   { method: 'POST', path: '/v1/streams/backprocess', fn: 'streams', scope: 'admin' },
+  // the document's downsample_streams: closes the stored rollups' bins up to `until` on the streams its tags match
+  { method: 'POST', path: '/v1/streams/downsample', fn: 'query', scope: 'admin' },
   { method: 'GET', path: '/v1/streams/{id}', fn: 'streams', scope: 'read' },
   { method: 'PATCH', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },
   { method: 'DELETE', path: '/v1/streams/{id}', fn: 'streams', scope: 'admin' },

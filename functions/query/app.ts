@@ -4,12 +4,13 @@ import { eventAnswer, eventCursor, parseEventQuery, type StoredEvent } from '../
 import { nextCursor, parseDataQuery, parseLatestQuery, type Row } from '../../shared/domain/query';
 import { canonicalQueryParams } from '../../shared/domain/query-dialect';
 import type { Stream } from '../../shared/domain/stream-definition';
-import type { Clock, EventSource, ExportStore, PartStore, PointStore, ReceiptLedger, ReceiptSigner, StreamRegistry } from '../../shared/ports';
+import type { Clock, EventSource, ExportStore, PartStore, PointStore, ReceiptLedger, ReceiptSigner, RollupReader, StreamRegistry } from '../../shared/ports';
 import { requireScope } from '../commons/auth';
 import { header, pathId, problemErrors, type HttpEvent, type HttpResult, type Logger } from '../commons/http';
 import { acceptsGzip, answerType, encodedAnswer, NEXT_CURSOR_HEADER, shapeRow, toCsv, toNdjson } from './answer-format';
 import { makeAnalyze } from './analyze';
 import { makeExport } from './export';
+import { makeDownsample } from './downsample';
 import { makeInfluxQuery } from './influx';
 import { makeSummary } from './summary';
 import { makeVerify } from './verify';
@@ -34,6 +35,8 @@ export interface QueryDeps {
   exports?: ExportStore;
   /** The largest export answered inline; default {@link EXPORT_INLINE_BYTES}. */
   exportInlineBytes?: number;
+  /** The stored rollups (`POST /v1/streams/downsample` closes their bins); that route answers 400 without them. */
+  rollups?: RollupReader;
 }
 
 /**
@@ -52,8 +55,14 @@ export function makeQueryHandler(deps: QueryDeps) {
   const summary = makeSummary({ store, clock, shape: (stream, row) => shapeRow(stream, row, true) });
   const verification = deps.receipts && makeVerify({ store, clock, receipts: deps.receipts, ...(deps.events && { events: deps.events }), ...(deps.receiptKeys && { keys: deps.receiptKeys }) });
 
+  const downsample = deps.rollups && makeDownsample({ registry, rollups: deps.rollups, clock });
+
   async function app(event: HttpEvent): Promise<HttpResult> {
     if (event.routeKey.endsWith(' /query')) return influxQuery(event);
+    if (event.routeKey.endsWith(' /v1/streams/downsample')) {
+      if (!downsample) throw new BadRequestError('This deployment keeps no stored rollups.', [{ path: [], message: 'downsample needs a point store that keeps rollups' }]);
+      return downsample(event);
+    }
     const id = pathId(event);
     requireScope(event, `read:${id}`);
     const stream = await registry.get(id);
@@ -79,7 +88,9 @@ export function makeQueryHandler(deps: QueryDeps) {
     const points = rows.slice(0, q.limit).map((r) => shapeRow(stream, r, q.granularity === 'raw'));
     const type = answerType(header(event, 'accept'));
     if (type === 'application/json') {
-      return encodedAnswer(gzipped, type, JSON.stringify({ streamId: id, granularity: q.granularity, points, ...(cursor && { nextCursor: cursor }) }));
+      // which the store read: its stored rollups, or the raw points (`rollup-plan.ts` says when a level answers exactly)
+      const source = q.granularity === 'raw' ? 'raw' : (store.sourceOf?.(stream, q) ?? 'raw');
+      return encodedAnswer(gzipped, type, JSON.stringify({ streamId: id, granularity: q.granularity, source, points, ...(cursor && { nextCursor: cursor }) }));
     }
     // CSV and NDJSON have no envelope: the next page's cursor travels in a header, as `cursor=` takes it
     return encodedAnswer(gzipped, type, type === 'text/csv' ? toCsv(q, points) : toNdjson(points), cursor ? { [NEXT_CURSOR_HEADER]: cursor } : {});

@@ -10,6 +10,8 @@ import { DynamoDbReceiptLedger } from '../../shared/aws/receipt-ledger';
 import { TieredEventSource } from '../../shared/aws/tiered-event-source';
 import { DynamoDbRegistry } from '../../shared/aws/dynamodb-registry';
 import { pointStoreOf } from '../../shared/aws/point-store-of';
+import { DynamoDbRollupBins } from '../../shared/aws/dynamodb-rollup-bins';
+import { RollupReadStore } from '../../shared/aws/rollup-read-store';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { makeQueryHandler } from './app';
@@ -20,10 +22,17 @@ const { log, traced, observe } = powertools('query');
 const dynamo = traced(new DynamoDBClient({}));
 const s3 = traced(new S3Client({}));
 
+// queries at a stored granularity read the rollups' bins (DynamoDB), the others the point store (Timestream for LiveAnalytics or InfluxDB)
+const store = new RollupReadStore({
+  points: pointStoreOf(config, traced),
+  bins: new DynamoDbRollupBins({ client: dynamo, tableName: config.ROLLUPS_TABLE_NAME }),
+});
+
 export const handler = observe(
   makeQueryHandler({
   registry: new DynamoDbRegistry({ client: traced(new DynamoDBClient({})), tableName: config.TABLE_NAME }),
-  store: pointStoreOf(config, traced),
+  store,
+  rollups: store,
   clock: systemClock,
   log,
   events: new TieredEventSource({

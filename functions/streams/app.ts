@@ -6,6 +6,7 @@ import { parseDefinition, parseDefinitionPatch, writtenPathOf } from '../../shar
 import { parseProcessor } from '../../shared/domain/processor-dialect';
 import { applyPatch, newStream, TAG_KEY, type Stream } from '../../shared/domain/stream-definition';
 import { parseTagQuery } from '../../shared/domain/stream-tags';
+import { tagFilters } from '../commons/tag-filters';
 import { findUnsafeJson } from '../../shared/domain/json-safety';
 import { currentFailures } from '../../shared/domain/alert-evaluation';
 import { VaultIdSchema } from '../../shared/domain/stream-sections';
@@ -352,18 +353,4 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   }
 
   return middy<HttpEvent, HttpResult>().use(problemErrors(deps.log)).handler(app);
-}
-
-/** `?tag.KEY=VALUE` filters, each key checked against the tag-key rule (an empty or `__proto__` key is a 400). */
-function tagFilters(params: Record<string, string | undefined>): Record<string, string> {
-  const tags: Record<string, string> = Object.create(null);
-  const issues: Issue[] = [];
-  for (const [k, v] of Object.entries(params)) {
-    if (!k.startsWith('tag.') || v === undefined) continue;
-    const key = k.slice(4);
-    if (!TAG_KEY.test(key) || key === '__proto__') issues.push({ path: [k], message: 'tag keys are 1-64 of A-Z a-z 0-9 _ . : -, and not __proto__' });
-    else tags[key] = v;
-  }
-  if (issues.length > 0) throw new BadRequestError('Invalid query parameters.', issues);
-  return tags;
 }

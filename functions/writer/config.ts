@@ -7,6 +7,8 @@ export const WriterConfig = withPointStore(z.object({
   EVENTS_TABLE_NAME: name,
   /** Where archived events go cold (S3). */
   EVENTS_BUCKET: name,
+  /** The stored rollups' bins (`DynamoDbRollupBins`). */
+  ROLLUPS_TABLE_NAME: name,
   /** The asymmetric KMS key (ARN) each receipt's chain hash is signed with. */
   RECEIPT_KEY_ARN: name,
   WRITE_PARALLELISM: z.coerce.number().int().min(1).max(32).default(8),

@@ -18,6 +18,8 @@ import { makeAlertEvaluator } from '../commons/alert-evaluator';
 import { DynamoDbDeviceLookup } from '../../shared/aws/dynamodb-device-lookup';
 import { decodeWithTopics, makeTopicResolver } from '../../shared/aws/device-topic-messages';
 import { pointStoreOf } from '../../shared/aws/point-store-of';
+import { DynamoDbRollupBins } from '../../shared/aws/dynamodb-rollup-bins';
+import { RollupPointStore } from '../../shared/aws/rollup-point-store';
 import { systemClock } from '../../shared/ports';
 import { powertools } from '../commons/powertools';
 import { makeWriter, type QueueMessage } from './app';
@@ -26,7 +28,11 @@ import { writerConfig } from './config';
 const config = writerConfig(process.env);
 const { log, meter, traced, observe } = powertools('writer');
 const dynamo = traced(new DynamoDBClient({}));
-const store = pointStoreOf(config, traced, { maxParallel: config.WRITE_PARALLELISM });
+// raw points in the point store (Timestream for LiveAnalytics or InfluxDB), the stored rollups' bins in DynamoDB, recomputed per batch after its raw write
+const store = new RollupPointStore({
+  points: pointStoreOf(config, traced, { maxParallel: config.WRITE_PARALLELISM }),
+  bins: new DynamoDbRollupBins({ client: dynamo, tableName: config.ROLLUPS_TABLE_NAME }),
+});
 // live subscriptions: each stored batch posted to the stream's WebSocket connections, within a time budget
 const live =
   config.LIVE_CONNECTIONS_TABLE === undefined || config.LIVE_CALLBACK_URL === undefined

@@ -92,6 +92,7 @@ export class TributaryStack extends Stack {
     this.ingest = new Ingest(this, 'Ingest', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
+      rollupsTable: this.storage.rollupsTable,
       eventsBucket: this.storage.eventsBucket,
       receiptKey: this.storage.receiptKey,
       pointStore,
@@ -116,6 +117,7 @@ export class TributaryStack extends Stack {
     this.api = new Api(this, 'Api', {
       table: this.storage.table,
       eventsTable: this.storage.eventsTable,
+      rollupsTable: this.storage.rollupsTable,
       eventsBucket: this.storage.eventsBucket,
       receiptKey: this.storage.receiptKey,
       pointStore,

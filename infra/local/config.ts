@@ -10,6 +10,8 @@ const ConfigSchema = z.object({
   TRIBUTARY_DATA_DIR: z.string().min(1).default('./.tributary'),
   TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIBUTARY_QUIET: z.enum(['0', '1']).default('0'),
+  TRIBUTARY_ROLLUPS: z.enum(['0', '1']).default('1'),
+  TRIBUTARY_ROLLUP_COMPACT_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   TRIBUTARY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://[user:password@]host[:port] or smtps://…' }).optional(),
   TRIBUTARY_EMAIL_FROM: z.email().default('tributary@localhost'),
   TRIBUTARY_STORE: z.enum(['duckdb', 'influxdb']).default('duckdb'),
@@ -40,6 +42,8 @@ export const LOCAL_SETTINGS: readonly { name: string; default: string; what: str
   { name: 'TRIBUTARY_DATA_DIR', default: '.tributary', what: 'where streams, points, events (dynamodb/, s3/), the queue and the generated admin token are kept' },
   { name: 'TRIBUTARY_ADMIN_TOKEN', default: '(generated)', what: 'admin token (16+ characters); unset: one is generated on the first start, printed once and kept in <data dir>/admin-token' },
   { name: 'TRIBUTARY_QUIET', default: '0', what: '1: print only the first line at start and error lines (no info lines: alerts fired, pulls run, MQTT refusals)' },
+  { name: 'TRIBUTARY_ROLLUPS', default: '1', what: '0: keep no stored rollups (every downsampled query reads the raw points); only to measure what rollups cost' },
+  { name: 'TRIBUTARY_ROLLUP_COMPACT_MS', default: '1000', what: 'how often the rollup compactor recomputes pending bins (10 to 3600000 ms); each run spends about a quarter of it, and one that overruns waits three times as long as it took' },
   { name: 'TRIBUTARY_SMTP_URL', default: '', what: 'SMTP server alert emails are sent through (smtp://[user:password@]host[:port], smtps://…); unset: alert emails are written to the log' },
   { name: 'TRIBUTARY_EMAIL_FROM', default: 'tributary@localhost', what: 'the From address of alert emails' },
   { name: 'TRIBUTARY_ALERT_EMAIL_TO', default: '', what: "comma-separated addresses of email actions that name no recipients (AWS: the alert topic's subscribers)" },
@@ -64,6 +68,10 @@ export interface LocalConfig {
   dataDir: string;
   adminToken?: string;
   quiet: boolean;
+  /** `false` keeps no stored rollups, only to measure their cost; kept when absent. */
+  rollups?: boolean;
+  /** Milliseconds between two runs of the rollup compactor (default 1000); each run spends at most a quarter of it. */
+  rollupCompactMs?: number;
   /** Alert email through SMTP; absent: emails are logged. */
   smtp?: { url: string; from: string; defaultTo: string[] };
   /** Points in InfluxDB (`TRIBUTARY_STORE=influxdb`); absent: DuckDB in the data dir. */
@@ -106,6 +114,8 @@ export function loadLocalConfig(env: Record<string, string | undefined>): Readon
     dataDir: c.TRIBUTARY_DATA_DIR,
     ...(c.TRIBUTARY_ADMIN_TOKEN && { adminToken: c.TRIBUTARY_ADMIN_TOKEN }),
     quiet: c.TRIBUTARY_QUIET === '1',
+    ...(c.TRIBUTARY_ROLLUPS === '0' && { rollups: false }),
+    rollupCompactMs: c.TRIBUTARY_ROLLUP_COMPACT_MS,
     ...(c.TRIBUTARY_SMTP_URL && { smtp: { url: c.TRIBUTARY_SMTP_URL, from: c.TRIBUTARY_EMAIL_FROM, defaultTo: c.TRIBUTARY_ALERT_EMAIL_TO } }),
     ticketSystems: Object.freeze(ticketSystems),
     ...(c.TRIBUTARY_STORE === 'influxdb' && {

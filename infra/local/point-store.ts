@@ -10,15 +10,16 @@ export type LocalPointStore = PointStore & PointEraser & SeriesRewriter;
 /**
  * Opens the point store `TRIBUTARY_STORE` names: DuckDB in the data dir (the default), or the InfluxDB at
  * `TRIBUTARY_INFLUX_URL` (its database created if missing, as InfluxDB 1.x allows; InfluxDB 2.x maps it to a
- * bucket of that name). Resolves to the store and how to close it.
+ * bucket of that name). Resolves to the store, how to close it and, for DuckDB, the store itself (its stored
+ * rollups and their compactor; the InfluxDB store keeps none, so its queries read raw points).
  *
  * @example
  * const { store, close } = await openLocalPointStore(config);
  */
-export async function openLocalPointStore(config: Pick<LocalConfig, 'dataDir' | 'influx'>): Promise<{ store: LocalPointStore; close: () => Promise<void> }> {
+export async function openLocalPointStore(config: Pick<LocalConfig, 'dataDir' | 'influx' | 'rollups'>): Promise<{ store: LocalPointStore; close: () => Promise<void>; duckdb?: DuckDbPointStore }> {
   if (!config.influx) {
-    const duckdb = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'));
-    return { store: duckdb, close: () => duckdb.close() };
+    const duckdb = await DuckDbPointStore.open(join(config.dataDir, 'points.duckdb'), { rollups: config.rollups !== false });
+    return { store: duckdb, close: () => duckdb.close(), duckdb };
   }
   const { url, database, credentials } = config.influx;
   const influx = new InfluxDbPointStore({ url, database, ...(credentials && { credentials: async () => credentials }) });

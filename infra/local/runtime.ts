@@ -120,7 +120,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     });
     closers.push(() => queue.close());
     // the data dir is ours now: dynalite and the point store open side by side (a restart waits for the slower only)
-    const [dynamo, points, s3] = await settleAll([
+    const [dynamo, opened, s3] = await settleAll([
       startDynalite({ path: join(config.dataDir, 'dynamodb') }).then(async (dynamo) => {
         closers.push(() => dynamo.close());
         options.faults?.dynamodb?.(dynamo.client);
@@ -128,9 +128,9 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
         await ensureTable(dynamo.client, EVENTS_TABLE_NAME, undefined, eventsTableDefinition(EVENTS_TABLE_NAME));
         return dynamo;
       }),
-      openLocalPointStore(config).then((points) => {
-        closers.push(points.close);
-        return points.store;
+      openLocalPointStore(config).then((opened) => {
+        closers.push(opened.close);
+        return opened;
       }),
       // S3's stand-in for the cold tier of event streams' events, on files in the data dir
       startLocalS3(config.dataDir, [EVENTS_BUCKET]).then((s3) => {
@@ -149,6 +149,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
     // signed as KMS signs in AWS, with a key file of the data dir (made on the first start)
     const receiptSigner = await FileReceiptSigner.open(join(config.dataDir, 'receipt-signing-key.pem'));
     const devices = new DynamoDbDeviceClaims({ client: dynamo.client, tableName: TABLE_NAME, registry, clock });
+    const { store: points, duckdb } = opened;
     const store: PointStore = options.faults?.pointStore?.(points) ?? points;
 
     const admin = await adminToken(config);
@@ -172,7 +173,7 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       streams: makeStreamsHandler({ registry, tokens: registry, clock, log, signingSecrets: alerts.store, pullState: pulls.state, ruleFailures: alerts.store, scheme: 'http', devices, subscriptions: true, liveTickets, queueDepth: queue, points, backprocess: makeDeriver({ registry, store, log }), actions: { requireHttps: false, ticketSystems: Object.keys(ticketSystems), emailRecipients: true } }),
       // webhook secrets (`${secret:NAME}`) come from where pull secrets do: TRIBUTARY_SECRET_<NAME> or secrets.json
       ingest: makeIngestHandler({ registry, queue, clock, log, idempotency: idempotency.store, tokens: registry, secrets: new FileSecretSource({ env: process.env, file: join(config.dataDir, 'secrets.json') }), parts, uploads: new S3UploadStore({ s3: s3.client, bucket: EVENTS_BUCKET }), scheme: 'http' }),
-      query: makeQueryHandler({ registry, store, clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner, exports: new S3ExportStore({ s3: s3.client, bucket: EVENTS_BUCKET }), ...(options.exportInlineBytes !== undefined && { exportInlineBytes: options.exportInlineBytes }) }),
+      query: makeQueryHandler({ registry, store, ...(duckdb && { rollups: duckdb }), clock, log, events: new TieredEventSource(eventTiers), parts, receipts, receiptKeys: receiptSigner, exports: new S3ExportStore({ s3: s3.client, bucket: EVENTS_BUCKET }), ...(options.exportInlineBytes !== undefined && { exportInlineBytes: options.exportInlineBytes }) }),
       alerts: alerts.handler,
       pull: pulls.handler,
     };
@@ -216,6 +217,33 @@ export async function startRuntime(config: LocalConfig, options: RuntimeOptions 
       );
     const sweep = () => Promise.all([sweepPrefix(UPLOADS_PREFIX), sweepPrefix(EXPORTS_PREFIX)]);
     let swept = sweep();
+    // the rollup compactor: recomputes the bins writes marked pending, a quarter of the time at most (a run
+    // that overran its budget waits three times as long as it took)
+    const compactMs = config.rollupCompactMs ?? 1000;
+    let compacting: Promise<unknown> = Promise.resolve();
+    let compactor: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const compactLater = (delay: number) => {
+      if (stopped || !duckdb) return;
+      compactor = setTimeout(() => {
+        const started = performance.now();
+        compacting = duckdb
+          .compactRollups({ budgetMs: compactMs / 4 })
+          .catch((err: Error) => log.error('rollup compaction failed', { error: err.name, reason: err.message }))
+          .finally(() => {
+            const took = performance.now() - started;
+            compactLater(Math.max(compactMs - took, 3 * took));
+          });
+      }, delay);
+      compactor.unref();
+    };
+    compactLater(compactMs);
+    // before DuckDB closes (closers run last first): a compaction under way finishes
+    closers.push(async () => {
+      stopped = true;
+      clearTimeout(compactor);
+      await compacting;
+    });
     const sweeping = setInterval(() => (swept = sweep()), UPLOAD_SWEEP_MS);
     sweeping.unref();
     // before S3 closes (closers run last first): a sweep under way finishes

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { checkRuleCosts } from './alert-rule-cost';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
+import { HighestGranularitySchema, type HighestGranularity } from './rollup-levels';
 import { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues, type FieldType, type StreamType, type ValidationMode } from './stream-names';
 import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type DefaultQuery, type NamedAggregation } from './granularity';
 import { findUnsafeJson } from './json-safety';
@@ -64,7 +65,7 @@ export const FieldSpecSchema = z
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;
 
 /** Paths under `/v1/streams/` that are routes, not stream ids. */
-const ROUTE_WORDS: ReadonlySet<string> = new Set(['data', 'ensure', 'backprocess']);
+const ROUTE_WORDS: ReadonlySet<string> = new Set(['data', 'ensure', 'backprocess', 'downsample']);
 
 const FieldName = z.string().regex(FIELD_NAME, 'must start with a letter or _, then letters, digits or _, at most 60 characters');
 export { TAG_KEY } from './stream-tags';
@@ -74,8 +75,8 @@ const CreateShape = z.strictObject({
   id: z
     .string()
     .regex(STREAM_ID, 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit')
-    // POST /v1/streams/data, /v1/streams/ensure and /v1/streams/backprocess are routes of their own
-    .refine((id) => !ROUTE_WORDS.has(id), { message: `must not be ${[...ROUTE_WORDS].join(' or ')}: those are routes under /v1/streams` })
+    // POST /v1/streams/data, /v1/streams/ensure, /v1/streams/backprocess and /v1/streams/downsample are routes of their own
+    .refine((id) => !ROUTE_WORDS.has(id), { message: `must not be ${[...ROUTE_WORDS].slice(0, -1).join(', ')} or ${[...ROUTE_WORDS].at(-1)}: those are routes under /v1/streams` })
     .optional(),
   name: z.string().trim().min(1).max(128),
   description: z.string().max(1024).optional(),
@@ -106,6 +107,8 @@ const CreateShape = z.strictObject({
   mqttFormat: MqttFormatSchema.optional(),
   eventTypes: EventTypesSchema.optional(),
   defaultQuery: DefaultQuerySchema.optional(),
+  /** The finest resolution the stream's data will have (the document's `highest_granularity`): stored rollup levels finer than it are skipped (`rollup-levels.ts`). Fixed once created. */
+  highestGranularity: HighestGranularitySchema.optional(),
   /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
   pipeline: PipelineSchema.optional(),
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`. */
@@ -185,6 +188,8 @@ export interface Stream {
   eventTypes?: EventTypes;
   /** What `GET …/data` answers without a granularity; raw points when absent. */
   defaultQuery?: DefaultQuery;
+  /** The finest resolution of its data: rollup levels finer than it are not stored. All levels when absent. */
+  highestGranularity?: HighestGranularity;
   /** The processing stage, run on every record before validation; absent when the stream has none. */
   pipeline?: Pipeline;
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`; absent when the stream has none. */
@@ -360,6 +365,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.mqttFormat !== undefined && { mqttFormat: s.mqttFormat }),
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
+    ...(s.highestGranularity !== undefined && { highestGranularity: s.highestGranularity }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
     ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
     ...(s.dashboards !== undefined && { dashboards: s.dashboards }),
@@ -417,6 +423,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.mqttFormat !== undefined && { mqttFormat: input.mqttFormat }),
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
+    ...(input.highestGranularity !== undefined && { highestGranularity: input.highestGranularity }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
     ...(input.dashboards !== undefined && input.dashboards.length > 0 && { dashboards: input.dashboards }),

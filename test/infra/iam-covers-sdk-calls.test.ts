@@ -80,7 +80,7 @@ const SENDS_NO_AWS_REQUEST: Readonly<Record<string, string>> = {
   '@msgpack/msgpack': 'decodes MessagePack request bodies in memory',
   cborg: 'decodes CBOR request bodies in memory',
   chevrotain: 'parses InfluxQL (the /query route) in memory',
-  '@datadog/sketches-js': 'the latency sketch of the stream health (writer and status): arithmetic in memory',
+  '@datadog/sketches-js': 'the latency sketch of the stream health (writer and status) and the rollups\' DDSketch key mapping: arithmetic in memory',
   'convert-units': 'converts values between units in memory (the processing stage)',
   'hyparquet-writer': 'encodes Parquet export files in memory (the query function’s GET …/export)',
   'csv-parse': 'parses CSV request bodies and MQTT payloads in memory (the ingest route, and the writer for MQTT in AWS)',
@@ -143,9 +143,9 @@ const NEVER_SENT: readonly NeverSent[] = [
   {
     client: 'dynamodb',
     command: 'BatchWriteItemCommand',
-    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold'],
+    sentFrom: ['DynamoDbRegistry.delete', 'DynamoDbRegistry.deleteForStream', 'DynamoDbEventStore.putHot', 'S3EventArchive.putCold', 'DynamoDbRollupBins.putBins'],
     functions: ['ingest', 'query', 'alerts', 'authorizer', 'iot-authorizer', 'silence', 'pull', 'pull-dispatcher', 'live', 'live-authorizer'],
-    why: 'only the streams API deletes streams and their tokens, and only the writer puts events (its grant is on the events table alone)',
+    why: 'only the streams API deletes streams and their tokens, and only the writer puts events and rollup bins (its grants are on the events and rollups tables alone)',
   },
   {
     client: 's3',
@@ -167,8 +167,8 @@ const NEVER_SENT: readonly NeverSent[] = [
     client: 'dynamodb',
     command: 'UpdateItemCommand',
     sentFrom: ['DynamoDbRegistry.addStats', 'DynamoDbRegistry.claimNewest', 'DynamoDbRegistry.releaseNewest'],
-    functions: ['query', 'authorizer', 'iot-authorizer', 'live', 'live-authorizer'],
-    why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp)',
+    functions: ['authorizer', 'iot-authorizer', 'live', 'live-authorizer'],
+    why: 'only the writer adds to stream counters and moves the newest point forward, and only the ingest function claims it (checkTimestamp); the query function updates the rollups table alone (the close mark of downsample)',
   },
   {
     client: 'dynamodb',

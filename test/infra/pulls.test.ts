@@ -140,8 +140,8 @@ describe('pull functions IAM (least privilege)', () => {
     expect(actionsOf(synth.stack.pulls.dispatcherFunction)).toContain('sqs:SendMessage');
   });
 
-  it('keeps the pull state in the single table: the functions get its name, no other table exists (but ingest\'s idempotency keys, the events and the live connections)', () => {
-    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(4);
+  it('keeps the pull state in the single table: the functions get its name, no other table exists (but ingest\'s idempotency keys, the events, the live connections and the rollups\' bins)', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(5);
     for (const fn of [synth.stack.pulls.pullFunction, synth.stack.pulls.dispatcherFunction]) {
       expect(props(fn.fn).Environment.Variables.TABLE_NAME).toEqual({ Ref: logicalId(synth.stack.storage.table) });
     }

@@ -193,12 +193,13 @@ describe('functions', () => {
     const events = { Ref: logicalId(synth.stack.storage.eventsTable) };
     const bucket = { Ref: logicalId(synth.stack.storage.eventsBucket) };
     const receiptKey = getAtt(synth.stack.storage.receiptKey);
+    const rollups = { Ref: logicalId(synth.stack.storage.rollupsTable) };
     const expected: Record<string, Record<string, unknown>> = {
       streams: { TABLE_NAME: table, TICKET_SYSTEMS: '{}', LIVE_WEBSOCKET_URL: synth.stack.resolve(synth.stack.live.url), INGEST_QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) } },
       ingest: { TABLE_NAME: table, QUEUE_URL: { Ref: logicalId(synth.stack.ingest.queue) }, IDEMPOTENCY_TABLE_NAME: { Ref: logicalId(synth.stack.ingest.idempotencyTable) }, SECRET_PREFIX: 'tributary/pull/', EVENTS_BUCKET: bucket },
-      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey },
+      query: { TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey, ROLLUPS_TABLE_NAME: rollups },
       writer: {
-        TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) },
+        TABLE_NAME: table, TIMESTREAM_DATABASE: db, TIMESTREAM_TABLE: 'datapoints', EVENTS_TABLE_NAME: events, EVENTS_BUCKET: bucket, RECEIPT_KEY_ARN: receiptKey, ROLLUPS_TABLE_NAME: rollups, ALERT_STATE_MACHINE_ARN: { Ref: logicalId(synth.stack.alerts.stateMachine) },
         LIVE_CONNECTIONS_TABLE: { Ref: logicalId(synth.stack.live.connectionTable) }, LIVE_CALLBACK_URL: synth.stack.resolve(synth.stack.live.stage.callbackUrl),
       },
       live: { TABLE_NAME: table, LIVE_CONNECTIONS_TABLE: { Ref: logicalId(synth.stack.live.connectionTable) } },
@@ -292,13 +293,26 @@ describe('least privilege', () => {
     const actions = actionsOf(query);
     // DescribeTable: the store's SQL `DESCRIBE`, which learns the table's columns
     // s3:PutObject and s3:AbortMultipartUpload: export files, on exports/* only (the events-bucket test below)
-    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 'kms:GetPublicKey'));
+    expect(actions).toEqual(sorted('timestream:Select', 'timestream:DescribeTable', 'timestream:DescribeEndpoints', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 'kms:GetPublicKey'));
+    // the one write: downsample's close mark, on the rollups table alone
+    expect(resourcesFor(query, 'dynamodb:UpdateItem')).toEqual([getAtt(synth.stack.storage.rollupsTable)]);
     // the receipt key's public half, to check receipts' signatures: it may not sign
     expect(resourcesFor(query, 'kms:GetPublicKey')).toEqual([getAtt(synth.stack.storage.receiptKey)]);
     expect(managedPoliciesOf(query)).toEqual([]);
     expect(resourcesFor(query, 'timestream:Select')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
     expect(resourcesFor(query, 'timestream:DescribeTable')).toEqual([getAtt(synth.stack.storage.timestream!.table)]);
     expect(actions).not.toContain('timestream:WriteRecords');
+  });
+
+  it('lets the writer write and read rollup bins and the query function read them and move the close mark, on the rollups table only (on demand, PITR, encrypted)', () => {
+    const rollupsArn = getAtt(synth.stack.storage.rollupsTable);
+    const on = (fn: Parameters<typeof grantsOf>[0]) => grantsOf(fn).filter((g) => JSON.stringify(g.resource) === JSON.stringify(rollupsArn)).map((g) => g.action).sort();
+    expect(on(synth.stack.ingest.writerFunction)).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Query']);
+    expect(on(synth.stack.api.queryFunction)).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    const fns = synth.stack.node.findAll().filter((c): c is TributaryFunction => c instanceof TributaryFunction);
+    expect(fns.filter((fn) => on(fn).length > 0).map((fn) => fn.handler).sort()).toEqual(['query', 'writer']);
+    const table = synth.template.toJSON().Resources[logicalId(synth.stack.storage.rollupsTable)].Properties;
+    expect(table).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, SSESpecification: { SSEEnabled: true } });
   });
 
   it('signs receipts with an asymmetric P-256 key that only the writer may sign with', () => {
@@ -345,9 +359,12 @@ describe('least privilege', () => {
     const idempotencyArn = JSON.stringify(getAtt(ingest.idempotencyTable));
     const eventsId = logicalId(synth.stack.storage.eventsTable);
     const connectionsId = logicalId(synth.stack.live.connectionTable);
+    const rollupsArn = JSON.stringify(getAtt(synth.stack.storage.rollupsTable));
     for (const fn of [ingest.ingestFunction, ingest.writerFunction, api.queryFunction, api.authorizerFunction, iot.authorizerFunction, synth.stack.live.authorizerFunction]) {
-      // ingest's idempotency table has no index; its grants are checked above; the events table's below; the live connections' in live.test.ts
-      const dynamo = grantsOf(fn).filter((g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn && !JSON.stringify(g.resource).includes(eventsId) && !JSON.stringify(g.resource).includes(connectionsId));
+      // ingest's idempotency table and the rollups table have no index (the rollups' grants are checked below); the events table's below; the live connections' in live.test.ts
+      const dynamo = grantsOf(fn).filter(
+        (g) => g.action.startsWith('dynamodb:') && JSON.stringify(g.resource) !== idempotencyArn && JSON.stringify(g.resource) !== rollupsArn && !JSON.stringify(g.resource).includes(eventsId) && !JSON.stringify(g.resource).includes(connectionsId),
+      );
       expect(dynamo.length).toBeGreaterThan(0);
       expect(dynamo.map((g) => g.resource)).toEqual(dynamo.map(() => tableArn));
     }

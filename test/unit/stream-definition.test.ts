@@ -201,8 +201,8 @@ describe('parseStreamInput', () => {
     expect(issues).toEqual([{ path: ['id'], message: 'must be 1-64 of a-z 0-9 _ - and start with a letter or digit' }]);
   });
 
-  it.each(['data', 'ensure', 'backprocess'])('rejects the stream id %j, a route under /v1/streams', (id) => {
-    expect(issuesOf(() => parseStreamInput({ ...freezers, id }))).toEqual([{ path: ['id'], message: 'must not be data or ensure or backprocess: those are routes under /v1/streams' }]);
+  it.each(['data', 'ensure', 'backprocess', 'downsample'])('rejects the stream id %j, a route under /v1/streams', (id) => {
+    expect(issuesOf(() => parseStreamInput({ ...freezers, id }))).toEqual([{ path: ['id'], message: 'must not be data, ensure, backprocess or downsample: those are routes under /v1/streams' }]);
   });
 
   it('rejects an unknown field type and stream type, listing the allowed ones', () => {

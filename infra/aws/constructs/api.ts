@@ -40,6 +40,8 @@ export interface ApiProps {
   readonly table: dynamodb.ITable;
   /** Event streams' events, read by `GET …/events`: hot, with the cold tier's manifests, and the cold bucket. */
   readonly eventsTable: dynamodb.ITable;
+  /** The stored rollups' bins: queries at a stored granularity read them, downsample moves their close mark. */
+  readonly rollupsTable: dynamodb.ITable;
   readonly eventsBucket: s3.IBucket;
   /** The key receipts are signed with: the query function reads its public half. */
   readonly receiptKey: kms.IKey;
@@ -138,12 +140,15 @@ export class Api extends Construct {
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
         EVENTS_BUCKET: props.eventsBucket.bucketName,
         RECEIPT_KEY_ARN: props.receiptKey.keyArn,
+        ROLLUPS_TABLE_NAME: props.rollupsTable.tableName,
       },
       logRetention: props.logRetention,
       ...pointStoreNetwork(pointStore),
     });
     grantInfluxAccess(this.queryFunction, pointStore);
     grantEventsQuery(props.eventsTable, this.queryFunction.role);
+    // reads bins by key range; moves a stream's close mark (a conditional UpdateItem, read back with GetItem when it did not move)
+    grantTableItems(props.rollupsTable, this.queryFunction.role, ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     // reads the receipt key's public half to check receipts' signatures; may not sign
     props.receiptKey.grant(this.queryFunction.role, 'kms:GetPublicKey');
     grantObjects(

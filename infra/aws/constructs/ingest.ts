@@ -34,6 +34,8 @@ export interface IngestProps {
   readonly table: dynamodb.ITable;
   /** Where the writer keeps event streams' events: hot, and the cold tier's manifests. */
   readonly eventsTable: dynamodb.ITable;
+  /** The stored rollups' bins: the writer recomputes the bins each batch touches. */
+  readonly rollupsTable: dynamodb.ITable;
   /** The cold tier of events. */
   readonly eventsBucket: s3.IBucket;
   /** The key receipts are signed with. */
@@ -162,11 +164,14 @@ export class Ingest extends Construct {
         EVENTS_TABLE_NAME: props.eventsTable.tableName,
         EVENTS_BUCKET: props.eventsBucket.bucketName,
         RECEIPT_KEY_ARN: props.receiptKey.keyArn,
+        ROLLUPS_TABLE_NAME: props.rollupsTable.tableName,
       },
       logRetention: props.logRetention,
       ...pointStoreNetwork(pointStore),
     });
     grantInfluxAccess(this.writerFunction, pointStore);
+    // writes each touched rollup bin whole and reads a coarser bin's children (a key-range Query); never deletes
+    grantTableItems(props.rollupsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem', 'dynamodb:Query']);
     // puts events and cold manifests (idempotent by id and key), never reads or deletes them
     grantTableItems(props.eventsTable, this.writerFunction.role, ['dynamodb:BatchWriteItem']);
     // appends each batch's receipt (a PutItem on a free number only) after reading the chain's head: in the

@@ -144,6 +144,8 @@ export class Storage extends Construct {
   readonly table: dynamodb.Table;
   /** Event streams' events: hot (`DynamoDbEventStore`) and the cold tier's manifests. */
   readonly eventsTable: dynamodb.Table;
+  /** The stored rollups' bins (`DynamoDbRollupBins`): one item per stream, level, bin, series and field. */
+  readonly rollupsTable: dynamodb.Table;
   /** The cold tier of events (`S3EventArchive`). */
   readonly eventsBucket: s3.Bucket;
   /** The asymmetric key every receipt's chain hash is signed with (`KmsReceiptSigner`). */
@@ -176,6 +178,16 @@ export class Storage extends Construct {
       sortKey: EVENTS_KEYS.sortKey,
       ttlAttribute: EVENTS_KEYS.ttlAttribute,
       index: { name: EVENTS_KEYS.index.name, partitionKey: EVENTS_KEYS.partitionKey, sortKey: EVENTS_KEYS.index.sortKey },
+    });
+
+    // the stored rollups' bins, written whole per batch by the writer, read by the query function (no index, no TTL:
+    // a bin is kept as long as the stream)
+    this.rollupsTable = new dynamodb.Table(this, 'RollupsTable', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
     });
 
     // the cold tier of event streams' events: gzipped NDJSON per stream, day and batch (s3-event-archive.ts)

@@ -27,6 +27,7 @@ import type {
   AppendEntry,
   AppendResults,
   DeletedStreams,
+  DownsampledStreams,
   StreamTags,
   Tags,
   UploadCompleted,
@@ -277,6 +278,18 @@ export class StreamsApi {
    */
   backprocess(ids?: string[]): Promise<{ streams: { streamId: string; points: number }[]; more: boolean }> {
     return this.#send({ method: 'POST', path: '/v1/streams/backprocess', ...(ids && { query: new URLSearchParams({ ids: ids.join(',') }) }), repeatable: true });
+  }
+
+  /**
+   * The document's `downsample_streams(query_tags, until)`: closes the stored rollups' bins ending at or before
+   * `until` (default now) on every stream the tags match (all streams without `match`); answers per stream and
+   * level the bins closed since the previous call. Late points still update closed bins.
+   */
+  downsample(options: { match?: Tags; until?: string | Date } = {}): Promise<DownsampledStreams> {
+    const query = new URLSearchParams();
+    if (options.match) query.set('tags', JSON.stringify(options.match));
+    if (options.until !== undefined) query.set('until', options.until instanceof Date ? options.until.toISOString() : options.until);
+    return this.#send({ method: 'POST', path: '/v1/streams/downsample', query, repeatable: true });
   }
 
   /**

@@ -28,6 +28,7 @@ export type UploadCreated = z.infer<typeof S.UploadCreatedSchema>;
 export type UploadCompleted = z.infer<typeof S.UploadCompletedSchema>;
 export type StreamTags = z.infer<typeof S.StreamTagsSchema>;
 export type DeletedStreams = z.infer<typeof S.DeletedStreamsSchema>;
+export type DownsampledStreams = z.infer<typeof S.DownsampledStreamsSchema>;
 export type AppendResults = z.infer<typeof S.AppendResultsSchema>;
 /** Tags: any JSON value under each key. */
 export type Tags = Record<string, unknown>;

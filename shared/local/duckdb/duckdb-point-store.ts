@@ -1,12 +1,20 @@
 import { resolve } from 'node:path';
 import { BIGINT, DuckDBInstance, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import * as z from 'zod';
 import { BadRequestError, StoreUnavailableError } from '../../domain/errors';
 import type { DataQuery, LatestQuery, Row } from '../../domain/query';
 import { slidingRowsProblem } from '../../domain/query-window';
 import { STREAM_ID, type Stream } from '../../domain/stream-definition';
 import type { Datapoint } from '../../domain/validate-record';
-import type { PointEraser, PointStore, SeriesRewriter, WriteResult } from '../../ports';
+import type { ClosedBins, PointEraser, PointStore, RollupReader, SeriesRewriter, WriteResult } from '../../ports';
+import { rollupLevelFor } from '../../domain/rollup-plan';
+import type { RollupLevel } from '../../domain/rollup-levels';
+import type { RollupBin } from '../../domain/rollup-state';
+import { createRollupTables, dirtyTable, rollupTable, sketchTable } from './rollup-sql';
+import { closeRollupBins, forgetClosedBins, queryRollups, readStoredBins } from './rollup-store';
+import { compactStreams, markAllDirty, markDirty, markSpanDirty, pendingOverlaps, pendingSpanOf, type PendingSpan } from './rollup-compactor';
+import { type DuckDbPointStoreOptions, OptionsSchema, touchedTimes } from './store-options';
+
+export type { DuckDbPointStoreOptions } from './store-options';
 import { aggregateRowsOf, rowsOf, valueOf } from './rows';
 import { downsampledSql, latestSql, MAX_SERIES_LIST, rawSql, type Sql } from './sql';
 import { columnOf, ident, kindOf, matches, measureKinds, nodeOf, pointsTable, type SeriesIndex, seriesTable, SQL_TYPE, stageTable, type Table, tableOf } from './tables';
@@ -49,13 +57,14 @@ import { appendChunks, type Batch, classify, seriesOrder } from './write-batch';
  * const rows = await store.query(stream, parseDataQuery(stream, { granularity: '1h' }, Date.now()));
  * await store.close();
  */
-export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter {
+export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter, RollupReader {
   private readonly tables = new Map<string, Table>();
   private writeTail: Promise<unknown> = Promise.resolve();
   private readonly idleReaders: DuckDBConnection[] = [];
   private readonly readerWaiters: ((c: DuckDBConnection) => void)[] = [];
   private readonly activeReads = new Set<Promise<unknown>>();
   private readerCount = 0;
+  private readonly msPerSpan = { value: 1 };
   private closed = false;
 
   private constructor(
@@ -104,7 +113,9 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       const table = await this.ensureTable(stream);
       const series = table.index ?? (table.index = await this.loadSeries(table));
       const batch = classify(table, series, points);
+      table.definition = stream;
       if (batch.fresh.length + batch.suspects.length > 0) {
+        let touched: PendingSpan | undefined;
         try {
           await this.writer.run('BEGIN TRANSACTION');
           if (batch.newSeries.length) await this.appendSeries(table, series.count, batch.newSeries);
@@ -113,6 +124,14 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
             await this.appendPoints(table, points, batch.fresh, batch.freshSeries, order);
           }
           if (batch.suspects.length) await this.insertSuspects(table, points, batch);
+          // the rollups only list the bins the batch touched: the compactor recomputes them later
+          if (table.rollups) touched = await markDirty(this.writer, stream, table, touchedTimes(points, batch));
+          else if (this.options.rollups) {
+            // points kept before the store kept rollups: every bin is pending, computed once from all of them
+            for (const s of createRollupTables(stream.id)) await this.writer.run(s);
+            await markAllDirty(this.writer, stream, table);
+            touched = await pendingSpanOf(this.writer, stream, stream.id);
+          }
           await this.writer.run('COMMIT');
         } catch (err) {
           await this.writer.run('ROLLBACK').catch(() => {});
@@ -125,6 +144,8 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
         for (const values of batch.newSeries) series.dimensions.push(values);
         series.count += batch.newSeries.length;
         for (const [sid, time] of batch.newest) series.newest[sid] = time;
+        table.rollups = this.options.rollups;
+        if (touched) table.pending = table.pending ? { lo: Math.min(table.pending.lo, touched.lo), hi: Math.max(table.pending.hi, touched.hi) } : touched;
       }
       return { written: points.length - batch.rejected.length, rejected: batch.rejected };
     });
@@ -141,6 +162,8 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       const problem = slidingRowsProblem(q.window, Number(points ?? 0));
       if (problem) throw new BadRequestError('Invalid query parameters.', [{ path: ['window'], message: problem }]);
     }
+    const level = this.rollupLevel(stream, q);
+    if (level) return queryRollups((sql) => this.read(sql, `query the rollups of stream '${stream.id}'`), stream, table, q, level, sids);
     const sql =
       q.granularity === 'raw'
         ? rawSql(stream, table, q, sids)
@@ -153,6 +176,61 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
     return q.granularity === 'raw'
       ? rowsOf(columns, stream.dimensions, q.fields, (v, i) => valueOf(v, kindOf(stream, q.fields[i]!)))
       : aggregateRowsOf(columns, q, stream);
+  }
+
+  /** Whether `query` answers `q` from the stored rollups (`source: 'rollup'` in the answer) or from the raw points. */
+  sourceOf(stream: Stream, q: DataQuery): 'rollup' | 'raw' {
+    return this.rollupLevel(stream, q) ? 'rollup' : 'raw';
+  }
+
+  /** The stored level that answers `q` exactly, unless a bin in its range is still pending (then: the raw points). */
+  private rollupLevel(stream: Stream, q: DataQuery): RollupLevel | undefined {
+    const table = this.tables.get(stream.id);
+    if (!table?.rollups) return undefined;
+    table.definition ??= stream;
+    return pendingOverlaps(table.pending, q.start, q.end) ? undefined : rollupLevelFor(stream, q);
+  }
+
+  /**
+   * The background compactor's step: recomputes pending bins, a chunk of at most `maxSpans` pending spans (about
+   * one per series and batch) per transaction, stream after stream, until none is pending or `budgetMs` has passed (checked between chunks).
+   * Streams the store has not seen written or queried since it opened wait for that (their definition). Answers
+   * the finest bins recomputed and how many streams still have pending bins.
+   *
+   * @example
+   * setInterval(() => void store.compactRollups({ budgetMs: 200 }), 1000);
+   */
+  async compactRollups(options: { budgetMs?: number; maxSpans?: number; streamId?: string } = {}): Promise<{ bins: number; pendingStreams: number }> {
+    this.assertOpen();
+    return compactStreams(
+      { tables: this.tables, closed: () => this.closed, exclusive: (work) => this.exclusive(work), writer: this.writer, fail: (id, err) => unavailable(`compact the rollups of stream '${id}'`, err), msPerSpan: this.msPerSpan },
+      { ...options, maxSpans: options.maxSpans ?? this.options.compactChunk },
+    );
+  }
+
+  /** The stored bins of `level` in `[start, end)`: per series and numeric field, each bin's whole state. */
+  async storedRollups(stream: Stream, level: RollupLevel, start: number, end: number): Promise<RollupBin[]> {
+    this.assertOpen();
+    const table = this.tables.get(stream.id);
+    if (!table?.rollups) return [];
+    return readStoredBins((sql) => this.read(sql, `read the rollups of stream '${stream.id}'`), table, stream.id, level, start, end);
+  }
+
+  /** Marks the stream's bins up to `until` closed, after the writes before it; late points still update them. */
+  async closeBins(stream: Stream, until: number): Promise<ClosedBins> {
+    const table = this.tables.get(stream.id);
+    if (table?.rollups) {
+      // the bins it counts are computed first
+      table.definition ??= stream;
+      await this.compactRollups({ streamId: stream.id });
+    }
+    return this.exclusive(async () => {
+      try {
+        return await closeRollupBins(this.writer, stream, this.tables.get(stream.id), until);
+      } catch (err) {
+        throw unavailable(`close the rollup bins of stream '${stream.id}'`, err);
+      }
+    });
   }
 
   async latest(stream: Stream, q: LatestQuery): Promise<Row[]> {
@@ -203,6 +281,11 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       for (let sid = 0; sid < series.count; sid++) {
         if (!matches(table.dims, series.dimensions[sid]!, filters)) continue;
         try {
+          // the deleted points' bins are pending until the compactor has recomputed them
+          if (table.rollups) {
+            await markSpanDirty(this.writer, stream, table, sid, start, end);
+            table.pending = await pendingSpanOf(this.writer, stream, stream.id);
+          }
           await this.writer.run(`DELETE FROM ${table.points} WHERE "$series" = $1 AND "time" BETWEEN $2 AND $3`, [sid, start, end], [INTEGER, BIGINT, BIGINT]);
         } catch (err) {
           throw unavailable(`replace points of stream '${stream.id}'`, err);
@@ -221,6 +304,10 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
         await this.writer.run(`DROP TABLE IF EXISTS ${pointsTable(streamId)}`);
         await this.writer.run(`DROP TABLE IF EXISTS ${seriesTable(streamId)}`);
         await this.writer.run(`DROP TABLE IF EXISTS ${stageTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${rollupTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${sketchTable(streamId)}`);
+        await this.writer.run(`DROP TABLE IF EXISTS ${dirtyTable(streamId)}`);
+        await forgetClosedBins(this.writer, streamId);
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => {});
@@ -300,6 +387,9 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
        WHERE database_name = current_database() AND schema_name = 'main' AND (table_name LIKE 'points/%' OR table_name LIKE 'series/%')
        ORDER BY table_name, column_index`,
     );
+    const rolled = new Set(
+      ((await this.writer.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name LIKE 'rollup/%'`)).getRows() as [string][]).map(([t]) => t.slice('rollup/'.length)),
+    );
     const byStream = new Map<string, { points: [string, string][]; series: string[] }>();
     for (const [tableName, column, type] of reader.getRows() as [string, string, string][]) {
       const [role, id] = tableName.split('/') as ['points' | 'series', string];
@@ -309,7 +399,13 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       else entry.series.push(column);
     }
     for (const [id, entry] of byStream) {
-      if (entry.points.length && entry.series.length) this.tables.set(id, tableOf(id, entry.points, entry.series, 0));
+      if (!entry.points.length || !entry.series.length) continue;
+      const table: Table = { ...tableOf(id, entry.points, entry.series, 0), rollups: rolled.has(id) };
+      if (table.rollups) {
+        const pending = await pendingSpanOf(this.writer, undefined, id);
+        if (pending) table.pending = pending;
+      }
+      this.tables.set(id, table);
     }
   }
 
@@ -327,6 +423,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       statements.push(
         `CREATE TABLE IF NOT EXISTS ${seriesTable(stream.id)} ("$series" INTEGER PRIMARY KEY${dims.map((d) => `, ${d}`).join('')})`,
         `CREATE TABLE IF NOT EXISTS ${pointsTable(stream.id)} ("$series" INTEGER NOT NULL, "time" BIGINT NOT NULL${cols.map((c) => `, ${c}`).join('')})`,
+        ...(this.options.rollups ? createRollupTables(stream.id) : []),
       );
     } else {
       for (const [f, kind] of measures) {
@@ -356,7 +453,7 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
       const rows = reader.getRows() as [string, string, string][];
       const points = rows.filter((r) => r[0].startsWith('points/')).map((r): [string, string] => [r[1], r[2]]);
       const series = rows.filter((r) => r[0].startsWith('series/')).map((r) => r[1]);
-      const table = tableOf(stream.id, points, series, stream.version);
+      const table = { ...tableOf(stream.id, points, series, stream.version), rollups: known ? known.rollups : this.options.rollups };
       // New measure columns leave the series as they were; a new dimension changes every series' key.
       if (known && !seriesAltered) table.index = known.index;
       this.tables.set(stream.id, table);
@@ -438,30 +535,6 @@ export class DuckDbPointStore implements PointStore, PointEraser, SeriesRewriter
     await this.writer.run(`DELETE FROM ${table.stage}`);
   }
 }
-
-/**
- * Options of `DuckDbPointStore.open`, checked when the store opens.
- *
- * @example
- * const store = await DuckDbPointStore.open(path, { readers: 4, threads: 2 });
- */
-export interface DuckDbPointStoreOptions {
-  /** Connections that serve queries beside the one writer (default 2). */
-  readers: number;
-  /** DuckDB worker threads (default: DuckDB's, the number of CPUs). */
-  threads?: number;
-  /**
-   * Appends each write's new points grouped by series instead of as they came (default true), so queries on
-   * one or a few series skip most of the table; `false` only to measure the difference.
-   */
-  groupBySeries: boolean;
-}
-
-const OptionsSchema = z.strictObject({
-  readers: z.number().int().min(1).max(64).default(2),
-  threads: z.number().int().min(1).max(256).optional(),
-  groupBySeries: z.boolean().default(true),
-});
 
 const openFiles = new Set<string>();
 

@@ -42,6 +42,12 @@ export interface Table {
   /** The stream version whose fields all have a column (0: not checked since open). */
   version: number;
   stageReady: boolean;
+  /** The stream's rollup tables exist and every bin not pending is up to date with its points (`rollup-store.ts`). */
+  rollups?: boolean;
+  /** The span of the stream's pending bins (`rollup-compactor.ts`), undefined when none is. */
+  pending?: { lo: number; hi: number };
+  /** The stream's definition as last written or queried: what the compactor needs (levels, fields). */
+  definition?: Stream;
   /** The stream's series, loaded on first write or `latest()`. */
   index?: SeriesIndex;
 }
