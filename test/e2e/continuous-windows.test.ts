@@ -20,6 +20,7 @@ const range = `start=${iso(T0 - 3_600_000)}&end=${iso(T0 + 3 * 3_600_000)}&limit
 describe('continuous windows', () => {
   let local: Local;
   let token: string;
+  const emails: string[] = [];
   const conform = openApiConformance(JSON.parse(JSON.stringify(openApiDocument())));
   const problems: string[] = [];
 
@@ -33,7 +34,7 @@ describe('continuous windows', () => {
   const windowPoints = (id: string, until: (p: any[]) => boolean) => local.waitForPoints(id, range, until);
 
   beforeAll(async () => {
-    local = await startLocal();
+    local = await startLocal({ alerts: { retryIntervalMs: 5, emailLog: (line) => emails.push(line) } });
     const created = await call('/v1/streams', {
       body: {
         id: 'sensors',
@@ -157,6 +158,17 @@ describe('continuous windows', () => {
     const patched = await local.api('/v1/streams/sensors', { method: 'PATCH', body: { processing: { windows: [{ type: 'tumbling', size: '5m' }] } } });
     expect(patched.status).toBe(400);
     expect(patched.body.errors[0].path).toEqual(['processing', 'windows']);
+  });
+
+  it('fires an alert rule of a window stream, with its email, when a window passes it', async () => {
+    const rule = { name: 'hot minute', when: 'temperature_max > 1200', actions: [{ type: 'email', to: ['ops@example.com'], subject: 'Hot minute on {{alert.dimensions.sensor_id}}: {{alert.value}}' }] };
+    const patched = await call('/v1/streams/sensors-tumbling-1m', { method: 'PATCH', body: { alerts: [rule] } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect((await post([{ sensor_id: 'a', temperature: 1500, timestamp: at(75) }])).status).toBe(202);
+    const alert = await waitForValue('the window stream’s alert', async () => (await call('/v1/streams/sensors-tumbling-1m/alerts')).body.alerts?.[0]);
+    expect(alert).toMatchObject({ rule: 'hot minute', state: 'firing', dimensions: { sensor_id: 'a' }, time: at(60), value: 1500 });
+    const mail = await waitForValue('the alert email', () => emails.map((l) => JSON.parse(l)).find((m) => String(m.subject).startsWith('Hot minute on a')));
+    expect(mail.subject).toBe('Hot minute on a: 1500');
   });
 
   it('refuses appends to a window stream, and deletes window streams with their source only', async () => {
