@@ -39,7 +39,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-export async function rulesBench(opts: { peersDir: string; adminToken: string; sensors: number; perSensor: number }) {
+export async function rulesBench(opts: { peersDir: string; adminToken: string; sensors: number; perSensor: number; print?: (figures: object) => void }) {
   const total = opts.sensors * opts.perSensor;
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-rules-'));
   let store: PointStore | undefined;
@@ -117,7 +117,10 @@ export async function rulesBench(opts: { peersDir: string; adminToken: string; s
       perRuleMs[rule.name] = +median(times).toFixed(1);
     }
     const batchesPerSec = withRules.storedPointsPerSec / 5000;
-    return {
+    // the runtime's own lanes and the queue settle before it closes (a read still running would find dynalite closed)
+    await rt.alerts.idle();
+    await new Promise((ok) => setTimeout(ok, 2000));
+    const figures = {
       points: total,
       rules: WINDOW_RULES.length,
       without,
@@ -129,6 +132,9 @@ export async function rulesBench(opts: { peersDir: string; adminToken: string; s
       batchOf50000Ms: bigMs.map((m) => +m.toFixed(1)),
       errors: errors.filter((e) => !e.startsWith('alert evaluation dropped')).slice(0, 3),
     };
+    // printed before the runtime closes, so that a failure to close loses no figure
+    opts.print?.(figures);
+    return figures;
   } finally {
     await rt.close();
     await rm(dataDir, { recursive: true, force: true });

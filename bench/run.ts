@@ -256,8 +256,7 @@ if (parts.has('live')) {
   console.log(`(live) HTTP stored ${l.alone.storedPointsPerSec.toLocaleString('en')} points/s alone, ${l.withStuck.storedPointsPerSec.toLocaleString('en')} with a subscriber that never reads (${l.ratioStuck}x; target >= 0.95), ${l.withStuckAndReader.storedPointsPerSec.toLocaleString('en')} with it and a reader (${l.ratioStuckAndReader}x)`);
 }
 if (parts.has('rules')) {
-  const r = await rulesBench({ peersDir, adminToken: ADMIN, sensors: SENSORS, perSensor: PER_SENSOR });
-  console.log(JSON.stringify({ figure: 'rules', ...r }));
+  const r = await rulesBench({ peersDir, adminToken: ADMIN, sensors: SENSORS, perSensor: PER_SENSOR, print: (figures) => console.log(JSON.stringify({ figure: 'rules', ...figures })) });
   console.log(`(rules) HTTP stored ${r.without.storedPointsPerSec.toLocaleString('en')} points/s without rules, ${r.withRules.storedPointsPerSec.toLocaleString('en')} with ${r.rules} window rules (${r.ratio}x; target >= 0.8), ${r.withRules.evaluatedPointsPerSec.toLocaleString('en')} stored and evaluated (${r.ratioEvaluated}x, ${r.withRules.droppedEvaluations} evaluations dropped); the ${r.rules} rules on one batch of ${r.perBatch.records} records: median ${r.perBatch.medianMs} ms, p90 ${r.perBatch.p90Ms} ms, ${r.perBatch.coreShareAtIngestRate} of a core at the stored rate`);
 }
 if (!parts.has('local')) process.exit(0);

@@ -128,8 +128,8 @@ export function createLocalAlerts(
 
 /** Batches of one stream waiting for their rules; past this, a batch's evaluation is dropped (and logged). */
 const MAX_WAITING = 256;
-/** Points of waiting batches evaluated as one: the queue's own largest batch (`batchRecords`). */
-export const MAX_COALESCED_POINTS = 50_000;
+/** Points of waiting batches evaluated as one (four of the queue's largest batches, `batchRecords`): a rule's reads cost about the same for them. */
+export const MAX_COALESCED_POINTS = 200_000;
 
 interface Waiting {
   stream: Stream;
