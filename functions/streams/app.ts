@@ -265,7 +265,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return create(event, raw, (await prepare(raw)).stream);
         } else if (route.method === 'DELETE') {
           const params = event.queryStringParameters ?? {};
-          return makeDeleteStreams({ registry, deleteStream })({ tags: tagFilters(params), ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }) });
+          return makeDeleteStreams({ registry, deleteStream, ownerOf: async (sid) => { const s = await registry.get(sid); return s && windowOf(s) ? s.deriveFrom?.[0]?.stream : undefined; } })({ tags: tagFilters(params), ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);

@@ -176,6 +176,14 @@ describe('continuous windows', () => {
     expect((await call('/v1/streams/sensors-fleet', { method: 'DELETE' })).status).toBe(409);
     expect((await call('/v1/streams/sensors', { method: 'DELETE' })).status).toBe(204);
     for (const id of ['sensors-tumbling-1m', 'sensors-sliding-5m-1m', 'sensors-session-10m', 'sensors-fleet']) expect((await call(`/v1/streams/${id}`)).status).toBe(404);
+    // deleted by their tags (a window stream has its source's): the windows go with their source
+    const tagged = await call('/v1/streams', { body: { id: 'tagged', name: 'Tagged', type: 'iot_sensor', tags: { site: 'north' }, schema: { t: { type: 'number' } }, windows: [{ type: 'tumbling', size: '1m' }] } });
+    expect(tagged.status, JSON.stringify(tagged.body)).toBe(201);
+    expect((await call('/v1/streams/tagged-tumbling-1m')).body.tags).toEqual({ site: 'north' });
+    const byTag = await call('/v1/streams?tag.site=north', { method: 'DELETE' });
+    expect(byTag.status, JSON.stringify(byTag.body)).toBe(200);
+    expect(byTag.body.deleted).toEqual(['tagged', 'tagged-tumbling-1m']);
+    expect((await call('/v1/streams/tagged-tumbling-1m')).status).toBe(404);
     expect(problems).toEqual([]);
   });
 });
