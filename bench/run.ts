@@ -17,6 +17,7 @@ import { compileStream } from '../shared/domain/validate-record';
 import { benchLineStream, benchStream, QUERIES, T0 } from './dataset';
 import { liveBench } from './live';
 import { startInfluxd } from '../test/fixtures/influxd';
+import { rulesBench } from './rules';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -261,6 +262,7 @@ async function live() {
 
 // BENCH_PARTS=a runs only the micro-benchmark; BENCH_PARTS=b only the HTTP ingest of figure (b) (and its
 // peak RSS); BENCH_PARTS=latency only (d)'s latency, BENCH_PARTS=devices only its quiet devices (10 minutes);
+// BENCH_PARTS=rules ingest with and without 10 window rules and their cost per batch (bench/rules.ts);
 // the default runs a, the local figures, (d)'s latency and the peers.
 const parts = new Set((process.env.BENCH_PARTS ?? 'a,local,latency,peers').split(','));
 if (parts.has('latency') || parts.has('devices')) {
@@ -286,6 +288,10 @@ if (parts.has('live')) {
   const l = await live();
   console.log(JSON.stringify({ figure: 'live', ...l }));
   console.log(`(live) HTTP stored ${l.alone.storedPointsPerSec.toLocaleString('en')} points/s alone, ${l.withStuck.storedPointsPerSec.toLocaleString('en')} with a subscriber that never reads (${l.ratioStuck}x; target >= 0.95), ${l.withStuckAndReader.storedPointsPerSec.toLocaleString('en')} with it and a reader (${l.ratioStuckAndReader}x)`);
+}
+if (parts.has('rules')) {
+  const r = await rulesBench({ peersDir, adminToken: ADMIN, sensors: SENSORS, perSensor: PER_SENSOR, print: (figures) => console.log(JSON.stringify({ figure: 'rules', ...figures })) });
+  console.log(`(rules) HTTP stored ${r.without.storedPointsPerSec.toLocaleString('en')} points/s without rules, ${r.withRules.storedPointsPerSec.toLocaleString('en')} with ${r.rules} window rules (${r.ratio}x; target >= 0.8), ${r.withRules.evaluatedPointsPerSec.toLocaleString('en')} stored and evaluated (${r.ratioEvaluated}x, ${r.withRules.droppedEvaluations} evaluations dropped); the ${r.rules} rules on one batch of ${r.perBatch.records} records: median ${r.perBatch.medianMs} ms, p90 ${r.perBatch.p90Ms} ms, ${r.perBatch.coreShareAtIngestRate} of a core at the stored rate`);
 }
 if (!parts.has('local')) process.exit(0);
 type LocalFigures = Required<Awaited<ReturnType<typeof local>>>;

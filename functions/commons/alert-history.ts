@@ -119,10 +119,18 @@ export async function slidingWindows(store: PointStore, stream: Stream, rule: Al
   const sizeMs = parseDuration(c.window.over)!;
   const stepMs = parseDuration(c.window.slide)!;
   const touched = new Map(series.map((s) => [s.key, new Set(touchedSlides(s.points.map((p) => p.time), sizeMs, stepMs))]));
-  const starts = [...touched.values()].flatMap((set) => [...set]);
+  // a loop, not Math.min(...starts): a large batch touches more starts than a call's arguments may hold
+  let first = Infinity;
+  let last = -Infinity;
+  for (const set of touched.values()) {
+    for (const t of set) {
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+  }
   const d = DOWNSAMPLER[c.window.agg];
   const q: DataQuery = {
-    ...baseQuery(stream, series, c.field, Math.min(...starts), Math.max(...starts) + sizeMs),
+    ...baseQuery(stream, series, c.field, first, last + sizeMs),
     granularity: `sliding:${c.window.over}/${c.window.slide}`,
     binMs: stepMs,
     downsamplers: [d],

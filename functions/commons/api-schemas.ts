@@ -60,8 +60,24 @@ export const StreamSchema = z
       .array(z.object({ stream: z.string(), field: z.string(), name: z.string().optional() }))
       .optional()
       .meta({ description: 'A derived stream’s sources, each field resolved; its points are computed from them, never appended.' }),
-    deriveOp: z.enum(DERIVE_OPS).optional(),
-    deriveArgs: z.record(z.string(), z.unknown()).optional().meta({ description: '`{maxValue}` for counter_derivative.' }),
+    deriveOp: z.enum([...DERIVE_OPS, 'window']).optional().meta({ description: '`window` for a window stream, made with its source (`windows`).' }),
+    deriveArgs: z.record(z.string(), z.unknown()).optional().meta({ description: '`{maxValue}` for counter_derivative; a window stream’s `{window}`.' }),
+    windows: z
+      .array(
+        z.looseObject({
+          name: z.string(),
+          type: z.enum(['tumbling', 'sliding', 'session']),
+          size: z.string().optional(),
+          step: z.string().optional(),
+          gap: z.string().optional(),
+          aggregations: z.array(z.enum(QUERY_DOWNSAMPLERS)),
+          fields: z.array(z.string()),
+          groupBy: z.array(z.string()),
+          streamId: z.string().meta({ description: 'The window stream its points are written to: `{source id}-{name}`.' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Continuous windows, each computed by the writer as data arrives into a window stream of its own (fields `{field}_{aggregation}`, a point per window at its start).' }),
     derivedBy: z.array(z.string()).optional().meta({ description: 'The derived streams computed from this one: it cannot be deleted before them.' }),
     valueType: z.enum(VALUE_TYPES).optional(),
     valueTypeOptions: z.record(z.string(), z.unknown()).optional(),

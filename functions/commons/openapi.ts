@@ -108,8 +108,8 @@ const OPERATIONS: Record<string, ZodOpenApiOperationObject> = {
     summary: 'Create a stream (returns its ingest token once)',
     requestBody: { required: true, ...json(z.union([StreamInputSchema, DocumentDefinitionSchema])) },
     description:
-      'A derived stream (`deriveOp`: sum, derivative, counter_reset, counter_derivative; `deriveFrom`; `deriveArgs`) is computed by the writer from its sources and filled from their history unless `deriveBackprocess: false`. 400 codes: `UnsupportedDeriveOperator`, `InvalidOperatorArguments`, `IncompatibleTypes` (a derivative of a string field), `DerivationCycle`, `UnsupportedValueType`.',
-    responses: { ...ok('201', 'Created.', CreatedStreamSchema), ...withBody, '409': problem('The id, MQTT username or topic is taken.') },
+      'A derived stream (`deriveOp`: sum, derivative, counter_reset, counter_derivative; `deriveFrom`; `deriveArgs`) is computed by the writer from its sources and filled from their history unless `deriveBackprocess: false`. 400 codes: `UnsupportedDeriveOperator`, `InvalidOperatorArguments`, `IncompatibleTypes` (a derivative of a string field), `DerivationCycle`, `UnsupportedValueType`. Each of `windows` (or the documents\' `processing.windows`: tumbling, sliding or session windows with their metrics and `groupBy`) gets a window stream `{id}-{name}`, created with the stream and deleted with it, that the writer fills as data arrives.',
+    responses: { ...ok('201', 'Created.', CreatedStreamSchema), ...withBody, '409': problem('The id, MQTT username or topic is taken, or a window stream\'s id.') },
   },
   'GET /v1/streams': {
     operationId: 'listStreams',

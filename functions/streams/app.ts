@@ -18,6 +18,7 @@ import { makeEnsure } from './ensure';
 import { makeDeleteStreams } from './delete-streams';
 import { makeLiveRoutes } from './live';
 import { makeDerivedStreams } from './derived';
+import { windowOf, windowStream } from '../../shared/domain/window-streams';
 import { makeBackprocessRoute, type Backprocessor } from './backprocess';
 import type { AlertStore, Clock, DeviceClaims, DeviceDirectory, LiveTicketStore, PointEraser, PullStateStore, QueueDepthReader, Scope, SigningSecretStore, StreamRegistry, TokenStore } from '../../shared/ports';
 import { healthStatus } from './health';
@@ -196,9 +197,17 @@ export function makeStreamsHandler(deps: StreamsDeps) {
    * then its points. A stream deleted already is a 404, but its points are erased again: a delete that
    * stopped half-way is finished by its retry.
    */
-  async function deleteStream(id: string): Promise<'erased' | 'retained' | undefined> {
+  async function deleteStream(id: string, withSource = false): Promise<'erased' | 'retained' | undefined> {
     const gone = await registry.get(id);
-    if (gone) await derived.checkDeletable(gone);
+    if (gone && windowOf(gone) && !withSource) {
+      throw new StreamConflictError(`Stream '${id}' is a window of stream '${gone.deriveFrom![0]!.stream}': it is deleted with its source.`);
+    }
+    // a source's window streams go first, then it has no dependents of its own making
+    for (const w of gone?.windows ?? []) {
+      const ws = await registry.get(w.streamId);
+      if (ws && windowOf(ws) && ws.deriveFrom?.[0]?.stream === id) await deleteStream(w.streamId, true);
+    }
+    if (gone) await derived.checkDeletable((await registry.get(id)) ?? gone);
     try {
       await registry.delete(id);
     } catch (err) {
@@ -219,9 +228,18 @@ export function makeStreamsHandler(deps: StreamsDeps) {
   }
 
   /** Stores a prepared stream and answers 201 with its ingest token, shown once. */
-  async function create(event: HttpEvent, raw: unknown, stream: Stream): Promise<HttpResult> {
+  async function create(event: HttpEvent, raw: unknown, given: Stream): Promise<HttpResult> {
+    const windows = (given.windows ?? []).map((w) => windowStream(given, w, new Date(clock.now())));
+    const stream: Stream = windows.length ? { ...given, derivedBy: windows.map((w) => w.id) } : given;
+    for (const [i, w] of windows.entries()) {
+      if (await registry.get(w.id)) {
+        throw new StreamConflictError(`Stream '${w.id}', where window '${stream.windows![i]!.name}' would be written, exists already.`, { issues: [{ path: writtenPathOf(raw, ['windows', i, 'name']), message: `stream '${w.id}' exists: name the window otherwise` }] });
+      }
+    }
     if (stream.deriveFrom) await derived.link(stream);
     await withClaims(stream, claimsOf(stream), raw, () => registry.create(stream));
+    // the source first: a window stream names it; a window left by a create that failed half-way is refused again as existing
+    for (const w of windows) await registry.create(w);
     const ingestToken = await mint(stream.id, [`ingest:${stream.id}`], 'created with the stream');
     const base = `${deps.scheme ?? 'https'}://${event.requestContext.domainName}`;
     const filled = stream.deriveFrom && deps.backprocess && (raw as { deriveBackprocess?: unknown }).deriveBackprocess !== false ? await deps.backprocess.backprocess(stream) : undefined;
@@ -251,7 +269,7 @@ export function makeStreamsHandler(deps: StreamsDeps) {
           return create(event, raw, (await prepare(raw)).stream);
         } else if (route.method === 'DELETE') {
           const params = event.queryStringParameters ?? {};
-          return makeDeleteStreams({ registry, deleteStream })({ tags: tagFilters(params), ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }) });
+          return makeDeleteStreams({ registry, deleteStream, ownerOf: async (sid) => { const s = await registry.get(sid); return s && windowOf(s) ? s.deriveFrom?.[0]?.stream : undefined; } })({ tags: tagFilters(params), ...(params.tags !== undefined && { tagQuery: parseTagQuery(params.tags, ['tags']) }) });
         } else {
           const params = event.queryStringParameters ?? {};
           const tags = tagFilters(params);

@@ -8,6 +8,8 @@ export interface DeleteStreamsDeps {
   registry: StreamRegistry;
   /** Deletes one stream as `DELETE /v1/streams/{id}` does; how its points went, if the deployment erases them. */
   deleteStream(id: string): Promise<'erased' | 'retained' | undefined>;
+  /** The stream a stream goes with (a window stream's source), if any: listed beside it, it is deleted by its source's delete. */
+  ownerOf?(id: string): Promise<string | undefined>;
 }
 
 /** At most this many streams go per request; `more` says when others match. */
@@ -40,6 +42,14 @@ export function makeDeleteStreams(deps: DeleteStreamsDeps) {
     } while (cursor && ids.length < MAX_DELETED_STREAMS);
     const deleted: string[] = [];
     let points: 'erased' | 'retained' | undefined;
+    if (deps.ownerOf) {
+      // a window stream listed with its source goes with the source's delete, not beside it
+      const listed = new Set(ids);
+      const owners = await Promise.all(ids.map((id) => deps.ownerOf!(id)));
+      const owned = ids.filter((_, i) => owners[i] !== undefined && listed.has(owners[i]!));
+      for (const id of owned) ids.splice(ids.indexOf(id), 1);
+      deleted.push(...owned);
+    }
     for (let i = 0; i < ids.length; i += CONCURRENCY) {
       await Promise.all(
         ids.slice(i, i + CONCURRENCY).map(async (id) => {

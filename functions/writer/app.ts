@@ -105,7 +105,7 @@ export function makeWriter(deps: WriterDeps) {
     await Promise.all(
       [...byStream].map(async ([streamId, group]) => {
         try {
-          const w = await writeStream(streamId, group, summary);
+          const w = await writeStream(streamId, group, summary, written);
           if (w) written.push(w);
         } catch (err) {
           if (!(err instanceof StoreUnavailableError)) log.error('write failed', { streamId, error: (err as Error).name, reason: (err as Error).message });
@@ -119,7 +119,8 @@ export function makeWriter(deps: WriterDeps) {
     return summary;
   };
 
-  async function writeStream(streamId: string, group: QueueMessage[], summary: WriteSummary): Promise<Written | undefined> {
+  /** Writes one stream's part of the batch; what its derived and window streams got is added to `derived`. */
+  async function writeStream(streamId: string, group: QueueMessage[], summary: WriteSummary, derived: Written[]): Promise<Written | undefined> {
     const stream = await registry.get(streamId);
     if (!stream) {
       log.info('records for a deleted stream dropped', { streamId, messages: group.length });
@@ -179,7 +180,8 @@ export function makeWriter(deps: WriterDeps) {
     if (events.length) await deps.events!.put(streamId, events);
     const target = learned && points.length && Object.keys(learned).length ? await addLearnedFields(stream, learned, now) : stream;
     const result = points.length ? await store.write(target, points) : { written: 0, rejected: [] };
-    if (result.written > 0) await deriveAfterWrite(deps, target, points);
+    // derived and window streams get their live messages and alert rules like the stream they come from
+    if (result.written > 0) for (const d of await deriveAfterWrite(deps, target, points)) derived.push({ ...d, rejected: [] });
     for (const r of result.rejected) {
       if (samples.length >= MAX_SAMPLES) break;
       samples.push({ reason: r.reason, record: points[r.index] });

@@ -4,7 +4,9 @@ import type { DataQuery } from '../../shared/domain/query';
 import type { Stream } from '../../shared/domain/stream-definition';
 import type { Datapoint } from '../../shared/domain/validate-record';
 import type { PointStore, SeriesRewriter, StreamRegistry } from '../../shared/ports';
+import { windowOf } from '../../shared/domain/window-streams';
 import type { Logger } from '../commons/http';
+import { recomputeWindows } from './windows';
 
 /** Rows read per store query while a span or a history is paged through. */
 export const DERIVE_PAGE = 5_000;
@@ -27,6 +29,27 @@ interface Span {
 }
 
 const seriesKey = (dims: string[], d: Record<string, string>) => JSON.stringify(dims.map((n) => d[n] ?? ''));
+
+/** Points the deriver wrote to a derived (or window) stream: what its live subscribers and alert rules see. */
+export interface DerivedWrite {
+  stream: Stream;
+  points: Datapoint[];
+}
+
+/** One span per value of `dims` the points hold: its earliest and latest time. */
+function spansOf(dims: string[], points: readonly Datapoint[]): Span[] {
+  const spans = new Map<string, Span>();
+  for (const p of points) {
+    const key = seriesKey(dims, p.dimensions);
+    const span = spans.get(key);
+    if (!span) spans.set(key, { dimensions: Object.fromEntries(dims.map((d) => [d, p.dimensions[d] ?? ''])), min: p.time, max: p.time });
+    else {
+      if (p.time < span.min) span.min = p.time;
+      if (p.time > span.max) span.max = p.time;
+    }
+  }
+  return [...spans.values()];
+}
 
 /**
  * Derived streams, computed in the writer as their sources' points are stored. Nothing is kept between
@@ -99,6 +122,9 @@ export function makeDeriver(deps: DeriveDeps) {
     const from = derived.deriveFrom!;
     const sources = await Promise.all(from.map(sourceOf));
     if (sources.some((s) => s === undefined)) return [];
+    const window = windowOf(derived);
+    if (window) return recomputeWindows(store, sources[0]!, derived, window, dimensions, min, max);
+    if (op === 'window') return [];
     if (op === 'sum') {
       const start = Math.floor(min / SUM_ALIGN_MS) * SUM_ALIGN_MS;
       const end = Math.floor(max / SUM_ALIGN_MS) * SUM_ALIGN_MS + SUM_ALIGN_MS - 1;
@@ -119,13 +145,14 @@ export function makeDeriver(deps: DeriveDeps) {
   }
 
   /** Recomputes each span of `derived` and, below the depth bound, what is derived from it; resolves to the points written. */
-  async function recomputeSpans(derived: Stream, spans: Span[], depth: number): Promise<Datapoint[]> {
+  async function recomputeSpans(derived: Stream, spans: Span[], depth: number, out: DerivedWrite[] = []): Promise<Datapoint[]> {
     const written: Datapoint[] = [];
     for (let i = 0; i < spans.length; i += CONCURRENCY) {
       const done = await Promise.all(spans.slice(i, i + CONCURRENCY).map((s) => recompute(derived, s.dimensions, s.min, s.max)));
       for (const points of done) for (const p of points) written.push(p);
     }
-    if (written.length && depth + 1 < MAX_DERIVE_DEPTH) await afterWrite(derived, written, depth + 1);
+    if (written.length) out.push({ stream: derived, points: written });
+    if (written.length && depth + 1 < MAX_DERIVE_DEPTH) await afterWrite(derived, written, depth + 1, out);
     return written;
   }
 
@@ -133,24 +160,18 @@ export function makeDeriver(deps: DeriveDeps) {
    * Feeds the streams derived from `source` with a batch of its stored points: per derived stream, one span
    * per series the batch touched. A failure throws: the batch is delivered again and the spans recomputed.
    */
-  async function afterWrite(source: Stream, points: readonly Datapoint[], depth = 0): Promise<void> {
-    if (!source.derivedBy?.length || points.length === 0) return;
-    const spans = new Map<string, Span>();
-    for (const p of points) {
-      const key = seriesKey(source.dimensions, p.dimensions);
-      const span = spans.get(key);
-      if (!span) spans.set(key, { dimensions: Object.fromEntries(source.dimensions.map((d) => [d, p.dimensions[d] ?? ''])), min: p.time, max: p.time });
-      else {
-        if (p.time < span.min) span.min = p.time;
-        if (p.time > span.max) span.max = p.time;
-      }
-    }
+  async function afterWrite(source: Stream, points: readonly Datapoint[], depth = 0, out: DerivedWrite[] = []): Promise<DerivedWrite[]> {
+    if (!source.derivedBy?.length || points.length === 0) return out;
+    const bySeries = spansOf(source.dimensions, points);
     for (const id of source.derivedBy) {
       const derived = await registry.get(id);
       // a link left by a create that failed, or a stream deleted since
       if (!derived?.deriveOp || !derived.deriveFrom?.some((s) => s.stream === source.id)) continue;
-      await recomputeSpans(derived, [...spans.values()], depth);
+      // a window's series are its groupBy values, which may join several of the source's series
+      const window = windowOf(derived);
+      await recomputeSpans(derived, window ? spansOf(window.groupBy, points) : bySeries, depth, out);
     }
+    return out;
   }
 
   /**
@@ -188,11 +209,12 @@ export function makeDeriver(deps: DeriveDeps) {
 }
 
 /**
- * The writer's one call: feeds the streams derived from `stream` with its batch's stored points.
+ * The writer's one call: feeds the streams derived from `stream` (and its window streams) with its batch's
+ * stored points; resolves to what was written to each, for their live subscribers and alert rules.
  *
  * @example
  * await deriveAfterWrite({ registry, store, log }, stream, points);
  */
-export function deriveAfterWrite(deps: DeriveDeps, stream: Stream, points: readonly Datapoint[]): Promise<void> {
-  return stream.derivedBy?.length ? makeDeriver(deps).afterWrite(stream, points) : Promise.resolve();
+export function deriveAfterWrite(deps: DeriveDeps, stream: Stream, points: readonly Datapoint[]): Promise<DerivedWrite[]> {
+  return stream.derivedBy?.length ? makeDeriver(deps).afterWrite(stream, points) : Promise.resolve([]);
 }

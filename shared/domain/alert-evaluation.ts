@@ -149,8 +149,9 @@ export function aggregate(agg: WindowAggregate, values: readonly Value[]): numbe
   if (agg === 'count') return values.length;
   const nums = values.filter((v): v is number => typeof v === 'number');
   if (nums.length === 0) return undefined;
-  if (agg === 'min') return Math.min(...nums);
-  if (agg === 'max') return Math.max(...nums);
+  // loops, not Math.min(...nums): a window may hold more values than a call's arguments may
+  if (agg === 'min') return nums.reduce((a, b) => (b < a ? b : a), Infinity);
+  if (agg === 'max') return nums.reduce((a, b) => (b > a ? b : a), -Infinity);
   return nums.reduce((a, b) => a + b, 0) / nums.length;
 }
 

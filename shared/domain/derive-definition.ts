@@ -124,7 +124,7 @@ export interface SourceStream {
   schema: Record<string, { type: FieldType }>;
   timeField: string;
   dimensions: string[];
-  deriveOp?: DeriveOp;
+  deriveOp?: DeriveOp | 'window';
 }
 
 const NUMERIC: ReadonlySet<FieldType> = new Set(['number', 'integer']);

@@ -9,7 +9,8 @@ import { isJavaScriptFunction, transformationStages } from './transformations';
  * The documents' `processing` block translated to the canonical sections (`seed-dialect.ts` calls it for a
  * definition or a patch): `validation` and `alertThresholds` lifted, `pipeline` as written, JavaScript and
  * JSONata transforms (a pull's source script, a pushed stream's script stage), `transformations` as script
- * stages, `frequency` + `aggregation` as the default query, `deduplicate`, and `alerting` as rules.
+ * stages, `frequency` + `aggregation` as the default query, `deduplicate`, `alerting` as rules, and `windows`
+ * (the Live Data Handler's continuous windows) as they are.
  *
  * @example
  * translateProcessing(body, 'iot_sensor', undefined, rename, issue); // body.processing → body.defaultQuery, body.alerts, …
@@ -35,7 +36,7 @@ export const AGGREGATIONS: Readonly<Record<string, Downsampler>> = {
   stddev: 'stddev',
 };
 
-const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'transformations', 'deduplicate', 'alerting', 'pipeline']);
+const PROCESSING_KEYS = new Set(['frequency', 'aggregation', 'validation', 'alertThresholds', 'transform', 'transformations', 'deduplicate', 'alerting', 'pipeline', 'windows']);
 
 /** Mappings the dialect made up (not the client's): a transform replaces them. */
 const GENERATED = new WeakSet<object>();
@@ -75,6 +76,16 @@ export function translateProcessing(body: Obj, type: string | undefined, stream:
     const before = Array.isArray(body.pipeline) ? body.pipeline : [];
     body.pipeline = [...before, ...stages];
     stages.forEach((_, i) => rename(['pipeline', before.length + i, 'config', 'script'], ['processing', 'transformations', i, 'function']));
+  }
+  if ('windows' in processing) {
+    // the Live Data Handler's `processing.windows`: Tributary's own `windows`, as written (`window-streams.ts`)
+    if (stream) issue(['processing', 'windows'], 'windows are given when the stream is created (each is a stream of its own, created and deleted with it)');
+    else if ('windows' in body) issue(['processing', 'windows'], 'give windows once, at the top or under processing');
+    else if (!Array.isArray(processing.windows)) issue(['processing', 'windows'], 'must be a list of windows such as { type: "tumbling", size: "1m", metrics: ["avg", "max", "min"] }');
+    else {
+      body.windows = processing.windows;
+      rename(['windows'], ['processing', 'windows']);
+    }
   }
   translateDefaultQuery(body, processing, stream, rename, issue);
   const pulls = type !== undefined && isPullType(type);

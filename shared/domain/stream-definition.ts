@@ -14,6 +14,7 @@ import { MqttFormatSchema, type MqttFormat } from './mqtt-format';
 import { SubscriptionSchema, type Subscription } from './subscription';
 import { assignFieldNumbers, fieldNumbersOf, protoFieldNames } from './stream-proto';
 import { checkDeriveBody, checkDeriveShape, checkValueType, DeriveMembers, FIELD_OF_VALUE_TYPE, VALUE_FIELD, type DeriveOp, type DeriveSource, type ValueType } from './derive-definition';
+import { checkWindows, withStreamIds, WindowsSchema, type WindowDef } from './window-streams';
 import { checkSections, DeviceInputSchema, EventTypesSchema, VaultIdSchema, WebhookSchema, type Device, type EventTypes, type Webhook } from './stream-sections';
 
 /**
@@ -115,6 +116,8 @@ const CreateShape = z.strictObject({
   aggregations: NamedAggregationsSchema.optional(),
   /** Saved dashboards (`dashboards.ts`), as the Data Streams document writes them; the web dashboard renders them. */
   dashboards: DashboardsSchema.optional(),
+  /** Continuous windows (`window-streams.ts`): each is a stream of its own, computed by the writer as data arrives. */
+  windows: WindowsSchema.optional(),
   /** A derived stream (`derive-definition.ts`): computed by the writer from its sources, never appended to; and the document's value type. */
   ...DeriveMembers,
 });
@@ -198,10 +201,13 @@ export interface Stream {
   dashboards?: Dashboard[];
   /** A derived stream's sources (each field resolved) and operator (`derive-definition.ts`); absent on a stream records are appended to. */
   deriveFrom?: DeriveSource[];
-  deriveOp?: DeriveOp;
+  /** `window` for a window stream (`window-streams.ts`): made by the streams function with its source, never by a client. */
+  deriveOp?: DeriveOp | 'window';
   deriveArgs?: Record<string, unknown>;
   /** The derived streams computed from this one (kept by the streams function): the writer feeds them, a delete waits for them. */
   derivedBy?: string[];
+  /** Continuous windows (`window-streams.ts`), each with the id of the stream its points are written to. */
+  windows?: WindowDef[];
   /** The document's value type of the measure fields (`numeric`, `nominal`, `graph`) and its options; absent: as the schema types them. */
   valueType?: ValueType;
   valueTypeOptions?: Record<string, unknown>;
@@ -251,6 +257,8 @@ function checkCoherence(s: z.output<typeof CreateShape>, ctx: z.RefinementCtx): 
   if (s.pipeline) checkPipeline(s.pipeline, s.schema, report);
   if (s.aggregations) checkAggregations(s.aggregations, s, report);
   if (s.dashboards) checkDashboards(s.dashboards, s, report);
+  if (s.windows) checkWindows(s.windows, s, report);
+  if (s.windows?.length && s.deriveOp !== undefined) report(['windows'], 'a derived stream has no windows of its own: give them to its source');
   checkValueType(s, report);
   const measures = names.filter((n) => n !== s.timeField && !seen.has(n)).length;
   if (measures > MAX_MEASURES) ctx.addIssue({ code: 'custom', path: ['schema'], message: `at most ${MAX_MEASURES} measure fields` });
@@ -369,9 +377,10 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
     ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
     ...(s.dashboards !== undefined && { dashboards: s.dashboards }),
-    ...(s.deriveFrom !== undefined && { deriveFrom: s.deriveFrom }),
-    ...(s.deriveOp !== undefined && { deriveOp: s.deriveOp }),
-    ...(s.deriveArgs !== undefined && { deriveArgs: s.deriveArgs }),
+    // a window stream's (and a source's windows) were checked when its source was created, and cannot change
+    ...(s.deriveFrom !== undefined && s.deriveOp !== 'window' && { deriveFrom: s.deriveFrom }),
+    ...(s.deriveOp !== undefined && s.deriveOp !== 'window' && { deriveOp: s.deriveOp }),
+    ...(s.deriveArgs !== undefined && s.deriveOp !== 'window' && { deriveArgs: s.deriveArgs }),
     ...(s.valueType !== undefined && { valueType: s.valueType }),
     ...(s.valueTypeOptions !== undefined && { valueTypeOptions: s.valueTypeOptions }),
   };
@@ -427,6 +436,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
     ...(input.dashboards !== undefined && input.dashboards.length > 0 && { dashboards: input.dashboards }),
+    ...(input.windows !== undefined && input.windows.length > 0 && { windows: withStreamIds(id, checkWindows(input.windows, input, () => {})) }),
     ...(input.deriveFrom !== undefined && { deriveFrom: input.deriveFrom.map((src) => ({ ...src, field: src.field ?? VALUE_FIELD })) }),
     ...(input.deriveOp !== undefined && { deriveOp: input.deriveOp }),
     ...(input.deriveArgs !== undefined && { deriveArgs: input.deriveArgs }),

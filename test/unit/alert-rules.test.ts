@@ -241,6 +241,11 @@ describe('evaluateBatch', () => {
   it('aggregates avg, min, max and count', () => {
     expect([aggregate('avg', [1, 2, 6]), aggregate('min', [3, 1]), aggregate('max', [3, 1]), aggregate('count', ['a', 'b']), aggregate('avg', [])]).toEqual([3, 1, 3, 2, undefined]);
   });
+
+  it('takes the min and max of more values than a call may take as arguments (a large batch’s window)', () => {
+    const many = Array.from({ length: 500_000 }, (_, i) => (i === 123_456 ? -7 : i === 400_000 ? 9e9 : i % 1000));
+    expect([aggregate('min', many), aggregate('max', many)]).toEqual([-7, 9e9]);
+  });
 });
 
 describe('evaluateSilence', () => {
