@@ -142,8 +142,9 @@ describe('store: liveanalytics (the default)', () => {
     expect(counts['AWS::EC2::SecurityGroup']).toBeUndefined();
     expect(counts['AWS::Timestream::InfluxDBInstance']).toBeUndefined();
     expect(counts).toMatchObject({ 'AWS::Timestream::Database': 1, 'AWS::Timestream::Table': 1 });
-    // the stack as it was before the influxdb store: 319 resources (measured on f7191fa)
-    expect(Object.keys(byDefault.resources)).toHaveLength(319);
+    // the stack as it was before the influxdb store (319 resources at f7191fa), plus the stored rollups' table
+    // and the dashboard's site (bucket, CloudFront, its deployment) that landed beside it: 338
+    expect(Object.keys(byDefault.resources)).toHaveLength(338);
     expect(named.template.toJSON()).toEqual(byDefault.template.toJSON());
     expect(former.template.toJSON()).toEqual(byDefault.template.toJSON());
     for (const fn of [byDefault.stack.ingest.writerFunction, byDefault.stack.api.queryFunction, byDefault.stack.alerts.silenceFunction]) {
