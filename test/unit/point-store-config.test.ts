@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { queryConfig } from '../../functions/query/config';
 
-const base = { TABLE_NAME: 't', EVENTS_TABLE_NAME: 'e', EVENTS_BUCKET: 'b', RECEIPT_KEY_ARN: 'k' };
+const base = { TABLE_NAME: 't', EVENTS_TABLE_NAME: 'e', EVENTS_BUCKET: 'b', RECEIPT_KEY_ARN: 'k', ROLLUPS_TABLE_NAME: 'r' };
 
 describe('a function’s point store settings', () => {
   it('default to Timestream for LiveAnalytics, whose database and table are then required', () => {
