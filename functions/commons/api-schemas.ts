@@ -124,6 +124,8 @@ export const StreamStatusSchema = z
       .looseObject({
         status: z.enum(['healthy', 'degraded', 'down']),
         reason: z.string(),
+        uptime: z.string().meta({ description: 'The share of the last hour’s minutes the stream was up, as the Data Streams document writes it: `99.8%`.' }),
+        avgLatency: z.string().optional().meta({ description: 'The mean receive→stored wait of the last hour, as the document writes it: `125ms`.' }),
         latencyMs: z.looseObject({ p50: z.number(), p95: z.number(), p99: z.number(), avg: z.number(), points: z.number() }).optional().meta({ description: 'Receive→stored wait of the points stored in the last hour (ms), within 2 %.' }),
         pointsPerSecond: z.looseObject({ lastMinute: z.number(), lastHour: z.number() }),
         errorRate: z.looseObject({ ratio: z.number(), invalid: z.number().int(), total: z.number().int(), window: z.string() }),

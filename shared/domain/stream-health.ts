@@ -135,12 +135,42 @@ export function errorRateOver(buckets: readonly HealthBucket[], now: number, spa
   return { ratio: total === 0 ? 0 : round(invalid / total, 4), invalid, total, window: `${span / 60_000}m` };
 }
 
+/**
+ * The share of the last hour's minutes the stream was up, as the Data Streams document writes it (`99.8%`),
+ * counted from the stream's first stored minute when that is later. A minute was down when at least half of
+ * its records were invalid or refused, or when nothing had been stored for over an hour by then (from
+ * `lastDataAt`); a quiet minute is not down by itself. A stream that never had data is `100%`.
+ *
+ * @example
+ * uptimeOver([{ start: 0, points: 1, invalid: 9, rejected: 0, latency: {}, latencySumMs: 0 }], 10 * 60_000, 9 * 60_000); // '90%': 1 of 10 minutes down
+ */
+export function uptimeOver(buckets: readonly HealthBucket[], now: number, lastDataAt?: number): string {
+  const byStart = new Map(buckets.map((b) => [b.start, b]));
+  const stored = buckets.filter((b) => b.points + b.invalid + b.rejected > 0).map((b) => b.start);
+  const first = stored.length ? Math.min(...stored) : lastDataAt === undefined ? undefined : bucketStart(lastDataAt);
+  if (first === undefined) return '100%';
+  const from = Math.max(bucketStart(now - HEALTH_WINDOW_MS), first);
+  let minutes = 0;
+  let down = 0;
+  for (let t = from; t < now; t += HEALTH_BUCKET_MS) {
+    minutes++;
+    const b = byStart.get(t);
+    const total = b ? b.points + b.invalid + b.rejected : 0;
+    if ((b && total > 0 && (b.invalid + b.rejected) / total >= HEALTH_LIMITS.downErrorRate) || (lastDataAt !== undefined && t >= lastDataAt + HEALTH_LIMITS.downSilenceMs)) down++;
+  }
+  return minutes === 0 ? '100%' : `${round(((minutes - down) / minutes) * 100, 1)}%`;
+}
+
 export type HealthState = 'healthy' | 'degraded' | 'down';
 
 export interface StreamHealth {
   status: HealthState;
   /** Why, in words: the first cause of the worst state, or what healthy means here. */
   reason: string;
+  /** The share of the last hour's minutes the stream was up (`uptimeOver`), as the document writes it: `99.8%`. */
+  uptime: string;
+  /** `latencyMs.avg` as the document writes it: `125ms`; absent when nothing was stored in the last hour. */
+  avgLatency?: string;
   /** Receive→stored wait of the points stored in the last hour (ms); absent when none were. */
   latencyMs?: Percentiles;
   pointsPerSecond: { lastMinute: number; lastHour: number };
@@ -178,7 +208,8 @@ export function streamHealth(input: HealthInput): StreamHealth {
   const last = input.lastDataAt === undefined ? undefined : Date.parse(input.lastDataAt);
   const dataAgeMs = last === undefined || Number.isNaN(last) ? undefined : Math.max(0, now - last);
   const figures = {
-    ...(latencyMs && { latencyMs }),
+    uptime: uptimeOver(buckets, now, last === undefined || Number.isNaN(last) ? undefined : last),
+    ...(latencyMs && { avgLatency: `${latencyMs.avg}ms`, latencyMs }),
     pointsPerSecond: { lastMinute: rateOver(buckets, now, 60_000), lastHour: rateOver(buckets, now, HEALTH_WINDOW_MS) },
     errorRate,
     ...(lag && { processingLagMs: lag.p95 }),

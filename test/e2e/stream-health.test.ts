@@ -103,6 +103,8 @@ describe('GET /v1/streams/{id}/status health on the local runtime', () => {
     const s = await status(id);
     expect(s.health).toMatchObject({ status: 'healthy', reason: 'no data yet', pointsPerSecond: { lastMinute: 0, lastHour: 0 }, errorRate: { ratio: 0, total: 0, window: '5m' } });
     expect(s.health.latencyMs).toBeUndefined();
+    expect(s.health.uptime).toBe('100%');
+    expect(s.health.avgLatency).toBeUndefined();
     expect(s.processing).toEqual({ queueLength: 0, approximate: false, processingRate: '0/min' });
   });
 
@@ -122,6 +124,7 @@ describe('GET /v1/streams/{id}/status health on the local runtime', () => {
     expect(s.health.status).toBe('healthy');
     // every point waited at least the 400 ms the store was held; the sketch is within 2 %
     expect(s.health.latencyMs.points).toBe(60);
+    expect(s.health).toMatchObject({ uptime: '100%', avgLatency: `${s.health.latencyMs.avg}ms` });
     expect(s.health.latencyMs.p50).toBeGreaterThanOrEqual(390);
     expect(s.health.latencyMs.p99).toBeLessThan(Date.now() - posted + 50);
     expect(s.health.latencyMs.p50).toBeLessThanOrEqual(s.health.latencyMs.p95);

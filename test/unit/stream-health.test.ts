@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hasScheduledRules, ingestRules } from '../../shared/domain/alert-evaluation';
 import { healthBreaches, healthRules } from '../../shared/domain/alert-health-checks';
 import { AlertRuleSchema, type HealthCondition } from '../../shared/domain/alert-rules';
-import { bucketStart, errorRateOver, HEALTH_BUCKET_MS, latencyBins, latencyOver, rateOver, streamHealth, type HealthBucket } from '../../shared/domain/stream-health';
+import { bucketStart, errorRateOver, HEALTH_BUCKET_MS, latencyBins, latencyOver, rateOver, streamHealth, uptimeOver, type HealthBucket } from '../../shared/domain/stream-health';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 30, 30); // 30 s into a minute
 const active = { state: 'active' as const };
@@ -82,6 +82,20 @@ describe('streamHealth', () => {
 
   it('is down when half the records are refused', () => {
     expect(streamHealth({ stream: active, buckets: [bucket(0, { points: 5, rejected: 5 })], lastDataAt: lastDataAt(0), now: NOW }).status).toBe('down');
+  });
+
+  it('gives the document\'s uptime and avgLatency: minutes down by errors or an hour of silence count against it, quiet minutes do not', () => {
+    // 20 minutes since the first point (NOW is 30 s into its minute: 21 minutes started), 3 of them with half refused
+    const buckets = [bucket(20, { points: 10 }), bucket(15, { points: 5, rejected: 5 }), bucket(10, { points: 1, invalid: 3 }), bucket(5, { points: 2, rejected: 2 }), bucket(0, {}, [100, 150])];
+    const h = streamHealth({ stream: active, buckets, lastDataAt: lastDataAt(1000), now: NOW });
+    expect(h.uptime).toBe(`${Math.round((18 / 21) * 1000) / 10}%`);
+    expect(h.avgLatency).toBe(`${h.latencyMs!.avg}ms`);
+    expect(h.avgLatency).toBe('125ms');
+    // an hour and a half of silence: the last half hour of the window was down
+    expect(uptimeOver([], NOW, NOW - 90 * 60_000)).toBe(`${Math.round((31 / 61) * 1000) / 10}%`);
+    expect(uptimeOver([bucket(3, { points: 1 })], NOW, NOW - 3 * 60_000)).toBe('100%');
+    expect(streamHealth({ stream: active, buckets: [], now: NOW })).toMatchObject({ uptime: '100%' });
+    expect(streamHealth({ stream: active, buckets: [], now: NOW }).avgLatency).toBeUndefined();
   });
 
   it('calls a stream that never had data healthy, with that reason', () => {
