@@ -195,7 +195,7 @@ export function createDatabaseQl(target: InfluxTarget): string {
 }
 
 /** The downsamplers InfluxQL computes as the contract does (`binsQl`); the others are computed from raw points. */
-export const INFLUX_DOWNSAMPLERS = ['count', 'sum', 'mean', 'min', 'max'] as const;
+export const INFLUX_DOWNSAMPLERS = ['count', 'sum', 'mean', 'min', 'max', 'stddev'] as const;
 export type InfluxDownsampler = (typeof INFLUX_DOWNSAMPLERS)[number];
 
 /** What a bins select aggregates: a points select's range and filters, per epoch-aligned bin and groupBy tag. */

@@ -81,8 +81,14 @@ describe.skipIf(missing !== undefined)('InfluxDbPointStore shortcuts on influxd'
     ]);
   });
 
-  it('answers bins of count, sum, mean, min and max as computed from the raw points, on any points, bin, groupBy and filter', async () => {
-    const store = await storeOn(`fast_${++databases}`);
+  it('answers bins of count, sum, mean, min, max and stddev (the sample one, null for one value) as computed from the raw points, on any points, bin, groupBy and filter', async () => {
+    const sent: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      sent.push(new URL(String(input)).searchParams.get('q') ?? '');
+      return fetch(input, init);
+    };
+    const store = new InfluxDbPointStore({ url: influx.url, database: `fast_${++databases}`, fetch: recording });
+    await store.ensureDatabase();
     let run = 0;
     const point = fc.record({
       time: fc.integer({ min: 0, max: 99_999 }),
@@ -96,7 +102,7 @@ describe.skipIf(missing !== undefined)('InfluxDbPointStore shortcuts on influxd'
       fc.asyncProperty(
         fc.array(point, { minLength: 1, maxLength: 40 }),
         fc.constantFrom('1s', '10s', '1m', '1h'),
-        fc.subarray(['count', 'sum', 'mean', 'min', 'max'], { minLength: 1 }),
+        fc.subarray(['count', 'sum', 'mean', 'min', 'max', 'stddev'], { minLength: 1 }),
         fc.subarray(['site', 'room']),
         fc.constantFrom(undefined, 'a', 'b'),
         fc.integer({ min: 0, max: 50_000 }),
@@ -107,7 +113,10 @@ describe.skipIf(missing !== undefined)('InfluxDbPointStore shortcuts on influxd'
           const q = parseDataQuery(s, params, 0);
           const raw = await store.query(s, parseDataQuery(s, { start: String(start), end: '100000', fields: q.fields.join(','), limit: '10000', ...(site && { 'dim.site': site }) }, 0));
           const expected = downsamplePoints(q, raw.map((r) => ({ time: r.time, dimensions: r.dimensions, values: Object.fromEntries(q.fields.map((f) => [f, (r.values[f] ?? null) as never])) })));
+          sent.length = 0;
           const got = await store.query(s, q);
+          // one statement, InfluxDB's aggregates: no raw point was read
+          expect(sent).toEqual([expect.stringMatching(/^SELECT count\("\$point"\) AS "points", .* GROUP BY time\(\d+ms\).* fill\(none\)$/)]);
           expect(got.map((r) => [r.time, r.dimensions])).toEqual(expected.map((r) => [r.time, r.dimensions]));
           got.forEach((row, i) => {
             for (const f of q.fields) for (const d of q.downsamplers) {
