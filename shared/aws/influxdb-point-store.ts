@@ -1,14 +1,14 @@
 import * as z from 'zod';
 import { compareRows, downsamplePoints, pageOf, type RawPoint } from '../domain/aggregate-points';
-import { BadRequestError } from '../domain/errors';
-import type { DataQuery, LatestQuery, Row } from '../domain/query';
+import { BadRequestError, StoreUnavailableError } from '../domain/errors';
+import type { Aggregates, DataQuery, LatestQuery, Row } from '../domain/query';
 import { slidingRowsProblem } from '../domain/query-window';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
 import type { PointEraser, PointStore, RejectedPoint, SeriesRewriter, WriteResult } from '../ports';
 import { type InfluxCredentials, InfluxHttp, type InfluxSeries, WriteRefusal } from './influxdb-http';
 import { encodePoints } from './influxdb-line-protocol';
-import { createDatabaseQl, deleteSeriesQl, deleteSeriesV2, deleteStreamV2, dropMeasurementQl, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
+import { binColumn, binsQl, BIN_POINTS, createDatabaseQl, deleteSeriesQl, deleteSeriesV2, deleteStreamV2, dropMeasurementQl, INFLUX_DOWNSAMPLERS, type InfluxDownsampler, latestQl, matchableFilters, pageEndQl, pointsQl, POINT_MARKER, type InfluxTarget } from './influxdb-sql';
 
 const OptionsSchema = z.strictObject({
   /** `http://127.0.0.1:8086`, or the instance's endpoint `https://<id>.<region>.timestream-influxdb.amazonaws.com:8086`. */
@@ -26,6 +26,13 @@ const OptionsSchema = z.strictObject({
   /** Lines per `/write` request (InfluxData recommends 5,000). */
   batchLines: z.number().int().min(1).max(100_000).default(5_000),
   timeoutMs: z.number().int().min(100).default(30_000),
+  /**
+   * How long this process trusts the newest time it knows of each series (read with one `SELECT` per stream,
+   * then kept up to date by its own writes): a batch whose every point is newer is written without first
+   * reading its range. Another writer's points stored meanwhile at newer times are not seen for that long
+   * (0: read before every write).
+   */
+  newestTtlMs: z.number().int().min(0).default(10_000),
   fetch: z.custom<typeof fetch>((v) => typeof v === 'function').default(() => fetch),
 });
 
@@ -40,7 +47,8 @@ export type InfluxDbPointStoreOptions = z.input<typeof OptionsSchema>;
  * InfluxDB keeps one point per series and time and overwrites it on a second write, merging fields; the
  * contract keeps the first. So a write first reads which of its (series, time) pairs the range of the batch
  * already holds and writes only the others (two writers racing on the same new point may still both land:
- * the last one's values win, as InfluxDB does).
+ * the last one's values win, as InfluxDB does). That read is skipped when every point of the batch is newer
+ * than its series' newest time as this process knows it (`newestTtlMs`): the usual in-order stream.
  *
  * Raw pages: InfluxDB orders only by time, so a page is the first `limit` times (`pageEndQl`), then every
  * point up to the last of them, ties included, sorted by (time, dimensions) here. Downsampled rows, windows
@@ -58,6 +66,8 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
   private readonly http: InfluxHttp;
   private readonly target: InfluxTarget;
   private readonly options: z.output<typeof OptionsSchema>;
+  /** Per stream: when its series' newest times were read, and each series' newest time (absent: none stored). */
+  private readonly newest = new Map<string, { readAt: number; bySeries: Map<string, number> }>();
 
   constructor(options: InfluxDbPointStoreOptions) {
     this.options = OptionsSchema.parse(options);
@@ -72,9 +82,31 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
 
   async write(stream: Stream, points: Datapoint[]): Promise<WriteResult> {
     if (points.length === 0) return { written: 0, rejected: [] };
-    const fresh = await this.withoutStored(stream, points);
+    const newest = await this.newestOf(stream);
+    const fresh = newest && allNewer(stream, points, newest.bySeries) ? withoutRepeats(stream, points) : await this.withoutStored(stream, points);
     const encoded = encodePoints(stream, points, fresh);
     const rejected: RejectedPoint[] = [...encoded.rejected];
+    if (!newest) {
+      await this.writeEncoded(encoded, rejected);
+    } else {
+      // raised before the write, so that a concurrent write of this process sees these times; only ever raised
+      for (const p of points) {
+        const key = seriesKey(stream, p.dimensions);
+        if (p.time > (newest.bySeries.get(key) ?? -Infinity)) newest.bySeries.set(key, p.time);
+      }
+      try {
+        await this.writeEncoded(encoded, rejected);
+      } catch (error) {
+        // a write that failed part way may have stored some lines, or another writer's: read what is there next time
+        newest.readAt = -Infinity;
+        throw error;
+      }
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return { written: points.length - rejected.length, rejected };
+  }
+
+  private async writeEncoded(encoded: ReturnType<typeof encodePoints>, rejected: RejectedPoint[]): Promise<void> {
     for (let i = 0; i < encoded.lines.length; i += this.options.batchLines) {
       const lines = encoded.lines.slice(i, i + this.options.batchLines);
       try {
@@ -91,13 +123,32 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
         }
       }
     }
-    rejected.sort((a, b) => a.index - b.index);
-    return { written: points.length - rejected.length, rejected };
+  }
+
+  /**
+   * The newest time of each of the stream's series as this process knows it: read (one `SELECT` of each
+   * series' newest point) when older than `newestTtlMs`, never lowered below what this process wrote; none
+   * with a TTL of 0.
+   */
+  private async newestOf(stream: Stream): Promise<{ readAt: number; bySeries: Map<string, number> } | undefined> {
+    if (this.options.newestTtlMs === 0) return undefined;
+    const known = this.newest.get(cacheKey(stream));
+    if (known && Date.now() - known.readAt < this.options.newestTtlMs) return known;
+    const readAt = Date.now();
+    const series = await this.http.query(this.target.database, latestQl(stream, this.target, [], {}));
+    const entry = this.newest.get(cacheKey(stream)) ?? { readAt, bySeries: new Map<string, number>() };
+    for (const p of pointsOf(stream, series, [])) {
+      const key = seriesKey(stream, p.dimensions);
+      if (p.time > (entry.bySeries.get(key) ?? -Infinity)) entry.bySeries.set(key, p.time);
+    }
+    entry.readAt = readAt;
+    this.newest.set(cacheKey(stream), entry);
+    return entry;
   }
 
   /** Positions of the points that repeat neither an earlier point of the batch nor a stored one. */
   private async withoutStored(stream: Stream, points: Datapoint[]): Promise<number[]> {
-    const keyOf = (time: number, dims: Record<string, string>) => JSON.stringify([time, ...stream.dimensions.map((d) => dims[d] ?? '')]);
+    const keyOf = pointKey(stream);
     let from = Infinity;
     let to = -Infinity;
     for (const p of points) {
@@ -152,12 +203,52 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
     if (q.granularity === 'raw' && !q.window) return this.rawPage(stream, q);
     const { from, to } = downsampledRange(q);
     if (from >= to) return [];
+    if (!q.window && inInfluxQl(stream, q)) {
+      const rows = await this.bins(stream, q, from, to);
+      if (rows) return pageOf(rows, q, q.keyDimensions);
+    }
     const points = await this.read(stream, q.fields, q.filters, from, to, false);
     if (q.window) {
       const tooMany = slidingRowsProblem(q.window, points.length);
       if (tooMany) throw new BadRequestError('Invalid query parameters.', [{ path: ['window'], message: tooMany }]);
     }
     return downsamplePoints(q, points.sort(compareRows(q.keyDimensions, 'asc')));
+  }
+
+  /** The bins InfluxQL aggregates; `undefined` where InfluxDB refuses the statement (a field stored with another type than the schema's now). */
+  private async bins(stream: Stream, q: DataQuery, from: number, to: number): Promise<Row[] | undefined> {
+    const downsamplers = q.downsamplers as InfluxDownsampler[];
+    let series;
+    try {
+      series = await this.http.query(this.target.database, binsQl(stream, this.target, { fields: q.fields, from, to, filters: q.filters, binMs: q.binMs, downsamplers, groupBy: q.keyDimensions }));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      return undefined;
+    }
+    const rows: Row[] = [];
+    for (const s of series) {
+      const dimensions: Record<string, string> = {};
+      for (const d of q.keyDimensions) {
+        const v = s.tags?.[d];
+        if (v !== undefined && v !== '') dimensions[d] = v;
+      }
+      const points = s.columns.indexOf(BIN_POINTS);
+      const at = q.fields.map((_, i) => downsamplers.map((d) => s.columns.indexOf(binColumn(i, d))));
+      for (const row of s.values) {
+        if (!row[points]) continue;
+        const values: Row['values'] = {};
+        q.fields.forEach((f, i) => {
+          const aggregates: Aggregates = {};
+          downsamplers.forEach((d, j) => {
+            const v = (row[at[i]![j]!] ?? null) as number | null;
+            aggregates[d] = d === 'count' ? (v ?? 0) : v;
+          });
+          values[f] = aggregates;
+        });
+        rows.push({ time: Number(row[0]), dimensions: { ...dimensions }, values });
+      }
+    }
+    return rows;
   }
 
   private async rawPage(stream: Stream, q: DataQuery): Promise<Row[]> {
@@ -192,6 +283,38 @@ export class InfluxDbPointStore implements PointStore, PointEraser, SeriesRewrit
     const series = await this.http.query(this.target.database, pointsQl(stream, this.target, { fields, from, to, toInclusive, filters }));
     return pointsOf(stream, series, fields);
   }
+}
+
+const NUMERIC = new Set(['number', 'integer']);
+
+/** Whether InfluxQL answers the bins as the contract does: only its downsamplers, and `count` alone on a field that is not a number. */
+function inInfluxQl(stream: Stream, q: DataQuery): boolean {
+  if (!q.downsamplers.every((d) => (INFLUX_DOWNSAMPLERS as readonly string[]).includes(d))) return false;
+  const countOnly = q.downsamplers.every((d) => d === 'count');
+  return countOnly || q.fields.every((f) => NUMERIC.has((stream.schema as Record<string, { type: string }>)[f]?.type ?? ''));
+}
+
+const cacheKey = (stream: Stream) => JSON.stringify([stream.id, ...stream.dimensions]);
+const seriesKey = (stream: Stream, dims: Record<string, string>) => JSON.stringify(stream.dimensions.map((d) => dims[d] ?? ''));
+const pointKey = (stream: Stream) => (time: number, dims: Record<string, string>) => JSON.stringify([time, ...stream.dimensions.map((d) => dims[d] ?? '')]);
+
+/** Whether every point is newer than what its series holds (as far as `newest` knows). */
+function allNewer(stream: Stream, points: Datapoint[], newest: Map<string, number>): boolean {
+  return points.every((p) => Number.isSafeInteger(p.time) && p.time > (newest.get(seriesKey(stream, p.dimensions)) ?? -Infinity));
+}
+
+/** Positions of the points that repeat no earlier point of the batch. */
+function withoutRepeats(stream: Stream, points: Datapoint[]): number[] {
+  const keyOf = pointKey(stream);
+  const seen = new Set<string>();
+  const kept: number[] = [];
+  points.forEach((p, i) => {
+    const key = keyOf(p.time, p.dimensions);
+    if (seen.has(key)) return;
+    seen.add(key);
+    kept.push(i);
+  });
+  return kept;
 }
 
 /** The raw range a downsampled page needs: the query's, narrowed to the windows at or past the cursor. */

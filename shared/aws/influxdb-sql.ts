@@ -193,3 +193,43 @@ function measurementName(stream: Pick<Stream, 'id'>): string {
 export function createDatabaseQl(target: InfluxTarget): string {
   return `CREATE DATABASE ${quoteIdent(target.database)}`;
 }
+
+/** The downsamplers InfluxQL computes as the contract does (`binsQl`); the others are computed from raw points. */
+export const INFLUX_DOWNSAMPLERS = ['count', 'sum', 'mean', 'min', 'max', 'stddev'] as const;
+export type InfluxDownsampler = (typeof INFLUX_DOWNSAMPLERS)[number];
+
+/** What a bins select aggregates: a points select's range and filters, per epoch-aligned bin and groupBy tag. */
+export interface BinsSelect extends PointsSelect {
+  binMs: number;
+  downsamplers: readonly InfluxDownsampler[];
+  groupBy: readonly string[];
+}
+
+/** The column of one (field, downsampler) in a `binsQl` answer: `<field index>:<downsampler>`. */
+export const binColumn = (fieldIndex: number, d: InfluxDownsampler): string => `${fieldIndex}:${d}`;
+
+/** The column of a `binsQl` answer counting the bin's points (a bin whose points lack every field asked for still has a row). */
+export const BIN_POINTS = 'points';
+
+/**
+ * Each epoch-aligned bin's aggregates, computed by InfluxDB (`GROUP BY time(<binMs>ms)`, whose buckets are
+ * aligned to the epoch; `fill(none)` leaves out the bins without points), one series per groupBy tag set:
+ * `count("$point")` as `points`, then each field's downsamplers as `"<field index>:<downsampler>"`.
+ *
+ * @example
+ * binsQl(stream, { database: 'tributary' }, { fields: ['temp'], from: 0, to: 86_400_000, filters: {}, binMs: 3_600_000, downsamplers: ['mean'], groupBy: ['site'] });
+ * // SELECT count("$point") AS "points", mean("temp") AS "0:mean" FROM "tributary".."climate" WHERE time >= 0 AND time < 86400000000000 GROUP BY time(3600000ms), "site" fill(none)
+ */
+export function binsQl(stream: Stream, target: InfluxTarget, s: BinsSelect): string {
+  const fields = fieldIdents(stream, s.fields);
+  const columns = [`count(${quoteIdent(POINT_MARKER)}) AS ${quoteIdent(BIN_POINTS)}`];
+  fields.forEach((f, i) => {
+    for (const d of s.downsamplers) {
+      if (!(INFLUX_DOWNSAMPLERS as readonly string[]).includes(d)) throw new TypeError(`'${d}' is not a downsampler InfluxQL computes here`);
+      columns.push(`${d}(${f}) AS ${quoteIdent(binColumn(i, d))}`);
+    }
+  });
+  if (!Number.isSafeInteger(s.binMs) || s.binMs < 1) throw new TypeError(`bin ${s.binMs} ms is not a positive safe integer`);
+  const groups = [`time(${integer(s.binMs)}ms)`, ...s.groupBy.map((d) => tagIdent(stream, d))];
+  return `SELECT ${columns.join(', ')} FROM ${measurementOf(stream, target)} WHERE ${where(stream, s)} GROUP BY ${groups.join(', ')} fill(none)`;
+}

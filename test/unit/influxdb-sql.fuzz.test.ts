@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { latestQl, pageEndQl, pointsQl, quoteIdent, quoteString, timeLiteral } from '../../shared/aws/influxdb-sql';
+import { binsQl, INFLUX_DOWNSAMPLERS, latestQl, pageEndQl, pointsQl, quoteIdent, quoteString, timeLiteral } from '../../shared/aws/influxdb-sql';
 import { newStream, parseStreamInput } from '../../shared/domain/stream-definition';
 
 const stream = newStream(
@@ -99,6 +99,31 @@ describe('the InfluxQL builder (injection boundary)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('keeps the structure of a bins select whatever the filter values, bin width and groupBy, and carries each value back exactly', () => {
+    fc.assert(
+      fc.property(filters, time, time, fields, fc.integer({ min: 1, max: 400 * 86_400_000 }), fc.subarray([...INFLUX_DOWNSAMPLERS], { minLength: 1 }), fc.subarray(['site', 'room']), (f, a, b, fs, binMs, ds, groupBy) => {
+        const s = { fields: fs, from: Math.min(a, b), to: Math.max(a, b), filters: f, binMs, downsamplers: ds, groupBy };
+        const tokens = lex(binsQl(stream, target, s));
+        expect(shape(tokens)).toEqual(shape(lex(binsQl(stream, target, { ...s, filters: benign(f) }))));
+        expect(literals(tokens)).toEqual(Object.values(f).flat());
+        expect(tokens.filter((t) => t.kind === 'word' && t.value.toUpperCase() === 'SELECT')).toHaveLength(1);
+      }),
+      { numRuns: 500 },
+    );
+    expect(binsQl(stream, target, { fields: ['temp'], from: 0, to: 86_400_000, filters: { site: ['a'] }, binMs: 3_600_000, downsamplers: ['count', 'mean'], groupBy: ['room'] })).toBe(
+      `SELECT count("$point") AS "points", count("temp") AS "0:count", mean("temp") AS "0:mean" FROM "tributary".."climate" WHERE time >= 0 AND time < 86400000000000 AND ("site" = 'a') GROUP BY time(3600000ms), "room" fill(none)`,
+    );
+  });
+
+  it('refuses in a bins select a downsampler InfluxQL does not compute as the contract does, a bin that is not whole positive ms and a groupBy that is not a dimension', () => {
+    const s = { fields: ['temp'], from: 0, to: 1, filters: {}, binMs: 60_000, downsamplers: ['mean' as const], groupBy: [] };
+    expect(() => binsQl(stream, target, { ...s, downsamplers: ['first' as never] })).toThrow(/not a downsampler/);
+    expect(() => binsQl(stream, target, { ...s, downsamplers: ['mean) FROM x; --' as never] })).toThrow(TypeError);
+    expect(() => binsQl(stream, target, { ...s, binMs: 0.5 })).toThrow(TypeError);
+    expect(() => binsQl(stream, target, { ...s, binMs: 0 })).toThrow(TypeError);
+    expect(() => binsQl(stream, target, { ...s, groupBy: ['site" , "x'] })).toThrow(/not a dimension/);
   });
 
   it('quotes any identifier and literal so that it lexes back to itself, line breaks included', () => {
