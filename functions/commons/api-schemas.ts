@@ -303,6 +303,8 @@ export const ListStreamsQuerySchema = z.looseObject({
 export const DataQuerySchema = z.looseObject({
   start: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; inclusive. 24 hours before `end` unless given.' }),
   end: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; exclusive. Now unless given.' }),
+  startExclusive: z.string().optional().meta({ description: 'Instead of `start`: RFC 3339 time or epoch ms, excluded (the datastream document’s `start_exclusive`).' }),
+  endExclusive: z.string().optional().meta({ description: 'Instead of `end`, the same (excluded); the datastream document’s `end_exclusive`.' }),
   fields: z.string().optional().meta({ description: 'Comma-separated measure fields.' }),
   granularity: z.string().optional().meta({ description: '`raw` or a bin width (`1m`, `5m`, `1h`, `1d`, …), aligned to the UTC epoch.' }),
   window: z
@@ -322,6 +324,7 @@ export const DataQuerySchema = z.looseObject({
   limit: Limit(10_000, 1_000),
   cursor: z.string().optional().meta({ description: 'The previous page’s `nextCursor`.' }),
   order: z.enum(['asc', 'desc']).optional(),
+  reverse: z.enum(['true', 'false']).optional().meta({ description: 'The datastream document’s `reverse`: `true` is `order=desc` (newest first).' }),
   aggregation: z.string().optional().meta({ description: 'A named aggregation of the stream.' }),
   timeRange: z.string().optional().meta({ description: 'The documents’ relative range, e.g. `1h`, `7d`.' }),
 });

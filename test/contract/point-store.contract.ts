@@ -34,7 +34,8 @@ function pointsOf(stream: Stream, records: Record<string, unknown>[]): Datapoint
 
 /** `/data` parameters as a user sends them; the range defaults to the first day after T0. */
 function dataQuery(stream: Stream, params: Record<string, string> = {}): DataQuery {
-  return parseDataQuery(stream, { start: iso(T0), end: iso(T0 + 86_400_000), ...params }, NOW);
+  const range = { ...(params.startExclusive === undefined && { start: iso(T0) }), ...(params.endExclusive === undefined && { end: iso(T0 + 86_400_000) }) };
+  return parseDataQuery(stream, { ...range, ...params }, NOW);
 }
 
 /** Follows `nextCursor` the way the query handler does (asks for limit + 1) and returns every page. */
@@ -178,6 +179,20 @@ export function pointStoreContract(name: string, makeStore: () => Promise<PointS
           [s(20), 'a', 'r1'],
           [s(20), 'a', 'r2'],
           [s(40), 'a', 'r1'],
+        ]);
+      });
+
+      it('excludes a startExclusive and answers newest first with reverse=true (the document’s get_data)', async () => {
+        const stream = await climate();
+        const rows = await store.query(stream, dataQuery(stream, { startExclusive: iso(s(20)), endExclusive: iso(s(80)), fields: 'temp', reverse: 'true' }));
+        expect(rows.map((r) => [r.time, r.dimensions.site, r.dimensions.room])).toEqual([
+          [s(60), 'a', 'r1'],
+          [s(40), 'a', 'r1'],
+        ]);
+        const bins = await store.query(stream, dataQuery(stream, { startExclusive: iso(s(0)), granularity: '1m', fields: 'temp', downsamplers: 'count,first', reverse: 'true' }));
+        expect(bins.map((r) => [r.time, r.values.temp])).toEqual([
+          [s(60), { count: 2, first: 10 }],
+          [s(0), { count: 4, first: 100 }],
         ]);
       });
 

@@ -351,6 +351,21 @@ describe('TimestreamPointStore.query', () => {
     expect(dataCalls()[0]!.QueryString).toContain('GROUP BY bin(time, 1h), "site"');
   });
 
+  it('asks Timestream for the range after a startExclusive, newest first with reverse=true, and keeps its answer’s order', async () => {
+    const q = parseDataQuery(freezers, { startExclusive: '2026-01-01T00:00:00Z', endExclusive: '2026-01-02T00:00:00Z', fields: 'temperature,count,open,servicedAt', reverse: 'true' }, NOW);
+    const row = (s: number) => ({ Data: [v(`2026-01-01 00:00:0${s}.000000000`), v('f1'), NULL, v(`-${s}.5`), NULL, NULL, NULL] });
+    answer({ first: { ColumnInfo: RAW_INFO, Rows: [row(2), row(1)] } });
+    const rows = await makeStore().query(freezers, q);
+    expect(rows.map((r) => [r.time, r.values.temperature])).toEqual([
+      [T0 + 2000, -2.5],
+      [T0 + 1000, -1.5],
+    ]);
+    const sql = dataCalls()[0]!.QueryString!;
+    expect(sql).toContain("time >= from_milliseconds(1767225600001)");
+    expect(sql).toContain("time < from_milliseconds(1767312000000)");
+    expect(sql).toMatch(/ORDER BY time DESC/);
+  });
+
   it('describes the table once and reuses what it learned for later queries', async () => {
     answer({ first: { ColumnInfo: RAW_INFO, Rows: [] } });
     const store = makeStore();
