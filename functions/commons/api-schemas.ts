@@ -306,7 +306,10 @@ export const DataQuerySchema = z.looseObject({
   startExclusive: z.string().optional().meta({ description: 'Instead of `start`: RFC 3339 time or epoch ms, excluded (the datastream document’s `start_exclusive`).' }),
   endExclusive: z.string().optional().meta({ description: 'Instead of `end`, the same (excluded); the datastream document’s `end_exclusive`.' }),
   fields: z.string().optional().meta({ description: 'Comma-separated measure fields.' }),
-  granularity: z.string().optional().meta({ description: '`raw` or a bin width (`1m`, `5m`, `1h`, `1d`, …), aligned to the UTC epoch.' }),
+  granularity: z
+    .string()
+    .optional()
+    .meta({ description: '`raw`, a bin width (`1m`, `5m`, `1h`, `1d`, …) aligned to the UTC epoch, or `1mo` (UTC calendar months); or the datastream document’s `seconds`, `10seconds`, `minutes`, `10minutes`, `hours`, `6hours`, `days`, `months`.' }),
   window: z
     .string()
     .optional()

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { compareRows, downsamplePoints, pageOf, type RawPoint } from '../domain/aggregate-points';
 import { BadRequestError } from '../domain/errors';
-import type { DataQuery, LatestQuery, Row } from '../domain/query';
+import { queryBinEnd, queryBinStart, type DataQuery, type LatestQuery, type Row } from '../domain/query';
 import { slidingRowsProblem } from '../domain/query-window';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
@@ -204,9 +204,9 @@ function downsampledRange(q: DataQuery): { from: number; to: number } {
     if (q.order === 'asc') from = Math.max(from, after.time);
     else to = Math.min(to, after.time + q.window.sizeMs);
   } else {
-    const bin = Math.floor(after.time / q.binMs) * q.binMs;
+    const bin = queryBinStart(q, after.time);
     if (q.order === 'asc') from = Math.max(from, bin);
-    else to = Math.min(to, bin + q.binMs);
+    else to = Math.min(to, queryBinEnd(q, bin));
   }
   return { from, to };
 }

@@ -2,7 +2,7 @@ import { BadRequestError, type Issue } from './errors';
 import { parseTimestamp } from './datetime';
 import type { Stream } from './stream-definition';
 import { measureFields } from './stream-names';
-import { GRANULARITIES, NUMERIC_DOWNSAMPLERS, QUERY_DOWNSAMPLERS, type Granularity, type QueryDownsampler } from './granularity';
+import { GRANULARITIES, GRANULARITY_NAMES, MONTHS, NUMERIC_DOWNSAMPLERS, QUERY_DOWNSAMPLERS, queryGranularity, type Granularity, type QueryDownsampler } from './granularity';
 import { parseWindow, slidingWindowsProblem, type QueryWindow, type WindowText } from './query-window';
 import type { Value } from './validate-record';
 
@@ -18,10 +18,15 @@ import type { Value } from './validate-record';
 export {
   DOWNSAMPLERS,
   GRANULARITIES,
+  GRANULARITY_NAMES,
   isPercentile,
+  MONTHS,
   NUMERIC_DOWNSAMPLERS,
   PERCENTILES,
   QUERY_DOWNSAMPLERS,
+  queryBinEnd,
+  queryBinStart,
+  queryGranularity,
   type Downsampler,
   type Granularity,
   type Percentile,
@@ -46,7 +51,7 @@ export interface DataQuery {
   fields: string[];
   /** `raw`, a bin width, or with `window` the window's text (`sliding:5m/1m`), as the answer names it. */
   granularity: Granularity | WindowText;
-  /** Bin width in ms (a tumbling window's size, a sliding window's step); 0 for raw and session windows. Aligned to the UTC epoch. */
+  /** Bin width in ms (a tumbling window's size, a sliding window's step); 0 for raw, calendar months (`1mo`) and session windows. Aligned to the UTC epoch. */
   binMs: number;
   downsamplers: QueryDownsampler[];
   /** A tumbling, sliding or session window (`window=`); tumbling ones are read as bins of `binMs`. */
@@ -108,20 +113,21 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
     else window = parsed.window;
     if (params.granularity !== undefined) bad('window', 'give window or granularity, not both');
   }
-  const granularity = window ? (params.window as WindowText) : ((params.granularity ?? 'raw') as Granularity);
-  // own keys only: `granularity=constructor` must not find Object.prototype.constructor
+  // the document's names (`hours`, `months`) are the query granularity they name; own keys only, so `constructor` is none
+  const named = window ? undefined : queryGranularity(params.granularity ?? 'raw');
+  const granularity = window ? (params.window as WindowText) : (named ?? (params.granularity as Granularity));
   const binMs = window
     ? window.kind === 'tumbling'
       ? window.sizeMs
       : window.kind === 'sliding'
         ? window.stepMs
         : 0
-    : granularity === 'raw'
+    : granularity === 'raw' || granularity === MONTHS
       ? 0
-      : Object.hasOwn(GRANULARITIES, granularity)
-        ? GRANULARITIES[granularity as keyof typeof GRANULARITIES]
+      : named !== undefined
+        ? GRANULARITIES[named as keyof typeof GRANULARITIES]
         : undefined;
-  if (binMs === undefined) bad('granularity', `must be raw or one of ${Object.keys(GRANULARITIES).join(', ')}`);
+  if (binMs === undefined) bad('granularity', `must be raw or one of ${[...Object.keys(GRANULARITIES), MONTHS, ...Object.keys(GRANULARITY_NAMES)].join(', ')}`);
   if (window && start !== undefined && end !== undefined && start < end) {
     const tooMany = slidingWindowsProblem(window, start, end);
     if (tooMany) bad('window', tooMany);

@@ -257,6 +257,22 @@ export function pointStoreContract(name: string, makeStore: () => Promise<PointS
         expect(hourly).toEqual([{ time: T0, dimensions: {}, values: { temp: { count: 3 } } }]);
       });
 
+      it('bins granularity=months by UTC calendar month (30 and 31 days alike), and pages through them newest first', async () => {
+        const stream = makeStream('months', climateDefinition);
+        const at = (time: string, temp: number) => ({ site: 'a', room: 'r1', timestamp: time, temp });
+        const records = [at('2025-10-31T23:59:59.999Z', 1), at('2025-11-01T00:00:00Z', 2), at('2025-11-30T12:00:00Z', 3), at('2025-12-01T00:00:00Z', 4), at('2025-12-31T23:59:59Z', 5)];
+        await store.write(stream, pointsOf(stream, records));
+        const params = { start: '2025-10-01T00:00:00Z', end: '2026-01-01T00:00:00Z', granularity: 'months', fields: 'temp', downsamplers: 'count,sum,first,last' };
+        const rows = await store.query(stream, dataQuery(stream, params));
+        expect(rows.map((r) => [iso(r.time), r.values.temp])).toEqual([
+          ['2025-10-01T00:00:00.000Z', { count: 1, sum: 1, first: 1, last: 1 }],
+          ['2025-11-01T00:00:00.000Z', { count: 2, sum: 5, first: 2, last: 3 }],
+          ['2025-12-01T00:00:00.000Z', { count: 2, sum: 9, first: 4, last: 5 }],
+        ]);
+        const pages = await allPages(store, stream, { ...params, reverse: 'true', limit: '1' });
+        expect(pages.flat().map((r) => iso(r.time))).toEqual(['2025-12-01T00:00:00.000Z', '2025-11-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z']);
+      });
+
       it('counts only the values a field has, and gives null where a bin has none', async () => {
         const stream = await climate();
         const rows = await store.query(stream, dataQuery(stream, { granularity: '1m', fields: 'temp,people', downsamplers: 'mean,count,last' }));

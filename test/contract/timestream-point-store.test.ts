@@ -366,6 +366,25 @@ describe('TimestreamPointStore.query', () => {
     expect(sql).toMatch(/ORDER BY time DESC/);
   });
 
+  it('bins granularity=months with date_trunc(\'month\', time), reading its answer as calendar-month bins', async () => {
+    const q = parseDataQuery(freezers, { start: '2025-11-01T00:00:00Z', end: '2026-01-01T00:00:00Z', granularity: 'months', downsamplers: 'count,sum', fields: 'temperature' }, NOW);
+    answer({
+      first: {
+        ColumnInfo: [col('bin', 'TIMESTAMP'), col('temperature__count', 'BIGINT'), col('temperature__sum', 'DOUBLE')],
+        Rows: [{ Data: [v('2025-11-01 00:00:00.000000000'), v('2'), v('-36.5')] }, { Data: [v('2025-12-01 00:00:00.000000000'), v('1'), v('-17.0')] }],
+      },
+    });
+    const rows = await makeStore().query(freezers, q);
+    expect(rows).toEqual([
+      { time: Date.parse('2025-11-01T00:00:00Z'), dimensions: {}, values: { temperature: { count: 2, sum: -36.5 } } },
+      { time: Date.parse('2025-12-01T00:00:00Z'), dimensions: {}, values: { temperature: { count: 1, sum: -17 } } },
+    ]);
+    const sql = dataCalls()[0]!.QueryString!;
+    expect(sql).toContain("SELECT date_trunc('month', time) AS \"bin\"");
+    expect(sql).toContain("GROUP BY date_trunc('month', time)");
+    expect(sql).not.toContain('bin(time');
+  });
+
   it('describes the table once and reuses what it learned for later queries', async () => {
     answer({ first: { ColumnInfo: RAW_INFO, Rows: [] } });
     const store = makeStore();

@@ -48,6 +48,19 @@ describe('get_data over HTTP', () => {
     ]);
   });
 
+  it('takes the document’s granularity names, and bins months by calendar month: 2012-07-31T12:23:52Z is in 2012-07', async () => {
+    const hours = await data({ start: '2012-07-31T00:00:00Z', end: '2012-08-01T00:00:00Z', granularity: 'hours', downsamplers: 'count' });
+    expect(hours.body).toMatchObject({ granularity: '1h', points: [{ time: '2012-07-31T12:00:00.000Z', values: { value: { count: 5 } } }] });
+    const tens = await data({ start: '2012-07-31T12:23:00Z', end: '2012-07-31T12:24:00Z', granularity: '10seconds', downsamplers: 'count' });
+    expect(tens.body.points).toHaveLength(5);
+    const months = await data({ start: '2012-06-01T00:00:00Z', end: '2012-09-01T00:00:00Z', granularity: 'months', downsamplers: 'mean,count,first,last' });
+    expect(months.status).toBe(200);
+    expect(months.body).toMatchObject({ granularity: '1mo', source: 'raw', points: [{ time: '2012-07-01T00:00:00.000Z', values: { value: { mean: 3, count: 5, first: 1, last: 5 } } }] });
+    const unknown = await data({ granularity: 'weeks' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].path).toEqual(['granularity']);
+  });
+
   it('refuses a bad reverse and both forms of a bound with problem+json naming the parameter', async () => {
     const bad = await data({ reverse: 'yes' });
     expect(bad.status).toBe(400);
