@@ -324,6 +324,12 @@ export const DataQuerySchema = z.looseObject({
     .optional()
     .meta({ description: `Comma-separated: ${QUERY_DOWNSAMPLERS.join(', ')}. \`trend\` is \`{slope, r2}\` (least squares, per second); percentiles are exact locally, approximate (approx_percentile) on Timestream.` }),
   groupBy: z.string().optional().meta({ description: 'Comma-separated dimensions to downsample per value of.' }),
+  valueDownsamplers: z
+    .string()
+    .optional()
+    .meta({ description: 'Instead of `downsamplers`, the datastream document’s: comma-separated mean, sum, min, max, sum_squares, std_dev, count, most_often, least_often, frequencies (nominal fields take count, most_often, least_often, frequencies); computed from the raw points.' }),
+  timeDownsamplers: z.string().optional().meta({ description: 'Comma-separated mean, first, last: of the timestamps in each bin, as `times` (`t` with `keys=short`).' }),
+  keys: z.enum(['long', 'short']).optional().meta({ description: '`short`: the document’s one-letter keys (m, s, l, u, q, d, c, o, r, f; a, z, m).' }),
   limit: Limit(10_000, 1_000),
   cursor: z.string().optional().meta({ description: 'The previous page’s `nextCursor`.' }),
   order: z.enum(['asc', 'desc']).optional(),

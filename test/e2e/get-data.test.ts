@@ -71,3 +71,78 @@ describe('get_data over HTTP', () => {
     expect(both.body.errors).toEqual([{ path: ['startExclusive'], message: 'give start or startExclusive, not both' }]);
   });
 });
+
+describe('the document’s value and time downsamplers over HTTP', () => {
+  let local: Local;
+  let id: string;
+  let kept: string;
+  const data = (stream: string, params: Record<string, string>) => local.api(`/v1/streams/${stream}/data?${new URLSearchParams(params)}`);
+  const july = { start: '2012-07-31T12:00:00Z', end: '2012-07-31T13:00:00Z', granularity: 'hours' };
+
+  beforeAll(async () => {
+    local = await startLocal();
+    const definition = (name: string, extra = {}) => ({
+      name,
+      type: 'iot_sensor',
+      schema: { node: { type: 'string', required: true }, value: { type: 'number' }, state: { type: 'string' } },
+      dimensions: ['node'],
+      ...extra,
+    });
+    const records = [
+      { node: 'a', timestamp: '2012-07-31T12:23:52Z', value: 2, state: 'ok' },
+      { node: 'a', timestamp: '2012-07-31T12:24:52Z', value: 4, state: 'warn' },
+      { node: 'b', timestamp: '2012-07-31T12:25:52Z', value: 4, state: 'ok' },
+      { node: 'a', timestamp: '2012-07-31T12:26:52Z', value: 6, state: 'ok' },
+    ];
+    let token: string;
+    ({ id, ingestToken: token } = await local.createStream(definition('downsamplers')));
+    expect((await local.api(`/v1/streams/${id}/data`, { token, body: records })).status).toBe(202);
+    ({ id: kept, ingestToken: token } = await local.createStream(definition('kept downsamplers', { valueDownsamplers: ['mean', 'count'] })));
+    expect((await local.api(`/v1/streams/${kept}/data`, { token, body: records })).status).toBe(202);
+    await local.waitForPoints(id, 'start=2012-07-31T00:00:00Z&end=2012-08-01T00:00:00Z', (p) => p.length === 4);
+    await local.waitForPoints(kept, 'start=2012-07-31T00:00:00Z&end=2012-08-01T00:00:00Z', (p) => p.length === 4);
+  });
+  afterAll(() => local?.close());
+
+  it('answers each value downsampler with its one-letter key, and the time downsamplers per bin, from the raw points', async () => {
+    const r = await data(id, { ...july, fields: 'value', valueDownsamplers: 'mean,sum,min,max,sum_squares,std_dev,count,most_often,least_often,frequencies', timeDownsamplers: 'mean,first,last', keys: 'short' });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      streamId: id,
+      granularity: '1h',
+      source: 'raw',
+      points: [
+        {
+          time: '2012-07-31T12:00:00.000Z',
+          values: { value: { m: 4, s: 16, l: 2, u: 6, q: 72, d: Math.sqrt(2), c: 4, o: 4, r: 2, f: { counts: { '2': 1, '4': 2, '6': 1 }, other: 0 } } },
+          t: { m: '2012-07-31T12:25:22.000Z', a: '2012-07-31T12:23:52.000Z', z: '2012-07-31T12:26:52.000Z' },
+        },
+      ],
+    });
+  });
+
+  it('gives a nominal field count, most_often, least_often and frequencies, per groupBy value, with long keys', async () => {
+    const r = await data(id, { ...july, fields: 'state', valueDownsamplers: 'count,most_often,least_often,frequencies', groupBy: 'node', timeDownsamplers: 'last' });
+    expect(r.body.points).toEqual([
+      { time: '2012-07-31T12:00:00.000Z', dimensions: { node: 'a' }, values: { state: { count: 3, most_often: 'ok', least_often: 'warn', frequencies: { counts: { ok: 2, warn: 1 }, other: 0 } } }, times: { last: '2012-07-31T12:26:52.000Z' } },
+      { time: '2012-07-31T12:00:00.000Z', dimensions: { node: 'b' }, values: { state: { count: 1, most_often: 'ok', least_often: 'ok', frequencies: { counts: { ok: 1 }, other: 0 } } }, times: { last: '2012-07-31T12:25:52.000Z' } },
+    ]);
+  });
+
+  it('gives Tributary’s downsamplers the document’s keys with keys=short', async () => {
+    const r = await data(id, { ...july, fields: 'value', downsamplers: 'mean,min,max,count,first', keys: 'short' });
+    expect(r.body.points[0].values).toEqual({ value: { m: 4, l: 2, u: 6, c: 4, first: 2 } });
+  });
+
+  it('refuses a numeric downsampler of a nominal field, and one the stream does not keep, naming them', async () => {
+    const nominal = await data(id, { ...july, fields: 'state', valueDownsamplers: 'mean' });
+    expect(nominal.status).toBe(400);
+    expect(nominal.type).toContain('application/problem+json');
+    expect(nominal.body.errors).toEqual([{ path: ['valueDownsamplers'], message: "'state' is string, nominal: it takes count, most_often, least_often, frequencies, not mean" }]);
+    const unkept = await data(kept, { ...july, valueDownsamplers: 'mean,most_often' });
+    expect(unkept.status).toBe(400);
+    expect(unkept.body.errors).toEqual([{ path: ['valueDownsamplers'], message: 'the stream keeps mean, count, not most_often' }]);
+    const ok = await data(kept, { ...july, fields: 'value', valueDownsamplers: 'mean,count' });
+    expect(ok.body.points[0].values).toEqual({ value: { mean: 4, count: 4 } });
+  });
+});
