@@ -77,7 +77,7 @@ export function makeQueryHandler(deps: QueryDeps) {
       if (!verification) throw new StreamNotFoundError(id);
       return event.routeKey.endsWith('/receipts') ? verification.receiptsRoute(stream, event) : verification.verifyRoute(stream, event);
     }
-    const params = event.queryStringParameters ?? {};
+    let params = event.queryStringParameters ?? {};
     const gzipped = acceptsGzip(header(event, 'accept-encoding'));
     if (event.routeKey.endsWith('/latest')) {
       const rows = await store.latest(stream, parseLatestQuery(stream, params));
@@ -86,7 +86,8 @@ export function makeQueryHandler(deps: QueryDeps) {
     const summarized = await summary(stream, params);
     if (summarized) return summarized;
     const downsampled = await documentDownsampled(stream, params);
-    if (downsampled) return downsampled;
+    if (downsampled && 'answer' in downsampled) return downsampled.answer;
+    if (downsampled) params = downsampled.params;
     const q = parseDataQuery(stream, canonicalQueryParams(stream, params, clock.now()), clock.now());
     const rows = await store.query(stream, { ...q, limit: q.limit + 1 });
     const cursor = nextCursor(q, rows);

@@ -157,6 +157,21 @@ export function documentBins(
   });
 }
 
+/** The document's value downsamplers that are Tributary's own, by the same name: a store (and its rollups) answers them. */
+const STORE_DOWNSAMPLERS: ReadonlySet<ValueDownsampler> = new Set(['mean', 'sum', 'min', 'max', 'count']);
+
+/**
+ * Tributary's `downsamplers` for a document-downsampled query the store answers itself (reading stored rollups
+ * where they tile the query): only value downsamplers of the same name (mean, sum, min, max, count) and no
+ * time downsamplers; `undefined` when the query needs the raw points.
+ *
+ * @example
+ * storeDownsamplers({ value: ['mean', 'max'], time: [], short: true }); // ['mean', 'max']
+ */
+export function storeDownsamplers(ask: DocumentDownsampling): string[] | undefined {
+  return ask.time.length === 0 && ask.value.every((d) => STORE_DOWNSAMPLERS.has(d)) ? [...ask.value] : undefined;
+}
+
 /** The one-letter keys of Tributary's own downsamplers where the document has one (`keys=short`); the others keep their names. */
 export const SHORT_KEYS: Readonly<Record<string, string>> = { mean: 'm', sum: 's', min: 'l', max: 'u', count: 'c', stddev: 'd' };
 

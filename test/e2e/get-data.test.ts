@@ -129,6 +129,16 @@ describe('the document’s value and time downsamplers over HTTP', () => {
     ]);
   });
 
+  it('reads the stored rollups for mean, sum, min, max and count alone, once the compactor has run', async () => {
+    const params = { ...july, fields: 'value', valueDownsamplers: 'mean,sum,min,max,count', keys: 'short' };
+    let r = await data(id, params);
+    for (const until = Date.now() + 15_000; r.body.source !== 'rollup' && Date.now() < until; r = await data(id, params)) await new Promise((ok) => setTimeout(ok, 100));
+    expect(r.body).toMatchObject({ granularity: '1h', source: 'rollup', points: [{ time: '2012-07-31T12:00:00.000Z', values: { value: { m: 4, s: 16, l: 2, u: 6, c: 4 } } }] });
+    // most_often is kept by no rollup: the same bin from the raw points
+    const raw = await data(id, { ...params, valueDownsamplers: 'mean,most_often' });
+    expect(raw.body).toMatchObject({ source: 'raw', points: [{ values: { value: { m: 4, o: 4 } } }] });
+  });
+
   it('gives Tributary’s downsamplers the document’s keys with keys=short', async () => {
     const r = await data(id, { ...july, fields: 'value', downsamplers: 'mean,min,max,count,first', keys: 'short' });
     expect(r.body.points[0].values).toEqual({ value: { m: 4, l: 2, u: 6, c: 4, first: 2 } });
