@@ -139,6 +139,15 @@ describe('the document’s value and time downsamplers over HTTP', () => {
     expect(raw.body).toMatchObject({ source: 'raw', points: [{ values: { value: { m: 4, o: 4 } } }] });
   });
 
+  it('pages document-downsampled bins with limit and nextCursor', async () => {
+    const params = { ...july, fields: 'state', valueDownsamplers: 'most_often', groupBy: 'node', limit: '1' };
+    const first = await data(id, params);
+    expect(first.body.points.map((p: { dimensions: { node: string } }) => p.dimensions.node)).toEqual(['a']);
+    const second = await data(id, { ...params, cursor: first.body.nextCursor });
+    expect(second.body.points.map((p: { dimensions: { node: string } }) => p.dimensions.node)).toEqual(['b']);
+    expect(second.body.nextCursor).toBeUndefined();
+  });
+
   it('gives Tributary’s downsamplers the document’s keys with keys=short', async () => {
     const r = await data(id, { ...july, fields: 'value', downsamplers: 'mean,min,max,count,first', keys: 'short' });
     expect(r.body.points[0].values).toEqual({ value: { m: 4, l: 2, u: 6, c: 4, first: 2 } });
