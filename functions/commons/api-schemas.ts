@@ -303,8 +303,13 @@ export const ListStreamsQuerySchema = z.looseObject({
 export const DataQuerySchema = z.looseObject({
   start: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; inclusive. 24 hours before `end` unless given.' }),
   end: z.string().optional().meta({ description: 'RFC 3339 time or epoch ms; exclusive. Now unless given.' }),
+  startExclusive: z.string().optional().meta({ description: 'Instead of `start`: RFC 3339 time or epoch ms, excluded (the datastream document’s `start_exclusive`).' }),
+  endExclusive: z.string().optional().meta({ description: 'Instead of `end`, the same (excluded); the datastream document’s `end_exclusive`.' }),
   fields: z.string().optional().meta({ description: 'Comma-separated measure fields.' }),
-  granularity: z.string().optional().meta({ description: '`raw` or a bin width (`1m`, `5m`, `1h`, `1d`, …), aligned to the UTC epoch.' }),
+  granularity: z
+    .string()
+    .optional()
+    .meta({ description: '`raw`, a bin width (`1m`, `5m`, `1h`, `1d`, …) aligned to the UTC epoch, or `1mo` (UTC calendar months); or the datastream document’s `seconds`, `10seconds`, `minutes`, `10minutes`, `hours`, `6hours`, `days`, `months`.' }),
   window: z
     .string()
     .optional()
@@ -319,9 +324,16 @@ export const DataQuerySchema = z.looseObject({
     .optional()
     .meta({ description: `Comma-separated: ${QUERY_DOWNSAMPLERS.join(', ')}. \`trend\` is \`{slope, r2}\` (least squares, per second); percentiles are exact locally, approximate (approx_percentile) on Timestream.` }),
   groupBy: z.string().optional().meta({ description: 'Comma-separated dimensions to downsample per value of.' }),
+  valueDownsamplers: z
+    .string()
+    .optional()
+    .meta({ description: 'Instead of `downsamplers`, the datastream document’s: comma-separated mean, sum, min, max, sum_squares, std_dev, count, most_often, least_often, frequencies (nominal fields take count, most_often, least_often, frequencies); computed from the raw points.' }),
+  timeDownsamplers: z.string().optional().meta({ description: 'Comma-separated mean, first, last: of the timestamps in each bin, as `times` (`t` with `keys=short`).' }),
+  keys: z.enum(['long', 'short']).optional().meta({ description: '`short`: the document’s one-letter keys (m, s, l, u, q, d, c, o, r, f; a, z, m).' }),
   limit: Limit(10_000, 1_000),
   cursor: z.string().optional().meta({ description: 'The previous page’s `nextCursor`.' }),
   order: z.enum(['asc', 'desc']).optional(),
+  reverse: z.enum(['true', 'false']).optional().meta({ description: 'The datastream document’s `reverse`: `true` is `order=desc` (newest first).' }),
   aggregation: z.string().optional().meta({ description: 'A named aggregation of the stream.' }),
   timeRange: z.string().optional().meta({ description: 'The documents’ relative range, e.g. `1h`, `7d`.' }),
 });

@@ -13,6 +13,8 @@ import { makeExport } from './export';
 import { makeDownsample } from './downsample';
 import { makeInfluxQuery } from './influx';
 import { makeSummary } from './summary';
+import { makeDocumentDownsampling } from './document-downsample';
+import { shortKeys } from '../../shared/domain/value-downsamplers';
 import { makeVerify } from './verify';
 
 /** File parts per page of `GET …/events`: 4 × 512 KB is about 2.8 MB of base64. */
@@ -53,6 +55,7 @@ export function makeQueryHandler(deps: QueryDeps) {
   const analyzeRoute = makeAnalyze(deps);
   const exportRoute = makeExport({ store, clock, ...(deps.exports && { exports: deps.exports }), ...(deps.exportInlineBytes !== undefined && { inlineBytes: deps.exportInlineBytes }) });
   const summary = makeSummary({ store, clock, shape: (stream, row) => shapeRow(stream, row, true) });
+  const documentDownsampled = makeDocumentDownsampling({ store, clock });
   const verification = deps.receipts && makeVerify({ store, clock, receipts: deps.receipts, ...(deps.events && { events: deps.events }), ...(deps.receiptKeys && { keys: deps.receiptKeys }) });
 
   const downsample = deps.rollups && makeDownsample({ registry, rollups: deps.rollups, clock });
@@ -74,7 +77,7 @@ export function makeQueryHandler(deps: QueryDeps) {
       if (!verification) throw new StreamNotFoundError(id);
       return event.routeKey.endsWith('/receipts') ? verification.receiptsRoute(stream, event) : verification.verifyRoute(stream, event);
     }
-    const params = event.queryStringParameters ?? {};
+    let params = event.queryStringParameters ?? {};
     const gzipped = acceptsGzip(header(event, 'accept-encoding'));
     if (event.routeKey.endsWith('/latest')) {
       const rows = await store.latest(stream, parseLatestQuery(stream, params));
@@ -82,10 +85,15 @@ export function makeQueryHandler(deps: QueryDeps) {
     }
     const summarized = await summary(stream, params);
     if (summarized) return summarized;
+    const downsampled = await documentDownsampled(stream, params);
+    if (downsampled && 'answer' in downsampled) return downsampled.answer;
+    if (downsampled) params = downsampled.params;
     const q = parseDataQuery(stream, canonicalQueryParams(stream, params, clock.now()), clock.now());
     const rows = await store.query(stream, { ...q, limit: q.limit + 1 });
     const cursor = nextCursor(q, rows);
-    const points = rows.slice(0, q.limit).map((r) => shapeRow(stream, r, q.granularity === 'raw'));
+    const shaped = rows.slice(0, q.limit).map((r) => shapeRow(stream, r, q.granularity === 'raw'));
+    // the document's one-letter keys (`keys=short`) for Tributary's downsamplers that have one
+    const points = params.keys === 'short' && q.granularity !== 'raw' ? shaped.map((p) => ({ ...p, values: shortKeys(p.values) })) : shaped;
     const type = answerType(header(event, 'accept'));
     if (type === 'application/json') {
       // which the store read: its stored rollups, or the raw points (`rollup-plan.ts` says when a level answers exactly)

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { compareRows, downsamplePoints, pageOf, type RawPoint } from '../domain/aggregate-points';
 import { BadRequestError, StoreUnavailableError } from '../domain/errors';
-import type { Aggregates, DataQuery, LatestQuery, Row } from '../domain/query';
+import { queryBinEnd, queryBinStart, type Aggregates, type DataQuery, type LatestQuery, type Row } from '../domain/query';
 import { slidingRowsProblem } from '../domain/query-window';
 import type { Stream } from '../domain/stream-definition';
 import type { Datapoint, Value } from '../domain/validate-record';
@@ -289,6 +289,8 @@ const NUMERIC = new Set(['number', 'integer']);
 
 /** Whether InfluxQL answers the bins as the contract does: only its downsamplers, and `count` alone on a field that is not a number. */
 function inInfluxQl(stream: Stream, q: DataQuery): boolean {
+  // calendar months (binMs 0) have no GROUP BY time() of InfluxQL: they are binned from the raw points
+  if (!(q.binMs > 0)) return false;
   if (!q.downsamplers.every((d) => (INFLUX_DOWNSAMPLERS as readonly string[]).includes(d))) return false;
   const countOnly = q.downsamplers.every((d) => d === 'count');
   return countOnly || q.fields.every((f) => NUMERIC.has((stream.schema as Record<string, { type: string }>)[f]?.type ?? ''));
@@ -327,9 +329,9 @@ function downsampledRange(q: DataQuery): { from: number; to: number } {
     if (q.order === 'asc') from = Math.max(from, after.time);
     else to = Math.min(to, after.time + q.window.sizeMs);
   } else {
-    const bin = Math.floor(after.time / q.binMs) * q.binMs;
+    const bin = queryBinStart(q, after.time);
     if (q.order === 'asc') from = Math.max(from, bin);
-    else to = Math.min(to, bin + q.binMs);
+    else to = Math.min(to, queryBinEnd(q, bin));
   }
   return { from, to };
 }

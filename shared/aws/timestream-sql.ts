@@ -1,5 +1,5 @@
 import { BadRequestError } from '../domain/errors';
-import { isPercentile, MAX_LIMIT, NUMERIC_DOWNSAMPLERS, PERCENTILES, type DataQuery, type LatestQuery, type QueryDownsampler } from '../domain/query';
+import { isPercentile, MAX_LIMIT, MONTHS, NUMERIC_DOWNSAMPLERS, PERCENTILES, type DataQuery, type LatestQuery, type QueryDownsampler } from '../domain/query';
 import type { Stream } from '../domain/stream-definition';
 import { FIELD_NAME, measureFields, type FieldType } from '../domain/stream-names';
 
@@ -396,7 +396,8 @@ export function buildDataQuery(table: TableRef, stream: Stream, q: DataQuery, kn
     return finish([`SELECT ${select.join(', ')}`, from, `WHERE ${where.join('\n  AND ')}`, `ORDER BY time ${dir}${orderKeys}`, limit], columns);
   }
 
-  const bin = `bin(time, ${interval(q.binMs)})`;
+  // calendar months (UTC): Timestream's date_trunc, as bin() takes only fixed widths
+  const bin = q.granularity === MONTHS ? `date_trunc('month', time)` : `bin(time, ${interval(q.binMs)})`;
   const columns: OutputColumn[] = [{ kind: 'time' }];
   const select = [`${bin} AS "bin"`];
   const groupBy = [bin];

@@ -11,7 +11,7 @@
  * @example
  * const rows = downsamplePoints(q, points); // points of the range, in time order
  */
-import { isPercentile, PERCENTILES, type Aggregates, type Cursor, type DataQuery, type QueryDownsampler, type Row, type Trend } from './query';
+import { isPercentile, PERCENTILES, queryBinStart, type Aggregates, type Cursor, type DataQuery, type QueryDownsampler, type Row, type Trend } from './query';
 import type { Value } from './validate-record';
 
 /** A raw point as a store read it: its dimensions (missing ones absent) and the fields asked for (null where it had none). */
@@ -85,7 +85,7 @@ function bucketsOf(q: DataQuery, points: readonly RawPoint[]): Bucket[] {
         if (start >= first) add(start, p);
       }
     }
-  } else for (const p of points) add(floorTo(p.time, q.binMs), p);
+  } else for (const p of points) add(queryBinStart(q, p.time), p);
   return [...byKey.values()];
 }
 

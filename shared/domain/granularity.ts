@@ -20,7 +20,61 @@ export const GRANULARITIES = {
   '6h': 21_600_000,
   '1d': 86_400_000,
 } as const;
-export type Granularity = 'raw' | keyof typeof GRANULARITIES;
+/** Calendar months (UTC): a query granularity, not a fixed width, so not in `GRANULARITIES`. */
+export const MONTHS = '1mo';
+/** A query's granularity: raw points, a fixed bin width, or calendar months. */
+export type Granularity = 'raw' | keyof typeof GRANULARITIES | typeof MONTHS;
+
+/**
+ * The datastream document's granularity names, each the query granularity it is. `months` are calendar months
+ * in UTC (2012-07-31T12:23:52Z falls in the 2012-07 month), not 30 days.
+ */
+export const GRANULARITY_NAMES: Readonly<Record<string, Exclude<Granularity, 'raw'>>> = {
+  seconds: '1s',
+  '10seconds': '10s',
+  minutes: '1m',
+  '10minutes': '10m',
+  hours: '1h',
+  '6hours': '6h',
+  days: '1d',
+  months: MONTHS,
+};
+
+/**
+ * The query granularity `text` names: `raw`, a bin of `GRANULARITIES`, `1mo`, or one of the document's names
+ * (own keys only, so `constructor` is none); `undefined` when it names none.
+ *
+ * @example
+ * queryGranularity('hours'); // '1h'
+ */
+export function queryGranularity(text: string): Granularity | undefined {
+  if (text === 'raw' || text === MONTHS || Object.hasOwn(GRANULARITIES, text)) return text as Granularity;
+  return Object.hasOwn(GRANULARITY_NAMES, text) ? GRANULARITY_NAMES[text] : undefined;
+}
+
+/**
+ * The start of the query bin that holds `time`: the UTC calendar month for `1mo`, else `time` floored to a
+ * multiple of `binMs` since the UTC epoch.
+ *
+ * @example
+ * queryBinStart({ granularity: '1mo', binMs: 0 }, Date.parse('2012-07-31T12:23:52Z')); // Date.parse('2012-07-01T00:00:00Z')
+ */
+export function queryBinStart(q: { granularity: string; binMs: number }, time: number): number {
+  if (q.granularity === MONTHS) {
+    const d = new Date(time);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  }
+  return Math.floor(time / q.binMs) * q.binMs;
+}
+
+/** The end (exclusive) of the query bin that starts at `start`. */
+export function queryBinEnd(q: { granularity: string; binMs: number }, start: number): number {
+  if (q.granularity === MONTHS) {
+    const d = new Date(start);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  }
+  return start + q.binMs;
+}
 
 export const DOWNSAMPLERS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'stddev'] as const;
 export type Downsampler = (typeof DOWNSAMPLERS)[number];

@@ -33,7 +33,7 @@ export const AGGREGATION_WORDS: Readonly<Record<string, string>> = {
 };
 
 /** The parameters `GET …/data` knows, besides `dim.NAME`. */
-export const DATA_PARAMS = new Set(['start', 'end', 'fields', 'granularity', 'window', 'downsamplers', 'groupBy', 'limit', 'cursor', 'order', 'aggregation', 'timeRange']);
+export const DATA_PARAMS = new Set(['start', 'end', 'startExclusive', 'endExclusive', 'reverse', 'valueDownsamplers', 'timeDownsamplers', 'keys', 'fields', 'granularity', 'window', 'downsamplers', 'groupBy', 'limit', 'cursor', 'order', 'aggregation', 'timeRange']);
 
 const RELATIVE = /^last_(\d{1,4})_(minute|minutes|hour|hours|day|days)$/;
 const UNIT = { minute: 'm', minutes: 'm', hour: 'h', hours: 'h', day: 'd', days: 'd' } as const;

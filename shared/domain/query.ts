@@ -2,7 +2,7 @@ import { BadRequestError, type Issue } from './errors';
 import { parseTimestamp } from './datetime';
 import type { Stream } from './stream-definition';
 import { measureFields } from './stream-names';
-import { GRANULARITIES, NUMERIC_DOWNSAMPLERS, QUERY_DOWNSAMPLERS, type Granularity, type QueryDownsampler } from './granularity';
+import { GRANULARITIES, GRANULARITY_NAMES, MONTHS, NUMERIC_DOWNSAMPLERS, QUERY_DOWNSAMPLERS, queryGranularity, type Granularity, type QueryDownsampler } from './granularity';
 import { parseWindow, slidingWindowsProblem, type QueryWindow, type WindowText } from './query-window';
 import type { Value } from './validate-record';
 
@@ -18,10 +18,15 @@ import type { Value } from './validate-record';
 export {
   DOWNSAMPLERS,
   GRANULARITIES,
+  GRANULARITY_NAMES,
   isPercentile,
+  MONTHS,
   NUMERIC_DOWNSAMPLERS,
   PERCENTILES,
   QUERY_DOWNSAMPLERS,
+  queryBinEnd,
+  queryBinStart,
+  queryGranularity,
   type Downsampler,
   type Granularity,
   type Percentile,
@@ -46,7 +51,7 @@ export interface DataQuery {
   fields: string[];
   /** `raw`, a bin width, or with `window` the window's text (`sliding:5m/1m`), as the answer names it. */
   granularity: Granularity | WindowText;
-  /** Bin width in ms (a tumbling window's size, a sliding window's step); 0 for raw and session windows. Aligned to the UTC epoch. */
+  /** Bin width in ms (a tumbling window's size, a sliding window's step); 0 for raw, calendar months (`1mo`) and session windows. Aligned to the UTC epoch. */
   binMs: number;
   downsamplers: QueryDownsampler[];
   /** A tumbling, sliding or session window (`window=`); tumbling ones are read as bins of `binMs`. */
@@ -99,11 +104,7 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
   const issues: Issue[] = [];
   const bad = (param: string, message: string) => issues.push({ path: [param], message });
 
-  const end = params.end === undefined ? now : parseTimestamp(numericOr(params.end));
-  if (end === undefined) bad('end', 'must be an RFC 3339 date-time or epoch milliseconds');
-  const start = params.start === undefined ? (end ?? now) - DEFAULT_WINDOW_MS : parseTimestamp(numericOr(params.start));
-  if (start === undefined) bad('start', 'must be an RFC 3339 date-time or epoch milliseconds');
-  if (start !== undefined && end !== undefined && start >= end) bad('start', 'must be before end');
+  const { start, end } = parseRange(params, now, bad);
 
   let window: QueryWindow | undefined;
   if (params.window !== undefined) {
@@ -112,20 +113,21 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
     else window = parsed.window;
     if (params.granularity !== undefined) bad('window', 'give window or granularity, not both');
   }
-  const granularity = window ? (params.window as WindowText) : ((params.granularity ?? 'raw') as Granularity);
-  // own keys only: `granularity=constructor` must not find Object.prototype.constructor
+  // the document's names (`hours`, `months`) are the query granularity they name; own keys only, so `constructor` is none
+  const named = window ? undefined : queryGranularity(params.granularity ?? 'raw');
+  const granularity = window ? (params.window as WindowText) : (named ?? (params.granularity as Granularity));
   const binMs = window
     ? window.kind === 'tumbling'
       ? window.sizeMs
       : window.kind === 'sliding'
         ? window.stepMs
         : 0
-    : granularity === 'raw'
+    : granularity === 'raw' || granularity === MONTHS
       ? 0
-      : Object.hasOwn(GRANULARITIES, granularity)
-        ? GRANULARITIES[granularity as keyof typeof GRANULARITIES]
+      : named !== undefined
+        ? GRANULARITIES[named as keyof typeof GRANULARITIES]
         : undefined;
-  if (binMs === undefined) bad('granularity', `must be raw or one of ${Object.keys(GRANULARITIES).join(', ')}`);
+  if (binMs === undefined) bad('granularity', `must be raw or one of ${[...Object.keys(GRANULARITIES), MONTHS, ...Object.keys(GRANULARITY_NAMES)].join(', ')}`);
   if (window && start !== undefined && end !== undefined && start < end) {
     const tooMany = slidingWindowsProblem(window, start, end);
     if (tooMany) bad('window', tooMany);
@@ -172,8 +174,7 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
 
   const limit = params.limit === undefined ? DEFAULT_LIMIT : Number(params.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) bad('limit', `must be an integer from 1 to ${MAX_LIMIT}`);
-  const order = params.order ?? 'asc';
-  if (order !== 'asc' && order !== 'desc') bad('order', 'must be asc or desc');
+  const order = parseOrder(params, bad);
 
   // a session is a run of one series' points, or of one groupBy value's points when the query groups
   const keyDimensions = granularity === 'raw' || (window?.kind === 'session' && groupBy.length === 0) ? [...stream.dimensions] : groupBy;
@@ -194,10 +195,50 @@ export function parseDataQuery(stream: Stream, params: Params, now: number): Dat
     keyDimensions,
     groupBy,
     limit,
-    order: order as 'asc' | 'desc',
+    order,
     ...(after && { after }),
     ...(window && { window }),
   };
+}
+
+/**
+ * The range of `/data`: `start` (included) or `startExclusive` (excluded), `end` or `endExclusive` (both
+ * excluded, as the datastream document's `get_data` has them). Times are epoch milliseconds, so a start
+ * excluded is the next millisecond.
+ */
+function parseRange(params: Params, now: number, bad: (param: string, message: string) => void): { start?: number; end?: number } {
+  const time = (name: string): number | undefined => {
+    const text = params[name];
+    if (text === undefined) return undefined;
+    const t = parseTimestamp(numericOr(text));
+    if (t === undefined) bad(name, 'must be an RFC 3339 date-time or epoch milliseconds');
+    return t;
+  };
+  if (params.end !== undefined && params.endExclusive !== undefined) bad('endExclusive', 'give end or endExclusive, not both (both exclude the end)');
+  if (params.start !== undefined && params.startExclusive !== undefined) bad('startExclusive', 'give start or startExclusive, not both');
+  const endName = params.endExclusive !== undefined ? 'endExclusive' : 'end';
+  const end = params[endName] === undefined ? now : time(endName);
+  const exclusive = params.startExclusive !== undefined;
+  const startName = exclusive ? 'startExclusive' : 'start';
+  const given = time(startName);
+  const start = params[startName] === undefined ? (end ?? now) - DEFAULT_WINDOW_MS : given === undefined ? undefined : given + (exclusive ? 1 : 0);
+  if (start !== undefined && end !== undefined && start >= end) bad(startName, `must be before ${endName}${exclusive ? ' by more than 1 ms' : ''}`);
+  return { ...(start !== undefined && { start }), ...(end !== undefined && { end }) };
+}
+
+/** `order=asc|desc`, or the datastream document's `reverse=true|false` (`true`: newest first); both given must agree. */
+function parseOrder(params: Params, bad: (param: string, message: string) => void): 'asc' | 'desc' {
+  let order: 'asc' | 'desc' = 'asc';
+  if (params.order !== undefined) {
+    if (params.order === 'asc' || params.order === 'desc') order = params.order;
+    else bad('order', 'must be asc or desc');
+  }
+  if (params.reverse !== undefined) {
+    if (params.reverse !== 'true' && params.reverse !== 'false') bad('reverse', 'must be true or false');
+    else if (params.order !== undefined && (params.reverse === 'true') !== (order === 'desc')) bad('reverse', `contradicts order=${order}; give one of them`);
+    else order = params.reverse === 'true' ? 'desc' : 'asc';
+  }
+  return order;
 }
 
 /** Parses `/latest` parameters. */

@@ -4,6 +4,7 @@ import { checkRuleCosts } from './alert-rule-cost';
 import { AlertRulesSchema, AlertThresholdsSchema, checkAlertRules, checkAlertThresholds, mergeRules, type AlertRule } from './alert-rules';
 import { BadRequestError, StreamConflictError, type Issue } from './errors';
 import { HighestGranularitySchema, type HighestGranularity } from './rollup-levels';
+import { ValueDownsamplersSchema, type ValueDownsampler } from './value-downsampler-names';
 import { FIELD_NAME, FIELD_TYPES, MAX_DIMENSIONS, MAX_MEASURES, measureFields, RESERVED_FIELDS, STREAM_ID, STREAM_TYPES, toIssues, type FieldType, type StreamType, type ValidationMode } from './stream-names';
 import { DefaultQuerySchema, NamedAggregationsSchema, NUMERIC_DOWNSAMPLERS, type DefaultQuery, type NamedAggregation } from './granularity';
 import { findUnsafeJson } from './json-safety';
@@ -110,6 +111,8 @@ const CreateShape = z.strictObject({
   defaultQuery: DefaultQuerySchema.optional(),
   /** The finest resolution the stream's data will have (the document's `highest_granularity`): stored rollup levels finer than it are skipped (`rollup-levels.ts`). Fixed once created. */
   highestGranularity: HighestGranularitySchema.optional(),
+  /** The value downsamplers queries may ask of it (the document's `value_downsamplers`); any of them when absent. */
+  valueDownsamplers: ValueDownsamplersSchema.optional(),
   /** The processing stage (`pipeline.ts`): filters and transforms run on every record before validation. */
   pipeline: PipelineSchema.optional(),
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`. */
@@ -193,6 +196,8 @@ export interface Stream {
   defaultQuery?: DefaultQuery;
   /** The finest resolution of its data: rollup levels finer than it are not stored. All levels when absent. */
   highestGranularity?: HighestGranularity;
+  /** The value downsamplers `GET …/data?valueDownsamplers=` may ask of it; all of them when absent. */
+  valueDownsamplers?: ValueDownsampler[];
   /** The processing stage, run on every record before validation; absent when the stream has none. */
   pipeline?: Pipeline;
   /** Named aggregations, answered by `GET …/data?aggregation=NAME`; absent when the stream has none. */
@@ -374,6 +379,7 @@ function toInput(s: Stream): z.input<typeof CreateShape> {
     ...(s.eventTypes !== undefined && { eventTypes: s.eventTypes }),
     ...(s.defaultQuery !== undefined && { defaultQuery: s.defaultQuery }),
     ...(s.highestGranularity !== undefined && { highestGranularity: s.highestGranularity }),
+    ...(s.valueDownsamplers !== undefined && { valueDownsamplers: s.valueDownsamplers }),
     ...(s.pipeline !== undefined && { pipeline: s.pipeline }),
     ...(s.aggregations !== undefined && { aggregations: s.aggregations }),
     ...(s.dashboards !== undefined && { dashboards: s.dashboards }),
@@ -433,6 +439,7 @@ export function newStream(input: StreamInput, now: Date, randomSuffix: () => str
     ...(input.eventTypes !== undefined && { eventTypes: input.eventTypes }),
     ...(input.defaultQuery !== undefined && { defaultQuery: input.defaultQuery }),
     ...(input.highestGranularity !== undefined && { highestGranularity: input.highestGranularity }),
+    ...(input.valueDownsamplers !== undefined && { valueDownsamplers: input.valueDownsamplers }),
     ...(input.pipeline !== undefined && input.pipeline.length > 0 && { pipeline: input.pipeline }),
     ...(input.aggregations !== undefined && input.aggregations.length > 0 && { aggregations: input.aggregations }),
     ...(input.dashboards !== undefined && input.dashboards.length > 0 && { dashboards: input.dashboards }),

@@ -34,7 +34,8 @@ function pointsOf(stream: Stream, records: Record<string, unknown>[]): Datapoint
 
 /** `/data` parameters as a user sends them; the range defaults to the first day after T0. */
 function dataQuery(stream: Stream, params: Record<string, string> = {}): DataQuery {
-  return parseDataQuery(stream, { start: iso(T0), end: iso(T0 + 86_400_000), ...params }, NOW);
+  const range = { ...(params.startExclusive === undefined && { start: iso(T0) }), ...(params.endExclusive === undefined && { end: iso(T0 + 86_400_000) }) };
+  return parseDataQuery(stream, { ...range, ...params }, NOW);
 }
 
 /** Follows `nextCursor` the way the query handler does (asks for limit + 1) and returns every page. */
@@ -181,6 +182,20 @@ export function pointStoreContract(name: string, makeStore: () => Promise<PointS
         ]);
       });
 
+      it('excludes a startExclusive and answers newest first with reverse=true (the document’s get_data)', async () => {
+        const stream = await climate();
+        const rows = await store.query(stream, dataQuery(stream, { startExclusive: iso(s(20)), endExclusive: iso(s(80)), fields: 'temp', reverse: 'true' }));
+        expect(rows.map((r) => [r.time, r.dimensions.site, r.dimensions.room])).toEqual([
+          [s(60), 'a', 'r1'],
+          [s(40), 'a', 'r1'],
+        ]);
+        const bins = await store.query(stream, dataQuery(stream, { startExclusive: iso(s(0)), granularity: '1m', fields: 'temp', downsamplers: 'count,first', reverse: 'true' }));
+        expect(bins.map((r) => [r.time, r.values.temp])).toEqual([
+          [s(60), { count: 2, first: 10 }],
+          [s(0), { count: 4, first: 100 }],
+        ]);
+      });
+
       it('orders by time, then by the dimensions, ascending or descending', async () => {
         const stream = await climate();
         const key = (r: Row) => `${r.time - T0}:${r.dimensions.site}/${r.dimensions.room}`;
@@ -240,6 +255,22 @@ export function pointStoreContract(name: string, makeStore: () => Promise<PointS
         expect(rows).toEqual([{ time: s(0), dimensions: {}, values: { temp: { count: 4, first: 100, last: 6 } } }]);
         const hourly = await store.query(stream, dataQuery(stream, { start: iso(s(30)), granularity: '1h', fields: 'temp', downsamplers: 'count' }));
         expect(hourly).toEqual([{ time: T0, dimensions: {}, values: { temp: { count: 3 } } }]);
+      });
+
+      it('bins granularity=months by UTC calendar month (30 and 31 days alike), and pages through them newest first', async () => {
+        const stream = makeStream('months', climateDefinition);
+        const at = (time: string, temp: number) => ({ site: 'a', room: 'r1', timestamp: time, temp });
+        const records = [at('2025-10-31T23:59:59.999Z', 1), at('2025-11-01T00:00:00Z', 2), at('2025-11-30T12:00:00Z', 3), at('2025-12-01T00:00:00Z', 4), at('2025-12-31T23:59:59Z', 5)];
+        await store.write(stream, pointsOf(stream, records));
+        const params = { start: '2025-10-01T00:00:00Z', end: '2026-01-01T00:00:00Z', granularity: 'months', fields: 'temp', downsamplers: 'count,sum,first,last' };
+        const rows = await store.query(stream, dataQuery(stream, params));
+        expect(rows.map((r) => [iso(r.time), r.values.temp])).toEqual([
+          ['2025-10-01T00:00:00.000Z', { count: 1, sum: 1, first: 1, last: 1 }],
+          ['2025-11-01T00:00:00.000Z', { count: 2, sum: 5, first: 2, last: 3 }],
+          ['2025-12-01T00:00:00.000Z', { count: 2, sum: 9, first: 4, last: 5 }],
+        ]);
+        const pages = await allPages(store, stream, { ...params, reverse: 'true', limit: '1' });
+        expect(pages.flat().map((r) => iso(r.time))).toEqual(['2025-12-01T00:00:00.000Z', '2025-11-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z']);
       });
 
       it('counts only the values a field has, and gives null where a bin has none', async () => {

@@ -351,6 +351,40 @@ describe('TimestreamPointStore.query', () => {
     expect(dataCalls()[0]!.QueryString).toContain('GROUP BY bin(time, 1h), "site"');
   });
 
+  it('asks Timestream for the range after a startExclusive, newest first with reverse=true, and keeps its answer’s order', async () => {
+    const q = parseDataQuery(freezers, { startExclusive: '2026-01-01T00:00:00Z', endExclusive: '2026-01-02T00:00:00Z', fields: 'temperature,count,open,servicedAt', reverse: 'true' }, NOW);
+    const row = (s: number) => ({ Data: [v(`2026-01-01 00:00:0${s}.000000000`), v('f1'), NULL, v(`-${s}.5`), NULL, NULL, NULL] });
+    answer({ first: { ColumnInfo: RAW_INFO, Rows: [row(2), row(1)] } });
+    const rows = await makeStore().query(freezers, q);
+    expect(rows.map((r) => [r.time, r.values.temperature])).toEqual([
+      [T0 + 2000, -2.5],
+      [T0 + 1000, -1.5],
+    ]);
+    const sql = dataCalls()[0]!.QueryString!;
+    expect(sql).toContain("time >= from_milliseconds(1767225600001)");
+    expect(sql).toContain("time < from_milliseconds(1767312000000)");
+    expect(sql).toMatch(/ORDER BY time DESC/);
+  });
+
+  it('bins granularity=months with date_trunc(\'month\', time), reading its answer as calendar-month bins', async () => {
+    const q = parseDataQuery(freezers, { start: '2025-11-01T00:00:00Z', end: '2026-01-01T00:00:00Z', granularity: 'months', downsamplers: 'count,sum', fields: 'temperature' }, NOW);
+    answer({
+      first: {
+        ColumnInfo: [col('bin', 'TIMESTAMP'), col('temperature__count', 'BIGINT'), col('temperature__sum', 'DOUBLE')],
+        Rows: [{ Data: [v('2025-11-01 00:00:00.000000000'), v('2'), v('-36.5')] }, { Data: [v('2025-12-01 00:00:00.000000000'), v('1'), v('-17.0')] }],
+      },
+    });
+    const rows = await makeStore().query(freezers, q);
+    expect(rows).toEqual([
+      { time: Date.parse('2025-11-01T00:00:00Z'), dimensions: {}, values: { temperature: { count: 2, sum: -36.5 } } },
+      { time: Date.parse('2025-12-01T00:00:00Z'), dimensions: {}, values: { temperature: { count: 1, sum: -17 } } },
+    ]);
+    const sql = dataCalls()[0]!.QueryString!;
+    expect(sql).toContain("SELECT date_trunc('month', time) AS \"bin\"");
+    expect(sql).toContain("GROUP BY date_trunc('month', time)");
+    expect(sql).not.toContain('bin(time');
+  });
+
   it('describes the table once and reuses what it learned for later queries', async () => {
     answer({ first: { ColumnInfo: RAW_INFO, Rows: [] } });
     const store = makeStore();

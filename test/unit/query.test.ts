@@ -107,7 +107,7 @@ describe('parseDataQuery: granularity and downsamplers', () => {
   it.each(['2h', '1H', 'hour', '', 'constructor', 'toString', '__proto__'])('refuses granularity %j and lists the allowed ones', (granularity) => {
     expect(issuesQ(() => query({ granularity }))).toContainEqual({
       path: ['granularity'],
-      message: 'must be raw or one of 1s, 10s, 30s, 1m, 5m, 10m, 15m, 1h, 6h, 1d',
+      message: 'must be raw or one of 1s, 10s, 30s, 1m, 5m, 10m, 15m, 1h, 6h, 1d, 1mo, seconds, 10seconds, minutes, 10minutes, hours, 6hours, days, months',
     });
   });
 

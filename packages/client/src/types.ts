@@ -47,11 +47,17 @@ export type AnalyzeAnswer = AnalyzeResult & { streamId: string; start: string; e
 export type DataRecord = Record<string, unknown>;
 
 /** `GET /v1/streams/{id}/data` parameters; `dimensions` become `dim.NAME=VALUE`. */
-export type QueryParams = Omit<z.input<typeof S.DataQuerySchema>, 'start' | 'end' | 'limit' | 'aggregation'> & {
+export type QueryParams = Omit<z.input<typeof S.DataQuerySchema>, 'start' | 'end' | 'startExclusive' | 'endExclusive' | 'reverse' | 'limit' | 'aggregation'> & {
   /** `hourly`, a stream's named aggregation, or per field: `{productionCount: 'sum', qualityStatus: 'mode'}`. */
   aggregation?: string | Record<string, 'sum' | 'average' | 'mean' | 'min' | 'max' | 'count' | 'first' | 'last' | 'mode'>;
   start?: string | number | Date;
   end?: string | number | Date;
+  /** Instead of `start`: the range starts after this time (the datastream document's `start_exclusive`). */
+  startExclusive?: string | number | Date;
+  /** Instead of `end`: excluded, as `end` is. */
+  endExclusive?: string | number | Date;
+  /** Newest first (`order: 'desc'`), as the datastream document's `reverse`. */
+  reverse?: boolean;
   limit?: number;
   dimensions?: Record<string, string | number | boolean>;
 };

@@ -3,7 +3,7 @@
  * (quoted by `ident`); values are always parameters.
  */
 import { BIGINT, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { isPercentile, PERCENTILES, type Cursor, type DataQuery, type LatestQuery, type QueryDownsampler } from '../../domain/query';
+import { isPercentile, MONTHS, PERCENTILES, queryBinEnd, queryBinStart, type Cursor, type DataQuery, type LatestQuery, type QueryDownsampler } from '../../domain/query';
 import type { Stream } from '../../domain/stream-definition';
 import { columnOf, ident, kindOf, SQL_TYPE, type Table } from './tables';
 
@@ -153,14 +153,19 @@ export function groupedSelect(sql: Sql, stream: Stream, table: Table, q: DataQue
 /** A downsampled query: one row per bin (and `groupBy` value), aggregates named `a<field>_<downsampler>`. */
 export function downsampledSql(stream: Stream, table: Table, q: DataQuery, sids: number[] | undefined): Sql {
   const sql = new Sql();
-  const bin = sql.param(q.binMs, BIGINT);
-  // `//` truncates toward zero: exact flooring only when no time in range is negative (before 1970).
-  const binExpr = q.start >= 0 ? `(${TIME} // ${bin}) * ${bin}` : `(${TIME} - ((${TIME} % ${bin}) + ${bin}) % ${bin})`;
+  const bin = q.granularity === MONTHS ? '' : sql.param(q.binMs, BIGINT);
+  // `//` truncates toward zero: exact flooring only when no time in range is negative (before 1970). Months: UTC calendar months.
+  const binExpr =
+    q.granularity === MONTHS
+      ? `epoch_ms(date_trunc('month', epoch_ms(${TIME})))`
+      : q.start >= 0
+        ? `(${TIME} // ${bin}) * ${bin}`
+        : `(${TIME} - ((${TIME} % ${bin}) + ${bin}) % ${bin})`;
   const where = [`${TIME} >= ${sql.param(q.start, BIGINT)}`, `${TIME} < ${sql.param(q.end, BIGINT)}`, ...seriesConditions(sql, table, q.filters, sids)];
   if (q.after) {
     // Prunes on raw time; the exact cursor test runs on the bins below.
-    const start = Math.floor(q.after.time / q.binMs) * q.binMs;
-    where.push(q.order === 'asc' ? `${TIME} >= ${sql.param(start, BIGINT)}` : `${TIME} < ${sql.param(start + q.binMs, BIGINT)}`);
+    const start = queryBinStart(q, q.after.time);
+    where.push(q.order === 'asc' ? `${TIME} >= ${sql.param(start, BIGINT)}` : `${TIME} < ${sql.param(queryBinEnd(q, start), BIGINT)}`);
   }
   return groupedSelect(sql, stream, table, q, sids, { bin: binExpr, where });
 }
